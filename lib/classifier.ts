@@ -1,0 +1,114 @@
+// The library's main object: a loaded network with its preprocessing and labels.
+import type { Preprocess } from './model/layers.js';
+import type { Model, ForwardOptions } from './model/model.js';
+import { readLabels, type ClassLabel } from './labels.js';
+import { loadInputs, type InputItem } from './image/preprocess.js';
+
+export interface Prediction {
+  index: number;
+  wnid: string;
+  label: string;
+  probability: number;
+}
+
+export interface Classification {
+  input: string;
+  predictions: Prediction[];
+}
+
+/** softmax over each row of a [rows, cols] matrix, in float64 for the sums */
+export function softmaxRows(values: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(values.length);
+  for (let r = 0; r < rows; r++) {
+    let max = -Infinity;
+    for (let c = 0; c < cols; c++) max = Math.max(max, values[r * cols + c]);
+    let sum = 0;
+    for (let c = 0; c < cols; c++) sum += Math.exp(values[r * cols + c] - max);
+    for (let c = 0; c < cols; c++) out[r * cols + c] = Math.exp(values[r * cols + c] - max) / sum;
+  }
+  return out;
+}
+
+/** indices of the k largest values, ties to the lower index (as torch.topk on CPU in practice) */
+export function topK(row: Float32Array, k: number): number[] {
+  const idx = Array.from(row.keys());
+  idx.sort((a, b) => row[b] - row[a] || a - b);
+  return idx.slice(0, Math.min(k, row.length));
+}
+
+export class Classifier {
+  readonly model: Model;
+  readonly preprocess: Preprocess;
+  readonly labels: ClassLabel[];
+  /** the weights' format ('safetensors', 'pytorch-zip', 'random', ...) */
+  readonly format: string;
+
+  constructor(model: Model, preprocess: Preprocess, labels: ClassLabel[] | undefined, format: string) {
+    this.model = model;
+    this.preprocess = preprocess;
+    this.format = format;
+    const classes = model.arch.numClasses;
+    if (labels && labels.length !== classes) {
+      const err = new Error(`Expected ${classes} labels for a ${classes}-class head but received ${labels.length}`);
+      (err as NodeJS.ErrnoException).code = 'ERR_LABELS';
+      throw err;
+    }
+    this.labels = labels ?? (classes === 1000 ? readLabels() : Array.from({ length: classes }, (_, i) => ({ index: i, wnid: '', label: `class ${i}` })));
+  }
+
+  get arch() {
+    return this.model.arch;
+  }
+
+  /** Raw network output [N, classes] for a [N, C, H, W] tensor (probabilities or logits: arch.output) */
+  forward(data: Float32Array, shape: number[], options?: ForwardOptions): Promise<Float32Array> {
+    return this.model.forward(data, shape, options);
+  }
+
+  /** Class probabilities [N, classes] (softmax applied when the network outputs logits) */
+  async probabilities(data: Float32Array, shape: number[]): Promise<Float32Array> {
+    const out = await this.forward(data, shape);
+    const classes = this.model.arch.numClasses;
+    return this.model.arch.output === 'logits' ? softmaxRows(out, shape[0], classes) : out;
+  }
+
+  /** Preprocessed items -> predictions; items of equal shape run as one batch */
+  async classifyItems(items: InputItem[], top = 5, batchSize = 32): Promise<Classification[]> {
+    const results: Classification[] = new Array(items.length);
+    const groups = new Map<string, number[]>();
+    items.forEach((item, i) => {
+      const key = item.shape.join('x');
+      if (!groups.has(key)) groups.set(key, []);
+      groups.get(key)!.push(i);
+    });
+    const classes = this.model.arch.numClasses;
+    for (const indices of groups.values()) {
+      for (let start = 0; start < indices.length; start += batchSize) {
+        const chunk = indices.slice(start, start + batchSize);
+        const itemShape = items[chunk[0]].shape;
+        const per = items[chunk[0]].data.length;
+        const batch = new Float32Array(per * chunk.length);
+        chunk.forEach((idx, j) => batch.set(items[idx].data, j * per));
+        const probs = await this.probabilities(batch, [chunk.length, ...itemShape]);
+        chunk.forEach((idx, j) => {
+          const row = probs.subarray(j * classes, (j + 1) * classes);
+          results[idx] = {
+            input: items[idx].name,
+            predictions: topK(row, top).map((k) => ({ index: k, wnid: this.labels[k].wnid, label: this.labels[k].label, probability: row[k] })),
+          };
+        });
+      }
+    }
+    return results;
+  }
+
+  /** Decode, preprocess and classify image files (JPEG, PNG) or preprocessed .npy tensors */
+  async classify(paths: string[], options: { top?: number; preprocess?: Preprocess } = {}): Promise<Classification[]> {
+    const items = await loadInputs(paths, options.preprocess ?? this.preprocess);
+    return this.classifyItems(items, options.top ?? 5);
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+}

@@ -1,0 +1,103 @@
+// `alexnet-cli summary`: the network's structure, like Keras' model.summary(), plus MACs.
+import type { CommandModule } from 'yargs';
+import { buildArchitecture } from '../model/archs.js';
+import type { Architecture, ArchName, LayerSpec } from '../model/layers.js';
+import { inferShapes } from '../model/shapes.js';
+import { formatBytes, formatInt, renderTable, usageError } from './common.js';
+
+export interface LayerSummary {
+  name: string;
+  type: string;
+  inputShape: number[];
+  outputShape: number[];
+  params: number;
+  macs: number;
+}
+
+export interface ModelSummary {
+  arch: string;
+  input: number[];
+  numClasses: number;
+  layers: LayerSummary[];
+  totalParams: number;
+  paramBytes: number;
+  totalMacs: number;
+}
+
+/** Keras-style type names, with the fused activation and grouping visible */
+export function layerTypeName(spec: LayerSpec): string {
+  switch (spec.type) {
+    case 'conv2d':
+      return `Conv2D${spec.groups > 1 ? `/g${spec.groups}` : ''}${spec.relu ? '+ReLU' : ''}`;
+    case 'maxPool2d':
+      return `MaxPool2D${spec.ceil ? '/ceil' : ''}`;
+    case 'avgPool2d':
+      return `AvgPool2D${spec.ceil ? '/ceil' : ''}`;
+    case 'lrn':
+      return 'LRN';
+    case 'adaptiveAvgPool2d':
+      return 'AdaptiveAvgPool2D';
+    case 'flatten':
+      return 'Flatten';
+    case 'linear':
+      return `Dense${spec.relu ? '+ReLU' : ''}`;
+    case 'relu':
+      return 'ReLU';
+    case 'dropout':
+      return 'Dropout';
+    case 'softmax':
+      return 'Softmax';
+  }
+}
+
+export function summarize(arch: Architecture, inputSize?: [number, number]): ModelSummary {
+  const shapes = inferShapes(arch, inputSize);
+  const layers = shapes.map((s) => ({
+    name: s.spec.name, type: layerTypeName(s.spec), inputShape: s.inShape, outputShape: s.outShape, params: s.paramCount, macs: s.macs,
+  }));
+  const totalParams = layers.reduce((a, l) => a + l.params, 0);
+  return {
+    arch: arch.name,
+    input: [arch.input[0], ...(inputSize ?? [arch.input[1], arch.input[2]])],
+    numClasses: arch.numClasses,
+    layers,
+    totalParams,
+    paramBytes: totalParams * 4,
+    totalMacs: layers.reduce((a, l) => a + l.macs, 0),
+  };
+}
+
+export function renderSummary(s: ModelSummary): string {
+  const rows = s.layers.map((l) => [l.name, l.type, `(None, ${l.outputShape.join(', ')})`, formatInt(l.params), formatInt(l.macs)]);
+  return [
+    `Model: "${s.arch}"  input (None, ${s.input.join(', ')})  ${s.numClasses} classes`,
+    renderTable(['Layer', 'Type', 'Output Shape', 'Param #', 'MACs'], rows, [false, false, false, true, true]),
+    `Total params: ${formatInt(s.totalParams)} (${formatBytes(s.paramBytes)} as float32)`,
+    `Total MACs: ${formatInt(s.totalMacs)} (${(2 * s.totalMacs / 1e9).toFixed(2)} GFLOP per image)`,
+  ].join('\n');
+}
+
+interface SummaryArgs {
+  arch: string;
+  'input-size'?: number;
+  'num-classes': number;
+  json: boolean;
+}
+
+export const summaryCommand: CommandModule<object, SummaryArgs> = {
+  command: 'summary',
+  describe: 'Show the layers, output shapes, parameters and MACs of an architecture',
+  builder: (y) => y
+    .option('arch', { type: 'string', choices: ['seed', 'caffe', 'torchvision'], default: 'seed', describe: 'architecture' })
+    .option('input-size', { type: 'number', describe: 'input height and width (default: the architecture\'s)' })
+    .option('num-classes', { type: 'number', default: 1000, describe: 'classes of the head' })
+    .option('json', { type: 'boolean', default: false, describe: 'print JSON' }) as never,
+  handler: (argv) => {
+    const size = argv['input-size'];
+    if (size !== undefined && (!Number.isInteger(size) || size < 1)) throw usageError(`Expected a positive integer for --input-size but received ${size}`);
+    if (!Number.isInteger(argv['num-classes']) || argv['num-classes'] < 1) throw usageError(`Expected a positive integer for --num-classes but received ${argv['num-classes']}`);
+    const arch = buildArchitecture(argv.arch as ArchName, argv['num-classes']);
+    const summary = summarize(arch, size ? [size, size] : undefined);
+    process.stdout.write(argv.json ? `${JSON.stringify(summary, null, 2)}\n` : `${renderSummary(summary)}\n`);
+  },
+};

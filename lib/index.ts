@@ -1,0 +1,31 @@
+// The public API of alexnet-cli.
+import { Classifier } from './classifier.js';
+import { loadWeightsAndModel, type LoadOptions } from './model/load.js';
+import { readLabels } from './labels.js';
+
+export interface ModelOptions extends Partial<LoadOptions> {
+  /** a labels file for other heads (one label per line, or our TSV) */
+  labels?: string;
+}
+
+/**
+ * Load a network: `loadModel({ weights: 'alexnet.safetensors' })`, `loadModel({ arch: 'seed', weights: 'random:1' })`.
+ */
+export async function loadModel(options: ModelOptions): Promise<Classifier> {
+  if (options.weights === undefined) {
+    throw Object.assign(new Error('Expected a weights file or random[:SEED] for weights but received nothing'), { code: 'ERR_USAGE' });
+  }
+  const loaded = await loadWeightsAndModel({ ...options, weights: options.weights });
+  const labels = options.labels ? readLabels(options.labels) : undefined;
+  return new Classifier(loaded.model, loaded.preprocess, labels, loaded.format);
+}
+
+export { Classifier, softmaxRows, topK } from './classifier.js';
+export type { Classification, Prediction } from './classifier.js';
+export { Model } from './model/model.js';
+export type { ForwardOptions, LayerTiming } from './model/model.js';
+export { buildArchitecture, PREPROCESS, ARCH_NAMES } from './model/archs.js';
+export { inferShapes } from './model/shapes.js';
+export type { Architecture, ArchName, LayerSpec, Preprocess } from './model/layers.js';
+export { readLabels } from './labels.js';
+export type { WeightSet, WeightTensor } from './weights/types.js';

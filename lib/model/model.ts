@@ -1,0 +1,232 @@
+// The layer pipeline: weights in native buffers, activations in a per-(batch, size) arena of two
+// ping-pong buffers, one native primitive per layer, awaited in order.
+import type { Binding, NativeTensor } from '../native.js';
+import { native } from '../native.js';
+import type { Architecture, Pair } from './layers.js';
+import { inferShapes, type LayerShape, shapeSize, ShapeError } from './shapes.js';
+import { initParameter, Rng } from './random.js';
+import type { WeightSet } from '../weights/types.js';
+
+export interface LayerTiming {
+  /** index into arch.layers */
+  index: number;
+  /** native compute time of the primitive, ns (0 for layers that are free: flatten, dropout) */
+  ns: number;
+}
+
+export interface ForwardOptions {
+  /** called after every layer with its native time (profiling) */
+  onLayer?: (timing: LayerTiming) => void;
+}
+
+interface Arena {
+  key: string;
+  batch: number;
+  shapes: LayerShape[];
+  buffers: [NativeTensor, NativeTensor];
+  input: NativeTensor;
+}
+
+export function modelError(message: string, code = 'ERR_SHAPE'): Error {
+  const err = new Error(message);
+  (err as NodeJS.ErrnoException).code = code;
+  return err;
+}
+
+export class Model {
+  readonly arch: Architecture;
+  readonly device: string;
+  /** the source of the weights: a file path or random:SEED */
+  readonly weightsSource: string;
+  private readonly binding: Binding;
+  private readonly params: Map<string, NativeTensor>;
+  private arena?: Arena;
+
+  private constructor(arch: Architecture, params: Map<string, NativeTensor>, device: string, weightsSource: string, binding: Binding) {
+    this.arch = arch;
+    this.params = params;
+    this.device = device;
+    this.weightsSource = weightsSource;
+    this.binding = binding;
+  }
+
+  /** Checks every tensor of `set` against the architecture and loads it into native memory */
+  static async fromWeights(arch: Architecture, set: WeightSet, device = 'cpu'): Promise<Model> {
+    const binding = native();
+    const expected = new Map<string, number[]>();
+    for (const layer of inferShapes(arch)) for (const [k, v] of layer.params) expected.set(k, v);
+    const problems: string[] = [];
+    for (const [name, shape] of expected) {
+      const t = set.tensors.get(name);
+      if (!t) problems.push(`${name} [${shape.join(',')}] missing`);
+      else if (t.shape.join(',') !== shape.join(',')) problems.push(`${name} expected [${shape.join(',')}] found [${t.shape.join(',')}]`);
+    }
+    if (problems.length) {
+      throw modelError(`${set.path}: weights do not fit the ${arch.name} architecture (${arch.numClasses} classes): ${problems.join('; ')}`, 'ERR_WEIGHTS');
+    }
+    const params = new Map<string, NativeTensor>();
+    for (const [name, shape] of expected) {
+      const t = set.tensors.get(name)!;
+      const count = shapeSize(shape);
+      if (t.file) {
+        params.set(name, await binding.fromFile(device, t.file.path, t.file.byteOffset, count));
+      } else {
+        const buf = binding.alloc(device, count);
+        buf.write(t.data!);
+        params.set(name, buf);
+      }
+    }
+    return new Model(arch, params, device, set.path, binding);
+  }
+
+  /** Deterministic He-initialised weights */
+  static async random(arch: Architecture, seed: number, device = 'cpu'): Promise<Model> {
+    const binding = native();
+    const rng = new Rng(seed);
+    const params = new Map<string, NativeTensor>();
+    for (const layer of inferShapes(arch)) {
+      for (const [name, shape] of layer.params) {
+        const weightShape = layer.params.get(`${layer.spec.name}.weight`)!;
+        const fanIn = shapeSize(weightShape.slice(1));
+        const data = initParameter(rng, shape, fanIn, name.endsWith('.bias'));
+        const buf = binding.alloc(device, data.length);
+        buf.write(data);
+        params.set(name, buf);
+      }
+    }
+    return new Model(arch, params, device, `random:${seed}`, binding);
+  }
+
+  /** Parameter values copied out of native memory (for export and tests) */
+  parameters(): Map<string, { shape: number[]; data: Float32Array }> {
+    const out = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const layer of inferShapes(this.arch)) {
+      for (const [name, shape] of layer.params) out.set(name, { shape, data: this.params.get(name)!.read() });
+    }
+    return out;
+  }
+
+  get parameterBytes(): number {
+    let n = 0;
+    for (const t of this.params.values()) n += t.length * 4;
+    return n;
+  }
+
+  /** Bytes of the activation arena for the last batch shape run (0 before the first forward) */
+  get arenaBytes(): number {
+    if (!this.arena) return 0;
+    return (this.arena.buffers[0].length + this.arena.buffers[1].length + this.arena.input.length) * 4;
+  }
+
+  private prepareArena(batch: number, size: Pair): Arena {
+    const key = `${batch}x${size[0]}x${size[1]}`;
+    if (this.arena?.key === key) return this.arena;
+    const shapes = inferShapes(this.arch, size);
+    let largest = 0;
+    for (const s of shapes) largest = Math.max(largest, shapeSize(s.outShape));
+    const old = this.arena;
+    if (old) {
+      old.buffers[0].dispose();
+      old.buffers[1].dispose();
+      old.input.dispose();
+    }
+    this.arena = {
+      key, batch, shapes,
+      buffers: [this.binding.alloc(this.device, largest * batch), this.binding.alloc(this.device, largest * batch)],
+      input: this.binding.alloc(this.device, batch * this.arch.input[0] * size[0] * size[1]),
+    };
+    return this.arena;
+  }
+
+  /**
+   * Run the network on a [N, C, H, W] float32 tensor; returns the [N, classes] output
+   * (probabilities or logits, as arch.output says).
+   */
+  async forward(input: Float32Array, shape: number[], options: ForwardOptions = {}): Promise<Float32Array> {
+    if (shape.length !== 4 || shape[1] !== this.arch.input[0]) {
+      throw modelError(`Expected an input of shape [N,${this.arch.input[0]},H,W] for ${this.arch.name} but received [${shape.join(',')}]`);
+    }
+    if (input.length !== shapeSize(shape)) {
+      throw modelError(`Expected ${shapeSize(shape)} values for an input of shape [${shape.join(',')}] but received ${input.length}`);
+    }
+    const [batch, , height, width] = shape;
+    let arena: Arena;
+    try {
+      arena = this.prepareArena(batch, [height, width]);
+    } catch (e) {
+      if (e instanceof ShapeError) throw modelError(`${e.message} (input ${height}x${width}; ${this.arch.name} expects ${this.arch.input[1]}x${this.arch.input[2]})`);
+      throw e;
+    }
+    arena.input.write(input);
+    let current = arena.input;
+    let next = 0;
+    const b = this.binding;
+    for (let i = 0; i < arena.shapes.length; i++) {
+      const layer = arena.shapes[i];
+      const spec = layer.spec;
+      const [c, h, w] = layer.inShape;
+      const out = arena.buffers[next];
+      let ns = 0;
+      let moved = true;
+      switch (spec.type) {
+        case 'conv2d': {
+          const p = layer.pads!;
+          const dims = Int32Array.of(batch, c, h, w, spec.outChannels, spec.kernel[0], spec.kernel[1], spec.stride[0], spec.stride[1],
+            p[0], p[1], p[2], p[3], spec.groups, layer.outShape[1], layer.outShape[2]);
+          ns = await b.conv2d(dims, current, this.params.get(`${spec.name}.weight`)!, this.params.get(`${spec.name}.bias`) ?? null, out, spec.relu);
+          break;
+        }
+        case 'maxPool2d':
+        case 'avgPool2d': {
+          const p = layer.pads!;
+          const dims = Int32Array.of(batch, c, h, w, spec.kernel[0], spec.kernel[1], spec.stride[0], spec.stride[1],
+            p[0], p[1], p[2], p[3], layer.outShape[1], layer.outShape[2]);
+          ns = spec.type === 'maxPool2d'
+            ? await b.maxPool2d(dims, current, out)
+            : await b.avgPool2d(dims, current, out, spec.countIncludePad ?? false);
+          break;
+        }
+        case 'lrn':
+          ns = await b.lrn(Int32Array.of(batch, c, h, w, spec.size), current, out, spec.alpha, spec.beta, spec.k);
+          break;
+        case 'adaptiveAvgPool2d':
+          ns = await b.adaptiveAvgPool2d(Int32Array.of(batch, c, h, w, spec.output[0], spec.output[1]), current, out);
+          break;
+        case 'linear':
+          ns = await b.linear(Int32Array.of(batch, layer.inShape[0], spec.outFeatures), current,
+            this.params.get(`${spec.name}.weight`)!, this.params.get(`${spec.name}.bias`) ?? null, out, spec.relu);
+          break;
+        case 'relu':
+          ns = await b.relu(current, current);
+          moved = false;
+          break;
+        case 'softmax':
+          ns = await b.softmax(Int32Array.of(batch, layer.inShape[0]), current, out);
+          break;
+        case 'flatten':
+        case 'dropout':
+          moved = false; // NCHW is already [N, C*H*W]; dropout is the identity at inference
+          break;
+      }
+      if (moved) {
+        current = out;
+        next = 1 - next;
+      }
+      options.onLayer?.({ index: i, ns });
+    }
+    const classes = this.arch.numClasses;
+    return current.read(0, batch * classes);
+  }
+
+  /** Free native memory now (otherwise the GC does it) */
+  dispose(): void {
+    for (const t of this.params.values()) t.dispose();
+    this.params.clear();
+    if (this.arena) {
+      this.arena.buffers[0].dispose();
+      this.arena.buffers[1].dispose();
+      this.arena.input.dispose();
+      this.arena = undefined;
+    }
+  }
+}

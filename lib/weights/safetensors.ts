@@ -1,0 +1,149 @@
+// safetensors: the native weights format (https://github.com/huggingface/safetensors).
+// 8-byte little-endian header length, a JSON header {name: {dtype, shape, data_offsets}, __metadata__},
+// then the raw little-endian data. F32 tensors are not read here: the WeightSet records where they are
+// and the model loads them straight into native memory (no copy through the JS heap).
+import { closeSync, fstatSync, openSync, readSync, renameSync, writeSync, unlinkSync } from 'node:fs';
+import type { WeightSet, WeightTensor } from './types.js';
+import { weightsError } from './types.js';
+
+const DTYPE_SIZE: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
+
+function readExact(fd: number, length: number, position: number): Buffer {
+  const buf = Buffer.alloc(length);
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, buf, done, length - done, position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done === length ? buf : buf.subarray(0, done);
+}
+
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+/** Convert little-endian raw bytes of a float dtype to float32 */
+export function toFloat32(raw: Buffer, dtype: string): Float32Array {
+  const n = raw.length / DTYPE_SIZE[dtype];
+  const out = new Float32Array(n);
+  if (dtype === 'F32') {
+    for (let i = 0; i < n; i++) out[i] = raw.readFloatLE(i * 4);
+  } else if (dtype === 'F64') {
+    for (let i = 0; i < n; i++) out[i] = raw.readDoubleLE(i * 8);
+  } else if (dtype === 'F16') {
+    for (let i = 0; i < n; i++) out[i] = halfToFloat(raw.readUInt16LE(i * 2));
+  } else if (dtype === 'BF16') {
+    const view = new Uint32Array(1);
+    const f = new Float32Array(view.buffer);
+    for (let i = 0; i < n; i++) {
+      view[0] = raw.readUInt16LE(i * 2) << 16;
+      out[i] = f[0];
+    }
+  }
+  return out;
+}
+
+export async function readSafetensors(path: string): Promise<WeightSet> {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw weightsError(path, `cannot open: ${(e as Error).message}`);
+  }
+  try {
+    const fileSize = fstatSync(fd).size;
+    const head = readExact(fd, 8, 0);
+    if (head.length < 8) throw weightsError(path, `expected a safetensors file (8-byte header length) but the file has ${fileSize} bytes`);
+    const headerLength = Number(head.readBigUInt64LE(0));
+    if (headerLength < 2 || 8 + headerLength > fileSize || headerLength > 100 * 1024 * 1024) {
+      throw weightsError(path, `expected a safetensors header length within the file (${fileSize} bytes) but found ${headerLength}`);
+    }
+    let header: Record<string, unknown>;
+    try {
+      header = JSON.parse(readExact(fd, headerLength, 8).toString('utf8'));
+    } catch {
+      throw weightsError(path, 'expected a JSON safetensors header but it does not parse');
+    }
+    const dataStart = 8 + headerLength;
+    const tensors = new Map<string, WeightTensor>();
+    const metadata: Record<string, string> = {};
+    for (const [name, value] of Object.entries(header)) {
+      if (name === '__metadata__') {
+        Object.assign(metadata, value as Record<string, string>);
+        continue;
+      }
+      const info = value as { dtype: string; shape: number[]; data_offsets: [number, number] };
+      const size = DTYPE_SIZE[info.dtype];
+      if (!size) throw weightsError(path, `expected tensor ${name} to be F32, F16, BF16 or F64 but found ${info.dtype}`);
+      const count = info.shape.reduce((a, b) => a * b, 1);
+      const [begin, end] = info.data_offsets;
+      if (end - begin !== count * size || dataStart + end > fileSize || begin < 0) {
+        throw weightsError(path, `expected tensor ${name} [${info.shape.join(',')}] ${info.dtype} to span ${count * size} bytes inside the file but found offsets ${begin}..${end} (file has ${fileSize - dataStart} data bytes)`);
+      }
+      if (info.dtype === 'F32') {
+        tensors.set(name, { shape: info.shape, file: { path, byteOffset: dataStart + begin } });
+      } else {
+        tensors.set(name, { shape: info.shape, data: toFloat32(readExact(fd, end - begin, dataStart + begin), info.dtype) });
+      }
+    }
+    return { format: 'safetensors', path, tensors, metadata };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Read a tensor's values into JS memory (for formats and tools that need them there) */
+export function tensorValues(t: WeightTensor): Float32Array {
+  if (t.data) return t.data;
+  if (!t.file) throw new Error('tensor has neither data nor a file location');
+  const count = t.shape.reduce((a, b) => a * b, 1);
+  const fd = openSync(t.file.path, 'r');
+  try {
+    const raw = readExact(fd, count * 4, t.file.byteOffset);
+    if (raw.length !== count * 4) throw weightsError(t.file.path, `expected ${count * 4} bytes at offset ${t.file.byteOffset} but the file ends early`);
+    const out = new Float32Array(count);
+    new Uint8Array(out.buffer).set(raw);
+    return out;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Write tensors (in insertion order) and string metadata; written to a temporary file then renamed */
+export function writeSafetensors(path: string, tensors: Map<string, { shape: number[]; data: Float32Array }>, metadata: Record<string, string> = {}): void {
+  const header: Record<string, unknown> = { __metadata__: metadata };
+  let offset = 0;
+  for (const [name, t] of tensors) {
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    if (count !== t.data.length) throw weightsError(path, `expected ${count} values for tensor ${name} [${t.shape.join(',')}] but received ${t.data.length}`);
+    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + count * 4] };
+    offset += count * 4;
+  }
+  let json = JSON.stringify(header);
+  // pad the header with spaces so the data starts 8-byte aligned (as the reference writer does)
+  json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
+  const headerBytes = Buffer.from(json, 'utf8');
+  const lengthBytes = Buffer.alloc(8);
+  lengthBytes.writeBigUInt64LE(BigInt(headerBytes.length));
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, lengthBytes);
+    writeSync(fd, headerBytes);
+    for (const t of tensors.values()) {
+      writeSync(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+    }
+    closeSync(fd);
+    renameSync(tmp, path);
+  } catch (e) {
+    try { closeSync(fd); } catch { /* already closed */ }
+    try { unlinkSync(tmp); } catch { /* nothing to remove */ }
+    throw e;
+  }
+}
