@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // yargs wiring only: parse, call lib/, print, set the exit code.
-import yargs from 'yargs';
+import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { summaryCommand } from '../lib/commands/summary.js';
 import { classifyCommand } from '../lib/commands/classify.js';
@@ -8,28 +8,41 @@ import { exitCodeFor } from '../lib/commands/common.js';
 
 const verbose = process.argv.includes('--verbose');
 
+/** One line on stderr, the exit code for its kind (1 bad input, 2 bad usage), the stack only with --verbose */
 function fail(err: unknown): never {
   const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`alexnet-cli: ${message}\n`);
+  process.stderr.write(`alexnet-cli: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
   if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
   process.exit(exitCodeFor(err));
 }
 
-await yargs(hideBin(process.argv))
+function guarded<T>(command: CommandModule<object, T>): CommandModule<object, T> {
+  return {
+    ...command,
+    handler: async (argv) => {
+      try {
+        await command.handler(argv);
+      } catch (err) {
+        fail(err);
+      }
+    },
+  };
+}
+
+const commands: CommandModule<object, never>[] = [summaryCommand, classifyCommand] as never;
+
+const cli = yargs(hideBin(process.argv))
   .scriptName('alexnet-cli')
   .usage('$0 <command> [options]')
-  .command(summaryCommand)
-  .command(classifyCommand)
   .option('verbose', { type: 'boolean', default: false, describe: 'print stack traces with errors' })
-  .demandCommand(1, 'Expected a command; see --help')
+  .demandCommand(1, 'Expected a command; see alexnet-cli --help')
   .strict()
   .recommendCommands()
   .fail((msg, err) => {
     if (err) fail(err);
-    process.stderr.write(`alexnet-cli: ${msg}\n`);
-    process.exit(2);
+    fail(Object.assign(new Error(msg), { code: 'ERR_USAGE' }));
   })
   .help()
-  .version()
-  .parseAsync()
-  .catch(fail);
+  .version();
+for (const command of commands) cli.command(guarded(command));
+await cli.parseAsync().catch(fail);

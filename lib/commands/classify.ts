@@ -1,9 +1,6 @@
 // `alexnet-cli classify`: top-K ImageNet labels for images or preprocessed tensors.
 import type { CommandModule } from 'yargs';
-import { loadModel } from '../index.js';
 import type { Preprocess } from '../model/layers.js';
-import { native } from '../native.js';
-import { defaultWeightsPath } from './default-weights.js';
 import { usageError, withArchOption, withDeviceOption, withThreadsOption } from './common.js';
 
 interface ClassifyArgs {
@@ -77,8 +74,11 @@ export const classifyCommand: CommandModule<object, ClassifyArgs> = {
   handler: async (argv) => {
     if (!Number.isInteger(argv.top) || argv.top < 1) throw usageError(`Expected a positive integer for --top but received ${argv.top}`);
     if (!Number.isInteger(argv.batch) || argv.batch < 1) throw usageError(`Expected a positive integer for --batch but received ${argv.batch}`);
+    // heavy modules (the addon, decoders, weight readers) load only when a command needs them
+    const { loadModel } = await import('../index.js');
+    const { native } = await import('../native.js');
     if (argv.threads !== undefined) native().setThreads(argv.threads);
-    const weights = argv.weights ?? await defaultWeightsPath();
+    const weights = argv.weights ?? await (await import('./default-weights.js')).defaultWeightsPath();
     const classifier = await loadModel({
       weights, arch: argv.arch as never, numClasses: argv['num-classes'], labels: argv.labels, device: argv.device,
     });
