@@ -5,6 +5,8 @@ import { hideBin } from 'yargs/helpers';
 import { summaryCommand } from '../lib/commands/summary.js';
 import { classifyCommand } from '../lib/commands/classify.js';
 import { exitCodeFor } from '../lib/commands/common.js';
+import { createWeightsCommand } from '../lib/commands/weights.js';
+import { convertToSafetensors } from '../lib/commands/default-weights.js';
 
 const verbose = process.argv.includes('--verbose');
 
@@ -29,7 +31,11 @@ function guarded<T>(command: CommandModule<object, T>): CommandModule<object, T>
   };
 }
 
-const commands: CommandModule<object, never>[] = [summaryCommand, classifyCommand] as never;
+const commands: CommandModule<object, never>[] = [
+  summaryCommand,
+  classifyCommand,
+  createWeightsCommand((src, dst) => convertToSafetensors(src, dst)),
+] as never;
 
 const cli = yargs(hideBin(process.argv))
   .scriptName('alexnet-cli')

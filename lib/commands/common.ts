@@ -14,7 +14,7 @@ export const usageError = (message: string): CliError => new CliError(message, '
 
 export function exitCodeFor(err: unknown): number {
   const code = (err as { code?: string })?.code;
-  return code === 'ERR_USAGE' ? 2 : 1;
+  return code === 'ERR_USAGE' || code === 'ERR_INVALID_ARG_VALUE' ? 2 : 1;
 }
 
 export const formatInt = (n: number): string => n.toLocaleString('en-US');
