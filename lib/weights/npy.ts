@@ -1,0 +1,98 @@
+// NumPy .npy (one array) and .npz (a zip of .npy files), as weights and as input tensors.
+// Format: "\x93NUMPY", major, minor, header length (u16 for 1.0, u32 for 2.0/3.0), a Python dict literal
+// {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }, then the raw data.
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { toFloat32, type FloatDtype } from './dtypes.js';
+import type { WeightSet, WeightTensor } from './types.js';
+import { weightsError } from './types.js';
+import { ZipFile } from './zip.js';
+
+const MAGIC = Buffer.from('\x93NUMPY', 'latin1');
+
+/** numpy descr -> our float dtype ('<' little-endian, '|' and '=' no byte order on this platform) */
+const DESCR: Record<string, FloatDtype> = { '<f4': 'float32', '<f2': 'float16', '<f8': 'float64', '=f4': 'float32', '=f8': 'float64', '=f2': 'float16' };
+
+export interface NpyArray {
+  shape: number[];
+  data: Float32Array;
+}
+
+export function isNpy(head: Buffer): boolean {
+  return head.length >= 6 && head.subarray(0, 6).equals(MAGIC);
+}
+
+/** Parse one .npy image (file contents or an .npz member); `name` is used in errors */
+export function parseNpy(buf: Buffer, name: string): NpyArray {
+  if (!isNpy(buf)) throw weightsError(name, 'expected a .npy file (magic \\x93NUMPY) but the file starts differently');
+  if (buf.length < 10) throw weightsError(name, 'expected a .npy header but the file ends (truncated?)');
+  const major = buf[6];
+  const headerLength = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
+  const headerStart = major === 1 ? 10 : 12;
+  if (headerStart + headerLength > buf.length) throw weightsError(name, 'expected a .npy header but the file ends (truncated?)');
+  const header = buf.toString('latin1', headerStart, headerStart + headerLength);
+  const descr = /'descr':\s*'([^']*)'/.exec(header)?.[1];
+  const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (descr === undefined || fortran === undefined || shapeText === undefined) {
+    throw weightsError(name, `expected a .npy header with descr, fortran_order and shape but found ${header.trim()}`);
+  }
+  const dtype = DESCR[descr];
+  if (!dtype) throw weightsError(name, `expected a float32, float16 or float64 (little-endian) array but found dtype '${descr}'`);
+  if (fortran === 'True') throw weightsError(name, 'expected a C-order array but found fortran_order True (save it with np.ascontiguousarray)');
+  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  const count = shape.reduce((a, b) => a * b, 1);
+  const dataStart = headerStart + headerLength;
+  const byteLength = count * (dtype === 'float32' ? 4 : dtype === 'float16' ? 2 : 8);
+  if (dataStart + byteLength > buf.length) {
+    throw weightsError(name, `expected ${byteLength} bytes of data for shape (${shape.join(', ')}) but the file has ${buf.length - dataStart} (truncated?)`);
+  }
+  return { shape, data: toFloat32(buf.subarray(dataStart, dataStart + byteLength), dtype) };
+}
+
+export function readNpy(path: string): NpyArray {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(path);
+  } catch (e) {
+    throw weightsError(path, `cannot open: ${(e as Error).message}`);
+  }
+  return parseNpy(buf, path);
+}
+
+/** .npy bytes of a float32 array in C order (format 1.0) */
+export function encodeNpy(shape: number[], data: Float32Array): Buffer {
+  const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shapeText}, }`;
+  // numpy pads the header with spaces and a newline so the data starts 64-byte aligned
+  const unpadded = 10 + header.length + 1;
+  header += ' '.repeat((64 - (unpadded % 64)) % 64) + '\n';
+  const prefix = Buffer.alloc(10);
+  MAGIC.copy(prefix, 0);
+  prefix[6] = 1;
+  prefix[7] = 0;
+  prefix.writeUInt16LE(header.length, 8);
+  return Buffer.concat([prefix, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
+}
+
+export function writeNpy(path: string, shape: number[], data: Float32Array): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, encodeNpy(shape, data));
+  renameSync(tmp, path);
+}
+
+/** .npz: every member array as a tensor named after the member (without .npy) */
+export async function readNpz(path: string): Promise<WeightSet> {
+  const zip = new ZipFile(path);
+  try {
+    const tensors = new Map<string, WeightTensor>();
+    for (const name of zip.entries.keys()) {
+      if (!name.endsWith('.npy')) continue;
+      const array = parseNpy(zip.read(name), `${path}:${name}`);
+      tensors.set(name.slice(0, -4), array);
+    }
+    if (tensors.size === 0) throw weightsError(path, 'expected .npy members in the .npz archive but found none');
+    return { format: 'npz', path, tensors, metadata: {} };
+  } finally {
+    zip.close();
+  }
+}

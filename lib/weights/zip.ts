@@ -1,0 +1,172 @@
+// A small zip reader for weight archives (.pth zip format, .keras, .npz): reads the central directory
+// from a file handle and each entry on demand, so a 233 MB checkpoint is never loaded whole.
+// torch.save writes entries STORED and 64-byte aligned, which lets tensors be read straight from the
+// file by offset (ZipEntry.dataOffset); DEFLATE entries (.npz, .keras) are inflated with node:zlib.
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { inflateRawSync } from 'node:zlib';
+import { weightsError } from './types.js';
+
+export interface ZipEntry {
+  name: string;
+  /** 0 stored, 8 deflate */
+  method: number;
+  compressedSize: number;
+  size: number;
+  localHeaderOffset: number;
+}
+
+const EOCD_SIGNATURE = 0x06054b50;
+const ZIP64_EOCD_LOCATOR = 0x07064b50;
+const ZIP64_EOCD = 0x06064b50;
+const CENTRAL_SIGNATURE = 0x02014b50;
+const LOCAL_SIGNATURE = 0x04034b50;
+
+export function readExact(fd: number, length: number, position: number): Buffer {
+  const buf = Buffer.alloc(length);
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, buf, done, length - done, position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done === length ? buf : buf.subarray(0, done);
+}
+
+/** The first `length` bytes of a file (fewer if it is shorter) */
+export function readHead(path: string, length: number): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw weightsError(path, `cannot open: ${(e as Error).message}`);
+  }
+  try {
+    return readExact(fd, length, 0);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function isZip(head: Buffer): boolean {
+  return head.length >= 4 && head.readUInt32LE(0) === LOCAL_SIGNATURE;
+}
+
+export class ZipFile {
+  readonly path: string;
+  readonly entries = new Map<string, ZipEntry>();
+  private fd: number;
+  private fileSize: number;
+
+  constructor(path: string) {
+    this.path = path;
+    try {
+      this.fd = openSync(path, 'r');
+    } catch (e) {
+      throw weightsError(path, `cannot open: ${(e as Error).message}`);
+    }
+    this.fileSize = fstatSync(this.fd).size;
+    try {
+      this.readCentralDirectory();
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+  }
+
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  private fail(message: string): never {
+    throw weightsError(this.path, message);
+  }
+
+  private readCentralDirectory(): void {
+    // the end-of-central-directory record is in the last 22 + 65535 (comment) bytes
+    const tailLength = Math.min(this.fileSize, 22 + 65535 + 20);
+    const tail = readExact(this.fd, tailLength, this.fileSize - tailLength);
+    let eocd = -1;
+    for (let i = tail.length - 22; i >= 0; i--) {
+      if (tail.readUInt32LE(i) === EOCD_SIGNATURE) {
+        eocd = i;
+        break;
+      }
+    }
+    if (eocd < 0) this.fail('expected a zip archive but found no end of central directory (truncated or not a zip file)');
+    let count = tail.readUInt16LE(eocd + 10);
+    let dirSize = tail.readUInt32LE(eocd + 12);
+    let dirOffset = tail.readUInt32LE(eocd + 16);
+    if (eocd >= 20 && tail.readUInt32LE(eocd - 20) === ZIP64_EOCD_LOCATOR) {
+      const zip64Offset = Number(tail.readBigUInt64LE(eocd - 20 + 8));
+      const rec = readExact(this.fd, 56, zip64Offset);
+      if (rec.length < 56 || rec.readUInt32LE(0) !== ZIP64_EOCD) this.fail('expected a zip64 end of central directory record but it is missing');
+      count = Number(rec.readBigUInt64LE(32));
+      dirSize = Number(rec.readBigUInt64LE(40));
+      dirOffset = Number(rec.readBigUInt64LE(48));
+    }
+    if (dirOffset + dirSize > this.fileSize) this.fail(`expected the zip central directory inside the file (${this.fileSize} bytes) but it ends at ${dirOffset + dirSize}`);
+    const dir = readExact(this.fd, dirSize, dirOffset);
+    let p = 0;
+    for (let i = 0; i < count; i++) {
+      if (p + 46 > dir.length || dir.readUInt32LE(p) !== CENTRAL_SIGNATURE) this.fail(`expected ${count} zip central directory entries but entry ${i} is damaged`);
+      const method = dir.readUInt16LE(p + 10);
+      let compressedSize = dir.readUInt32LE(p + 20);
+      let size = dir.readUInt32LE(p + 24);
+      const nameLength = dir.readUInt16LE(p + 28);
+      const extraLength = dir.readUInt16LE(p + 30);
+      const commentLength = dir.readUInt16LE(p + 32);
+      let localHeaderOffset = dir.readUInt32LE(p + 42);
+      const name = dir.toString('utf8', p + 46, p + 46 + nameLength);
+      // zip64 extended information: the 64-bit values present are those whose 32-bit field is 0xffffffff
+      let e = p + 46 + nameLength;
+      const extraEnd = e + extraLength;
+      while (e + 4 <= extraEnd) {
+        const id = dir.readUInt16LE(e);
+        const length = dir.readUInt16LE(e + 2);
+        if (id === 1) {
+          let q = e + 4;
+          if (size === 0xffffffff) { size = Number(dir.readBigUInt64LE(q)); q += 8; }
+          if (compressedSize === 0xffffffff) { compressedSize = Number(dir.readBigUInt64LE(q)); q += 8; }
+          if (localHeaderOffset === 0xffffffff) { localHeaderOffset = Number(dir.readBigUInt64LE(q)); }
+        }
+        e += 4 + length;
+      }
+      this.entries.set(name, { name, method, compressedSize, size, localHeaderOffset });
+      p = extraEnd + commentLength;
+    }
+  }
+
+  /** Absolute file offset of an entry's (stored) bytes */
+  dataOffset(entry: ZipEntry): number {
+    const local = readExact(this.fd, 30, entry.localHeaderOffset);
+    if (local.length < 30 || local.readUInt32LE(0) !== LOCAL_SIGNATURE) this.fail(`expected a zip local header for ${entry.name} at offset ${entry.localHeaderOffset} but it is damaged`);
+    const offset = entry.localHeaderOffset + 30 + local.readUInt16LE(26) + local.readUInt16LE(28);
+    if (offset + entry.compressedSize > this.fileSize) {
+      this.fail(`expected ${entry.compressedSize} bytes of ${entry.name} at offset ${offset} but the file has ${this.fileSize} bytes (truncated?)`);
+    }
+    return offset;
+  }
+
+  /** Read raw bytes at an absolute file offset (for tensors inside STORED entries) */
+  readAt(fileOffset: number, length: number): Buffer {
+    const buf = readExact(this.fd, length, fileOffset);
+    if (buf.length !== length) this.fail(`expected ${length} bytes at offset ${fileOffset} but the file ends (truncated?)`);
+    return buf;
+  }
+
+  read(name: string): Buffer {
+    const entry = this.entries.get(name);
+    if (!entry) this.fail(`expected an entry ${name} in the zip archive but it is missing`);
+    const raw = readExact(this.fd, entry.compressedSize, this.dataOffset(entry));
+    if (entry.method === 0) return raw;
+    if (entry.method === 8) {
+      try {
+        return inflateRawSync(raw);
+      } catch (e) {
+        this.fail(`cannot inflate ${name}: ${(e as Error).message}`);
+      }
+    }
+    this.fail(`expected zip method stored (0) or deflate (8) for ${name} but found ${entry.method}`);
+  }
+}
