@@ -1,0 +1,43 @@
+// The exports table of alexnet_native.node, one entry per member of the Binding interface in
+// lib/native.ts. Argument checks live in napi/, the computation in kernels/.
+#include <napi.h>
+
+#include "napi/native-tensor.h"
+#include "napi/ops.h"
+
+#ifndef ALEXNET_VERSION
+#define ALEXNET_VERSION "0.0.0"
+#endif
+
+namespace alexnet {
+
+Napi::Object addon_init(Napi::Env env, Napi::Object exports) {
+  isa_init_from_env(env);
+  NativeTensor::init_class(env);
+
+  exports.Set("version", Napi::String::New(env, ALEXNET_VERSION));
+  exports.Set("backends", Napi::Function::New(env, op_backends, "backends"));
+  exports.Set("cpuFeatures", Napi::Function::New(env, op_cpu_features, "cpuFeatures"));
+  exports.Set("setIsa", Napi::Function::New(env, op_set_isa, "setIsa"));
+  exports.Set("setThreads", Napi::Function::New(env, op_set_threads, "setThreads"));
+  exports.Set("getThreads", Napi::Function::New(env, op_get_threads, "getThreads"));
+
+  exports.Set("alloc", Napi::Function::New(env, op_alloc, "alloc"));
+  exports.Set("fromFile", Napi::Function::New(env, op_from_file, "fromFile"));
+
+  exports.Set("conv2d", Napi::Function::New(env, op_conv2d, "conv2d"));
+  exports.Set("maxPool2d", Napi::Function::New(env, op_max_pool2d, "maxPool2d"));
+  exports.Set("avgPool2d", Napi::Function::New(env, op_avg_pool2d, "avgPool2d"));
+  exports.Set("lrn", Napi::Function::New(env, op_lrn, "lrn"));
+  exports.Set("linear", Napi::Function::New(env, op_linear, "linear"));
+  exports.Set("softmax", Napi::Function::New(env, op_softmax, "softmax"));
+  exports.Set("adaptiveAvgPool2d", Napi::Function::New(env, op_adaptive_avg_pool2d, "adaptiveAvgPool2d"));
+  exports.Set("relu", Napi::Function::New(env, op_relu, "relu"));
+  return exports;
+}
+
+}  // namespace alexnet
+
+static Napi::Object init(Napi::Env env, Napi::Object exports) { return alexnet::addon_init(env, exports); }
+
+NODE_API_MODULE(alexnet_native, init)

@@ -1,0 +1,36 @@
+// torch AdaptiveAvgPool2d: output cell (i, j) averages rows [floor(i*H/oh), ceil((i+1)*H/oh)) and
+// columns [floor(j*W/ow), ceil((j+1)*W/ow)), so windows overlap when H is not a multiple of oh.
+#include "kernels/cpu/thread-pool.h"
+#include "kernels/kernels.h"
+
+namespace alexnet {
+
+int adaptive_avgpool2d_forward_cpu(const adaptive_avgpool_params& p, const float* in, float* out,
+                                   thread_pool& pool) {
+  const int64_t in_plane = static_cast<int64_t>(p.in_height) * p.in_width;
+  const int64_t out_plane = static_cast<int64_t>(p.out_height) * p.out_width;
+  const int64_t planes = static_cast<int64_t>(p.batch) * p.channels;
+  pool.run([&](int ith, int nth) {
+    int64_t begin, end;
+    split_range(planes, ith, nth, &begin, &end);
+    for (int64_t plane = begin; plane < end; ++plane) {
+      const float* src = in + plane * in_plane;
+      float* dst = out + plane * out_plane;
+      for (int i = 0; i < p.out_height; ++i) {
+        const int64_t h0 = static_cast<int64_t>(i) * p.in_height / p.out_height;
+        const int64_t h1 = (static_cast<int64_t>(i + 1) * p.in_height + p.out_height - 1) / p.out_height;
+        for (int j = 0; j < p.out_width; ++j) {
+          const int64_t w0 = static_cast<int64_t>(j) * p.in_width / p.out_width;
+          const int64_t w1 = (static_cast<int64_t>(j + 1) * p.in_width + p.out_width - 1) / p.out_width;
+          float sum = 0.0f;
+          for (int64_t h = h0; h < h1; ++h)
+            for (int64_t w = w0; w < w1; ++w) sum += src[h * p.in_width + w];
+          dst[static_cast<int64_t>(i) * p.out_width + j] = sum / static_cast<float>((h1 - h0) * (w1 - w0));
+        }
+      }
+    }
+  });
+  return KERNEL_OK;
+}
+
+}  // namespace alexnet

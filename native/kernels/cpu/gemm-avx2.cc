@@ -1,0 +1,10 @@
+// GEMM for AVX2 + FMA (compiled with -mavx2 -mfma): 6 x 16 register block = 12 ymm accumulators,
+// 2 for B and 1 broadcast of the 16 ymm registers. Blocking as BLIS zen sgemm (MC 144, KC 256, NC 4080).
+#define GEMM_VEC_BYTES 32
+#define GEMM_MR 6
+#define GEMM_NR 16
+#define GEMM_MC 144
+#define GEMM_KC 256
+#define GEMM_NC 4080
+#define GEMM_KERNEL_FN gemm_kernel_avx2
+#include "kernels/cpu/gemm-body.inc"

@@ -1,0 +1,79 @@
+// maxPool2d / avgPool2d. Windows are clipped to the input; the output size (floor or ceil rounding)
+// comes from TypeScript. Work is split over (image, channel) planes.
+#include <limits>
+
+#include "kernels/cpu/thread-pool.h"
+#include "kernels/kernels.h"
+
+namespace alexnet {
+namespace {
+
+int clamp_int(int x, int lo, int hi) { return x < lo ? lo : (x > hi ? hi : x); }
+
+template <class Plane>
+void for_each_plane(const pool2d_params& p, thread_pool& pool, Plane plane) {
+  const int64_t planes = static_cast<int64_t>(p.batch) * p.channels;
+  pool.run([&](int ith, int nth) {
+    int64_t begin, end;
+    split_range(planes, ith, nth, &begin, &end);
+    for (int64_t i = begin; i < end; ++i) plane(i);
+  });
+}
+
+}  // namespace
+
+int max_pool2d_forward_cpu(const pool2d_params& p, const float* in, float* out, thread_pool& pool) {
+  const int64_t in_plane = static_cast<int64_t>(p.in_height) * p.in_width;
+  const int64_t out_plane = static_cast<int64_t>(p.out_height) * p.out_width;
+  for_each_plane(p, pool, [&](int64_t plane) {
+    const float* src = in + plane * in_plane;
+    float* dst = out + plane * out_plane;
+    for (int oh = 0; oh < p.out_height; ++oh) {
+      const int h_start = oh * p.stride_h - p.pad_top;
+      const int h0 = clamp_int(h_start, 0, p.in_height), h1 = clamp_int(h_start + p.kernel_h, 0, p.in_height);
+      for (int ow = 0; ow < p.out_width; ++ow) {
+        const int w_start = ow * p.stride_w - p.pad_left;
+        const int w0 = clamp_int(w_start, 0, p.in_width), w1 = clamp_int(w_start + p.kernel_w, 0, p.in_width);
+        float best = -std::numeric_limits<float>::infinity();
+        for (int h = h0; h < h1; ++h)
+          for (int w = w0; w < w1; ++w) {
+            const float x = src[static_cast<int64_t>(h) * p.in_width + w];
+            best = x > best ? x : best;
+          }
+        // an empty window (cannot happen with the output sizes TypeScript computes) yields 0, not -inf
+        dst[static_cast<int64_t>(oh) * p.out_width + ow] = (h0 < h1 && w0 < w1) ? best : 0.0f;
+      }
+    }
+  });
+  return KERNEL_OK;
+}
+
+int avg_pool2d_forward_cpu(const pool2d_params& p, bool count_include_pad, const float* in, float* out,
+                           thread_pool& pool) {
+  const int64_t in_plane = static_cast<int64_t>(p.in_height) * p.in_width;
+  const int64_t out_plane = static_cast<int64_t>(p.out_height) * p.out_width;
+  for_each_plane(p, pool, [&](int64_t plane) {
+    const float* src = in + plane * in_plane;
+    float* dst = out + plane * out_plane;
+    for (int oh = 0; oh < p.out_height; ++oh) {
+      const int h_start = oh * p.stride_h - p.pad_top;
+      const int h0 = clamp_int(h_start, 0, p.in_height), h1 = clamp_int(h_start + p.kernel_h, 0, p.in_height);
+      // torch/ONNX count_include_pad: the window clipped to the padded input, not to the input
+      const int padded_h = clamp_int(h_start + p.kernel_h, 0, p.in_height + p.pad_bottom) - h_start;
+      for (int ow = 0; ow < p.out_width; ++ow) {
+        const int w_start = ow * p.stride_w - p.pad_left;
+        const int w0 = clamp_int(w_start, 0, p.in_width), w1 = clamp_int(w_start + p.kernel_w, 0, p.in_width);
+        const int padded_w = clamp_int(w_start + p.kernel_w, 0, p.in_width + p.pad_right) - w_start;
+        float sum = 0.0f;
+        for (int h = h0; h < h1; ++h)
+          for (int w = w0; w < w1; ++w) sum += src[static_cast<int64_t>(h) * p.in_width + w];
+        const int count = count_include_pad ? padded_h * padded_w : (h1 - h0) * (w1 - w0);
+        dst[static_cast<int64_t>(oh) * p.out_width + ow] =
+            (h0 < h1 && w0 < w1 && count > 0) ? sum / static_cast<float>(count) : 0.0f;
+      }
+    }
+  });
+  return KERNEL_OK;
+}
+
+}  // namespace alexnet

@@ -1,0 +1,145 @@
+// Plain C++ kernel API. napi.h is never included below this line: the napi/ layer checks every
+// argument and hands these functions plain pointers and dims that are already known to be valid.
+//
+// All tensors are fp32, NCHW, densely packed. Every *_forward_cpu function returns a status
+// (KERNEL_OK or a kernel_status) and splits its work over the thread pool it is given; the pieces
+// that run on each thread take (ith, nth) and pick their own share of the work.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace alexnet {
+
+class thread_pool;
+
+enum kernel_status : int {
+  KERNEL_OK = 0,
+  KERNEL_BAD_SHAPE = 1,  // dims that the napi layer should have rejected
+};
+
+// ---------------------------------------------------------------------------------------------
+// Instruction sets. The GEMM (and so conv2d and linear) is compiled once per ISA; the one in use is
+// the best the CPU supports, or the one forced by ALEXNET_CLI_ISA / cpu_set_isa().
+enum class cpu_isa : int { portable = 0, avx2 = 1, avx512 = 2 };
+
+struct cpu_feature_report {
+  bool avx2 = false;     // cpuid leaf 7 EBX bit 5
+  bool fma = false;      // cpuid leaf 1 ECX bit 12
+  bool avx512f = false;  // cpuid leaf 7 EBX bit 16
+  bool os_avx = false;   // XCR0 saves YMM state
+  bool os_avx512 = false;  // XCR0 saves ZMM/opmask state
+};
+
+const cpu_feature_report& cpu_features();
+const char* cpu_isa_name(cpu_isa isa);
+// false for names other than "avx512", "avx2", "portable"
+bool cpu_isa_parse(const char* name, cpu_isa* isa);
+bool cpu_isa_compiled(cpu_isa isa);
+// compiled in, and the CPU and OS can run it
+bool cpu_isa_supported(cpu_isa isa);
+cpu_isa cpu_isa_best();
+cpu_isa cpu_isa_current();
+// returns false (and changes nothing) when the ISA is not supported
+bool cpu_set_isa(cpu_isa isa);
+
+// ---------------------------------------------------------------------------------------------
+// GEMM: C[m,n] = op(A)[m,k] * op(B)[k,n] (+ bias) (ReLU), row-major with leading dimensions.
+// op(A) = A (m x k, lda) or A^T when trans_a (A stored k x m); same for B (trans_b: B stored n x k).
+enum class gemm_bias : int { none = 0, per_row = 1, per_col = 2 };
+
+struct gemm_params {
+  int m = 0, n = 0, k = 0;
+  const float* a = nullptr;
+  int lda = 0;
+  bool trans_a = false;
+  const float* b = nullptr;
+  int ldb = 0;
+  bool trans_b = false;
+  float* c = nullptr;
+  int ldc = 0;
+  const float* bias = nullptr;  // m values (per_row) or n values (per_col)
+  gemm_bias bias_kind = gemm_bias::none;
+  bool relu = false;
+  // A later step adds pre-packed operands here (weights packed once at load, per ISA panel
+  // layout), so conv2d/linear can skip packing the constant operand on every call.
+};
+
+int gemm_cpu(const gemm_params& p, thread_pool& pool);
+
+// ---------------------------------------------------------------------------------------------
+// conv2d: weight OIHW [out_channels, in_channels/groups, kernel_h, kernel_w], bias [out_channels]
+// or null; output [batch, out_channels, out_height, out_width]. Pads may be asymmetric.
+struct conv2d_params {
+  int batch, in_channels, in_height, in_width;
+  int out_channels, kernel_h, kernel_w, stride_h, stride_w;
+  int pad_top, pad_left, pad_bottom, pad_right;
+  int groups, out_height, out_width;
+  bool relu;
+};
+
+int conv2d_forward_cpu(const conv2d_params& p, const float* in, const float* weight, const float* bias,
+                       float* out, thread_pool& pool);
+
+// ---------------------------------------------------------------------------------------------
+// pool2d: windows are clipped to the input; a window with no input element yields 0.
+// avg with count_include_pad divides by the window clipped to the padded input (torch/ONNX),
+// otherwise by the number of input elements in the window.
+struct pool2d_params {
+  int batch, channels, in_height, in_width;
+  int kernel_h, kernel_w, stride_h, stride_w;
+  int pad_top, pad_left, pad_bottom, pad_right;
+  int out_height, out_width;
+};
+
+int max_pool2d_forward_cpu(const pool2d_params& p, const float* in, float* out, thread_pool& pool);
+int avg_pool2d_forward_cpu(const pool2d_params& p, bool count_include_pad, const float* in, float* out,
+                           thread_pool& pool);
+
+// ---------------------------------------------------------------------------------------------
+// LRN across channels (ONNX LRN, Caffe ACROSS_CHANNELS): the window of channel c is
+// c - floor((size-1)/2) .. c + ceil((size-1)/2) clipped to the channels;
+// y = x / (k + alpha/size * sum x^2)^beta.
+struct lrn_params {
+  int batch, channels, height, width, size;
+  float alpha, beta, k;
+};
+
+int lrn_forward_cpu(const lrn_params& p, const float* in, float* out, thread_pool& pool);
+
+// ---------------------------------------------------------------------------------------------
+// linear: out[rows, out_features] = in[rows, in_features] x weight[out_features, in_features]^T + bias
+struct linear_params {
+  int rows, in_features, out_features;
+  bool relu;
+};
+
+int linear_forward_cpu(const linear_params& p, const float* in, const float* weight, const float* bias,
+                       float* out, thread_pool& pool);
+
+// softmax over each row of [rows, cols] (max subtracted first); in == out allowed
+struct softmax_params {
+  int rows, cols;
+};
+
+int softmax_forward_cpu(const softmax_params& p, const float* in, float* out, thread_pool& pool);
+
+// torch AdaptiveAvgPool2d: window i is [floor(i*in/out), ceil((i+1)*in/out))
+struct adaptive_avgpool_params {
+  int batch, channels, in_height, in_width, out_height, out_width;
+};
+
+int adaptive_avgpool2d_forward_cpu(const adaptive_avgpool_params& p, const float* in, float* out,
+                                   thread_pool& pool);
+
+// elementwise max(x, 0); in == out allowed
+int relu_forward_cpu(size_t length, const float* in, float* out, thread_pool& pool);
+
+// splits [0, total) into nth nearly equal contiguous ranges; range ith is [*begin, *end)
+inline void split_range(int64_t total, int ith, int nth, int64_t* begin, int64_t* end) {
+  const int64_t base = total / nth, extra = total % nth;
+  *begin = ith * base + (ith < extra ? ith : extra);
+  *end = *begin + base + (ith < extra ? 1 : 0);
+}
+
+}  // namespace alexnet

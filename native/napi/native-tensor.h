@@ -1,0 +1,56 @@
+// NativeTensor: a JS handle on a float32 buffer in native memory, tagged with its device ("cpu").
+// The memory is 64-byte aligned and owned by a shared tensor_storage, so a kernel still running on
+// a worker thread keeps it alive if JS disposes the handle (or GC collects it) meanwhile.
+#pragma once
+
+#include <napi.h>
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+namespace alexnet {
+
+struct tensor_storage {
+  float* data = nullptr;
+  size_t length = 0;  // float32 elements
+  std::string device = "cpu";
+
+  // allocates 64-byte aligned memory; zero-filled when `zero`; throws std::bad_alloc
+  tensor_storage(size_t length, bool zero);
+  ~tensor_storage();
+  tensor_storage(const tensor_storage&) = delete;
+  tensor_storage& operator=(const tensor_storage&) = delete;
+};
+
+class NativeTensor : public Napi::ObjectWrap<NativeTensor> {
+ public:
+  // defines the class and keeps its constructor in the addon's instance data
+  static void init_class(Napi::Env env);
+  // a new JS NativeTensor owning `storage`
+  static Napi::Object wrap(Napi::Env env, std::shared_ptr<tensor_storage> storage);
+  // the NativeTensor behind `value`, or null when it is something else
+  static NativeTensor* unwrap_or_null(const Napi::Value& value);
+
+  explicit NativeTensor(const Napi::CallbackInfo& info);
+  ~NativeTensor() override;
+
+  // null once disposed
+  const std::shared_ptr<tensor_storage>& storage() const { return storage_; }
+
+ private:
+  Napi::Value get_device(const Napi::CallbackInfo& info);
+  Napi::Value get_length(const Napi::CallbackInfo& info);
+  Napi::Value write(const Napi::CallbackInfo& info);
+  Napi::Value read(const Napi::CallbackInfo& info);
+  Napi::Value dispose(const Napi::CallbackInfo& info);
+  void release();
+  tensor_storage& live(Napi::Env env);
+
+  std::shared_ptr<tensor_storage> storage_;
+  std::string device_;
+  size_t length_ = 0;
+  int64_t accounted_bytes_ = 0;  // reported to V8 as external memory, so GC sees the real size
+};
+
+}  // namespace alexnet

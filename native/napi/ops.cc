@@ -1,0 +1,311 @@
+#include "napi/ops.h"
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu/thread-pool.h"
+#include "kernels/kernels.h"
+#include "napi/args.h"
+#include "napi/errors.h"
+#include "napi/kernel-worker.h"
+#include "napi/native-tensor.h"
+
+namespace alexnet {
+namespace {
+
+constexpr int MAX_THREADS = 1024;
+
+std::string supported_isa_list() {
+  std::string list;
+  for (cpu_isa isa : {cpu_isa::avx512, cpu_isa::avx2, cpu_isa::portable})
+    if (cpu_isa_supported(isa)) list += (list.empty() ? "" : ", ") + std::string(cpu_isa_name(isa));
+  return list;
+}
+
+// parses an ISA name ('auto' = best) and makes it current; ERR_ARG for unknown names, ERR_ISA when the
+// CPU (or this build) cannot run it
+cpu_isa apply_isa(Napi::Env env, const std::string& name, const std::string& arg_name) {
+  cpu_isa isa = cpu_isa_best();
+  if (name != "auto" && !cpu_isa_parse(name.c_str(), &isa))
+    throw_expected(env, "ERR_ARG", "one of 'avx512', 'avx2', 'portable', 'auto'", arg_name, "'" + name + "'");
+  if (!cpu_set_isa(isa))
+    throw_expected(env, "ERR_ISA", "a kernel set this CPU supports (" + supported_isa_list() + ")", arg_name,
+                   "'" + name + "'");
+  return isa;
+}
+
+Napi::Array string_array(Napi::Env env, const std::vector<std::string>& items) {
+  Napi::Array array = Napi::Array::New(env, items.size());
+  for (size_t i = 0; i < items.size(); ++i) array.Set(static_cast<uint32_t>(i), items[i]);
+  return array;
+}
+
+// product of positive factors, saturating at 2^62 (callers compare it with buffer lengths)
+int64_t product(std::initializer_list<int64_t> factors) {
+  constexpr int64_t cap = int64_t{1} << 62;
+  int64_t p = 1;
+  for (int64_t f : factors) p = (f != 0 && p > cap / f) ? cap : p * f;
+  return p;
+}
+
+// conv/pool output size along one axis: floor((in + pads - kernel) / stride) + 1, with the kernel
+// fitting the padded input (ERR_SHAPE otherwise)
+int64_t check_window_fits(Napi::Env env, int64_t in, int64_t pad_begin, int64_t pad_end, int64_t kernel,
+                          const char* kernel_name, const char* in_name, const char* pad_begin_name,
+                          const char* pad_end_name) {
+  const int64_t span = in + pad_begin + pad_end;
+  if (kernel > span)
+    throw_expected(env, "ERR_SHAPE",
+                   "at most " + std::to_string(span) + " (" + in_name + " + " + pad_begin_name + " + " + pad_end_name + ")",
+                   kernel_name, std::to_string(kernel));
+  return span;
+}
+
+const char* const CONV2D_FIELDS[] = {"batch", "inChannels", "inHeight", "inWidth", "outChannels", "kernelH",
+                                     "kernelW", "strideH", "strideW", "padTop", "padLeft", "padBottom",
+                                     "padRight", "groups", "outHeight", "outWidth"};
+const char* const POOL2D_FIELDS[] = {"batch", "channels", "inHeight", "inWidth", "kernelH", "kernelW", "strideH",
+                                     "strideW", "padTop", "padLeft", "padBottom", "padRight", "outHeight",
+                                     "outWidth"};
+
+// dims of pool2d, checked: output size between floor and ceil rounding
+pool2d_params pool2d_dims(Napi::Env env, const Napi::Value& value) {
+  const std::vector<int32_t> d = arg_dims(env, value, 14, "dims");
+  for (size_t i = 0; i < 14; ++i) check_dim(env, d, i, POOL2D_FIELDS[i], i >= 8 && i <= 11);
+  pool2d_params p{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13]};
+  const int64_t span_h = check_window_fits(env, p.in_height, p.pad_top, p.pad_bottom, p.kernel_h, "kernelH", "inHeight", "padTop", "padBottom");
+  const int64_t span_w = check_window_fits(env, p.in_width, p.pad_left, p.pad_right, p.kernel_w, "kernelW", "inWidth", "padLeft", "padRight");
+  const auto check_out = [&](int64_t span, int64_t kernel, int64_t stride, int64_t out, const char* name) {
+    const int64_t lo = (span - kernel) / stride + 1, hi = (span - kernel + stride - 1) / stride + 1;
+    if (out < lo || out > hi)
+      throw_expected(env, "ERR_SHAPE", lo == hi ? std::to_string(lo) : std::to_string(lo) + " or " + std::to_string(hi),
+                     name, std::to_string(out));
+  };
+  check_out(span_h, p.kernel_h, p.stride_h, p.out_height, "outHeight");
+  check_out(span_w, p.kernel_w, p.stride_w, p.out_width, "outWidth");
+  return p;
+}
+
+Napi::Value pool2d_op(const Napi::CallbackInfo& info, bool is_max) {
+  Napi::Env env = info.Env();
+  const pool2d_params p = pool2d_dims(env, info[0]);
+  auto input = arg_tensor(env, info[1], "input");
+  auto output = arg_tensor(env, info[2], "output");
+  const bool count_include_pad = is_max ? false : arg_boolean(env, info[3], "countIncludePad");
+  check_length_at_least(env, *input, product({p.batch, p.channels, p.in_height, p.in_width}), "input");
+  check_length_at_least(env, *output, product({p.batch, p.channels, p.out_height, p.out_width}), "output");
+  check_distinct(env, *output, *input, "output", "input");
+  const float* in = input->data;
+  float* out = output->data;
+  if (is_max)
+    return queue_kernel(env, "maxPool2d", [p, in, out] { return max_pool2d_forward_cpu(p, in, out, global_thread_pool()); },
+                        {input, output});
+  return queue_kernel(env, "avgPool2d",
+                      [p, count_include_pad, in, out] {
+                        return avg_pool2d_forward_cpu(p, count_include_pad, in, out, global_thread_pool());
+                      },
+                      {input, output});
+}
+
+}  // namespace
+
+void isa_init_from_env(Napi::Env env) {
+  const char* forced = std::getenv("ALEXNET_CLI_ISA");
+  if (forced && *forced) apply_isa(env, forced, "ALEXNET_CLI_ISA");
+}
+
+Napi::Value op_backends(const Napi::CallbackInfo& info) { return string_array(info.Env(), {"cpu"}); }
+
+Napi::Value op_cpu_features(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const cpu_feature_report& f = cpu_features();
+  std::vector<std::string> supported, compiled;
+  for (cpu_isa isa : {cpu_isa::avx512, cpu_isa::avx2, cpu_isa::portable}) {
+    if (cpu_isa_supported(isa)) supported.push_back(cpu_isa_name(isa));
+    if (cpu_isa_compiled(isa)) compiled.push_back(cpu_isa_name(isa));
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("avx2", f.avx2);
+  out.Set("fma", f.fma);
+  out.Set("avx512f", f.avx512f);
+  out.Set("isa", cpu_isa_name(cpu_isa_current()));
+  out.Set("supported", string_array(env, supported));
+  out.Set("compiled", string_array(env, compiled));
+  return out;
+}
+
+Napi::Value op_set_isa(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string name = arg_string(env, info[0], "isa");
+  return Napi::String::New(env, cpu_isa_name(apply_isa(env, name, "isa")));
+}
+
+Napi::Value op_set_threads(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int threads = static_cast<int>(arg_integer(env, info[0], "threads", 1, MAX_THREADS));
+  // waits for a kernel that is running on the pool; starting threads can fail
+  try {
+    global_thread_pool().resize(threads);
+  } catch (const std::exception&) {
+    throw_expected(env, "ERR_ALLOC", "threads the OS can start", "threads", std::to_string(threads));
+  }
+  return env.Undefined();
+}
+
+Napi::Value op_get_threads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), global_thread_pool().size());
+}
+
+Napi::Value op_alloc(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  arg_device(env, info[0], "device");
+  const int64_t length = arg_integer(env, info[1], "length", 0, static_cast<int64_t>(MAX_SAFE_INTEGER));
+  std::shared_ptr<tensor_storage> storage;
+  try {
+    storage = std::make_shared<tensor_storage>(static_cast<size_t>(length), true);
+  } catch (const std::bad_alloc&) {
+    throw_expected(env, "ERR_ALLOC", "enough free memory", "alloc(" + std::to_string(length) + ")", "an allocation failure");
+  }
+  return NativeTensor::wrap(env, std::move(storage));
+}
+
+Napi::Value op_conv2d(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::vector<int32_t> d = arg_dims(env, info[0], 16, "dims");
+  for (size_t i = 0; i < 16; ++i) check_dim(env, d, i, CONV2D_FIELDS[i], i >= 9 && i <= 12);
+  conv2d_params p{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13], d[14], d[15], false};
+  if (p.in_channels % p.groups != 0 || p.out_channels % p.groups != 0)
+    throw_expected(env, "ERR_SHAPE",
+                   "a divisor of inChannels " + std::to_string(p.in_channels) + " and outChannels " +
+                       std::to_string(p.out_channels),
+                   "groups", std::to_string(p.groups));
+  const int64_t span_h = check_window_fits(env, p.in_height, p.pad_top, p.pad_bottom, p.kernel_h, "kernelH", "inHeight", "padTop", "padBottom");
+  const int64_t span_w = check_window_fits(env, p.in_width, p.pad_left, p.pad_right, p.kernel_w, "kernelW", "inWidth", "padLeft", "padRight");
+  const int64_t out_h = (span_h - p.kernel_h) / p.stride_h + 1, out_w = (span_w - p.kernel_w) / p.stride_w + 1;
+  if (p.out_height != out_h) throw_expected(env, "ERR_SHAPE", std::to_string(out_h), "outHeight", std::to_string(p.out_height));
+  if (p.out_width != out_w) throw_expected(env, "ERR_SHAPE", std::to_string(out_w), "outWidth", std::to_string(p.out_width));
+
+  auto input = arg_tensor(env, info[1], "input");
+  auto weight = arg_tensor(env, info[2], "weight");
+  auto bias = arg_tensor_or_null(env, info[3], "bias");
+  auto output = arg_tensor(env, info[4], "output");
+  p.relu = arg_boolean(env, info[5], "relu");
+  const int64_t k_per_group = product({p.in_channels / p.groups, p.kernel_h, p.kernel_w});
+  check_length_at_least(env, *input, product({p.batch, p.in_channels, p.in_height, p.in_width}), "input");
+  check_length_exact(env, *weight, product({p.out_channels, k_per_group}), "weight");
+  if (bias) check_length_exact(env, *bias, p.out_channels, "bias");
+  check_length_at_least(env, *output, product({p.batch, p.out_channels, p.out_height, p.out_width}), "output");
+  // the im2col workspace and the GEMM's k use 32-bit sizes
+  const int64_t workspace = product({k_per_group, p.groups, out_h, out_w});
+  if (workspace > MAX_KERNEL_ELEMENTS)
+    throw_expected(env, "ERR_SHAPE", "at most " + std::to_string(MAX_KERNEL_ELEMENTS) + " elements", "the im2col workspace",
+                   std::to_string(workspace));
+  check_distinct(env, *output, *input, "output", "input");
+  check_distinct(env, *output, *weight, "output", "weight");
+  if (bias) check_distinct(env, *output, *bias, "output", "bias");
+  const float* in = input->data;
+  const float* w = weight->data;
+  const float* b = bias ? bias->data : nullptr;
+  float* out = output->data;
+  return queue_kernel(env, "conv2d", [p, in, w, b, out] { return conv2d_forward_cpu(p, in, w, b, out, global_thread_pool()); },
+                      {input, weight, bias, output});
+}
+
+Napi::Value op_max_pool2d(const Napi::CallbackInfo& info) { return pool2d_op(info, true); }
+
+Napi::Value op_avg_pool2d(const Napi::CallbackInfo& info) { return pool2d_op(info, false); }
+
+Napi::Value op_lrn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::vector<int32_t> d = arg_dims(env, info[0], 5, "dims");
+  const char* const fields[] = {"batch", "channels", "height", "width", "size"};
+  for (size_t i = 0; i < 5; ++i) check_dim(env, d, i, fields[i], false);
+  auto input = arg_tensor(env, info[1], "input");
+  auto output = arg_tensor(env, info[2], "output");
+  const lrn_params p{d[0], d[1], d[2], d[3], d[4], arg_finite_float(env, info[3], "alpha"),
+                     arg_finite_float(env, info[4], "beta"), arg_finite_float(env, info[5], "k")};
+  const int64_t count = product({p.batch, p.channels, p.height, p.width});
+  check_length_at_least(env, *input, count, "input");
+  check_length_at_least(env, *output, count, "output");
+  check_distinct(env, *output, *input, "output", "input");
+  const float* in = input->data;
+  float* out = output->data;
+  return queue_kernel(env, "lrn", [p, in, out] { return lrn_forward_cpu(p, in, out, global_thread_pool()); },
+                      {input, output});
+}
+
+Napi::Value op_linear(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::vector<int32_t> d = arg_dims(env, info[0], 3, "dims");
+  const char* const fields[] = {"rows", "inFeatures", "outFeatures"};
+  for (size_t i = 0; i < 3; ++i) check_dim(env, d, i, fields[i], false);
+  auto input = arg_tensor(env, info[1], "input");
+  auto weight = arg_tensor(env, info[2], "weight");
+  auto bias = arg_tensor_or_null(env, info[3], "bias");
+  auto output = arg_tensor(env, info[4], "output");
+  const linear_params p{d[0], d[1], d[2], arg_boolean(env, info[5], "relu")};
+  check_length_at_least(env, *input, product({p.rows, p.in_features}), "input");
+  check_length_exact(env, *weight, product({p.out_features, p.in_features}), "weight");
+  if (bias) check_length_exact(env, *bias, p.out_features, "bias");
+  check_length_at_least(env, *output, product({p.rows, p.out_features}), "output");
+  check_distinct(env, *output, *input, "output", "input");
+  check_distinct(env, *output, *weight, "output", "weight");
+  if (bias) check_distinct(env, *output, *bias, "output", "bias");
+  const float* in = input->data;
+  const float* w = weight->data;
+  const float* b = bias ? bias->data : nullptr;
+  float* out = output->data;
+  return queue_kernel(env, "linear", [p, in, w, b, out] { return linear_forward_cpu(p, in, w, b, out, global_thread_pool()); },
+                      {input, weight, bias, output});
+}
+
+Napi::Value op_softmax(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::vector<int32_t> d = arg_dims(env, info[0], 2, "dims");
+  check_dim(env, d, 0, "rows", false);
+  check_dim(env, d, 1, "cols", false);
+  auto input = arg_tensor(env, info[1], "input");
+  auto output = arg_tensor(env, info[2], "output");
+  const softmax_params p{d[0], d[1]};
+  check_length_at_least(env, *input, product({p.rows, p.cols}), "input");
+  check_length_at_least(env, *output, product({p.rows, p.cols}), "output");
+  const float* in = input->data;
+  float* out = output->data;
+  return queue_kernel(env, "softmax", [p, in, out] { return softmax_forward_cpu(p, in, out, global_thread_pool()); },
+                      {input, output});
+}
+
+Napi::Value op_adaptive_avg_pool2d(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::vector<int32_t> d = arg_dims(env, info[0], 6, "dims");
+  const char* const fields[] = {"batch", "channels", "inHeight", "inWidth", "outHeight", "outWidth"};
+  for (size_t i = 0; i < 6; ++i) check_dim(env, d, i, fields[i], false);
+  auto input = arg_tensor(env, info[1], "input");
+  auto output = arg_tensor(env, info[2], "output");
+  const adaptive_avgpool_params p{d[0], d[1], d[2], d[3], d[4], d[5]};
+  check_length_at_least(env, *input, product({p.batch, p.channels, p.in_height, p.in_width}), "input");
+  check_length_at_least(env, *output, product({p.batch, p.channels, p.out_height, p.out_width}), "output");
+  check_distinct(env, *output, *input, "output", "input");
+  const float* in = input->data;
+  float* out = output->data;
+  return queue_kernel(env, "adaptiveAvgPool2d",
+                      [p, in, out] { return adaptive_avgpool2d_forward_cpu(p, in, out, global_thread_pool()); },
+                      {input, output});
+}
+
+Napi::Value op_relu(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto input = arg_tensor(env, info[0], "input");
+  auto output = arg_tensor(env, info[1], "output");
+  const size_t length = input->length;
+  if (output->length < length)
+    throw_expected(env, "ERR_SHAPE", "a NativeTensor of at least " + std::to_string(length) + " elements", "output",
+                   "NativeTensor(" + std::to_string(output->length) + ")");
+  const float* in = input->data;
+  float* out = output->data;
+  return queue_kernel(env, "relu", [length, in, out] { return relu_forward_cpu(length, in, out, global_thread_pool()); },
+                      {input, output});
+}
+
+}  // namespace alexnet

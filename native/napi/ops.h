@@ -1,0 +1,30 @@
+// The functions addon.cc exports, one per Binding member of lib/native.ts. Each checks all of its
+// arguments (types, dims, buffer lengths, devices) and then hands plain data to native/kernels.
+#pragma once
+
+#include <napi.h>
+
+namespace alexnet {
+
+// applies ALEXNET_CLI_ISA (avx512 | avx2 | portable | auto); throws ERR_ARG / ERR_ISA
+void isa_init_from_env(Napi::Env env);
+
+Napi::Value op_backends(const Napi::CallbackInfo& info);
+Napi::Value op_cpu_features(const Napi::CallbackInfo& info);
+Napi::Value op_set_isa(const Napi::CallbackInfo& info);
+Napi::Value op_set_threads(const Napi::CallbackInfo& info);
+Napi::Value op_get_threads(const Napi::CallbackInfo& info);
+
+Napi::Value op_alloc(const Napi::CallbackInfo& info);
+Napi::Value op_from_file(const Napi::CallbackInfo& info);  // in from-file.cc
+
+Napi::Value op_conv2d(const Napi::CallbackInfo& info);
+Napi::Value op_max_pool2d(const Napi::CallbackInfo& info);
+Napi::Value op_avg_pool2d(const Napi::CallbackInfo& info);
+Napi::Value op_lrn(const Napi::CallbackInfo& info);
+Napi::Value op_linear(const Napi::CallbackInfo& info);
+Napi::Value op_softmax(const Napi::CallbackInfo& info);
+Napi::Value op_adaptive_avg_pool2d(const Napi::CallbackInfo& info);
+Napi::Value op_relu(const Napi::CallbackInfo& info);
+
+}  // namespace alexnet
