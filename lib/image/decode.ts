@@ -1,19 +1,23 @@
 // JPEG and PNG files to 8-bit RGB, the way torchvision's loader sees them:
 // `PIL.Image.open(f).convert('RGB')`, so alpha is dropped (not composited), grey is replicated,
-// palettes are looked up, and 16-bit samples keep their high byte.
+// palettes are looked up, and 16-bit samples keep their high byte (for 16-bit grey Pillow 9.4
+// instead clips at 255, turning most of the image white; we do not copy that).
+// The format is sniffed from the magic bytes, never from the file name.
 //
 // JPEG: libjpeg-turbo through the native addon when it was built with it (the same library and
 // defaults, ISLOW IDCT + fancy upsampling, as Debian's Pillow, so the pixels are identical), else
-// jpeg-js (pure JS, about 7x slower, and its IDCT/upsampling differ from libjpeg's by about a level
-// on average). ALEXNET_CLI_JPEG=js forces jpeg-js, =native requires the addon's decoder.
+// jpeg-js (pure JS, several times slower). jpeg-js' chroma upsampling and colour conversion are
+// redone as libjpeg does them (jpeg-color.ts), which leaves only its IDCT's rounding: about 0.15
+// levels mean difference to libjpeg. ALEXNET_CLI_JPEG=js forces jpeg-js, =native requires the addon.
 //
-// EXIF orientation: applied by default, as PIL's ImageOps.exif_transpose does. torchvision's own
-// loader (datasets.folder.pil_loader, io.read_image) does NOT apply it, so a phone photo stored
-// sideways reaches the model sideways there; pass `{ exifOrientation: false }` to get the same.
+// EXIF orientation (JPEG APP1 only): applied by default, as PIL's ImageOps.exif_transpose does.
+// torchvision's own loaders (datasets.folder.pil_loader, io.read_image in 0.14) do NOT apply it, so
+// a phone photo stored sideways reaches the model sideways there; `{ exifOrientation: false }` does the same.
 import { readFile } from 'node:fs/promises';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { native } from '../native.js';
+import { canRedoColor, libjpegColor } from './jpeg-color.js';
 import { isJpeg, scanJpeg } from './jpeg-markers.js';
 
 /** 8-bit RGB, interleaved, rows top to bottom: data.length === width * height * 3 */
@@ -117,15 +121,19 @@ async function decodeJpeg(name: string, data: Uint8Array, options: DecodeOptions
       throw imageError(name, `expected valid JPEG data but found corrupt data (${(e as Error).message})`);
     }
   } else {
+    const redoColor = canRedoColor(layout);
     try {
       const decoded = jpeg.decode(data, {
         useTArray: true,
         formatAsRGBA: false,
+        colorTransform: redoColor ? false : undefined,
         // the size limit is checked above from the frame header; this only bounds jpeg-js' own buffers
         maxResolutionInMP: Math.ceil((options.maxPixels ?? DEFAULT_MAX_PIXELS) / 1e6),
         maxMemoryUsageInMB: 4096,
       });
-      image = { width: decoded.width, height: decoded.height, data: decoded.data };
+      image = redoColor
+        ? libjpegColor(decoded.data, decoded.width, decoded.height, layout)
+        : { width: decoded.width, height: decoded.height, data: decoded.data };
     } catch (e) {
       throw imageError(name, `expected valid JPEG data but found corrupt data (${(e as Error).message})`);
     }

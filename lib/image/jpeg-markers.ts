@@ -8,6 +8,11 @@ export interface JpegLayout {
   height: number;
   /** 1 (grey), 3 (YCbCr/RGB) or 4 (CMYK/YCCK) */
   components: number;
+  /** per component, in frame order: id and sampling factors (h, v) */
+  componentIds: number[];
+  sampling: [number, number][];
+  /** the APP14 "Adobe" segment's colour transform code (0 none/RGB/CMYK, 1 YCbCr, 2 YCCK), null without one */
+  adobeTransform: number | null;
   progressive: boolean;
   /** EXIF IFD0 Orientation (1..8); 1 when there is none or it cannot be read */
   orientation: number;
@@ -19,6 +24,7 @@ const SOI = 0xd8;
 const EOI = 0xd9;
 const SOS = 0xda;
 const APP1 = 0xe1;
+const APP14 = 0xee;
 
 /** SOF0..SOF15, except DHT (C4), JPG (C8) and DAC (CC), which share the range */
 function isStartOfFrame(marker: number): boolean {
@@ -39,7 +45,10 @@ export function isJpeg(data: Uint8Array): boolean {
  * a file that simply stops early is reported as `complete: false`.
  */
 export function scanJpeg(data: Uint8Array): JpegLayout {
-  const layout: JpegLayout = { width: 0, height: 0, components: 0, progressive: false, orientation: 1, complete: false };
+  const layout: JpegLayout = {
+    width: 0, height: 0, components: 0, componentIds: [], sampling: [], adobeTransform: null,
+    progressive: false, orientation: 1, complete: false,
+  };
   let pos = 2;
   let sawFrame = false;
   while (pos < data.length) {
@@ -67,8 +76,17 @@ export function scanJpeg(data: Uint8Array): JpegLayout {
       layout.height = (data[body + 1] << 8) | data[body + 2];
       layout.width = (data[body + 3] << 8) | data[body + 4];
       layout.components = data[body + 5];
+      layout.componentIds = [];
+      layout.sampling = [];
+      for (let i = 0; i < layout.components && body + 8 + i * 3 < end; i++) {
+        layout.componentIds.push(data[body + 6 + i * 3]);
+        const factors = data[body + 7 + i * 3];
+        layout.sampling.push([factors >> 4, factors & 15]);
+      }
     } else if (marker === APP1 && layout.orientation === 1) {
       layout.orientation = exifOrientation(data.subarray(body, end));
+    } else if (marker === APP14 && length >= 14 && String.fromCharCode(...data.subarray(body, body + 5)) === 'Adobe') {
+      layout.adobeTransform = data[body + 11];
     }
     pos = end;
     if (marker === SOS) pos = skipEntropyCodedData(data, pos);
