@@ -1,0 +1,120 @@
+// `alexnet-cli info FILE`: what a weights file holds: format, architecture, tensors, parameter count,
+// preprocessing and metadata.
+import type { Argv, CommandModule } from 'yargs';
+import { buildArchitecture, isArchName, ARCH_NAMES } from '../model/archs.js';
+import type { Architecture, Preprocess } from '../model/layers.js';
+import { checkWeights, detectArchitecture, readWeights } from '../weights/index.js';
+import type { WeightSet } from '../weights/types.js';
+import { formatInt, renderTable, usageError } from './common.js';
+
+export interface WeightsInfo {
+  path: string;
+  format: string;
+  /** the architecture the tensors fit, or null with the reason in architectureError */
+  architecture: string | null;
+  architectureError?: string;
+  numClasses: number | null;
+  /** layer names and types when the file describes its own graph (ONNX) or a named architecture fits */
+  layers?: { name: string; type: string }[];
+  tensors: { name: string; shape: number[]; params: number; storage: 'file' | 'memory' }[];
+  totalParams: number;
+  preprocess: Preprocess | null;
+  metadata: Record<string, string>;
+}
+
+/** The architecture stored with the weights (safetensors metadata written by convert) */
+function archFromMetadata(set: WeightSet): Architecture | undefined {
+  const m = set.metadata;
+  if (m.architecture) return JSON.parse(m.architecture) as Architecture;
+  if (m.arch && isArchName(m.arch)) return buildArchitecture(m.arch, m.numClasses ? Number(m.numClasses) : 1000);
+  return undefined;
+}
+
+/** The set's architecture: --arch, the file's own, its metadata, else detected from tensor shapes */
+export function resolveArchitecture(set: WeightSet, archName?: string): Architecture {
+  if (archName !== undefined) {
+    if (!isArchName(archName)) throw usageError(`Expected one of ${ARCH_NAMES.join(', ')} for --arch but received ${archName}`);
+    const arch = buildArchitecture(archName, set.tensors.get('fc8.weight')?.shape[0] ?? 1000);
+    checkWeights(arch, set);
+    return arch;
+  }
+  const arch = set.arch ?? archFromMetadata(set);
+  if (arch) {
+    checkWeights(arch, set);
+    return arch;
+  }
+  return detectArchitecture(set);
+}
+
+export async function weightsInfo(path: string, archName?: string): Promise<WeightsInfo> {
+  const set = await readWeights(path);
+  let arch: Architecture | undefined;
+  let architectureError: string | undefined;
+  try {
+    arch = resolveArchitecture(set, archName);
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_USAGE') throw e;
+    architectureError = (e as Error).message.replace(`${path}: `, '');
+  }
+  const tensors = [...set.tensors].map(([name, t]) => ({
+    name, shape: t.shape, params: t.shape.reduce((a, b) => a * b, 1), storage: (t.file ? 'file' : 'memory') as 'file' | 'memory',
+  }));
+  let preprocess: Preprocess | null = set.preprocess ?? arch?.preprocess ?? null;
+  if (set.metadata.preprocess) preprocess = JSON.parse(set.metadata.preprocess) as Preprocess;
+  return {
+    path,
+    format: set.format,
+    architecture: arch?.name ?? null,
+    ...(architectureError ? { architectureError } : {}),
+    numClasses: arch?.numClasses ?? set.tensors.get('fc8.weight')?.shape[0] ?? null,
+    ...(arch ? { layers: arch.layers.map((l) => ({ name: l.name, type: l.type })) } : {}),
+    tensors,
+    totalParams: tensors.reduce((a, t) => a + t.params, 0),
+    preprocess,
+    metadata: set.metadata,
+  };
+}
+
+function describePreprocess(p: Preprocess): string {
+  const resize = p.resizeMode === 'shorter' ? `shorter side ${p.resize[0]}` : `${p.resize[0]}x${p.resize[1]}`;
+  const crop = p.crop ? `, centre crop ${p.crop[0]}x${p.crop[1]}` : '';
+  const order = p.bgr ? 'BGR' : 'RGB';
+  return `resize ${resize}${crop}, ${order} 0..${p.range}, mean [${p.mean.join(', ')}], std [${p.std.join(', ')}]`;
+}
+
+export function formatInfo(info: WeightsInfo): string {
+  const lines = [
+    `file          ${info.path}`,
+    `format        ${info.format}`,
+    `architecture  ${info.architecture ?? `unknown (${info.architectureError})`}`,
+    `classes       ${info.numClasses ?? 'unknown'}`,
+    `parameters    ${formatInt(info.totalParams)} (${formatInt(info.totalParams * 4)} bytes as float32)`,
+    `preprocess    ${info.preprocess ? describePreprocess(info.preprocess) : 'unknown'}`,
+  ];
+  for (const [k, v] of Object.entries(info.metadata)) {
+    if (k === 'preprocess' || k === 'architecture') continue;
+    lines.push(`${`meta ${k}`.padEnd(13)} ${v}`);
+  }
+  lines.push('', renderTable(['tensor', 'shape', 'params'],
+    info.tensors.map((t) => [t.name, `[${t.shape.join(', ')}]`, formatInt(t.params)]), [false, false, true]));
+  return lines.join('\n');
+}
+
+interface InfoArgs {
+  file: string;
+  json: boolean;
+  arch?: string;
+}
+
+export const infoCommand: CommandModule<object, InfoArgs> = {
+  command: 'info <file>',
+  describe: 'show the format, architecture, tensors and preprocessing of a weights file',
+  builder: (y: Argv) => y
+    .positional('file', { type: 'string', demandOption: true, describe: 'weights file (.safetensors, .pth, .onnx, .caffemodel, .h5, .keras, .npz)' })
+    .option('arch', { type: 'string', choices: ARCH_NAMES, describe: 'check the tensors against this architecture' })
+    .option('json', { type: 'boolean', default: false, describe: 'print JSON' }) as unknown as Argv<InfoArgs>,
+  handler: async (argv) => {
+    const info = await weightsInfo(argv.file, argv.arch);
+    process.stdout.write(argv.json ? `${JSON.stringify(info, null, 2)}\n` : `${formatInfo(info)}\n`);
+  },
+};
