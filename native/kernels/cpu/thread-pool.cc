@@ -23,13 +23,16 @@ void thread_pool::resize(int threads) {
 }
 
 void thread_pool::start_workers(int threads) {
+  uint64_t generation;
   {
     std::lock_guard<std::mutex> lock(state_mutex_);
     threads_ = threads;
     stopping_ = false;
+    generation = generation_;
   }
   workers_.reserve(threads - 1);
-  for (int ith = 1; ith < threads; ++ith) workers_.emplace_back(&thread_pool::worker_main, this, ith);
+  // a new worker must wait for the next job, not rerun the last one
+  for (int ith = 1; ith < threads; ++ith) workers_.emplace_back(&thread_pool::worker_main, this, ith, generation);
 }
 
 void thread_pool::stop_workers() {
@@ -51,8 +54,7 @@ void thread_pool::run_share(int ith) {
   }
 }
 
-void thread_pool::worker_main(int ith) {
-  uint64_t seen = 0;
+void thread_pool::worker_main(int ith, uint64_t seen) {
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(state_mutex_);

@@ -36,7 +36,7 @@ class thread_pool {
   void run_job(job_fn fn, void* ctx);
   void start_workers(int threads);
   void stop_workers();
-  void worker_main(int ith);
+  void worker_main(int ith, uint64_t seen_generation);
   void run_share(int ith);
 
   std::mutex run_mutex_;  // one job at a time; also guards resize

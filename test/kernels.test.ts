@@ -1,0 +1,479 @@
+// Native kernels against the naive references in test/reference.ts, for every kernel set (ISA) the CPU
+// can run, on odd shapes (sizes that are not multiples of the vector width, groups, asymmetric
+// padding, strides, ceil-mode pooling, batch > 1); plus the exact errors of the argument checks.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { native, type Isa, type NativeTensor } from '../lib/native.js';
+import * as ref from './reference.js';
+
+const b = native();
+const features = b.cpuFeatures();
+const ALL_ISAS: Isa[] = ['avx512', 'avx2', 'portable'];
+
+// fp32 error bounds against the float64-accumulating reference: relative L2 error of the whole
+// output, and the largest absolute error relative to the largest reference magnitude.
+const REL_L2_BOUND = 1e-5;
+const MAX_ABS_BOUND = 1e-5;
+
+// mulberry32: a small seeded generator so every run checks the same data
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomArray(length: number, seed: number, scale = 1): Float32Array {
+  const next = random(seed);
+  return Float32Array.from({ length }, () => (next() * 2 - 1) * scale);
+}
+
+function assertClose(actual: Float32Array, expected: Float32Array, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  let diff2 = 0;
+  let ref2 = 0;
+  let maxDiff = 0;
+  let maxRef = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs(actual[i] - expected[i]);
+    if (!(d <= maxDiff)) maxDiff = Number.isNaN(d) ? Infinity : d;
+    diff2 += d * d;
+    ref2 += expected[i] * expected[i];
+    maxRef = Math.max(maxRef, Math.abs(expected[i]));
+  }
+  const relL2 = Math.sqrt(diff2) / Math.max(Math.sqrt(ref2), 1e-30);
+  assert.ok(relL2 <= REL_L2_BOUND, `${what}: relative L2 error ${relL2} > ${REL_L2_BOUND}`);
+  assert.ok(maxDiff <= MAX_ABS_BOUND * Math.max(maxRef, 1e-30),
+    `${what}: max abs error ${maxDiff} > ${MAX_ABS_BOUND} * ${maxRef}`);
+}
+
+const live: NativeTensor[] = [];
+function upload(data: Float32Array): NativeTensor {
+  const t = b.alloc('cpu', data.length);
+  t.write(data);
+  live.push(t);
+  return t;
+}
+function empty(length: number): NativeTensor {
+  const t = b.alloc('cpu', length);
+  live.push(t);
+  return t;
+}
+after(() => { for (const t of live) t.dispose(); });
+
+interface ConvCase {
+  name: string;
+  batch: number; inC: number; inH: number; inW: number; outC: number;
+  kH: number; kW: number; sH: number; sW: number; pads: [number, number, number, number];
+  groups: number; bias: boolean; relu: boolean;
+}
+
+const CONV_CASES: ConvCase[] = [
+  { name: '3x3 asymmetric pads, batch 2', batch: 2, inC: 3, inH: 13, inW: 11, outC: 5, kH: 3, kW: 3, sH: 1, sW: 1, pads: [1, 0, 2, 1], groups: 1, bias: true, relu: false },
+  { name: '5x3 stride 2x3, groups 3, no bias, relu', batch: 1, inC: 6, inH: 17, inW: 19, outC: 9, kH: 5, kW: 3, sH: 2, sW: 3, pads: [2, 1, 0, 2], groups: 3, bias: false, relu: true },
+  { name: '1x1 direct, groups 2, batch 3', batch: 3, inC: 4, inH: 9, inW: 7, outC: 6, kH: 1, kW: 1, sH: 1, sW: 1, pads: [0, 0, 0, 0], groups: 2, bias: true, relu: true },
+  { name: '11x11 stride 4 (conv1-like)', batch: 2, inC: 3, inH: 35, inW: 39, outC: 17, kH: 11, kW: 11, sH: 4, sW: 4, pads: [0, 0, 0, 0], groups: 1, bias: true, relu: true },
+  { name: '1x1 stride 2 padded', batch: 1, inC: 5, inH: 8, inW: 9, outC: 7, kH: 1, kW: 1, sH: 2, sW: 2, pads: [1, 1, 0, 1], groups: 1, bias: true, relu: false },
+  // k = 64*9 = 576 spans several KC blocks; 250 output channels span several MC blocks
+  { name: 'deep: k 576, 250 channels, groups 1', batch: 1, inC: 64, inH: 15, inW: 13, outC: 250, kH: 3, kW: 3, sH: 1, sW: 1, pads: [1, 1, 1, 1], groups: 1, bias: true, relu: true },
+  { name: 'groups 2 like caffe conv2', batch: 2, inC: 10, inH: 11, inW: 11, outC: 14, kH: 5, kW: 5, sH: 1, sW: 1, pads: [2, 2, 2, 2], groups: 2, bias: true, relu: true },
+];
+
+async function checkConv(c: ConvCase): Promise<void> {
+  const outH = ref.windowOutputSize(c.inH, c.kH, c.sH, c.pads[0], c.pads[2], false);
+  const outW = ref.windowOutputSize(c.inW, c.kW, c.sW, c.pads[1], c.pads[3], false);
+  const dims = Int32Array.from([c.batch, c.inC, c.inH, c.inW, c.outC, c.kH, c.kW, c.sH, c.sW, ...c.pads, c.groups, outH, outW]);
+  const input = randomArray(c.batch * c.inC * c.inH * c.inW, 1);
+  const weight = randomArray(c.outC * (c.inC / c.groups) * c.kH * c.kW, 2, 0.5);
+  const bias = c.bias ? randomArray(c.outC, 3) : null;
+  const output = empty(c.batch * c.outC * outH * outW);
+  const ns = await b.conv2d(dims, upload(input), upload(weight), bias ? upload(bias) : null, output, c.relu);
+  assert.ok(ns > 0, 'resolves with compute nanoseconds');
+  assertClose(output.read(), ref.conv2d(dims, input, weight, bias, c.relu), `conv2d ${c.name}`);
+}
+
+interface PoolCase {
+  name: string;
+  batch: number; channels: number; inH: number; inW: number; kH: number; kW: number; sH: number; sW: number;
+  pads: [number, number, number, number]; ceil: boolean;
+}
+
+const POOL_CASES: PoolCase[] = [
+  { name: '3x3 s2 floor', batch: 2, channels: 3, inH: 13, inW: 15, kH: 3, kW: 3, sH: 2, sW: 2, pads: [0, 0, 0, 0], ceil: false },
+  { name: '3x3 s2 ceil (Caffe)', batch: 2, channels: 3, inH: 14, inW: 12, kH: 3, kW: 3, sH: 2, sW: 2, pads: [0, 0, 0, 0], ceil: true },
+  { name: '2x3 s(3,2) asymmetric pads ceil', batch: 1, channels: 5, inH: 11, inW: 10, kH: 2, kW: 3, sH: 3, sW: 2, pads: [1, 0, 0, 1], ceil: true },
+  { name: '3x2 s1 pads floor', batch: 3, channels: 2, inH: 7, inW: 9, kH: 3, kW: 2, sH: 1, sW: 1, pads: [1, 1, 1, 0], ceil: false },
+];
+
+function poolDims(c: PoolCase): Int32Array {
+  const outH = ref.windowOutputSize(c.inH, c.kH, c.sH, c.pads[0], c.pads[2], c.ceil);
+  const outW = ref.windowOutputSize(c.inW, c.kW, c.sW, c.pads[1], c.pads[3], c.ceil);
+  return Int32Array.from([c.batch, c.channels, c.inH, c.inW, c.kH, c.kW, c.sH, c.sW, ...c.pads, outH, outW]);
+}
+
+function definePerIsaTests(): void {
+  for (const c of CONV_CASES) test(`conv2d: ${c.name}`, () => checkConv(c));
+
+  for (const rows of [1, 7, 33]) {
+    for (const relu of [false, true]) {
+      test(`linear: rows ${rows}, relu ${relu}`, async () => {
+        const [inF, outF] = rows === 33 ? [301, 45] : [37, 29];
+        const dims = Int32Array.from([rows, inF, outF]);
+        const input = randomArray(rows * inF, 4);
+        const weight = randomArray(outF * inF, 5, 0.3);
+        const bias = randomArray(outF, 6);
+        const output = empty(rows * outF);
+        await b.linear(dims, upload(input), upload(weight), upload(bias), output, relu);
+        assertClose(output.read(), ref.linear(dims, input, weight, bias, relu), 'linear');
+      });
+    }
+  }
+
+  // in 1000 spans several KC blocks; out 4100 spans more than one NC block on one thread
+  test('linear: rows 7, 1000 -> 4100, no bias', async () => {
+    const dims = Int32Array.from([7, 1000, 4100]);
+    const input = randomArray(7 * 1000, 7);
+    const weight = randomArray(4100 * 1000, 8, 0.05);
+    const output = empty(7 * 4100);
+    await b.linear(dims, upload(input), upload(weight), null, output, false);
+    assertClose(output.read(), ref.linear(dims, input, weight, null, false), 'linear big');
+  });
+
+  for (const c of POOL_CASES) {
+    test(`maxPool2d: ${c.name}`, async () => {
+      const dims = poolDims(c);
+      const input = randomArray(c.batch * c.channels * c.inH * c.inW, 9);
+      const output = empty(c.batch * c.channels * dims[12] * dims[13]);
+      await b.maxPool2d(dims, upload(input), output);
+      assertClose(output.read(), ref.maxPool2d(dims, input), 'maxPool2d');
+    });
+    for (const countIncludePad of [false, true]) {
+      test(`avgPool2d: ${c.name}, countIncludePad ${countIncludePad}`, async () => {
+        const dims = poolDims(c);
+        const input = randomArray(c.batch * c.channels * c.inH * c.inW, 10);
+        const output = empty(c.batch * c.channels * dims[12] * dims[13]);
+        await b.avgPool2d(dims, upload(input), output, countIncludePad);
+        assertClose(output.read(), ref.avgPool2d(dims, input, countIncludePad), 'avgPool2d');
+      });
+    }
+  }
+
+  const LRN_CASES = [
+    { name: 'size 5, caffe constants, activations ~100', dims: [2, 7, 5, 6, 5], alpha: 1e-4, beta: 0.75, k: 1, scale: 100 },
+    { name: 'size 4 (uneven window), strong', dims: [1, 9, 3, 7, 4], alpha: 0.5, beta: 0.6, k: 2, scale: 2 },
+    { name: 'size 3, fewer channels than size', dims: [3, 2, 4, 5, 3], alpha: 1, beta: 1, k: 1.5, scale: 1 },
+  ];
+  for (const c of LRN_CASES) {
+    test(`lrn: ${c.name}`, async () => {
+      const dims = Int32Array.from(c.dims);
+      const count = c.dims[0] * c.dims[1] * c.dims[2] * c.dims[3];
+      const input = randomArray(count, 11, c.scale);
+      const output = empty(count);
+      await b.lrn(dims, upload(input), output, c.alpha, c.beta, c.k);
+      assertClose(output.read(), ref.lrn(dims, input, c.alpha, c.beta, c.k), 'lrn');
+    });
+  }
+
+  test('softmax: 3 rows of 1001, large logits', async () => {
+    const dims = Int32Array.from([3, 1001]);
+    const input = randomArray(3 * 1001, 12, 50);
+    const output = empty(3 * 1001);
+    await b.softmax(dims, upload(input), output);
+    assertClose(output.read(), ref.softmax(dims, input), 'softmax');
+  });
+
+  test('softmax: in place, 1 row of 7', async () => {
+    const dims = Int32Array.from([1, 7]);
+    const input = randomArray(7, 13, 3);
+    const t = upload(input);
+    await b.softmax(dims, t, t);
+    assertClose(t.read(), ref.softmax(dims, input), 'softmax in place');
+  });
+
+  for (const d of [[2, 3, 13, 13, 6, 6], [1, 4, 5, 7, 3, 4], [2, 2, 6, 6, 6, 6], [1, 3, 2, 3, 5, 4]]) {
+    test(`adaptiveAvgPool2d: ${d[2]}x${d[3]} -> ${d[4]}x${d[5]}`, async () => {
+      const dims = Int32Array.from(d);
+      const input = randomArray(d[0] * d[1] * d[2] * d[3], 14);
+      const output = empty(d[0] * d[1] * d[4] * d[5]);
+      await b.adaptiveAvgPool2d(dims, upload(input), output);
+      assertClose(output.read(), ref.adaptiveAvgPool2d(dims, input), 'adaptiveAvgPool2d');
+    });
+  }
+
+  test('relu: out of place and in place', async () => {
+    const input = randomArray(1003, 15);
+    const output = empty(1003);
+    const t = upload(input);
+    await b.relu(t, output);
+    assert.deepEqual(output.read(), ref.relu(input));
+    await b.relu(t, t);
+    assert.deepEqual(t.read(), ref.relu(input));
+  });
+}
+
+for (const isa of ALL_ISAS) {
+  const skip = !features.compiled.includes(isa)
+    ? `${isa} kernels are not compiled into this build (compiled: ${features.compiled.join(', ')})`
+    : !features.supported.includes(isa)
+      ? `this CPU cannot run ${isa} (it supports: ${features.supported.join(', ')})`
+      : false;
+  describe(`kernels, isa ${isa}`, { skip }, () => {
+    before(() => {
+      assert.equal(b.setIsa(isa), isa);
+      assert.equal(b.cpuFeatures().isa, isa);
+    });
+    definePerIsaTests();
+  });
+}
+
+// the GEMM splits work by thread count: 1 thread (no split) and 3 (more threads than this CI's cores)
+for (const threads of [1, 3]) {
+  describe(`kernels, best isa, ${threads} thread(s)`, () => {
+    const saved = b.getThreads();
+    before(() => { b.setIsa('auto'); b.setThreads(threads); assert.equal(b.getThreads(), threads); });
+    after(() => b.setThreads(saved));
+    for (const c of CONV_CASES) test(`conv2d: ${c.name}`, () => checkConv(c));
+    test('linear: rows 7, 1000 -> 4100', async () => {
+      const dims = Int32Array.from([7, 1000, 4100]);
+      const input = randomArray(7 * 1000, 16);
+      const weight = randomArray(4100 * 1000, 17, 0.05);
+      const bias = randomArray(4100, 18);
+      const output = empty(7 * 4100);
+      await b.linear(dims, upload(input), upload(weight), upload(bias), output, true);
+      assertClose(output.read(), ref.linear(dims, input, weight, bias, true), 'linear big');
+    });
+  });
+}
+
+describe('cpu features and ISA selection', () => {
+  test('cpuFeatures reports what it can run', () => {
+    const f = b.cpuFeatures();
+    assert.equal(typeof f.avx2, 'boolean');
+    assert.equal(typeof f.fma, 'boolean');
+    assert.equal(typeof f.avx512f, 'boolean');
+    assert.ok(f.supported.includes('portable'));
+    assert.ok(f.compiled.includes('portable'));
+    assert.ok(f.supported.every((isa) => f.compiled.includes(isa)));
+    assert.equal(b.setIsa('auto'), f.supported[0]);
+    assert.deepEqual(b.backends(), ['cpu']);
+  });
+
+  test('setIsa rejects unknown and unsupported kernel sets', () => {
+    assert.throws(() => b.setIsa('sse' as Isa), {
+      code: 'ERR_ARG', message: "Expected one of 'avx512', 'avx2', 'portable', 'auto' for isa but received 'sse'",
+    });
+    const unsupported = ALL_ISAS.find((isa) => !features.supported.includes(isa));
+    if (unsupported) {
+      assert.throws(() => b.setIsa(unsupported), {
+        code: 'ERR_ISA',
+        message: `Expected a kernel set this CPU supports (${features.supported.join(', ')}) for isa but received '${unsupported}'`,
+      });
+    }
+  });
+
+  const loadWithEnv = (value: string) => spawnSync(process.execPath, ['-e', `
+    try { const b = require(${JSON.stringify(createRequire(import.meta.url).resolve('../../build/Release/alexnet_native.node'))});
+      console.log(JSON.stringify({ isa: b.cpuFeatures().isa })); }
+    catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }`],
+  { env: { ...process.env, ALEXNET_CLI_ISA: value }, encoding: 'utf8' });
+
+  test('ALEXNET_CLI_ISA forces a kernel set at load', () => {
+    const r = loadWithEnv('portable');
+    assert.deepEqual(JSON.parse(r.stdout), { isa: 'portable' });
+    const bad = loadWithEnv('mmx');
+    assert.deepEqual(JSON.parse(bad.stdout), {
+      code: 'ERR_ARG', message: "Expected one of 'avx512', 'avx2', 'portable', 'auto' for ALEXNET_CLI_ISA but received 'mmx'",
+    });
+  });
+
+  test('setThreads checks its argument', () => {
+    assert.throws(() => b.setThreads(0), { code: 'ERR_ARG', message: 'Expected an integer in [1, 1024] for threads but received 0' });
+    assert.throws(() => b.setThreads(1.5), { code: 'ERR_ARG', message: 'Expected an integer in [1, 1024] for threads but received 1.5' });
+  });
+});
+
+describe('argument errors', () => {
+  // a valid conv2d: 1x3x7x7 -> 4 channels, 3x3, stride 1, no pad -> 5x5
+  const convDims = () => Int32Array.from([1, 3, 7, 7, 4, 3, 3, 1, 1, 0, 0, 0, 0, 1, 5, 5]);
+  const input = () => empty(3 * 7 * 7);
+  const weight = () => empty(4 * 3 * 3 * 3);
+  const bias = () => empty(4);
+  const output = () => empty(4 * 5 * 5);
+
+  test('a valid call resolves', async () => {
+    assert.ok(await b.conv2d(convDims(), input(), weight(), bias(), output(), true) > 0);
+  });
+
+  test('dims must be an Int32Array of the right length', () => {
+    assert.throws(() => b.conv2d(convDims().subarray(1), input(), weight(), bias(), output(), true), {
+      code: 'ERR_ARG', message: 'Expected an Int32Array of 16 elements for dims but received Int32Array(15)',
+    });
+    assert.throws(() => b.conv2d(Float32Array.from(convDims()) as unknown as Int32Array, input(), weight(), bias(), output(), true), {
+      code: 'ERR_ARG', message: 'Expected an Int32Array of 16 elements for dims but received Float32Array(16)',
+    });
+    assert.throws(() => b.softmax([1, 2] as unknown as Int32Array, input(), output()), {
+      code: 'ERR_ARG', message: 'Expected an Int32Array of 2 elements for dims but received Array(2)',
+    });
+  });
+
+  test('dims must be positive, pads non-negative', () => {
+    const d = convDims(); d[0] = 0;
+    assert.throws(() => b.conv2d(d, input(), weight(), bias(), output(), true), {
+      code: 'ERR_SHAPE', message: 'Expected a positive integer of at most 16777216 for dims[0] (batch) but received 0',
+    });
+    const p = convDims(); p[9] = -1;
+    assert.throws(() => b.conv2d(p, input(), weight(), bias(), output(), true), {
+      code: 'ERR_SHAPE', message: 'Expected a non-negative integer of at most 16777216 for dims[9] (padTop) but received -1',
+    });
+    assert.throws(() => b.lrn(Int32Array.from([1, 3, 7, 7, 0]), input(), output(), 1e-4, 0.75, 1), {
+      code: 'ERR_SHAPE', message: 'Expected a positive integer of at most 16777216 for dims[4] (size) but received 0',
+    });
+  });
+
+  test('conv2d shape consistency', () => {
+    const g = convDims(); g[13] = 2;
+    assert.throws(() => b.conv2d(g, input(), weight(), bias(), output(), true), {
+      code: 'ERR_SHAPE', message: 'Expected a divisor of inChannels 3 and outChannels 4 for groups but received 2',
+    });
+    const o = convDims(); o[14] = 6;
+    assert.throws(() => b.conv2d(o, input(), weight(), bias(), output(), true), {
+      code: 'ERR_SHAPE', message: 'Expected 5 for outHeight but received 6',
+    });
+    const k = convDims(); k[5] = 9;
+    assert.throws(() => b.conv2d(k, input(), weight(), bias(), output(), true), {
+      code: 'ERR_SHAPE', message: 'Expected at most 7 (inHeight + padTop + padBottom) for kernelH but received 9',
+    });
+  });
+
+  test('buffer lengths are checked', () => {
+    assert.throws(() => b.conv2d(convDims(), empty(146), weight(), bias(), output(), true), {
+      code: 'ERR_SHAPE', message: 'Expected a NativeTensor of at least 147 elements for input but received NativeTensor(146)',
+    });
+    assert.throws(() => b.conv2d(convDims(), input(), empty(107), bias(), output(), true), {
+      code: 'ERR_SHAPE', message: 'Expected a NativeTensor of 108 elements for weight but received NativeTensor(107)',
+    });
+    assert.throws(() => b.conv2d(convDims(), input(), weight(), empty(5), output(), true), {
+      code: 'ERR_SHAPE', message: 'Expected a NativeTensor of 4 elements for bias but received NativeTensor(5)',
+    });
+    assert.throws(() => b.conv2d(convDims(), input(), weight(), bias(), empty(99), true), {
+      code: 'ERR_SHAPE', message: 'Expected a NativeTensor of at least 100 elements for output but received NativeTensor(99)',
+    });
+    assert.throws(() => b.linear(Int32Array.from([2, 10, 3]), empty(20), empty(31), null, empty(6), false), {
+      code: 'ERR_SHAPE', message: 'Expected a NativeTensor of 30 elements for weight but received NativeTensor(31)',
+    });
+    assert.throws(() => b.relu(empty(10), empty(9)), {
+      code: 'ERR_SHAPE', message: 'Expected a NativeTensor of at least 10 elements for output but received NativeTensor(9)',
+    });
+  });
+
+  test('tensor arguments are checked', () => {
+    assert.throws(() => b.conv2d(convDims(), new Float32Array(147) as unknown as NativeTensor, weight(), bias(), output(), true), {
+      code: 'ERR_ARG', message: 'Expected a NativeTensor for input but received Float32Array(147)',
+    });
+    assert.throws(() => b.conv2d(convDims(), input(), weight(), 'x' as unknown as NativeTensor, output(), true), {
+      code: 'ERR_ARG', message: "Expected a NativeTensor or null for bias but received 'x'",
+    });
+    assert.throws(() => b.conv2d(convDims(), input(), weight(), bias(), output(), 1 as unknown as boolean), {
+      code: 'ERR_ARG', message: 'Expected a boolean for relu but received 1',
+    });
+    const t = empty(4 * 5 * 5 * 3);
+    assert.throws(() => b.conv2d(convDims(), t, weight(), bias(), t, true), {
+      code: 'ERR_ARG', message: 'Expected a NativeTensor other than input for output but received the same NativeTensor',
+    });
+    assert.throws(() => b.lrn(Int32Array.from([1, 3, 7, 7, 5]), input(), output(), Number.NaN, 0.75, 1), {
+      code: 'ERR_ARG', message: 'Expected a finite number for alpha but received NaN',
+    });
+  });
+
+  test('pool output size must be the floor or ceil rounding', () => {
+    // 14 in, 3x3 stride 2: floor 6, ceil 7
+    const dims = Int32Array.from([1, 1, 14, 14, 3, 3, 2, 2, 0, 0, 0, 0, 8, 6]);
+    assert.throws(() => b.maxPool2d(dims, empty(196), empty(64)), {
+      code: 'ERR_SHAPE', message: 'Expected 6 or 7 for outHeight but received 8',
+    });
+    dims[12] = 7; dims[13] = 5;
+    assert.throws(() => b.avgPool2d(dims, empty(196), empty(64), false), {
+      code: 'ERR_SHAPE', message: 'Expected 6 or 7 for outWidth but received 5',
+    });
+    dims[0] = 1; dims[2] = 13; dims[12] = 7; dims[13] = 6;
+    assert.throws(() => b.maxPool2d(dims, empty(196), empty(64)), {
+      code: 'ERR_SHAPE', message: 'Expected 6 for outHeight but received 7',
+    });
+  });
+
+  test('disposed buffers', async () => {
+    const t = b.alloc('cpu', 147);
+    t.dispose();
+    assert.throws(() => b.conv2d(convDims(), t, weight(), bias(), output(), true), {
+      code: 'ERR_DISPOSED', message: 'Expected a live NativeTensor for input but received a disposed NativeTensor',
+    });
+    assert.throws(() => t.read(), {
+      code: 'ERR_DISPOSED', message: 'Expected a live NativeTensor for this but received a disposed NativeTensor',
+    });
+    t.dispose(); // twice is fine
+    // disposing while a kernel runs is safe: the kernel keeps the memory until it finishes
+    const i = b.alloc('cpu', 147);
+    const pending = b.conv2d(convDims(), i, weight(), bias(), output(), false);
+    i.dispose();
+    assert.ok(await pending > 0);
+  });
+
+  test('alloc, write and read', () => {
+    assert.throws(() => b.alloc('cuda', 4), { code: 'ERR_DEVICE', message: "Expected 'cpu' for device but received 'cuda'" });
+    assert.throws(() => b.alloc('cpu', -1), { code: 'ERR_ARG', message: 'Expected a non-negative integer for length but received -1' });
+    assert.throws(() => b.alloc('cpu', 2 ** 52), {
+      code: 'ERR_ALLOC', message: 'Expected enough free memory for alloc(4503599627370496) but received an allocation failure',
+    });
+    const t = empty(10);
+    assert.equal(t.device, 'cpu');
+    assert.equal(t.length, 10);
+    assert.deepEqual(t.read(), new Float32Array(10), 'alloc zero-fills');
+    t.write(Float32Array.from([1, 2, 3]), 7);
+    assert.deepEqual(t.read(6), Float32Array.from([0, 1, 2, 3]));
+    assert.deepEqual(t.read(7, 2), Float32Array.from([1, 2]));
+    assert.throws(() => t.write(new Float32Array(4), 7), {
+      code: 'ERR_SHAPE', message: 'Expected at most 3 elements (length 10 - offset 7) for src but received Float32Array(4)',
+    });
+    assert.throws(() => t.write([1, 2] as unknown as Float32Array), {
+      code: 'ERR_ARG', message: 'Expected a Float32Array for src but received Array(2)',
+    });
+    assert.throws(() => t.read(11), { code: 'ERR_ARG', message: 'Expected an integer in [0, 10] for offset but received 11' });
+    assert.throws(() => t.read(4, 7), { code: 'ERR_ARG', message: 'Expected an integer in [0, 6] for length but received 7' });
+  });
+
+  test('fromFile reads float32 LE at a byte offset, ERR_IO with the path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'alexnet-kernels-'));
+    try {
+      const path = join(dir, 'weights.bin');
+      const values = Float32Array.from([1.5, -2, 3.25, 4]);
+      const bytes = Buffer.alloc(8 + 16);
+      values.forEach((v, i) => bytes.writeFloatLE(v, 8 + 4 * i));
+      writeFileSync(path, bytes);
+      const t = await b.fromFile('cpu', path, 8, 4);
+      live.push(t);
+      assert.equal(t.length, 4);
+      assert.deepEqual(t.read(), values);
+      await assert.rejects(b.fromFile('cpu', path, 12, 4), {
+        code: 'ERR_IO', message: `Expected 16 bytes at byte offset 12 for '${path}' but received 12 bytes`,
+      });
+      const missing = join(dir, 'missing.bin');
+      await assert.rejects(b.fromFile('cpu', missing, 0, 1), {
+        code: 'ERR_IO', message: `Expected a readable file for path but received '${missing}' (No such file or directory)`,
+      });
+      assert.throws(() => b.fromFile('cpu', path, -1, 1), {
+        code: 'ERR_ARG', message: 'Expected a non-negative integer for byteOffset but received -1',
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
