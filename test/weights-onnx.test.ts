@@ -89,6 +89,24 @@ test('Pad folds into the next Conv; MatMul + Add is a linear layer; asymmetric p
   assert.deepEqual(set.tensors.get('fc2.bias')!.shape, [4]);
 });
 
+test('Gemm transB=0 with alpha and beta, GlobalAveragePool, Identity, a Constant Reshape shape', async () => {
+  const path = join(scratch, 'gemm.onnx');
+  writeFileSync(path, graphBytes([
+    { op_type: 'GlobalAveragePool', input: ['x'], output: ['g'] },
+    { op_type: 'Identity', input: ['g'], output: ['i'] },
+    { op_type: 'Constant', input: [], output: ['shape'], attribute: [{ name: 'value', type: 4, t: { dims: [2], data_type: 7, int64_data: [1, -1] } }] },
+    { op_type: 'Reshape', input: ['i', 'shape'], output: ['r'] },
+    { op_type: 'Gemm', input: ['r', 'w', 'b'], output: ['y'], attribute: [
+      { name: 'alpha', type: 1, f: 2 }, { name: 'beta', type: 1, f: 0.5 }, { name: 'transB', type: 2, i: 0 }] },
+  ], { w: { dims: [3, 2], values: [1, 2, 3, 4, 5, 6] }, b: { dims: [2], values: [10, 20] } }, 'y'));
+  const set = await readOnnx(path);
+  assert.deepEqual(set.arch!.layers.map((l) => l.type), ['adaptiveAvgPool2d', 'flatten', 'linear']);
+  assert.equal(set.arch!.numClasses, 2);
+  // [in=3, out=2] -> [out, in], times alpha; bias times beta
+  assert.deepEqual(Array.from(tensorValues(set.tensors.get('fc1.weight')!)), [2, 6, 10, 4, 8, 12]);
+  assert.deepEqual(Array.from(tensorValues(set.tensors.get('fc1.bias')!)), [5, 10]);
+});
+
 test('unsupported operators are listed in one error; dilations and branches are refused', async () => {
   const path = join(scratch, 'bad.onnx');
   writeFileSync(path, graphBytes([

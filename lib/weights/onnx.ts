@@ -345,7 +345,8 @@ export function graphToArchitecture(path: string, model: Message): OnnxGraphInfo
         break;
       }
       case 'Reshape': {
-        const shape = constant(node.input[1], 'Reshape').ints();
+        // opset < 5 (the zoo's oldest models) has the shape as an attribute
+        const shape = a.ints('shape') ?? constant(node.input[1], 'Reshape').ints();
         // [1, -1] (zoo: batch fixed at 1), [-1, n], [0, -1], [N, n]: a flatten to [batch, features]
         if (shape.length !== 2) fail(`expected Reshape ${nodeName} to flatten to [batch, features] but its shape is [${shape.join(',')}]`);
         if (!flat) push({ type: 'flatten', name: 'flatten' }, out);
