@@ -40,7 +40,7 @@ test('a pickle that calls os.system is refused, naming the global', async () => 
   const path = fixture('malicious.pth');
   await assert.rejects(readTorch(path), {
     code: 'ERR_WEIGHTS',
-    message: `${path}: pickle refers to os.system, which a state dict never needs (allowed: collections.OrderedDict, torch._utils._rebuild_tensor_v2, torch._utils._rebuild_parameter, torch.*Storage); not loading it`,
+    message: `${path}: pickle refers to os.system, which a state dict never needs (allowed: collections.OrderedDict, torch._utils._rebuild_tensor_v2, torch._utils._rebuild_parameter, torch._utils._rebuild_parameter_with_state, torch.*Storage); not loading it`,
   });
 });
 

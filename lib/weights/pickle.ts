@@ -42,7 +42,10 @@ export class PickledTensor {
   ) {}
 }
 
-const ALLOWED_FUNCTIONS = ['collections.OrderedDict', 'torch._utils._rebuild_tensor_v2', 'torch._utils._rebuild_parameter'];
+const ALLOWED_FUNCTIONS = [
+  'collections.OrderedDict', 'torch._utils._rebuild_tensor_v2', 'torch._utils._rebuild_parameter',
+  'torch._utils._rebuild_parameter_with_state',
+];
 
 function isAllowedGlobal(module: string, name: string): boolean {
   if (module === 'torch' && name in STORAGE_DTYPES) return true;
@@ -94,7 +97,8 @@ function callGlobal(fn: PyGlobal, args: unknown[], fail: (m: string) => never): 
       return new PickledTensor(storage, toNumber(offset), size.map(toNumber), stride.map(toNumber));
     }
     case 'torch._utils._rebuild_parameter':
-      // (data, requires_grad, backward_hooks): a Parameter is its tensor here
+    case 'torch._utils._rebuild_parameter_with_state':
+      // (data, requires_grad, backward_hooks[, state]): a Parameter is its tensor here
       return args[0];
     default:
       return fail(`cannot call ${fn.qualifiedName} from a pickle`);
