@@ -1,0 +1,86 @@
+// `alexnet-cli profile`: per-layer native time, GFLOP/s against the machine's measured peak, memory,
+// with a Chrome trace (--trace), an HTML page (--html) or JSON (--json).
+import { writeFileSync } from 'node:fs';
+import type { CommandModule } from 'yargs';
+import { measurePeak, profileModel, type ProfileReport } from '../profile/profile.js';
+import { renderTrace } from '../profile/trace.js';
+import { renderHtml } from '../profile/html.js';
+import { describePeak, describeRun, describeTotals, layerRow, PROFILE_HEADER, PROFILE_RIGHT_ALIGNED, totalRow } from '../profile/format.js';
+import { renderTable, usageError, withArchOption, withDeviceOption, withThreadsOption } from './common.js';
+
+export { profileModel, measurePeak, quantile } from '../profile/profile.js';
+export type { ProfileReport, ProfileOptions, LayerProfile, PeakMeasurement, IterationProfile } from '../profile/profile.js';
+export { renderTrace, buildTrace } from '../profile/trace.js';
+export { renderHtml } from '../profile/html.js';
+
+export function renderProfile(report: ProfileReport): string {
+  // the total row goes below the closing rule, aligned with the columns it sums
+  const table = renderTable(PROFILE_HEADER, [...report.layers.map(layerRow), totalRow(report)], PROFILE_RIGHT_ALIGNED).split('\n');
+  const rule = table[1];
+  table.splice(table.length - 2, 2, rule, table[table.length - 2].trimEnd());
+  return [
+    `Profile: ${describeRun(report)}`,
+    `Peak: ${describePeak(report)}`,
+    ...table,
+    ...describeTotals(report),
+  ].join('\n');
+}
+
+interface ProfileArgs {
+  arch?: string;
+  weights: string;
+  batch: number;
+  warmup: number;
+  iters: number;
+  threads?: number;
+  device: string;
+  trace?: string;
+  html?: string;
+  json: boolean;
+}
+
+function checkInteger(value: number | undefined, name: string, min: number): void {
+  if (value === undefined) return;
+  if (!Number.isInteger(value) || value < min) {
+    throw usageError(`Expected ${min === 0 ? 'a non-negative' : 'a positive'} integer for --${name} but received ${value}`);
+  }
+}
+
+export const profileCommand: CommandModule<object, ProfileArgs> = {
+  command: 'profile',
+  describe: 'Time every layer on the native kernels: median/p90, share, GFLOP/s vs the measured peak, memory',
+  builder: (y) => withThreadsOption(withDeviceOption(withArchOption(y)))
+    .option('weights', { type: 'string', default: 'random:0', describe: 'weights file or random[:SEED]' })
+    .option('batch', { type: 'number', default: 1, describe: 'images per forward pass' })
+    .option('warmup', { type: 'number', default: 2, describe: 'untimed forward passes first' })
+    .option('iters', { type: 'number', default: 10, describe: 'timed forward passes' })
+    .option('trace', { type: 'string', describe: 'write a Chrome trace (Perfetto, chrome://tracing) to FILE' })
+    .option('html', { type: 'string', describe: 'write a self-contained HTML report to FILE' })
+    .option('json', { type: 'boolean', default: false, describe: 'print JSON' }) as never,
+  handler: async (argv) => {
+    checkInteger(argv.batch, 'batch', 1);
+    checkInteger(argv.warmup, 'warmup', 0);
+    checkInteger(argv.iters, 'iters', 1);
+    checkInteger(argv.threads, 'threads', 1);
+    if (argv.trace === '') throw usageError('Expected a file name for --trace but received nothing');
+    if (argv.html === '') throw usageError('Expected a file name for --html but received nothing');
+    // the addon and the weight readers load only when the command runs (--help stays fast)
+    const { native } = await import('../native.js');
+    const { loadWeightsAndModel } = await import('../model/load.js');
+    const binding = native();
+    if (argv.threads !== undefined) binding.setThreads(argv.threads);
+    const { model } = await loadWeightsAndModel({ arch: argv.arch as never, weights: argv.weights, device: argv.device });
+    try {
+      const peak = await measurePeak(binding, argv.device);
+      const report = await profileModel(model, {
+        batch: argv.batch, warmup: argv.warmup, iters: argv.iters, peak,
+        threads: binding.getThreads(), isa: argv.device === 'cpu' ? binding.cpuFeatures().isa : null,
+      });
+      if (argv.trace) writeFileSync(argv.trace, renderTrace(report));
+      if (argv.html) writeFileSync(argv.html, renderHtml(report));
+      process.stdout.write(argv.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderProfile(report)}\n`);
+    } finally {
+      model.dispose();
+    }
+  },
+};

@@ -1,0 +1,45 @@
+// Number formatting shared by the profile's text table and its HTML page.
+import type { LayerProfile, ProfileReport } from './profile.js';
+import { formatBytes, formatInt } from '../commands/common.js';
+
+export const formatMs = (ns: number): string => (ns / 1e6).toFixed(3);
+export const formatPercent = (value: number | null, digits = 1): string => (value === null ? '-' : `${value.toFixed(digits)}%`);
+export const formatGflops = (value: number | null): string => (value === null ? '-' : value.toFixed(1));
+export const formatShape = (shape: number[]): string => `(None, ${shape.join(', ')})`;
+
+export const PROFILE_HEADER = ['Layer', 'Type', 'Output Shape', 'Param #', 'MACs', 'Median ms', 'p90 ms', 'Share', 'GFLOP/s', '% Peak', 'Act. written'];
+export const PROFILE_RIGHT_ALIGNED = [false, false, false, true, true, true, true, true, true, true, true];
+
+export function layerRow(l: LayerProfile): string[] {
+  return [
+    l.name, l.type, formatShape(l.outputShape), formatInt(l.params), formatInt(l.macs), formatMs(l.medianNs), formatMs(l.p90Ns),
+    formatPercent(100 * l.share), formatGflops(l.gflops), formatPercent(l.peakPercent), l.activationBytes ? formatBytes(l.activationBytes) : '-',
+  ];
+}
+
+export function totalRow(r: ProfileReport): string[] {
+  const t = r.totals;
+  return [
+    'Total (sum of layers)', '', '', formatInt(t.params), formatInt(t.macs), formatMs(t.layerSumNs), '', '100.0%',
+    formatGflops(t.gflops), formatPercent(t.peakPercent), formatBytes(t.activationBytes),
+  ];
+}
+
+export function describeRun(r: ProfileReport): string {
+  const threads = r.threads === null ? '' : `, ${r.threads} thread${r.threads === 1 ? '' : 's'}`;
+  const isa = r.isa ? ` (${r.isa})` : '';
+  return `${r.arch}, weights ${r.weights}, batch ${r.batch}, ${r.iters} iteration${r.iters === 1 ? '' : 's'} after ${r.warmup} warm-up, ${r.device}${isa}${threads}`;
+}
+
+export function describePeak(r: ProfileReport): string {
+  return `${r.peak.gflops.toFixed(1)} GFLOP/s fp32 (${r.peak.method === 'binding' ? 'from' : 'measured with'} ${r.peak.description})`;
+}
+
+export function describeTotals(r: ProfileReport): string[] {
+  const t = r.totals;
+  return [
+    `End-to-end: median ${formatMs(t.endToEndMedianNs)} ms, p90 ${formatMs(t.endToEndP90Ns)} ms per batch of ${r.batch} (${t.imagesPerSecond.toFixed(1)} images/s)`,
+    `Layers sum to ${formatMs(t.layerSumNs)} ms; difference ${formatMs(t.differenceNs)} ms (${t.differencePercent.toFixed(1)}% of end-to-end) outside the kernels: JS dispatch, input copy, output read`,
+    `Memory: weights ${formatBytes(r.memory.weightsBytes)}, activation arena ${formatBytes(r.memory.arenaBytes)}, peak RSS ${formatBytes(r.memory.peakRssBytes)}`,
+  ];
+}

@@ -1,0 +1,286 @@
+// Per-layer profiling: native compute time of every primitive (Model.forward's onLayer), end-to-end
+// time per forward() measured around the call, the machine's fp32 peak, and memory.
+//
+// The per-layer numbers are the addon's own steady-clock readings around each kernel, so they carry
+// no JS timer or event-loop noise; the difference between their sum and the end-to-end time is what
+// runs outside the kernels (JS dispatch, AsyncWorker queueing, the input copy, reading the output).
+import type { Binding } from '../native.js';
+import type { Architecture } from '../model/layers.js';
+import type { ForwardOptions } from '../model/model.js';
+import { Rng } from '../model/random.js';
+import { inferShapes, shapeSize } from '../model/shapes.js';
+import { layerTypeName } from '../commands/summary.js';
+
+/** What profileModel needs of a Model (a real one, or a stand-in in tests) */
+export interface ProfiledModel {
+  readonly arch: Architecture;
+  readonly device: string;
+  readonly weightsSource: string;
+  readonly parameterBytes: number;
+  readonly arenaBytes: number;
+  forward(input: Float32Array, shape: number[], options?: ForwardOptions): Promise<Float32Array>;
+}
+
+export interface PeakMeasurement {
+  /** fp32 GFLOP/s */
+  gflops: number;
+  /** 'binding': the addon's peakGflops(threads); 'linear': timed here with one large linear() */
+  method: 'binding' | 'linear';
+  /** how the number was obtained, for people */
+  description: string;
+}
+
+export interface LayerProfile {
+  index: number;
+  name: string;
+  type: string;
+  inputShape: number[];
+  outputShape: number[];
+  params: number;
+  /** multiply-accumulates for the whole batch */
+  macs: number;
+  /** native compute time over the iterations, ns */
+  medianNs: number;
+  p90Ns: number;
+  /** medianNs / the sum of all layers' medianNs */
+  share: number;
+  /** 2 * macs / medianNs; null for layers without MACs (pooling, LRN, ...) or with no measurable time */
+  gflops: number | null;
+  /** gflops as a percentage of the measured peak */
+  peakPercent: number | null;
+  /** bytes of activations the layer writes for the whole batch (0 for flatten/dropout, which move nothing) */
+  activationBytes: number;
+}
+
+export interface IterationProfile {
+  /** start of forward(), ns after the first measured iteration started */
+  startNs: number;
+  /** end-to-end time of forward(), ns (process.hrtime.bigint around the call) */
+  wallNs: number;
+  /** native time of every layer in this iteration, ns, in layer order */
+  layerNs: number[];
+}
+
+export interface ProfileTotals {
+  params: number;
+  macs: number;
+  /** sum of the layers' medianNs */
+  layerSumNs: number;
+  endToEndMedianNs: number;
+  endToEndP90Ns: number;
+  /** endToEndMedianNs - layerSumNs: time spent outside the kernels */
+  differenceNs: number;
+  /** differenceNs as a percentage of endToEndMedianNs */
+  differencePercent: number;
+  /** 2 * macs / layerSumNs */
+  gflops: number;
+  peakPercent: number;
+  activationBytes: number;
+  /** batch / endToEndMedianNs */
+  imagesPerSecond: number;
+}
+
+export interface ProfileMemory {
+  /** parameters in native memory */
+  weightsBytes: number;
+  /** the two ping-pong activation buffers plus the input buffer */
+  arenaBytes: number;
+  /** process.resourceUsage().maxRSS, in bytes */
+  peakRssBytes: number;
+}
+
+export interface ProfileReport {
+  arch: string;
+  weights: string;
+  device: string;
+  /** the CPU kernel set in use (avx512, avx2, portable), when known */
+  isa: string | null;
+  threads: number | null;
+  batch: number;
+  warmup: number;
+  iters: number;
+  /** [N, C, H, W] */
+  inputShape: number[];
+  peak: PeakMeasurement;
+  layers: LayerProfile[];
+  totals: ProfileTotals;
+  memory: ProfileMemory;
+  iterations: IterationProfile[];
+}
+
+export interface ProfileOptions {
+  batch?: number;
+  warmup?: number;
+  iters?: number;
+  /** the peak to compare against; default: measurePeak(native(), model.device) */
+  peak?: PeakMeasurement;
+  /** reported as-is (the command passes binding.getThreads()) */
+  threads?: number | null;
+  isa?: string | null;
+  /** seed of the random input */
+  seed?: number;
+}
+
+/** Linear interpolation between closest ranks (numpy's default), q in [0, 1] */
+export function quantile(values: number[], q: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const pos = q * (sorted.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+const median = (values: number[]): number => quantile(values, 0.5);
+
+// A large GEMM runs near the machine's fp32 peak: 256 x 4096 x 4096 is 8.6 GFLOP, about 64 MB of
+// weights, large enough to amortise packing and thread start-up, small enough to take well under a second.
+const PEAK_ROWS = 256;
+const PEAK_FEATURES = 4096;
+const PEAK_RUNS = 3;
+
+type PeakBinding = Binding & { peakGflops?: (threads: number) => number | Promise<number> };
+
+/** The machine's fp32 peak: the addon's own peakGflops(threads) when it has one, else the best of a few large linear() calls */
+export async function measurePeak(binding: Binding, device = 'cpu'): Promise<PeakMeasurement> {
+  const threads = binding.getThreads();
+  const withPeak = binding as PeakBinding;
+  if (typeof withPeak.peakGflops === 'function') {
+    const gflops = await withPeak.peakGflops(threads);
+    return { gflops, method: 'binding', description: `binding.peakGflops(${threads})` };
+  }
+  const rows = PEAK_ROWS;
+  const features = PEAK_FEATURES;
+  const input = binding.alloc(device, rows * features);
+  const weight = binding.alloc(device, features * features);
+  const output = binding.alloc(device, rows * features);
+  try {
+    input.write(new Float32Array(rows * features).fill(0.5));
+    weight.write(new Float32Array(features * features).fill(0.001));
+    const dims = Int32Array.of(rows, features, features);
+    await binding.linear(dims, input, weight, null, output, false); // warm-up: page faults, packing buffers
+    let bestNs = Infinity;
+    for (let i = 0; i < PEAK_RUNS; i++) bestNs = Math.min(bestNs, await binding.linear(dims, input, weight, null, output, false));
+    return {
+      gflops: (2 * rows * features * features) / bestNs,
+      method: 'linear',
+      description: `linear() rows ${rows}, ${features}x${features} on ${threads} thread${threads === 1 ? '' : 's'}, best of ${PEAK_RUNS}`,
+    };
+  } finally {
+    input.dispose();
+    weight.dispose();
+    output.dispose();
+  }
+}
+
+function checkCount(value: number, name: string, min: number): void {
+  if (!Number.isInteger(value) || value < min) {
+    const err = new Error(`Expected ${min === 0 ? 'a non-negative' : 'a positive'} integer for ${name} but received ${value}`);
+    (err as NodeJS.ErrnoException).code = 'ERR_USAGE';
+    throw err;
+  }
+}
+
+/** flatten and dropout are views of their input in the pipeline; every other layer writes its output */
+const writesOutput = (type: string): boolean => type !== 'flatten' && type !== 'dropout';
+
+/**
+ * Run `warmup` + `iters` forward passes on a random batch and collect per-layer native times,
+ * end-to-end times, the peak and memory.
+ */
+export async function profileModel(model: ProfiledModel, options: ProfileOptions = {}): Promise<ProfileReport> {
+  const batch = options.batch ?? 1;
+  const warmup = options.warmup ?? 2;
+  const iters = options.iters ?? 10;
+  checkCount(batch, 'batch', 1);
+  checkCount(warmup, 'warmup', 0);
+  checkCount(iters, 'iters', 1);
+  const arch = model.arch;
+  const shapes = inferShapes(arch);
+  const inputShape = [batch, ...arch.input];
+  const input = new Float32Array(shapeSize(inputShape));
+  const rng = new Rng(options.seed ?? 0);
+  for (let i = 0; i < input.length; i++) input[i] = rng.next();
+
+  let peak = options.peak;
+  if (!peak) {
+    const { native } = await import('../native.js');
+    peak = await measurePeak(native(), model.device);
+  }
+
+  for (let i = 0; i < warmup; i++) await model.forward(input, inputShape);
+
+  const iterations: IterationProfile[] = [];
+  let origin: bigint | undefined;
+  for (let i = 0; i < iters; i++) {
+    const layerNs = new Array<number>(shapes.length).fill(0);
+    const onLayer: ForwardOptions['onLayer'] = (t) => { layerNs[t.index] = t.ns; };
+    const start = process.hrtime.bigint();
+    await model.forward(input, inputShape, { onLayer });
+    const end = process.hrtime.bigint();
+    origin ??= start;
+    iterations.push({ startNs: Number(start - origin), wallNs: Number(end - start), layerNs });
+  }
+
+  const medians = shapes.map((_, i) => median(iterations.map((it) => it.layerNs[i])));
+  const layerSumNs = medians.reduce((a, b) => a + b, 0);
+  const layers: LayerProfile[] = shapes.map((s, i) => {
+    const macs = s.macs * batch;
+    const medianNs = medians[i];
+    const gflops = macs > 0 && medianNs > 0 ? (2 * macs) / medianNs : null;
+    return {
+      index: i,
+      name: s.spec.name,
+      type: layerTypeName(s.spec),
+      inputShape: s.inShape,
+      outputShape: s.outShape,
+      params: s.paramCount,
+      macs,
+      medianNs,
+      p90Ns: quantile(iterations.map((it) => it.layerNs[i]), 0.9),
+      share: layerSumNs > 0 ? medianNs / layerSumNs : 0,
+      gflops,
+      peakPercent: gflops === null ? null : (100 * gflops) / peak.gflops,
+      activationBytes: writesOutput(s.spec.type) ? shapeSize(s.outShape) * batch * 4 : 0,
+    };
+  });
+
+  const walls = iterations.map((it) => it.wallNs);
+  const endToEndMedianNs = median(walls);
+  const macs = layers.reduce((a, l) => a + l.macs, 0);
+  const totalGflops = layerSumNs > 0 ? (2 * macs) / layerSumNs : 0;
+  const totals: ProfileTotals = {
+    params: layers.reduce((a, l) => a + l.params, 0),
+    macs,
+    layerSumNs,
+    endToEndMedianNs,
+    endToEndP90Ns: quantile(walls, 0.9),
+    differenceNs: endToEndMedianNs - layerSumNs,
+    differencePercent: (100 * (endToEndMedianNs - layerSumNs)) / endToEndMedianNs,
+    gflops: totalGflops,
+    peakPercent: (100 * totalGflops) / peak.gflops,
+    activationBytes: layers.reduce((a, l) => a + l.activationBytes, 0),
+    imagesPerSecond: (batch * 1e9) / endToEndMedianNs,
+  };
+
+  return {
+    arch: arch.name,
+    weights: model.weightsSource,
+    device: model.device,
+    isa: options.isa ?? null,
+    threads: options.threads ?? null,
+    batch,
+    warmup,
+    iters,
+    inputShape,
+    peak,
+    layers,
+    totals,
+    memory: {
+      weightsBytes: model.parameterBytes,
+      arenaBytes: model.arenaBytes,
+      peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    },
+    iterations,
+  };
+}
