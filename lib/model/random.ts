@@ -31,11 +31,19 @@ export class Rng {
     return result / 4294967296;
   }
 
-  /** standard normal (Box-Muller) */
+  private spare: number | undefined;
+
+  /** standard normal (Box-Muller, both values of each pair used) */
   normal(): number {
-    const u = 1 - this.next();
-    const v = this.next();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+    if (this.spare !== undefined) {
+      const z = this.spare;
+      this.spare = undefined;
+      return z;
+    }
+    const r = Math.sqrt(-2 * Math.log(1 - this.next()));
+    const theta = 2 * Math.PI * this.next();
+    this.spare = r * Math.sin(theta);
+    return r * Math.cos(theta);
   }
 }
 
