@@ -6,7 +6,8 @@ import { summaryCommand } from '../lib/commands/summary.js';
 import { classifyCommand } from '../lib/commands/classify.js';
 import { exitCodeFor } from '../lib/commands/common.js';
 import { createWeightsCommand } from '../lib/commands/weights.js';
-import { convertToSafetensors } from '../lib/commands/default-weights.js';
+import { convertCommand, convertWeights } from '../lib/commands/convert.js';
+import { infoCommand } from '../lib/commands/info.js';
 
 const verbose = process.argv.includes('--verbose');
 
@@ -34,7 +35,9 @@ function guarded<T>(command: CommandModule<object, T>): CommandModule<object, T>
 const commands: CommandModule<object, never>[] = [
   summaryCommand,
   classifyCommand,
-  createWeightsCommand((src, dst) => convertToSafetensors(src, dst)),
+  infoCommand,
+  convertCommand,
+  createWeightsCommand(async (src, dst) => { await convertWeights(src, dst); }),
 ] as never;
 
 const cli = yargs(hideBin(process.argv))

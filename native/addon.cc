@@ -5,6 +5,10 @@
 #include "napi/native-tensor.h"
 #include "napi/ops.h"
 
+#ifdef ALEXNET_HAVE_JPEG
+#include "image/image.h"
+#endif
+
 #ifndef ALEXNET_VERSION
 #define ALEXNET_VERSION "0.0.0"
 #endif
@@ -33,6 +37,9 @@ Napi::Object addon_init(Napi::Env env, Napi::Object exports) {
   exports.Set("softmax", Napi::Function::New(env, op_softmax, "softmax"));
   exports.Set("adaptiveAvgPool2d", Napi::Function::New(env, op_adaptive_avg_pool2d, "adaptiveAvgPool2d"));
   exports.Set("relu", Napi::Function::New(env, op_relu, "relu"));
+#ifdef ALEXNET_HAVE_JPEG
+  ::image_register(env, exports);  // decodeJpeg (libjpeg-turbo), when found at configure time
+#endif
   return exports;
 }
 
