@@ -123,7 +123,7 @@ function poolDims(c: PoolCase): Int32Array {
 function definePerIsaTests(): void {
   for (const c of CONV_CASES) test(`conv2d: ${c.name}`, () => checkConv(c));
 
-  for (const rows of [1, 7, 33]) {
+  for (const rows of [1, 3, 7, 33]) {
     for (const relu of [false, true]) {
       test(`linear: rows ${rows}, relu ${relu}`, async () => {
         const [inF, outF] = rows === 33 ? [301, 45] : [37, 29];
@@ -253,6 +253,16 @@ for (const threads of [1, 3]) {
     });
   });
 }
+
+test('concurrent primitives on separate buffers give the same results as one at a time', async () => {
+  const dims = Int32Array.from([7, 301, 45]);
+  const weight = randomArray(45 * 301, 19, 0.3);
+  const w = upload(weight);
+  const inputs = Array.from({ length: 8 }, (_, i) => randomArray(7 * 301, 20 + i));
+  const outputs = inputs.map(() => empty(7 * 45));
+  await Promise.all(inputs.map((x, i) => b.linear(dims, upload(x), w, null, outputs[i], false)));
+  inputs.forEach((x, i) => assertClose(outputs[i].read(), ref.linear(dims, x, weight, null, false), `linear ${i}`));
+});
 
 describe('cpu features and ISA selection', () => {
   test('cpuFeatures reports what it can run', () => {
