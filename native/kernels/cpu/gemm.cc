@@ -50,8 +50,10 @@ gemm_grid choose_grid(const gemm_params& p, const gemm_isa_kernel& kern, int nth
 int gemm_cpu(const gemm_params& p, thread_pool& pool) {
   if (p.m <= 0 || p.n <= 0 || p.k <= 0) return KERNEL_BAD_SHAPE;
   const gemm_isa_kernel kern = kernel_for(cpu_isa_current());
-  const gemm_grid grid = choose_grid(p, kern, pool.size());
   pool.run([&](int ith, int nth) {
+    // every thread derives the same grid from nth (cheap), so a setThreads() between calls cannot
+    // leave blocks uncomputed
+    const gemm_grid grid = choose_grid(p, kern, nth);
     if (ith >= grid.pm * grid.pn) return;
     const int64_t m0 = (ith / grid.pn) * grid.tm, n0 = (ith % grid.pn) * grid.tn;
     const int64_t m1 = m0 + grid.tm < p.m ? m0 + grid.tm : p.m, n1 = n0 + grid.tn < p.n ? n0 + grid.tn : p.n;
