@@ -39,7 +39,7 @@ export function describeTotals(r: ProfileReport): string[] {
   const t = r.totals;
   return [
     `End-to-end: median ${formatMs(t.endToEndMedianNs)} ms, p90 ${formatMs(t.endToEndP90Ns)} ms per batch of ${r.batch} (${t.imagesPerSecond.toFixed(1)} images/s)`,
-    `Layers sum to ${formatMs(t.layerSumNs)} ms; difference ${formatMs(t.differenceNs)} ms (${t.differencePercent.toFixed(1)}% of end-to-end) outside the kernels: JS dispatch, input copy, output read`,
+    `Layers sum to ${formatMs(t.layerSumNs)} ms; difference to end-to-end ${formatMs(t.differenceNs)} ms (${t.differencePercent.toFixed(1)}%); per iteration ${formatMs(t.outsideKernelsNs)} ms (median) outside the kernels: JS dispatch, input copy, output read`,
     `Memory: weights ${formatBytes(r.memory.weightsBytes)}, activation arena ${formatBytes(r.memory.arenaBytes)}, peak RSS ${formatBytes(r.memory.peakRssBytes)}`,
   ];
 }
