@@ -8,6 +8,8 @@ import { exitCodeFor } from '../lib/commands/common.js';
 import { createWeightsCommand } from '../lib/commands/weights.js';
 import { convertCommand, convertWeights } from '../lib/commands/convert.js';
 import { infoCommand } from '../lib/commands/info.js';
+import { profileCommand } from '../lib/commands/profile.js';
+import { plotCommand } from '../lib/commands/plot.js';
 
 const verbose = process.argv.includes('--verbose');
 
@@ -36,6 +38,8 @@ const commands: CommandModule<object, never>[] = [
   summaryCommand,
   classifyCommand,
   infoCommand,
+  profileCommand,
+  plotCommand,
   convertCommand,
   createWeightsCommand(async (src, dst) => { await convertWeights(src, dst); }),
 ] as never;
