@@ -103,7 +103,16 @@ function locateAddon(): string {
 
 let binding: Binding | undefined;
 
-export function native(): Binding {
+/**
+ * The binding whose primitives run on `device` ('cpu' default). Every backend exposes the same
+ * primitives; a CUDA backend (a separately loaded library) answers for 'cuda' / 'cuda:N'.
+ */
+export function native(device = 'cpu'): Binding {
+  if (device !== 'cpu') {
+    const err = new Error(`Expected a device this build supports (cpu) but received ${device}`);
+    (err as NodeJS.ErrnoException).code = 'ERR_DEVICE';
+    throw err;
+  }
   if (!binding) {
     const require = createRequire(import.meta.url);
     binding = require(locateAddon()) as Binding;

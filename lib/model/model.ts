@@ -52,7 +52,7 @@ export class Model {
 
   /** Checks every tensor of `set` against the architecture and loads it into native memory */
   static async fromWeights(arch: Architecture, set: WeightSet, device = 'cpu'): Promise<Model> {
-    const binding = native();
+    const binding = native(device);
     const expected = new Map<string, number[]>();
     for (const layer of inferShapes(arch)) for (const [k, v] of layer.params) expected.set(k, v);
     const problems: string[] = [];
@@ -81,7 +81,7 @@ export class Model {
 
   /** Deterministic He-initialised weights */
   static async random(arch: Architecture, seed: number, device = 'cpu'): Promise<Model> {
-    const binding = native();
+    const binding = native(device);
     const rng = new Rng(seed);
     const params = new Map<string, NativeTensor>();
     for (const layer of inferShapes(arch)) {
