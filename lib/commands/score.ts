@@ -1,0 +1,133 @@
+// `alexnet-cli score`: accuracy of a network on a labelled dataset (ImageFolder or a flat folder with
+// a ground-truth file), with per-image predictions streamed to a file that --resume continues and
+// `merge` combines across --shard runs.
+import { availableParallelism } from 'node:os';
+import type { CommandModule } from 'yargs';
+import { usageError, withArchOption, withDeviceOption, withThreadsOption } from './common.js';
+
+export interface ScoreArgs {
+  dataset: string;
+  'ground-truth'?: string;
+  labels?: string;
+  weights?: string;
+  arch?: string;
+  'num-classes'?: number;
+  batch: number;
+  workers?: number;
+  top: number;
+  out?: string;
+  limit?: number;
+  shard: string;
+  resume: boolean;
+  json: boolean;
+  confusion?: string;
+  'exif-orientation': boolean;
+  progress?: boolean;
+  device: string;
+  threads?: number;
+}
+
+function positiveInteger(value: number | undefined, name: string): void {
+  if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw usageError(`Expected a positive integer for --${name} but received ${value}`);
+}
+
+export async function scoreHandler(argv: ScoreArgs): Promise<void> {
+  positiveInteger(argv.batch, 'batch');
+  positiveInteger(argv.workers, 'workers');
+  positiveInteger(argv.top, 'top');
+  positiveInteger(argv['num-classes'], 'num-classes');
+  if (argv.limit !== undefined && (!Number.isInteger(argv.limit) || argv.limit < 0)) throw usageError(`Expected a non-negative integer for --limit but received ${argv.limit}`);
+  const { parseShard, readDataset, ClassResolver } = await import('../score/dataset.js');
+  const { outputFormatFor } = await import('../score/records.js');
+  const shard = parseShard(argv.shard);
+  if (argv.out) outputFormatFor(argv.out);
+  if (argv.resume && !argv.out) throw usageError('Expected --out FILE with --resume but received no --out');
+
+  const { loadModel } = await import('../index.js');
+  const { readLabels } = await import('../labels.js');
+  const { native } = await import('../native.js');
+  const { runScore } = await import('../score/run.js');
+  const { buildReport, progressLine, renderReport } = await import('../score/report.js');
+  if (argv.threads !== undefined) native().setThreads(argv.threads);
+  const weights = argv.weights ?? await (await import('./default-weights.js')).defaultWeightsPath();
+  // a random head takes its size from --labels unless --num-classes says otherwise
+  const numClasses = argv['num-classes'] ?? (argv.labels && weights.startsWith('random') ? readLabels(argv.labels).length : undefined);
+  const classifier = await loadModel({ weights, arch: argv.arch as never, numClasses, labels: argv.labels, device: argv.device });
+  try {
+    const resolver = new ClassResolver(classifier.labels);
+    const dataset = readDataset(argv.dataset, argv['ground-truth'], resolver, argv.labels ?? 'the ImageNet class list');
+    for (const w of dataset.warnings) process.stderr.write(`alexnet-cli: warning: ${w}\n`);
+    if (dataset.ignored.length && dataset.layout === 'image-folder') {
+      const { listSome } = await import('../score/dataset.js');
+      process.stderr.write(`alexnet-cli: warning: ${dataset.ignored.length} file${dataset.ignored.length > 1 ? 's are' : ' is'} not an image by extension (not scored): ${listSome(dataset.ignored)}\n`);
+    }
+
+    const showProgress = (argv.progress ?? process.stderr.isTTY === true) && !argv.json;
+    const abort = new AbortController();
+    const onSigint = () => {
+      if (abort.signal.aborted) process.exit(130); // a second Ctrl-C: now
+      abort.abort();
+      if (showProgress) process.stderr.write('\n');
+      process.stderr.write('alexnet-cli: interrupted, finishing the batch in flight (Ctrl-C again to quit now)\n');
+    };
+    process.on('SIGINT', onSigint);
+    let lastDraw = 0;
+    const result = await runScore(dataset, classifier, {
+      batch: argv.batch, workers: argv.workers ?? availableParallelism(), top: argv.top, out: argv.out, limit: argv.limit, shard,
+      resume: argv.resume, exifOrientation: argv['exif-orientation'], weights, labels: argv.labels, confusion: argv.confusion,
+      signal: abort.signal,
+      onProgress: showProgress
+        ? (p) => {
+          const now = Date.now();
+          if (now - lastDraw < 200 && p.done < p.total) return;
+          lastDraw = now;
+          process.stderr.write(`\r${progressLine(p, process.stderr.columns ?? 80)}\x1b[K`);
+        }
+        : undefined,
+    }).finally(() => process.off('SIGINT', onSigint));
+    if (showProgress && lastDraw) process.stderr.write('\n');
+    if (result.droppedTornLine) process.stderr.write(`alexnet-cli: warning: ${argv.out}: dropped a torn last line (the previous run was killed while writing it); that image is scored again\n`);
+
+    if (result.interrupted) {
+      const done = result.header.count - result.remaining;
+      process.stderr.write(`alexnet-cli: interrupted after ${done} of ${result.header.count} images`
+        + `${argv.out ? `; the predictions are in ${argv.out}, continue with --resume` : ''}\n`);
+      process.exitCode = 130;
+      return;
+    }
+    const report = buildReport(result.header, result.metrics, {
+      shards: [result.header.shard], images: result.header.count, timing: result.timing,
+      warnings: dataset.warnings, ignored: dataset.ignored, output: argv.out, confusion: argv.confusion,
+    });
+    process.stdout.write(argv.json ? `${JSON.stringify(report)}\n` : renderReport(report));
+  } finally {
+    classifier.dispose();
+  }
+}
+
+export const scoreCommand: CommandModule<object, ScoreArgs> = {
+  command: 'score <dataset>',
+  describe: 'Accuracy on a labelled dataset (ImageFolder, or a flat folder with --ground-truth): top-1, top-5, per class',
+  builder: (y) => withThreadsOption(withDeviceOption(withArchOption(y)))
+    .positional('dataset', { type: 'string', describe: 'ImageFolder (one sub-folder per class: WNID, class index or a name from --labels) or a flat folder with --ground-truth' })
+    .option('ground-truth', { type: 'string', describe: 'labels of a flat folder: Kaggle LOC_val_solution.csv, BVLC val.txt ("file index") or a CSV "path,label"' })
+    .option('labels', { type: 'string', describe: 'class names of the head (one per line, or our TSV); a random head takes its size from it' })
+    .option('weights', { type: 'string', describe: 'weights file or random[:SEED]; default: pretrained torchvision weights from the cache' })
+    .option('num-classes', { type: 'number', describe: 'classes of the head for random weights' })
+    .option('batch', { type: 'number', default: 32, describe: 'images per forward pass' })
+    .option('workers', { type: 'number', describe: 'decode/preprocess worker threads (default: the number of cores)' })
+    .option('top', { type: 'number', default: 5, describe: 'predictions kept per image (top-5 accuracy needs 5)' })
+    .option('out', { type: 'string', describe: 'per-image predictions, appended and fsync\'d a batch at a time: FILE.jsonl or FILE.csv' })
+    .option('limit', { type: 'number', describe: 'only the first N images of the sorted dataset (before sharding)' })
+    .option('shard', { type: 'string', default: '0/1', describe: 'I/N: score the sorted images with position % N == I (Slurm arrays, Kubernetes Indexed Jobs); combine with "merge"' })
+    .option('resume', { type: 'boolean', default: false, describe: 'continue an interrupted run from its --out file: nothing scored twice, nothing lost' })
+    .option('confusion', { type: 'string', describe: 'write the confusion matrix (rows: true class, columns: predicted) as CSV' })
+    .option('exif-orientation', {
+      type: 'boolean', default: false,
+      describe: 'rotate JPEGs by their EXIF Orientation tag; off by default, as torchvision\'s ImageFolder/PIL loader (the reference evaluation) does not',
+    })
+    .option('progress', { type: 'boolean', describe: 'progress bar on stderr (default: when stderr is a terminal and not --json)' })
+    .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' })
+    .epilogue('Exit codes: 0 done, 1 bad input, 2 bad usage, 130 interrupted (Ctrl-C; continue with --resume).') as never,
+  handler: scoreHandler,
+};

@@ -1,0 +1,482 @@
+// `score` and `merge` end to end: a dataset generated here from the committed photographs (crops,
+// flips, resizes, JPEG/PNG re-encodings) in class folders, scored by a tiny random network (written
+// here as safetensors with its architecture in the metadata, so it loads and runs in milliseconds)
+// through a scratch CLI entry point (the same yargs CommandModules bin/ wires), with the metrics
+// checked against an independent computation from the per-image output.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import jpeg from 'jpeg-js';
+import { PNG } from 'pngjs';
+import { decodeImage, type RgbImage } from '../lib/image/decode.js';
+import { resizeBilinear } from '../lib/image/resize.js';
+import { readLabels } from '../lib/labels.js';
+import type { Architecture, Preprocess } from '../lib/model/layers.js';
+import { inferShapes } from '../lib/model/shapes.js';
+import { initParameter, Rng } from '../lib/model/random.js';
+import { writeSafetensors } from '../lib/weights/safetensors.js';
+
+// dist/test/score.test.js -> dist/lib, <root>/test/fixtures/images
+const here = dirname(fileURLToPath(import.meta.url));
+const DIST_LIB = join(here, '..', 'lib');
+const IMAGES = join(here, '..', '..', 'test', 'fixtures', 'images');
+
+// A scratch entry point: score and merge on yargs, errors as bin/alexnet-cli.ts prints them
+const RUNNER = `
+import yargs from '${import.meta.resolve('yargs')}';
+const lib = ${JSON.stringify(DIST_LIB)};
+const { scoreCommand } = await import(lib + '/commands/score.js');
+const { mergeCommand } = await import(lib + '/commands/merge.js');
+const { exitCodeFor } = await import(lib + '/commands/common.js');
+const fail = (err) => { process.stderr.write('alexnet-cli: ' + err.message + '\\n'); process.exit(exitCodeFor(err)); };
+const guarded = (c) => ({ ...c, handler: async (argv) => { try { await c.handler(argv); } catch (e) { fail(e); } } });
+await yargs(process.argv.slice(2)).command(guarded(scoreCommand)).command(guarded(mergeCommand)).strict()
+  .fail((msg, err) => fail(err ?? Object.assign(new Error(msg), { code: 'ERR_USAGE' }))).parseAsync();
+`;
+const work = mkdtempSync(join(tmpdir(), 'alexnet-score-'));
+const runnerFile = join(work, 'runner.mjs');
+writeFileSync(runnerFile, RUNNER);
+const runnerArgs = (args: string[]) => [runnerFile, ...args];
+
+function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, runnerArgs(args), { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const CLASSES = ['astronaut', 'cat', 'coffee', 'rocket'];
+const PHOTOS: Record<string, string> = {
+  astronaut: 'astronaut.png', cat: 'chelsea-progressive.jpg', coffee: 'coffee-baseline.jpg', rocket: 'rocket-rgba.png',
+};
+
+function crop(image: RgbImage, left: number, top: number, width: number, height: number): RgbImage {
+  const out = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    out.set(image.data.subarray(((top + y) * image.width + left) * 3, ((top + y) * image.width + left + width) * 3), y * width * 3);
+  }
+  return { width, height, data: out };
+}
+
+function flip(image: RgbImage): RgbImage {
+  const out = new Uint8Array(image.data.length);
+  for (let y = 0; y < image.height; y++) {
+    for (let x = 0; x < image.width; x++) {
+      const s = (y * image.width + x) * 3;
+      const d = (y * image.width + (image.width - 1 - x)) * 3;
+      out[d] = image.data[s];
+      out[d + 1] = image.data[s + 1];
+      out[d + 2] = image.data[s + 2];
+    }
+  }
+  return { ...image, data: out };
+}
+
+function rgba(image: RgbImage): Buffer {
+  const out = Buffer.alloc(image.width * image.height * 4, 255);
+  for (let i = 0; i < image.width * image.height; i++) {
+    out[i * 4] = image.data[i * 3];
+    out[i * 4 + 1] = image.data[i * 3 + 1];
+    out[i * 4 + 2] = image.data[i * 3 + 2];
+  }
+  return out;
+}
+
+const encodeJpeg = (image: RgbImage, quality: number) => jpeg.encode({ data: rgba(image), width: image.width, height: image.height }, quality).data;
+
+function encodePng(image: RgbImage): Buffer {
+  const png = new PNG({ width: image.width, height: image.height });
+  png.data = rgba(image);
+  return PNG.sync.write(png);
+}
+
+/** 4 variants per photograph, small so that the test stays quick */
+async function variants(name: string): Promise<{ file: string; data: Uint8Array }[]> {
+  const photo = await decodeImage(join(IMAGES, PHOTOS[name]));
+  const w = photo.width;
+  const h = photo.height;
+  const small = (img: RgbImage, width: number) => resizeBilinear(img, width, Math.max(1, Math.round((img.height * width) / img.width)));
+  return [
+    { file: `${name}-whole.jpg`, data: encodeJpeg(small(photo, 96), 90) },
+    { file: `${name}-flip-crop.jpg`, data: encodeJpeg(small(flip(crop(photo, Math.floor(w / 10), Math.floor(h / 10), Math.floor(w * 0.8), Math.floor(h * 0.8))), 80), 70) },
+    { file: `${name}-corner.png`, data: encodePng(small(crop(photo, 0, 0, Math.floor(w * 0.6), Math.floor(h * 0.6)), 72)) },
+    { file: `${name}-squashed.JPEG`, data: encodeJpeg(resizeBilinear(photo, 61, 97), 50) },
+  ];
+}
+
+interface Generated {
+  root: string;
+  labelsFile: string;
+  /** relative path -> class index, the images only */
+  truth: Map<string, number>;
+  /** relative paths of the broken files */
+  broken: string[];
+}
+
+async function makeImageFolder(root: string): Promise<Generated> {
+  const truth = new Map<string, number>();
+  for (const [index, name] of CLASSES.entries()) {
+    mkdirSync(join(root, name), { recursive: true });
+    for (const v of await variants(name)) {
+      writeFileSync(join(root, name, v.file), v.data);
+      truth.set(`${name}/${v.file}`, index);
+    }
+  }
+  const broken = ['cat/corrupt.jpg', 'coffee/truncated.jpg', 'rocket/not-an-image.jpg', 'astronaut/empty.jpg'];
+  for (const b of broken) copyFileSync(join(IMAGES, b.split('/')[1]), join(root, b));
+  writeFileSync(join(root, 'rocket', 'notes.txt'), 'not an image by extension\n');
+  const labelsFile = join(root, '..', 'labels.txt');
+  writeFileSync(labelsFile, `${CLASSES.join('\n')}\n`);
+  return { root, labelsFile, truth, broken };
+}
+
+interface Rec { path: string; label: number; top?: number[]; prob?: number[]; error?: string }
+
+function readJsonl(path: string): { header: Record<string, unknown>; records: Rec[] } {
+  const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l !== '');
+  return { header: JSON.parse(lines[0]), records: lines.slice(1).map((l) => JSON.parse(l) as Rec) };
+}
+
+/** top-1, top-5, mean per-class accuracy computed here, independently of lib/score/metrics.ts */
+function independentMetrics(records: Rec[], numClasses: number) {
+  const ok = records.filter((r) => r.error === undefined);
+  const perClass = new Map<number, { n: number; hit: number }>();
+  let top1 = 0;
+  let top5 = 0;
+  for (const r of ok) {
+    const c = perClass.get(r.label) ?? { n: 0, hit: 0 };
+    c.n++;
+    if (r.top![0] === r.label) {
+      top1++;
+      c.hit++;
+    }
+    if (r.top!.slice(0, Math.min(5, numClasses)).includes(r.label)) top5++;
+    perClass.set(r.label, c);
+  }
+  const classAcc = [...perClass.values()].map((c) => c.hit / c.n);
+  return {
+    scored: ok.length,
+    unreadable: records.length - ok.length,
+    top1: top1 / ok.length,
+    top5: top5 / ok.length,
+    meanPerClassTop1: classAcc.reduce((a, b) => a + b, 0) / classAcc.length,
+  };
+}
+
+/** An AlexNet in miniature (same layer types as torchvision's), random He-initialised weights */
+function writeTinyWeights(path: string, numClasses: number, seed: number): void {
+  const preprocess: Preprocess = {
+    resizeMode: 'shorter', resize: [72, 72], crop: [64, 64], range: 1, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], bgr: false,
+  };
+  const conv = (name: string, outChannels: number, kernel: number, stride: number, p: number) => ({
+    type: 'conv2d' as const, name, outChannels, kernel: [kernel, kernel] as [number, number], stride: [stride, stride] as [number, number],
+    pad: [p, p, p, p] as [number, number, number, number], groups: 1, bias: true, relu: true,
+  });
+  const pool = (name: string) => ({ type: 'maxPool2d' as const, name, kernel: [3, 3] as [number, number], stride: [2, 2] as [number, number], pad: [0, 0, 0, 0] as [number, number, number, number], ceil: false });
+  const arch: Architecture = {
+    name: 'tiny', input: [3, 64, 64], preprocess, output: 'logits', numClasses,
+    layers: [
+      conv('conv1', 8, 11, 4, 2), pool('pool1'), conv('conv2', 12, 5, 1, 2), pool('pool2'), conv('conv3', 16, 3, 1, 1),
+      { type: 'flatten', name: 'flatten' },
+      { type: 'linear', name: 'fc6', outFeatures: 32, bias: true, relu: true },
+      { type: 'linear', name: 'fc8', outFeatures: numClasses, bias: true, relu: false },
+    ],
+  };
+  const rng = new Rng(seed);
+  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const layer of inferShapes(arch)) {
+    for (const [name, shape] of layer.params) {
+      const weightShape = layer.params.get(`${layer.spec.name}.weight`)!;
+      const fanIn = weightShape.slice(1).reduce((a, b) => a * b, 1);
+      tensors.set(name, { shape, data: initParameter(rng, shape, fanIn, name.endsWith('.bias')) });
+    }
+  }
+  writeSafetensors(path, tensors, { architecture: JSON.stringify(arch), preprocess: JSON.stringify(preprocess) });
+}
+
+let generated: Generated;
+const TINY = join(work, 'tiny-4.safetensors');
+const TINY_1000 = join(work, 'tiny-1000.safetensors');
+const MODEL = ['--weights', TINY, '--workers', '2'];
+
+test('generate the dataset and the tiny networks', async () => {
+  generated = await makeImageFolder(join(work, 'folder'));
+  assert.equal(generated.truth.size, 16);
+  writeTinyWeights(TINY, 4, 7);
+  writeTinyWeights(TINY_1000, 1000, 7);
+});
+
+test('score an ImageFolder: metrics match an independent computation, broken files are listed', () => {
+  const out = join(work, 'full.jsonl');
+  const confusion = join(work, 'confusion.csv');
+  const r = cli(['score', generated.root, '--labels', generated.labelsFile, ...MODEL, '--batch', '3', '--out', out, '--json', '--confusion', confusion]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /1 file is not an image by extension \(not scored\): rocket\/notes.txt/);
+  const report = JSON.parse(r.stdout);
+  const { header, records } = readJsonl(out);
+  assert.equal(header.datasetSize, 20);
+  assert.equal(header.numClasses, 4);
+  assert.equal(records.length, 20);
+  assert.deepEqual(records.map((x) => x.path), [...records.map((x) => x.path)].sort());
+  for (const rec of records) {
+    const expected = generated.truth.get(rec.path) ?? CLASSES.indexOf(rec.path.split('/')[0]);
+    assert.equal(rec.label, expected, rec.path);
+    if (rec.error === undefined) {
+      assert.equal(rec.top!.length, 4);
+      assert.ok(Math.abs(rec.prob!.reduce((a, b) => a + b, 0) - 1) < 1e-5);
+    }
+  }
+  const errors = new Map(records.filter((x) => x.error !== undefined).map((x) => [x.path, x.error!]));
+  assert.deepEqual([...errors.keys()].sort(), [...generated.broken].sort());
+  assert.match(errors.get('coffee/truncated.jpg')!, /truncated file/);
+  assert.match(errors.get('rocket/not-an-image.jpg')!, /expected a JPEG or PNG image but found a GIF image/);
+  assert.match(errors.get('astronaut/empty.jpg')!, /the file is empty/);
+  assert.match(errors.get('cat/corrupt.jpg')!, /corrupt data/);
+
+  const expected = independentMetrics(records, 4);
+  assert.equal(report.scored, 16);
+  assert.equal(report.unreadable, 4);
+  assert.equal(report.top1, expected.top1);
+  assert.equal(report.top5, expected.top5);
+  assert.equal(report.top5, 1); // 4 classes: the true one is always among the top 5
+  assert.ok(Math.abs(report.meanPerClassTop1 - expected.meanPerClassTop1) < 1e-12);
+  assert.deepEqual(report.errors.map((e: { path: string }) => e.path), [...generated.broken].sort());
+  assert.equal(report.perClass.length, 4);
+  // a random head that always says the same class would make every metric trivial
+  assert.ok(new Set(records.filter((x) => x.top).map((x) => x.top![0])).size > 1, 'predictions vary');
+
+  const matrix = readFileSync(confusion, 'utf8').trim().split('\n').map((l) => l.split(','));
+  assert.deepEqual(matrix[0], ['true\\predicted', ...CLASSES]);
+  let diagonal = 0;
+  let total = 0;
+  for (let t = 0; t < 4; t++) {
+    for (let p = 0; p < 4; p++) {
+      total += Number(matrix[t + 1][p + 1]);
+      if (t === p) diagonal += Number(matrix[t + 1][p + 1]);
+    }
+  }
+  assert.equal(total, 16);
+  assert.equal(diagonal / total, expected.top1);
+});
+
+test('the text report names the metrics, the unreadable files and each class', () => {
+  const r = cli(['score', generated.root, '--labels', generated.labelsFile, ...MODEL, '--limit', '6']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^top-1 {8}\d+\.\d\d% \(\d+\/5\)$/m);
+  assert.match(r.stdout, /unreadable images \(1\):\n {2}astronaut\/empty.jpg: expected a JPEG or PNG image but the file is empty/);
+  assert.match(r.stdout, /per-class accuracy:/);
+  assert.match(r.stdout, /images\/s/);
+});
+
+/** 5 copies of every file of the generated folder (100 files): a run long enough to interrupt */
+function makeLargerFolder(): { root: string; reference: Rec[] } {
+  const root = join(work, 'larger');
+  for (const path of [...generated.truth.keys(), ...generated.broken]) {
+    const [cls, file] = path.split('/');
+    mkdirSync(join(root, cls), { recursive: true });
+    for (let k = 0; k < 5; k++) linkSync(join(generated.root, path), join(root, cls, `copy${k}-${file}`));
+  }
+  const out = join(work, 'larger-full.jsonl');
+  const r = cli(['score', root, '--labels', generated.labelsFile, ...MODEL, '--out', out]);
+  assert.equal(r.status, 0, r.stderr);
+  return { root, reference: readJsonl(out).records };
+}
+
+let larger: { root: string; reference: Rec[] };
+
+/** Starts a run and sends `signal` once `lines` lines are in the output file (or the run ended first) */
+async function interrupt(args: string[], out: string, lines: number, signal: NodeJS.Signals): Promise<{ code: number | null; stderr: string; finished: boolean }> {
+  const child = spawn(process.execPath, runnerArgs(args), { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => { stderr += d; });
+  let code: number | null | undefined;
+  const exited = new Promise<void>((resolve) => child.on('exit', (c) => { code = c; resolve(); }));
+  while (code === undefined) {
+    if (existsSync(out) && readFileSync(out, 'utf8').split('\n').length > lines) break;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const finished = code !== undefined;
+  child.kill(signal);
+  await exited;
+  return { code: code ?? null, stderr, finished };
+}
+
+test('killed with SIGKILL mid-run and resumed: nothing twice, nothing lost, the same metrics', async (t) => {
+  larger = makeLargerFolder();
+  const out = join(work, 'killed.jsonl');
+  const args = ['score', larger.root, '--labels', generated.labelsFile, '--weights', TINY, '--workers', '1', '--batch', '1', '--out', out, '--json'];
+  const run = await interrupt(args, out, 5, 'SIGKILL');
+  const partial = readJsonl(out).records;
+  assert.ok(partial.length >= 4, `${partial.length} records before the kill`);
+  if (!run.finished) assert.ok(partial.length < 100, 'the kill came before the end');
+  t.diagnostic(run.finished ? 'the run ended before the kill' : `killed after ${partial.length} of 100 records`);
+  // what a kill in the middle of a write leaves: a last line without its newline
+  appendFileSync(out, '{"path":"rocket/copy4-rocket-who');
+
+  const r = cli([...args, '--resume']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /dropped a torn last line/);
+  const resumed = readJsonl(out);
+  const paths = resumed.records.map((x) => x.path);
+  assert.equal(new Set(paths).size, paths.length, 'no image twice');
+  assert.deepEqual([...paths].sort(), larger.reference.map((x) => x.path));
+  const report = JSON.parse(r.stdout);
+  const expected = independentMetrics(larger.reference, 4);
+  assert.equal(report.top1, expected.top1);
+  assert.equal(report.top5, expected.top5);
+  assert.ok(Math.abs(report.meanPerClassTop1 - expected.meanPerClassTop1) < 1e-12);
+  assert.equal(report.unreadable, 20);
+  // the same predictions, whatever the batch
+  const byPath = new Map(larger.reference.map((x) => [x.path, x]));
+  for (const rec of resumed.records) assert.deepEqual(rec.top, byPath.get(rec.path)!.top, rec.path);
+
+  // resuming a finished run scores nothing and reports the same
+  const again = cli([...args, '--resume']);
+  assert.equal(again.status, 0, again.stderr);
+  assert.equal(JSON.parse(again.stdout).top1, expected.top1);
+  assert.equal(readJsonl(out).records.length, 100);
+});
+
+test('SIGINT stops after the batch in flight, exits 130, and --resume finishes the run', async (t) => {
+  const out = join(work, 'sigint.csv');
+  const args = ['score', larger.root, '--labels', generated.labelsFile, '--weights', TINY, '--workers', '1', '--batch', '2', '--out', out];
+  const run = await interrupt(args, out, 4, 'SIGINT');
+  if (!run.finished) {
+    assert.equal(run.code, 130, run.stderr);
+    assert.match(run.stderr, /interrupted after \d+ of 100 images; the predictions are in .*sigint.csv, continue with --resume/);
+  }
+  t.diagnostic(run.finished ? 'the run ended before SIGINT' : run.stderr.trim());
+  const r = cli([...args, '--resume', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = readFileSync(out, 'utf8').trim().split('\n');
+  assert.match(lines[0], /^# alexnet-cli score \{/);
+  assert.equal(lines[1], 'path,label,top1,top2,top3,top4,top5,prob1,prob2,prob3,prob4,prob5,error');
+  const paths = lines.slice(2).map((l) => l.split(',')[0]);
+  assert.equal(new Set(paths).size, 100);
+  assert.equal(paths.length, 100);
+  assert.equal(JSON.parse(r.stdout).top1, independentMetrics(larger.reference, 4).top1);
+});
+
+test('--resume refuses an output written by another configuration; an existing output needs --resume', () => {
+  const out = join(work, 'full.jsonl');
+  const otherWeights = join(work, 'other', 'tiny-other.safetensors');
+  mkdirSync(dirname(otherWeights), { recursive: true });
+  writeTinyWeights(otherWeights, 4, 8);
+  const other = cli(['score', generated.root, '--labels', generated.labelsFile, '--weights', otherWeights, '--out', out, '--resume']);
+  assert.equal(other.status, 2);
+  assert.match(other.stderr, /full.jsonl: expected the output of the same run to resume but it was written with weights .*tiny-4.safetensors where this run has .*tiny-other.safetensors/);
+  const again = cli(['score', generated.root, '--labels', generated.labelsFile, ...MODEL, '--out', out]);
+  assert.equal(again.status, 2);
+  assert.match(again.stderr, /full.jsonl: expected a new output file but it exists; pass --resume to continue that run or remove the file/);
+});
+
+test('three shards merged equal the single run; overlaps and mixed configurations are refused', () => {
+  const full = JSON.parse(cli(['merge', join(work, 'full.jsonl'), '--json']).stdout);
+  const shardOut = (i: number) => join(work, `shard-${i}.jsonl`);
+  const sizes: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const r = cli(['score', generated.root, '--labels', generated.labelsFile, ...MODEL, '--shard', `${i}/3`, '--out', shardOut(i), '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    sizes.push(readJsonl(shardOut(i)).records.length);
+  }
+  assert.deepEqual(sizes, [7, 7, 6]);
+  const merged = cli(['merge', shardOut(0), shardOut(1), shardOut(2), '--json']);
+  assert.equal(merged.status, 0, merged.stderr);
+  const m = JSON.parse(merged.stdout);
+  for (const key of ['top1', 'top5', 'meanPerClassTop1', 'scored', 'unreadable', 'perClass', 'errors']) assert.deepEqual(m[key], full[key], key);
+  assert.deepEqual(m.shards.map((s: { index: number }) => s.index), [0, 1, 2]);
+
+  const partial = cli(['merge', shardOut(0), shardOut(2)]);
+  assert.equal(partial.status, 0);
+  assert.match(partial.stderr, /shard 1\/3 missing: the metrics cover 13 of 20 images/);
+
+  const overlap = cli(['merge', shardOut(0), join(work, 'full.jsonl')]);
+  assert.equal(overlap.status, 1);
+  assert.match(overlap.stderr, /full.jsonl: expected a shard of 3 \(as .*shard-0.jsonl\) but found shard 0\/1/);
+  const twice = cli(['merge', shardOut(1), shardOut(1)]);
+  assert.equal(twice.status, 1);
+  assert.match(twice.stderr, /shard-1.jsonl: expected distinct shards but it holds shard 1\/3, as .*shard-1.jsonl does/);
+});
+
+test('flat folders with Kaggle LOC_val_solution.csv, BVLC val.txt and path,label CSV give the same labels', () => {
+  const flat = join(work, 'flat');
+  mkdirSync(flat, { recursive: true });
+  const imagenet = readLabels();
+  // classes 0..3 of the ImageNet list stand for the four photographs
+  const rows: { id: string; cls: number }[] = [];
+  for (const [path, cls] of generated.truth) {
+    const id = `ILSVRC2012_val_${String(rows.length + 1).padStart(8, '0')}`;
+    if (rows.length % 2 === 0) { // half of them are enough
+      copyFileSync(join(generated.root, path), join(flat, `${id}.JPEG`));
+      rows.push({ id, cls });
+    } else rows.push({ id: `${id}-skip`, cls });
+  }
+  const kept = rows.filter((r) => !r.id.endsWith('-skip'));
+  const kaggle = join(work, 'LOC_val_solution.csv');
+  writeFileSync(kaggle, `ImageId,PredictionString\n${kept.map((r) => `${r.id},${imagenet[r.cls].wnid} 1 2 3 4 ${imagenet[r.cls].wnid} 5 6 7 8`).join('\n')}\n`);
+  const valTxt = join(work, 'val.txt');
+  writeFileSync(valTxt, kept.map((r) => `${r.id}.JPEG ${r.cls}`).join('\n'));
+  const csv = join(work, 'truth.csv');
+  writeFileSync(csv, `path,label\n${kept.map((r, i) => `${r.id}.JPEG,${i % 2 ? imagenet[r.cls].label : imagenet[r.cls].wnid}`).join('\n')}\n`);
+
+  const results = [kaggle, valTxt, csv].map((gt, i) => {
+    const out = join(work, `flat-${i}.jsonl`);
+    const r = cli(['score', flat, '--ground-truth', gt, '--weights', TINY_1000, '--out', out, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    const { header, records } = readJsonl(out);
+    assert.equal(header.numClasses, 1000);
+    return { report: JSON.parse(r.stdout), records };
+  });
+  const labels = results.map((x) => x.records.map((r) => [r.path, r.label]));
+  assert.deepEqual(labels[0], kept.map((r) => [`${r.id}.JPEG`, r.cls]));
+  assert.deepEqual(labels[1], labels[0]);
+  assert.deepEqual(labels[2], labels[0]);
+  assert.equal(results[1].report.top1, results[0].report.top1);
+  assert.equal(results[0].report.top1, independentMetrics(results[0].records, 1000).top1);
+  assert.equal(results[0].report.layout, 'kaggle-loc-csv');
+  assert.equal(results[1].report.layout, 'bvlc-val-txt');
+  assert.equal(results[2].report.layout, 'csv');
+
+  // labels and images that do not match up: said, counted, never silently dropped
+  writeFileSync(valTxt, `${kept.map((r) => `${r.id}.JPEG ${r.cls}`).join('\n')}\nmissing.JPEG 3\n`);
+  copyFileSync(join(IMAGES, 'coffee-baseline.jpg'), join(flat, 'unlisted.jpg'));
+  const mismatch = cli(['score', flat, '--ground-truth', valTxt, '--weights', TINY_1000, '--json']);
+  assert.equal(mismatch.status, 0, mismatch.stderr);
+  assert.match(mismatch.stderr, /val.txt lists 9 images, .*flat holds 9 image files/);
+  assert.match(mismatch.stderr, /1 listed image is missing \(scored as unreadable\): missing.JPEG/);
+  assert.match(mismatch.stderr, /1 image file is not in .*val.txt \(not scored\): unlisted.jpg/);
+  const report = JSON.parse(mismatch.stdout);
+  assert.deepEqual(report.errors, [{ path: 'missing.JPEG', error: 'expected a readable image file but found no such file' }]);
+
+  writeFileSync(csv, 'a.JPEG,not-a-class\nb.JPEG,n99999999\n');
+  const unknown = cli(['score', flat, '--ground-truth', csv, '--weights', TINY_1000]);
+  assert.equal(unknown.status, 1);
+  assert.match(unknown.stderr, /Expected the labels in .*truth.csv to name classes of the 1000-class head \(a WNID, a name from the ImageNet class list, or an index 0-999\) but found 2 unknown: not-a-class, n99999999/);
+});
+
+test('class folders named by index, and an unknown folder name', () => {
+  const byIndex = join(work, 'by-index');
+  for (const [path, cls] of [...generated.truth].filter((_, i) => i % 4 === 0)) {
+    mkdirSync(join(byIndex, String(cls)), { recursive: true });
+    copyFileSync(join(generated.root, path), join(byIndex, String(cls), path.split('/')[1]));
+  }
+  const r = cli(['score', byIndex, '--labels', generated.labelsFile, ...MODEL, '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).scored, 4);
+  mkdirSync(join(byIndex, 'zebra'));
+  const bad = cli(['score', byIndex, '--labels', generated.labelsFile, ...MODEL]);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /Expected the folders of .*by-index to name classes of the 4-class head \(a WNID, a name from .*labels.txt, or an index 0-3\) but found 1 unknown: zebra/);
+});
+
+test('bad usage: --shard, --out extension', () => {
+  const shard = cli(['score', generated.root, ...MODEL, '--shard', '3/3']);
+  assert.equal(shard.status, 2);
+  assert.match(shard.stderr, /Expected I\/N with 0 <= I < N for --shard but received 3\/3/);
+  const out = cli(['score', generated.root, ...MODEL, '--out', join(work, 'x.txt')]);
+  assert.equal(out.status, 2);
+  assert.match(out.stderr, /Expected a .jsonl or .csv file for --out but received .*x.txt/);
+});
