@@ -8,7 +8,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeImage, hasNativeJpeg, orient, type RgbImage } from '../lib/image/decode.js';
 import { centerCrop, resizeBilinear, resizedSize } from '../lib/image/resize.js';
-import { loadInputs, preprocess, readNpyFloat32, toTensor } from '../lib/image/preprocess.js';
+import { loadInputs, preprocess, toTensor } from '../lib/image/preprocess.js';
+import { parseNpy } from '../lib/weights/npy.js';
 import { PREPROCESS } from '../lib/model/archs.js';
 import type { Preprocess } from '../lib/model/layers.js';
 
@@ -91,7 +92,7 @@ test('centerCrop rounds half to even like Python and zero-pads small images', ()
 test('preprocess equals torchvision Resize/CenterCrop/ToTensor/Normalize in float32', async () => {
   const tiny: Preprocess = { ...PREPROCESS.torchvision, resize: [10, 10], crop: [8, 8] };
   const image = await decodeImage(fixture('normalize-tiny.png'));
-  const expected = readNpyFloat32('normalize-tiny.npy', readFileSync(fixture('normalize-tiny.npy')));
+  const expected = parseNpy(readFileSync(fixture('normalize-tiny.npy')), 'normalize-tiny.npy');
   assert.deepEqual(expected.shape, [3, 8, 8]);
   // every step rounds to float32 as torch does: measured 0 (bit-identical)
   assert.equal(maxAbsDiff(preprocess(image, tiny), expected.data), 0);

@@ -45,7 +45,7 @@ test('npy: read, write round trip, clear errors for other dtypes, fortran order 
   const path = join(scratch, 'x.npy');
   const data = Float32Array.from([1, 2, 3, 4, 5, 6]);
   writeNpy(path, [2, 3], data);
-  assert.deepEqual(readNpy(path), { shape: [2, 3], data });
+  assert.deepEqual(readNpy(path), { shape: [2, 3], dtype: 'float32', data });
   assert.equal(encodeNpy([6], data).indexOf(Buffer.from('(6,)')) > 0, true);
   assert.equal((encodeNpy([2, 3], data).length - 6 * 4) % 64, 0, 'data starts 64-byte aligned');
   assert.throws(() => readNpy(fixture('int_array.npy')), {

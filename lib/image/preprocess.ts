@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import type { Preprocess } from '../model/layers.js';
 import { decodeImage, imageError, type DecodeOptions, type RgbImage } from './decode.js';
 import { centerCrop, resizeBilinear, resizedSize } from './resize.js';
+import { parseNpy, type NpyArray } from '../weights/npy.js';
 
 /** [height, width] of the tensor a preset produces */
 export function inputSize(p: Preprocess): [number, number] {
@@ -82,7 +83,14 @@ export async function loadInputs(paths: string[], p: Preprocess, options: Decode
 }
 
 async function loadNpyInput(path: string): Promise<InputItem[]> {
-  const { shape, data } = readNpyFloat32(path, await readFile(path));
+  let array: NpyArray;
+  try {
+    array = parseNpy(await readFile(path), path);
+  } catch (e) {
+    throw imageError(path, (e as Error).message.replace(`${path}: `, ''));
+  }
+  const { shape, data, dtype } = array;
+  if (dtype !== 'float32') throw imageError(path, `expected a float32 (<f4) .npy tensor but found ${dtype}`);
   // any height and width: the model's shape inference says whether it can take them
   const ok = (shape.length === 3 || shape.length === 4) && shape[shape.length - 3] === 3;
   if (!ok) throw imageError(path, `expected a float32 tensor of shape [3,H,W] or [N,3,H,W] but found [${shape.join(',')}]`);
@@ -95,33 +103,4 @@ async function loadNpyInput(path: string): Promise<InputItem[]> {
     data: data.subarray(i * size, (i + 1) * size),
     shape: itemShape,
   }));
-}
-
-/** A minimal .npy reader (format versions 1-3, C order, little-endian float32 only). */
-export function readNpyFloat32(name: string, file: Uint8Array): { shape: number[]; data: Float32Array } {
-  const MAGIC = '\x93NUMPY';
-  if (file.length < 10 || String.fromCharCode(...file.subarray(0, 6)) !== MAGIC) {
-    throw imageError(name, 'expected a .npy file (magic \\x93NUMPY) but found other data');
-  }
-  const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  const major = file[6];
-  const headerLength = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
-  const headerStart = major === 1 ? 10 : 12;
-  const header = Buffer.from(file.buffer, file.byteOffset + headerStart, Math.min(headerLength, file.length - headerStart)).toString('latin1');
-  const descr = /'descr'\s*:\s*'([^']*)'/.exec(header)?.[1];
-  const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
-  const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (descr !== '<f4') throw imageError(name, `expected a float32 (<f4) .npy array but found dtype ${descr ?? 'unknown'}`);
-  if (fortran !== 'False') throw imageError(name, 'expected a C-order .npy array but found fortran_order True');
-  if (shapeText === undefined) throw imageError(name, 'expected a shape in the .npy header but found none');
-  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
-  const count = shape.reduce((a, b) => a * b, 1);
-  const offset = headerStart + headerLength;
-  if (file.length - offset < count * 4) {
-    throw imageError(name, `expected ${count * 4} bytes of data for shape [${shape.join(',')}] but found ${file.length - offset}`);
-  }
-  // copy: the file's data offset need not be 4-byte aligned in memory
-  const data = new Float32Array(count);
-  new Uint8Array(data.buffer).set(file.subarray(offset, offset + count * 4));
-  return { shape, data };
 }

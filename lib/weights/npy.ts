@@ -15,6 +15,8 @@ const DESCR: Record<string, FloatDtype> = { '<f4': 'float32', '<f2': 'float16', 
 export interface NpyArray {
   shape: number[];
   data: Float32Array;
+  /** the stored element type (data is always converted to float32) */
+  dtype: FloatDtype;
 }
 
 export function isNpy(head: Buffer): boolean {
@@ -46,7 +48,7 @@ export function parseNpy(buf: Buffer, name: string): NpyArray {
   if (dataStart + byteLength > buf.length) {
     throw weightsError(name, `expected ${byteLength} bytes of data for shape (${shape.join(', ')}) but the file has ${buf.length - dataStart} (truncated?)`);
   }
-  return { shape, data: toFloat32(buf.subarray(dataStart, dataStart + byteLength), dtype) };
+  return { shape, dtype, data: toFloat32(buf.subarray(dataStart, dataStart + byteLength), dtype) };
 }
 
 export function readNpy(path: string): NpyArray {

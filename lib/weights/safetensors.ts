@@ -5,8 +5,10 @@
 import { closeSync, fstatSync, openSync, readSync, renameSync, writeSync, unlinkSync } from 'node:fs';
 import type { WeightSet, WeightTensor } from './types.js';
 import { weightsError } from './types.js';
+import { toFloat32, type FloatDtype } from './dtypes.js';
 
 const DTYPE_SIZE: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
+const DTYPE_NAME: Record<string, FloatDtype> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16', F64: 'float64' };
 
 function readExact(fd: number, length: number, position: number): Buffer {
   const buf = Buffer.alloc(length);
@@ -17,36 +19,6 @@ function readExact(fd: number, length: number, position: number): Buffer {
     done += n;
   }
   return done === length ? buf : buf.subarray(0, done);
-}
-
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
-
-/** Convert little-endian raw bytes of a float dtype to float32 */
-export function toFloat32(raw: Buffer, dtype: string): Float32Array {
-  const n = raw.length / DTYPE_SIZE[dtype];
-  const out = new Float32Array(n);
-  if (dtype === 'F32') {
-    for (let i = 0; i < n; i++) out[i] = raw.readFloatLE(i * 4);
-  } else if (dtype === 'F64') {
-    for (let i = 0; i < n; i++) out[i] = raw.readDoubleLE(i * 8);
-  } else if (dtype === 'F16') {
-    for (let i = 0; i < n; i++) out[i] = halfToFloat(raw.readUInt16LE(i * 2));
-  } else if (dtype === 'BF16') {
-    const view = new Uint32Array(1);
-    const f = new Float32Array(view.buffer);
-    for (let i = 0; i < n; i++) {
-      view[0] = raw.readUInt16LE(i * 2) << 16;
-      out[i] = f[0];
-    }
-  }
-  return out;
 }
 
 export async function readSafetensors(path: string): Promise<WeightSet> {
@@ -89,7 +61,7 @@ export async function readSafetensors(path: string): Promise<WeightSet> {
       if (info.dtype === 'F32') {
         tensors.set(name, { shape: info.shape, file: { path, byteOffset: dataStart + begin } });
       } else {
-        tensors.set(name, { shape: info.shape, data: toFloat32(readExact(fd, end - begin, dataStart + begin), info.dtype) });
+        tensors.set(name, { shape: info.shape, data: toFloat32(readExact(fd, end - begin, dataStart + begin), DTYPE_NAME[info.dtype]) });
       }
     }
     return { format: 'safetensors', path, tensors, metadata };
