@@ -1,6 +1,7 @@
 // `alexnet-cli score`: accuracy of a network on a labelled dataset (ImageFolder or a flat folder with
 // a ground-truth file), with per-image predictions streamed to a file that --resume continues and
 // `merge` combines across --shard runs.
+import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { CommandModule } from 'yargs';
 import { usageError, withArchOption, withDeviceOption, withThreadsOption } from './common.js';
@@ -42,6 +43,10 @@ export async function scoreHandler(argv: ScoreArgs): Promise<void> {
   const shard = parseShard(argv.shard);
   if (argv.out) outputFormatFor(argv.out);
   if (argv.resume && !argv.out) throw usageError('Expected --out FILE with --resume but received no --out');
+  // before the model loads (seconds): the same check runScore makes
+  if (argv.out && !argv.resume && existsSync(argv.out) && statSync(argv.out).size > 0) {
+    throw usageError(`${argv.out}: expected a new output file but it exists; pass --resume to continue that run or remove the file`);
+  }
 
   const { loadModel } = await import('../index.js');
   const { readLabels } = await import('../labels.js');
