@@ -1,0 +1,256 @@
+// `alexnet-cli bench`: end-to-end forward passes of each architecture and batch size on random weights,
+// median/p90 latency, images/s, GFLOP/s against the measured peak, peak RSS; with --compare onnxruntime
+// the same model and weights exported to ONNX run in onnxruntime-node in the same process, interleaved
+// iteration by iteration (so machine noise hits both), and the ratio ours/ORT is reported per configuration.
+import { createRequire } from 'node:module';
+import type { CommandModule } from 'yargs';
+import { ARCH_NAMES, buildArchitecture } from '../model/archs.js';
+import type { ArchName } from '../model/layers.js';
+import { inferShapes, shapeSize } from '../model/shapes.js';
+import { Rng } from '../model/random.js';
+import { quantile } from '../profile/profile.js';
+import { CliError, formatBytes, renderTable, usageError } from './common.js';
+
+export interface BenchOptions {
+  archs: ArchName[];
+  batches: number[];
+  /** kernel threads (ours) and intraOpNumThreads (ORT) */
+  threads: number;
+  warmup: number;
+  iters: number;
+  compare: 'onnxruntime' | null;
+  /** seed of the random weights and input */
+  seed?: number;
+}
+
+export interface BenchStats {
+  medianMs: number;
+  p90Ms: number;
+  imagesPerSecond: number;
+  gflops: number;
+  /** gflops as a percentage of the measured peak */
+  peakPercent: number;
+}
+
+export interface BenchRow {
+  arch: ArchName;
+  batch: number;
+  ours: BenchStats;
+  ort: BenchStats | null;
+  /** ours median / ORT median: below 1 we are faster; its inverse is the throughput ratio */
+  timeRatio: number | null;
+}
+
+export interface BenchReport {
+  date: string;
+  isa: string;
+  threads: number;
+  warmup: number;
+  iters: number;
+  peak: { gflops: number; description: string };
+  /** onnxruntime-node version when compared */
+  ortVersion: string | null;
+  rows: BenchRow[];
+  /** process.resourceUsage().maxRSS at the end (both engines when compared) */
+  peakRssBytes: number;
+  /** fp32 weight bytes per architecture */
+  weightsBytes: Partial<Record<ArchName, number>>;
+}
+
+/** "1,8,32" -> [1, 8, 32] */
+export function parseBatchList(text: string | number): number[] {
+  const parts = String(text).split(',').map((s) => s.trim());
+  const batches = parts.map(Number);
+  if (parts.length === 0 || batches.some((b, i) => parts[i] === '' || !Number.isInteger(b) || b < 1)) {
+    throw usageError(`Expected a comma-separated list of positive integers for --batch but received ${text}`);
+  }
+  return batches;
+}
+
+export function parseArchList(text: string | undefined): ArchName[] {
+  if (text === undefined || text === 'all') return [...ARCH_NAMES];
+  const names = text.split(',').map((s) => s.trim());
+  for (const n of names) {
+    if (!(ARCH_NAMES as string[]).includes(n)) throw usageError(`Expected one of ${ARCH_NAMES.join(', ')}, all for --arch but received ${n}`);
+  }
+  return names as ArchName[];
+}
+
+/** multiply-accumulates of one image's forward pass */
+export function macsPerImage(arch: ArchName): number {
+  return inferShapes(buildArchitecture(arch)).reduce((a, s) => a + s.macs, 0);
+}
+
+/** statistics of per-iteration wall times (ms) of a batch of `batch` images */
+export function benchStats(timesMs: number[], batch: number, macs: number, peakGflops: number): BenchStats {
+  const medianMs = quantile(timesMs, 0.5);
+  const gflops = (2 * macs * batch) / (medianMs * 1e6);
+  return {
+    medianMs,
+    p90Ms: quantile(timesMs, 0.9),
+    imagesPerSecond: (batch * 1000) / medianMs,
+    gflops,
+    peakPercent: (100 * gflops) / peakGflops,
+  };
+}
+
+const fixed = (x: number, digits: number): string => x.toFixed(digits);
+
+export function renderBench(report: BenchReport): string {
+  const compare = report.ortVersion !== null;
+  const header = ['arch', 'batch', 'median ms', 'p90 ms', 'img/s', 'GFLOP/s', '% peak'];
+  if (compare) header.push('ORT median ms', 'ORT p90 ms', 'ORT img/s', 'ours/ORT time', 'speedup');
+  const rows = report.rows.map((r) => {
+    const row = [r.arch, String(r.batch), fixed(r.ours.medianMs, 2), fixed(r.ours.p90Ms, 2), fixed(r.ours.imagesPerSecond, 1),
+      fixed(r.ours.gflops, 1), fixed(r.ours.peakPercent, 1)];
+    if (compare) {
+      row.push(r.ort ? fixed(r.ort.medianMs, 2) : '-', r.ort ? fixed(r.ort.p90Ms, 2) : '-', r.ort ? fixed(r.ort.imagesPerSecond, 1) : '-',
+        r.timeRatio !== null ? fixed(r.timeRatio, 3) : '-', r.timeRatio !== null ? `${fixed(1 / r.timeRatio, 2)}x` : '-');
+    }
+    return row;
+  });
+  const weights = Object.entries(report.weightsBytes).map(([a, b]) => `${a} ${formatBytes(b!)}`).join(', ');
+  return [
+    `Bench: ${report.threads} threads, ISA ${report.isa}, ${report.warmup} warm-up + ${report.iters} timed iterations` +
+      (compare ? `, interleaved with onnxruntime-node ${report.ortVersion}` : ''),
+    `Peak: ${fixed(report.peak.gflops, 1)} GFLOP/s (${report.peak.description})`,
+    renderTable(header, rows, header.map((_, i) => i > 0)),
+    `Peak RSS: ${formatBytes(report.peakRssBytes)} (whole process${compare ? ', both engines' : ''}); weights ${weights}`,
+  ].join('\n');
+}
+
+type Ort = typeof import('onnxruntime-node');
+
+/** onnxruntime-node, or a CliError saying why it cannot be used */
+export function loadOnnxRuntime(): { ort: Ort; version: string } {
+  const require = createRequire(import.meta.url);
+  try {
+    const ort = require('onnxruntime-node') as Ort;
+    let version = 'unknown';
+    try { version = (require('onnxruntime-node/package.json') as { version: string }).version; } catch { /* exports may hide it */ }
+    return { ort, version: ort.env?.versions?.node ?? version };
+  } catch (e) {
+    throw new CliError(`Expected onnxruntime-node to be importable for --compare onnxruntime but received ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+/** Runs every (arch, batch) configuration; `log` gets one line per finished configuration */
+export async function runBench(options: BenchOptions, log: (line: string) => void = () => {}): Promise<BenchReport> {
+  const { native } = await import('../native.js');
+  const { Model } = await import('../model/model.js');
+  const { measurePeak } = await import('../profile/profile.js');
+  const { encodeOnnx } = await import('../weights/onnx-export.js');
+  const binding = native();
+  binding.setThreads(options.threads);
+  const ortLoaded = options.compare === 'onnxruntime' ? loadOnnxRuntime() : null;
+  const peak = await measurePeak(binding);
+  const rows: BenchRow[] = [];
+  const weightsBytes: Partial<Record<ArchName, number>> = {};
+  for (const archName of options.archs) {
+    const arch = buildArchitecture(archName);
+    const model = await Model.random(arch, options.seed ?? 0);
+    weightsBytes[archName] = model.parameterBytes;
+    let session: import('onnxruntime-node').InferenceSession | undefined;
+    if (ortLoaded) {
+      session = await ortLoaded.ort.InferenceSession.create(encodeOnnx(arch, model.parameters()), {
+        intraOpNumThreads: options.threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
+      });
+    }
+    const macs = macsPerImage(archName);
+    try {
+      for (const batch of options.batches) {
+        const shape = [batch, ...arch.input];
+        const input = new Float32Array(shapeSize(shape));
+        const rng = new Rng((options.seed ?? 0) + batch);
+        for (let i = 0; i < input.length; i++) input[i] = rng.normal();
+        const feeds = session ? { [session.inputNames[0]]: new ortLoaded!.ort.Tensor('float32', input, shape) } : undefined;
+        const runOurs = async (): Promise<number> => {
+          const t0 = process.hrtime.bigint();
+          await model.forward(input, shape);
+          return Number(process.hrtime.bigint() - t0) / 1e6;
+        };
+        const runOrt = async (): Promise<number> => {
+          const t0 = process.hrtime.bigint();
+          await session!.run(feeds!);
+          return Number(process.hrtime.bigint() - t0) / 1e6;
+        };
+        for (let i = 0; i < options.warmup; i++) {
+          await runOurs();
+          if (session) await runOrt();
+        }
+        const ours: number[] = [];
+        const theirs: number[] = [];
+        for (let i = 0; i < options.iters; i++) {
+          // alternate who goes first, so neither always runs on caches the other warmed or evicted
+          if (session && i % 2 === 1) theirs.push(await runOrt());
+          ours.push(await runOurs());
+          if (session && i % 2 === 0) theirs.push(await runOrt());
+        }
+        const oursStats = benchStats(ours, batch, macs, peak.gflops);
+        const ortStats = session ? benchStats(theirs, batch, macs, peak.gflops) : null;
+        const row: BenchRow = { arch: archName, batch, ours: oursStats, ort: ortStats, timeRatio: ortStats ? oursStats.medianMs / ortStats.medianMs : null };
+        rows.push(row);
+        log(`${archName} batch ${batch}: ${fixed(oursStats.medianMs, 2)} ms` +
+          (ortStats ? ` vs ORT ${fixed(ortStats.medianMs, 2)} ms (ours/ORT ${fixed(row.timeRatio!, 3)})` : ''));
+      }
+    } finally {
+      await session?.release();
+      model.dispose();
+    }
+  }
+  return {
+    date: new Date().toISOString(),
+    isa: binding.cpuFeatures().isa,
+    threads: binding.getThreads(),
+    warmup: options.warmup,
+    iters: options.iters,
+    peak: { gflops: peak.gflops, description: peak.description },
+    ortVersion: ortLoaded?.version ?? null,
+    rows,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    weightsBytes,
+  };
+}
+
+interface BenchArgs {
+  arch?: string;
+  batch: string;
+  threads?: number;
+  warmup: number;
+  iters: number;
+  json: boolean;
+  compare?: string;
+}
+
+function checkInteger(value: number | undefined, name: string, min: number): void {
+  if (value === undefined) return;
+  if (!Number.isInteger(value) || value < min) {
+    throw usageError(`Expected ${min === 0 ? 'a non-negative' : 'a positive'} integer for --${name} but received ${value}`);
+  }
+}
+
+export const benchCommand: CommandModule<object, BenchArgs> = {
+  command: 'bench',
+  describe: 'Time whole forward passes (random weights): latency, images/s, GFLOP/s; optionally side by side with onnxruntime',
+  builder: (y) => y
+    .option('arch', { type: 'string', describe: `architectures, comma-separated (${ARCH_NAMES.join(', ')}) or all (default)` })
+    .option('batch', { type: 'string', default: '1,32', describe: 'batch sizes, comma-separated' })
+    .option('threads', { type: 'number', describe: 'CPU threads for both engines (default: all cores)' })
+    .option('warmup', { type: 'number', default: 3, describe: 'untimed forward passes first' })
+    .option('iters', { type: 'number', default: 15, describe: 'timed forward passes per configuration' })
+    .option('compare', { type: 'string', choices: ['onnxruntime'], describe: 'also run the same model and weights in this peer' })
+    .option('json', { type: 'boolean', default: false, describe: 'print JSON' }) as never,
+  handler: async (argv) => {
+    const archs = parseArchList(argv.arch);
+    const batches = parseBatchList(argv.batch);
+    checkInteger(argv.threads, 'threads', 1);
+    checkInteger(argv.warmup, 'warmup', 0);
+    checkInteger(argv.iters, 'iters', 1);
+    const { native } = await import('../native.js');
+    const threads = argv.threads ?? native().getThreads();
+    const report = await runBench({
+      archs, batches, threads, warmup: argv.warmup, iters: argv.iters, compare: argv.compare === 'onnxruntime' ? 'onnxruntime' : null,
+    }, argv.json ? undefined : (line) => process.stderr.write(`${line}\n`));
+    process.stdout.write(argv.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderBench(report)}\n`);
+  },
+};
