@@ -10,6 +10,8 @@ import { convertCommand, convertWeights } from '../lib/commands/convert.js';
 import { infoCommand } from '../lib/commands/info.js';
 import { profileCommand } from '../lib/commands/profile.js';
 import { plotCommand } from '../lib/commands/plot.js';
+import { scoreCommand } from '../lib/commands/score.js';
+import { mergeCommand } from '../lib/commands/merge.js';
 
 const verbose = process.argv.includes('--verbose');
 
@@ -37,6 +39,8 @@ function guarded<T>(command: CommandModule<object, T>): CommandModule<object, T>
 const commands: CommandModule<object, never>[] = [
   summaryCommand,
   classifyCommand,
+  scoreCommand,
+  mergeCommand,
   infoCommand,
   profileCommand,
   plotCommand,

@@ -1,0 +1,112 @@
+// The classify command end to end, through the real CLI: JSON output, determinism, every input kind,
+// and the one-line errors for bad input.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeNpy } from '../lib/weights/npy.js';
+import { Rng } from '../lib/model/random.js';
+
+const cli = fileURLToPath(new URL('../bin/alexnet-cli.js', import.meta.url));
+const images = fileURLToPath(new URL('../../test/fixtures/images/', import.meta.url));
+const weightsDir = fileURLToPath(new URL('../../test/fixtures/weights/', import.meta.url));
+const scratch = mkdtempSync(join(tmpdir(), 'alexnet-classify-'));
+
+function run(...args: string[]) {
+  return spawnSync(process.execPath, [cli, 'classify', ...args], { encoding: 'utf8' });
+}
+
+const jpeg = join(images, 'coffee-baseline.jpg');
+const png = join(images, 'astronaut.png');
+const npy = join(scratch, 'batch.npy');
+{
+  const rng = new Rng(4);
+  const data = new Float32Array(2 * 3 * 224 * 224);
+  for (let i = 0; i < data.length; i++) data[i] = rng.normal();
+  writeNpy(npy, [2, 3, 224, 224], data);
+}
+
+test('classify --json on a JPEG, a PNG and an [N,3,H,W] .npy prints one JSON array, one object per input', () => {
+  const r = run('--weights', 'random:1', '--arch', 'torchvision', '--json', jpeg, png, npy);
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.ok(Array.isArray(out));
+  assert.deepEqual(out.map((o: { input: string }) => o.input), [jpeg, png, `${npy}#0`, `${npy}#1`]);
+  for (const item of out) {
+    assert.equal(item.predictions.length, 5);
+    for (const p of item.predictions) {
+      assert.deepEqual(Object.keys(p), ['index', 'wnid', 'label', 'probability']);
+      assert.match(p.wnid, /^n\d{8}$/);
+      assert.ok(p.probability > 0 && p.probability < 1);
+    }
+    const probs = item.predictions.map((p: { probability: number }) => p.probability);
+    assert.deepEqual(probs, [...probs].sort((a, b) => b - a));
+  }
+  // index 281 is tabby in the canonical order
+  const all = JSON.parse(run('--weights', 'random:1', '--arch', 'torchvision', '--json', '--top', '1000', jpeg).stdout)[0].predictions;
+  assert.equal(all.length, 1000);
+  assert.equal(all.find((p: { index: number }) => p.index === 281).label, 'tabby');
+  const sum = all.reduce((a: number, p: { probability: number }) => a + p.probability, 0);
+  assert.ok(Math.abs(sum - 1) < 1e-4, `probabilities sum to ${sum}`);
+  // the same input and seed give the same output; another seed does not
+  assert.equal(run('--weights', 'random:1', '--arch', 'torchvision', '--json', jpeg, png, npy).stdout, r.stdout);
+  assert.notEqual(run('--weights', 'random:2', '--arch', 'torchvision', '--json', jpeg).stdout, JSON.stringify([out[0]]) + '\n');
+});
+
+test('classify prints a readable top-K list by default', () => {
+  const r = run('--weights', 'random:1', '--arch', 'caffe', '--top', '3', jpeg);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines[0], jpeg);
+  assert.equal(lines.length, 4);
+  assert.match(lines[1], /^ {3}1\. +\d+\.\d\d% {2}.+ \(n\d{8}\)$/);
+});
+
+test('classify with an ONNX graph\'s own architecture and --labels for a 10-class head', () => {
+  const labels = join(scratch, 'labels.txt');
+  writeFileSync(labels, Array.from({ length: 10 }, (_, i) => `thing ${i}`).join('\n'));
+  // a reduced-width AlexNet graph for 99x99 inputs, its layers read from the ONNX file
+  const weights = join(scratch, 'bvlc_small.onnx');
+  copyFileSync(join(weightsDir, 'bvlc_small.onnx'), weights);
+  const r = run('--weights', weights, '--labels', labels, '--json', '--top', '2', '--resize', '99x99', jpeg);
+  assert.equal(r.status, 0, r.stderr);
+  const [item] = JSON.parse(r.stdout);
+  assert.match(item.predictions[0].label, /^thing \d$/);
+});
+
+const badCases: [string, string[], RegExp][] = [
+  ['a missing file', [join(scratch, 'nope.jpg')], /nope\.jpg: .*(ENOENT|no such file|cannot)/i],
+  ['a file that is not an image', [join(images, 'not-an-image.jpg')], /not-an-image\.jpg: expected .* but found/],
+  ['a truncated JPEG', [join(images, 'truncated.jpg')], /truncated\.jpg: expected a complete JPEG/],
+  ['a .npy of the wrong dtype', [join(weightsDir, 'int_array.npy')], /int_array\.npy: expected a float/],
+  ['a .npy of the wrong shape', [join(weightsDir, 'fortran.npy')], /fortran\.npy: expected/],
+];
+for (const [what, inputs, message] of badCases) {
+  test(`classify: ${what} gives one line naming the file, exit code 1, no stack`, () => {
+    const r = run('--weights', 'random:1', '--arch', 'torchvision', ...inputs);
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /^alexnet-cli: /);
+    assert.match(r.stderr, message);
+  });
+}
+
+test('classify: weights that do not fit the architecture name the file and the tensors', () => {
+  const r = run('--weights', join(weightsDir, 'tv_small.pth'), '--arch', 'caffe', jpeg);
+  assert.equal(r.status, 1);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, /tv_small\.pth: .*conv\d\.weight.*expected \[.*\].*found \[/);
+});
+
+test('classify: --verbose adds the stack; usage errors exit 2', () => {
+  const r = run('--weights', 'random:1', '--verbose', join(images, 'truncated.jpg'));
+  assert.equal(r.status, 1);
+  assert.ok(r.stderr.split('\n').length > 2);
+  assert.equal(run('--weights', 'random:1', '--top', '0', jpeg).status, 2);
+  assert.equal(run('--weights', 'random:1', '--mean', '1,2', jpeg).status, 2);
+  assert.equal(run('--weights', 'random:1').status, 2);
+});
