@@ -6,20 +6,10 @@ import { closeSync, fstatSync, openSync, readSync, renameSync, writeSync, unlink
 import type { WeightSet, WeightTensor } from './types.js';
 import { weightsError } from './types.js';
 import { toFloat32, type FloatDtype } from './dtypes.js';
+import { readExact } from './zip.js';
 
 const DTYPE_SIZE: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
 const DTYPE_NAME: Record<string, FloatDtype> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16', F64: 'float64' };
-
-function readExact(fd: number, length: number, position: number): Buffer {
-  const buf = Buffer.alloc(length);
-  let done = 0;
-  while (done < length) {
-    const n = readSync(fd, buf, done, length - done, position + done);
-    if (n === 0) break;
-    done += n;
-  }
-  return done === length ? buf : buf.subarray(0, done);
-}
 
 export async function readSafetensors(path: string): Promise<WeightSet> {
   let fd: number;
@@ -87,6 +77,11 @@ export function tensorValues(t: WeightTensor): Float32Array {
   }
 }
 
+/** write(2) may write less than asked: loop until every byte is out */
+function writeAll(fd: number, bytes: Uint8Array): void {
+  for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done);
+}
+
 /** Write tensors (in insertion order) and string metadata; written to a temporary file then renamed */
 export function writeSafetensors(path: string, tensors: Map<string, { shape: number[]; data: Float32Array }>, metadata: Record<string, string> = {}): void {
   const header: Record<string, unknown> = { __metadata__: metadata };
@@ -106,11 +101,9 @@ export function writeSafetensors(path: string, tensors: Map<string, { shape: num
   const tmp = `${path}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w');
   try {
-    writeSync(fd, lengthBytes);
-    writeSync(fd, headerBytes);
-    for (const t of tensors.values()) {
-      writeSync(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-    }
+    writeAll(fd, lengthBytes);
+    writeAll(fd, headerBytes);
+    for (const t of tensors.values()) writeAll(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
     closeSync(fd);
     renameSync(tmp, path);
   } catch (e) {
