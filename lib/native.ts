@@ -82,6 +82,17 @@ export interface Binding {
   adaptiveAvgPool2d(dims: Int32Array, input: NativeTensor, output: NativeTensor): Promise<number>;
   /** elementwise max(x, 0), in place allowed */
   relu(input: NativeTensor, output: NativeTensor): Promise<number>;
+
+  /**
+   * Linear weights [outFeatures, inFeatures] packed ONCE at load into the layout the CPU kernels stream
+   * (same size); linear() takes the result in place of the weight. Consumes `weight` (packed in place,
+   * so no second copy exists; the handle reads as disposed). dims [outFeatures, inFeatures]. CPU only.
+   */
+  packLinear?(dims: Int32Array, weight: NativeTensor): NativeTensor;
+  /** a plain [outFeatures, inFeatures] copy of weights packed by packLinear */
+  unpackLinear?(dims: Int32Array, packed: NativeTensor): NativeTensor;
+  /** fp32 GFLOP/s of a register-only FMA loop of the current ISA on the kernel threads (threads = getThreads()) */
+  peakGflops?(threads?: number): number;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));

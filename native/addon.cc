@@ -37,6 +37,9 @@ Napi::Object addon_init(Napi::Env env, Napi::Object exports) {
   exports.Set("softmax", Napi::Function::New(env, op_softmax, "softmax"));
   exports.Set("adaptiveAvgPool2d", Napi::Function::New(env, op_adaptive_avg_pool2d, "adaptiveAvgPool2d"));
   exports.Set("relu", Napi::Function::New(env, op_relu, "relu"));
+  exports.Set("packLinear", Napi::Function::New(env, op_pack_linear, "packLinear"));
+  exports.Set("unpackLinear", Napi::Function::New(env, op_unpack_linear, "unpackLinear"));
+  exports.Set("peakGflops", Napi::Function::New(env, op_peak_gflops, "peakGflops"));
 #ifdef ALEXNET_HAVE_JPEG
   ::image_register(env, exports);  // decodeJpeg (libjpeg-turbo), when found at configure time
 #endif

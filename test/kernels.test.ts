@@ -138,6 +138,24 @@ function definePerIsaTests(): void {
     }
   }
 
+  // packed weights: rows around the micro-kernel heights (1..13), out not a multiple of the 16-wide
+  // panel (a narrow last panel), in across several k blocks (1100 > 512) and odd
+  for (const [rows, inF, outF] of [[1, 37, 29], [2, 1100, 40], [5, 301, 16], [6, 37, 7], [13, 1100, 45], [32, 65, 33]]) {
+    for (const relu of [false, true]) {
+      test(`linear, packed weights: rows ${rows}, ${inF} -> ${outF}, relu ${relu}`, async () => {
+        const dims = Int32Array.from([rows, inF, outF]);
+        const input = randomArray(rows * inF, 24);
+        const weight = randomArray(outF * inF, 25, 0.3);
+        const bias = relu ? randomArray(outF, 26) : null;
+        const packed = b.packLinear!(Int32Array.of(outF, inF), upload(weight));
+        live.push(packed);
+        const output = empty(rows * outF);
+        await b.linear(dims, upload(input), packed, bias && upload(bias), output, relu);
+        assertClose(output.read(), ref.linear(dims, input, weight, bias, relu), 'linear packed');
+      });
+    }
+  }
+
   // in 1000 spans several KC blocks; out 4100 spans more than one NC block on one thread
   test('linear: rows 7, 1000 -> 4100, no bias', async () => {
     const dims = Int32Array.from([7, 1000, 4100]);
@@ -242,6 +260,17 @@ for (const threads of [1, 3]) {
     before(() => { b.setIsa('auto'); b.setThreads(threads); assert.equal(b.getThreads(), threads); });
     after(() => b.setThreads(saved));
     for (const c of CONV_CASES) test(`conv2d: ${c.name}`, () => checkConv(c));
+    test('linear, packed weights: rows 7, 1000 -> 4100', async () => {
+      const dims = Int32Array.from([7, 1000, 4100]);
+      const input = randomArray(7 * 1000, 16);
+      const weight = randomArray(4100 * 1000, 17, 0.05);
+      const bias = randomArray(4100, 18);
+      const packed = b.packLinear!(Int32Array.of(4100, 1000), upload(weight));
+      live.push(packed);
+      const output = empty(7 * 4100);
+      await b.linear(dims, upload(input), packed, upload(bias), output, true);
+      assertClose(output.read(), ref.linear(dims, input, weight, bias, true), 'linear packed big');
+    });
     test('linear: rows 7, 1000 -> 4100', async () => {
       const dims = Int32Array.from([7, 1000, 4100]);
       const input = randomArray(7 * 1000, 16);
@@ -253,6 +282,44 @@ for (const threads of [1, 3]) {
     });
   });
 }
+
+describe('packed linear weights', () => {
+  test('packLinear consumes the weight; unpackLinear gives it back exactly', () => {
+    const weight = randomArray(45 * 301, 27);
+    const plain = upload(weight);
+    const packed = b.packLinear!(Int32Array.of(45, 301), plain);
+    live.push(packed);
+    assert.equal(packed.length, weight.length);
+    assert.notDeepEqual(packed.read(), weight);
+    assert.throws(() => plain.read(), { code: 'ERR_DISPOSED' });
+    const back = b.unpackLinear!(Int32Array.of(45, 301), packed);
+    live.push(back);
+    assert.deepEqual(back.read(), weight);
+  });
+
+  test('linear rejects weights packed for other dims', async () => {
+    const packed = b.packLinear!(Int32Array.of(15, 20), upload(randomArray(300, 28)));
+    live.push(packed);
+    assert.throws(() => b.linear(Int32Array.of(1, 15, 20), empty(15), packed, null, empty(20), false), {
+      code: 'ERR_SHAPE',
+      message: 'Expected weights packed for 20 x 15 for weight but received weights packed for 15 x 20',
+    });
+  });
+
+  test('packLinear checks the length and refuses packed weights', () => {
+    assert.throws(() => b.packLinear!(Int32Array.of(4, 5), empty(21)), { code: 'ERR_SHAPE' });
+    const packed = b.packLinear!(Int32Array.of(4, 5), upload(randomArray(20, 29)));
+    live.push(packed);
+    assert.throws(() => b.packLinear!(Int32Array.of(4, 5), packed), {
+      code: 'ERR_ARG', message: 'Expected an unpacked weight for weight but received a NativeTensor packed by packLinear',
+    });
+  });
+
+  test('peakGflops measures a positive rate on the kernel threads', () => {
+    assert.ok(b.peakGflops!(b.getThreads()) > 0);
+    assert.throws(() => b.peakGflops!(b.getThreads() + 1), { code: 'ERR_ARG' });
+  });
+});
 
 test('concurrent primitives on separate buffers give the same results as one at a time', async () => {
   const dims = Int32Array.from([7, 301, 45]);

@@ -76,7 +76,21 @@ export class Model {
         params.set(name, buf);
       }
     }
-    return new Model(arch, params, device, set.path, binding);
+    return new Model(arch, Model.packWeights(arch, params, binding), device, set.path, binding);
+  }
+
+  /**
+   * Linear weights packed once into the kernels' streaming layout, where the binding can (in place:
+   * the unpacked copy is gone, so memory stays at the weights' size)
+   */
+  private static packWeights(arch: Architecture, params: Map<string, NativeTensor>, binding: Binding): Map<string, NativeTensor> {
+    if (!binding.packLinear) return params;
+    for (const layer of inferShapes(arch)) {
+      if (layer.spec.type !== 'linear') continue;
+      const name = `${layer.spec.name}.weight`;
+      params.set(name, binding.packLinear(Int32Array.of(layer.spec.outFeatures, layer.inShape[0]), params.get(name)!));
+    }
+    return params;
   }
 
   /** Deterministic He-initialised weights */
@@ -94,14 +108,23 @@ export class Model {
         params.set(name, buf);
       }
     }
-    return new Model(arch, params, device, `random:${seed}`, binding);
+    return new Model(arch, Model.packWeights(arch, params, binding), device, `random:${seed}`, binding);
   }
 
   /** Parameter values copied out of native memory (for export and tests) */
   parameters(): Map<string, { shape: number[]; data: Float32Array }> {
     const out = new Map<string, { shape: number[]; data: Float32Array }>();
     for (const layer of inferShapes(this.arch)) {
-      for (const [name, shape] of layer.params) out.set(name, { shape, data: this.params.get(name)!.read() });
+      for (const [name, shape] of layer.params) {
+        const t = this.params.get(name)!;
+        if (layer.spec.type === 'linear' && name.endsWith('.weight') && this.binding.unpackLinear) {
+          const plain = this.binding.unpackLinear(Int32Array.of(shape[0], shape[1]), t);
+          out.set(name, { shape, data: plain.read() });
+          plain.dispose();
+        } else {
+          out.set(name, { shape, data: t.read() });
+        }
+      }
     }
     return out;
   }

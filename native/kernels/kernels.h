@@ -117,6 +117,25 @@ struct linear_params {
 int linear_forward_cpu(const linear_params& p, const float* in, const float* weight, const float* bias,
                        float* out, thread_pool& pool);
 
+// Packed linear weights, the same for every ISA (so setIsa() after loading is harmless) and the same
+// size as [out_features, in_features]: panels of LINEAR_PANEL output features, each k-major, so both
+// the batch-1 GEMV and the batched kernel stream the weights once, contiguously:
+//   packed[panel*LINEAR_PANEL*in + k*width + j] = weight[panel*LINEAR_PANEL + j][k], j < width,
+// width = LINEAR_PANEL except for the last panel (out_features % LINEAR_PANEL when not 0).
+constexpr int LINEAR_PANEL = 16;
+
+// packs `weight` in place (scratch of LINEAR_PANEL * in_features floats per thread)
+void linear_pack_cpu(int out_features, int in_features, float* weight, thread_pool& pool);
+// the inverse (for reading packed parameters back)
+void linear_unpack_cpu(int out_features, int in_features, const float* packed, float* weight, thread_pool& pool);
+// linear with packed weights: same result as linear_forward_cpu on the unpacked weights
+int linear_packed_forward_cpu(const linear_params& p, const float* in, const float* packed, const float* bias,
+                              float* out, thread_pool& pool);
+
+// fp32 GFLOP/s of a register-only FMA loop of the current ISA on `threads` threads of the pool
+// (the machine's attainable peak, for % of peak in profiles and benchmarks)
+double cpu_peak_gflops(thread_pool& pool);
+
 // softmax over each row of [rows, cols] (max subtracted first); in == out allowed
 struct softmax_params {
   int rows, cols;

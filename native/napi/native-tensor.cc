@@ -63,6 +63,12 @@ void NativeTensor::release() {
   }
 }
 
+std::shared_ptr<tensor_storage> NativeTensor::take() {
+  std::shared_ptr<tensor_storage> storage = storage_;
+  release();
+  return storage;
+}
+
 tensor_storage& NativeTensor::live(Napi::Env env) {
   if (!storage_) throw_expected(env, "ERR_DISPOSED", "a live NativeTensor", "this", "a disposed NativeTensor");
   return *storage_;

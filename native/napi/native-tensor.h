@@ -15,6 +15,9 @@ struct tensor_storage {
   float* data = nullptr;
   size_t length = 0;  // float32 elements
   std::string device = "cpu";
+  // 0 for a plain tensor; for weights packed by packLinear, their [out_features, in_features]
+  // (kernels.h LINEAR_PANEL layout), so linear() knows how to read them and checks they fit
+  int packed_out_features = 0, packed_in_features = 0;
 
   // allocates 64-byte aligned memory; zero-filled when `zero`; throws std::bad_alloc
   tensor_storage(size_t length, bool zero);
@@ -37,6 +40,8 @@ class NativeTensor : public Napi::ObjectWrap<NativeTensor> {
 
   // null once disposed
   const std::shared_ptr<tensor_storage>& storage() const { return storage_; }
+  // moves the storage out: this handle reads as disposed afterwards (for ops that consume a tensor)
+  std::shared_ptr<tensor_storage> take();
 
  private:
   Napi::Value get_device(const Napi::CallbackInfo& info);

@@ -1,6 +1,7 @@
 #include "napi/ops.h"
 
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -247,6 +248,12 @@ Napi::Value op_linear(const Napi::CallbackInfo& info) {
   const linear_params p{d[0], d[1], d[2], arg_boolean(env, info[5], "relu")};
   check_length_at_least(env, *input, product({p.rows, p.in_features}), "input");
   check_length_exact(env, *weight, product({p.out_features, p.in_features}), "weight");
+  const bool packed = weight->packed_out_features != 0;
+  if (packed && (weight->packed_out_features != p.out_features || weight->packed_in_features != p.in_features))
+    throw_expected(env, "ERR_SHAPE",
+                   "weights packed for " + std::to_string(p.out_features) + " x " + std::to_string(p.in_features), "weight",
+                   "weights packed for " + std::to_string(weight->packed_out_features) + " x " +
+                       std::to_string(weight->packed_in_features));
   if (bias) check_length_exact(env, *bias, p.out_features, "bias");
   check_length_at_least(env, *output, product({p.rows, p.out_features}), "output");
   check_distinct(env, *output, *input, "output", "input");
@@ -256,6 +263,10 @@ Napi::Value op_linear(const Napi::CallbackInfo& info) {
   const float* w = weight->data;
   const float* b = bias ? bias->data : nullptr;
   float* out = output->data;
+  if (packed)
+    return queue_kernel(env, "linear",
+                        [p, in, w, b, out] { return linear_packed_forward_cpu(p, in, w, b, out, global_thread_pool()); },
+                        {input, weight, bias, output});
   return queue_kernel(env, "linear", [p, in, w, b, out] { return linear_forward_cpu(p, in, w, b, out, global_thread_pool()); },
                       {input, weight, bias, output});
 }
@@ -306,6 +317,65 @@ Napi::Value op_relu(const Napi::CallbackInfo& info) {
   float* out = output->data;
   return queue_kernel(env, "relu", [length, in, out] { return relu_forward_cpu(length, in, out, global_thread_pool()); },
                       {input, output});
+}
+
+// dims [outFeatures, inFeatures] of a linear weight, checked against the tensor's length
+static linear_params linear_weight_dims(Napi::Env env, const Napi::Value& value, const tensor_storage& weight,
+                                        const std::string& name) {
+  const std::vector<int32_t> d = arg_dims(env, value, 2, "dims");
+  check_dim(env, d, 0, "outFeatures", false);
+  check_dim(env, d, 1, "inFeatures", false);
+  check_length_exact(env, weight, product({d[0], d[1]}), name);
+  return linear_params{1, d[1], d[0], false};
+}
+
+Napi::Value op_pack_linear(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto weight = arg_tensor(env, info[1], "weight");
+  const linear_params p = linear_weight_dims(env, info[0], *weight, "weight");
+  if (weight->packed_out_features != 0)
+    throw_expected(env, "ERR_ARG", "an unpacked weight", "weight", "a NativeTensor packed by packLinear");
+  // consume the handle: the weights are packed in place, so the unpacked copy is gone (no second
+  // copy of 150 MB of fc6 while loading); a kernel still reading them keeps its storage, and then
+  // the packed tensor is a copy
+  NativeTensor* handle = NativeTensor::unwrap_or_null(info[1]);
+  std::shared_ptr<tensor_storage> storage = handle->take();
+  weight.reset();
+  if (storage.use_count() > 1) {
+    auto copy = std::make_shared<tensor_storage>(storage->length, false);
+    std::memcpy(copy->data, storage->data, storage->length * sizeof(float));
+    storage = std::move(copy);
+  }
+  linear_pack_cpu(p.out_features, p.in_features, storage->data, global_thread_pool());
+  storage->packed_out_features = p.out_features;
+  storage->packed_in_features = p.in_features;
+  return NativeTensor::wrap(env, std::move(storage));
+}
+
+Napi::Value op_unpack_linear(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto packed = arg_tensor(env, info[1], "weight");
+  const linear_params p = linear_weight_dims(env, info[0], *packed, "weight");
+  if (packed->packed_out_features != p.out_features || packed->packed_in_features != p.in_features)
+    throw_expected(env, "ERR_ARG", "weights packed by packLinear for " + std::to_string(p.out_features) + " x " +
+                   std::to_string(p.in_features), "weight", packed->packed_out_features ? "other dims" : "an unpacked NativeTensor");
+  std::shared_ptr<tensor_storage> storage;
+  try {
+    storage = std::make_shared<tensor_storage>(packed->length, false);
+  } catch (const std::bad_alloc&) {
+    throw_expected(env, "ERR_ALLOC", "enough free memory", "unpackLinear", "an allocation failure");
+  }
+  linear_unpack_cpu(p.out_features, p.in_features, packed->data, storage->data, global_thread_pool());
+  return NativeTensor::wrap(env, std::move(storage));
+}
+
+Napi::Value op_peak_gflops(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  thread_pool& pool = global_thread_pool();
+  const int64_t threads = arg_integer_or(env, info[0], "threads", 1, MAX_THREADS, pool.size());
+  if (threads != pool.size())
+    throw_expected(env, "ERR_ARG", "the kernel threads (" + std::to_string(pool.size()) + ")", "threads", std::to_string(threads));
+  return Napi::Number::New(env, cpu_peak_gflops(pool));
 }
 
 }  // namespace alexnet

@@ -26,5 +26,8 @@ Napi::Value op_linear(const Napi::CallbackInfo& info);
 Napi::Value op_softmax(const Napi::CallbackInfo& info);
 Napi::Value op_adaptive_avg_pool2d(const Napi::CallbackInfo& info);
 Napi::Value op_relu(const Napi::CallbackInfo& info);
+Napi::Value op_pack_linear(const Napi::CallbackInfo& info);
+Napi::Value op_unpack_linear(const Napi::CallbackInfo& info);
+Napi::Value op_peak_gflops(const Napi::CallbackInfo& info);
 
 }  // namespace alexnet

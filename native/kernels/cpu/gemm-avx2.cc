@@ -6,5 +6,6 @@
 #define GEMM_MC 144
 #define GEMM_KC 256
 #define GEMM_NC 4080
+#define GEMM_LINEAR_ROWS 6
 #define GEMM_KERNEL_FN gemm_kernel_avx2
 #include "kernels/cpu/gemm-body.inc"

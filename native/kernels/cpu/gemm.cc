@@ -47,6 +47,8 @@ gemm_grid choose_grid(const gemm_params& p, const gemm_isa_kernel& kern, int nth
 
 }  // namespace
 
+gemm_isa_kernel gemm_kernel_current() { return kernel_for(cpu_isa_current()); }
+
 int gemm_cpu(const gemm_params& p, thread_pool& pool) {
   if (p.m <= 0 || p.n <= 0 || p.k <= 0) return KERNEL_BAD_SHAPE;
   const gemm_isa_kernel kern = kernel_for(cpu_isa_current());

@@ -1,4 +1,11 @@
-// linear (fully connected): out[rows, out] = in[rows, in] x weight[out, in]^T + bias, one GEMM.
+// linear (fully connected): out[rows, out] = in[rows, in] x weight[out, in]^T + bias, one GEMM; and the
+// packed-weight variant (kernels.h LINEAR_PANEL layout) with its in-place packing.
+#include <atomic>
+#include <chrono>
+#include <cstring>
+
+#include "kernels/cpu/aligned-buffer.h"
+#include "kernels/cpu/gemm-internal.h"
 #include "kernels/cpu/thread-pool.h"
 #include "kernels/kernels.h"
 
@@ -23,6 +30,86 @@ int linear_forward_cpu(const linear_params& p, const float* in, const float* wei
   }
   gp.relu = p.relu;
   return gemm_cpu(gp, pool);
+}
+
+namespace {
+
+int64_t panel_count(int out_features) { return (out_features + LINEAR_PANEL - 1) / LINEAR_PANEL; }
+
+// a panel's rows [panel*LINEAR_PANEL, +width) occupy the same floats before and after packing
+void panel_extent(int out_features, int in_features, int64_t panel, size_t* offset, int* width) {
+  const int64_t col0 = panel * LINEAR_PANEL;
+  *width = static_cast<int>(out_features - col0 < LINEAR_PANEL ? out_features - col0 : LINEAR_PANEL);
+  *offset = static_cast<size_t>(col0) * in_features;
+}
+
+}  // namespace
+
+void linear_pack_cpu(int out_features, int in_features, float* weight, thread_pool& pool) {
+  const int64_t panels = panel_count(out_features);
+  pool.run([&](int ith, int nth) {
+    int64_t begin, end;
+    split_range(panels, ith, nth, &begin, &end);
+    aligned_buffer rows(static_cast<size_t>(LINEAR_PANEL) * in_features);
+    for (int64_t panel = begin; panel < end; ++panel) {
+      size_t offset;
+      int width;
+      panel_extent(out_features, in_features, panel, &offset, &width);
+      float* region = weight + offset;
+      std::memcpy(rows.data(), region, sizeof(float) * width * static_cast<size_t>(in_features));
+      for (int j = 0; j < width; ++j) {
+        const float* src = rows.data() + static_cast<size_t>(j) * in_features;
+        for (int k = 0; k < in_features; ++k) region[static_cast<size_t>(k) * width + j] = src[k];
+      }
+    }
+  });
+}
+
+void linear_unpack_cpu(int out_features, int in_features, const float* packed, float* weight, thread_pool& pool) {
+  const int64_t panels = panel_count(out_features);
+  pool.run([&](int ith, int nth) {
+    int64_t begin, end;
+    split_range(panels, ith, nth, &begin, &end);
+    for (int64_t panel = begin; panel < end; ++panel) {
+      size_t offset;
+      int width;
+      panel_extent(out_features, in_features, panel, &offset, &width);
+      for (int j = 0; j < width; ++j)
+        for (int k = 0; k < in_features; ++k)
+          weight[offset + static_cast<size_t>(j) * in_features + k] = packed[offset + static_cast<size_t>(k) * width + j];
+    }
+  });
+}
+
+int linear_packed_forward_cpu(const linear_params& p, const float* in, const float* packed, const float* bias,
+                              float* out, thread_pool& pool) {
+  if (p.rows <= 0 || p.in_features <= 0 || p.out_features <= 0) return KERNEL_BAD_SHAPE;
+  const gemm_isa_kernel kern = gemm_kernel_current();
+  const int64_t panels = panel_count(p.out_features);
+  pool.run([&](int ith, int nth) {
+    int64_t begin, end;
+    split_range(panels, ith, nth, &begin, &end);
+    if (begin < end) kern.linear_panels(p, in, packed, bias, out, static_cast<int>(begin), static_cast<int>(end));
+  });
+  return KERNEL_OK;
+}
+
+double cpu_peak_gflops(thread_pool& pool) {
+  const gemm_isa_kernel kern = gemm_kernel_current();
+  // about 10 ms per thread at 100 GFLOP/s; the best of 5 (other processes only ever slow a run down)
+  constexpr long ITERATIONS = 4000000;
+  double best = 0;
+  for (int run = 0; run < 5; ++run) {
+    const auto start = std::chrono::steady_clock::now();
+    double macs = 0;
+    std::atomic<int64_t> total_macs{0};
+    pool.run([&](int, int) { total_macs.fetch_add(static_cast<int64_t>(kern.peak_loop(ITERATIONS))); });
+    macs = static_cast<double>(total_macs.load());
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double gflops = 2 * macs / seconds / 1e9;
+    if (gflops > best) best = gflops;
+  }
+  return best;
 }
 
 }  // namespace alexnet

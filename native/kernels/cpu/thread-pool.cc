@@ -1,15 +1,42 @@
 #include "kernels/cpu/thread-pool.h"
 
+#include <chrono>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#endif
+
 namespace alexnet {
+namespace {
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(_M_X64)
+  _mm_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// polls `done` until it returns true or SPIN_MICROSECONDS have passed; true when done
+template <class Done>
+bool spin_until(Done done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(thread_pool::SPIN_MICROSECONDS);
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (done()) return true;
+      cpu_relax();
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return done();
+  }
+}
+
+}  // namespace
 
 thread_pool::thread_pool(int threads) { start_workers(threads < 1 ? 1 : threads); }
 
 thread_pool::~thread_pool() { stop_workers(); }
 
-int thread_pool::size() const {
-  std::lock_guard<std::mutex> lock(state_mutex_);
-  return threads_;
-}
+int thread_pool::size() const { return threads_.load(std::memory_order_relaxed); }
 
 int thread_pool::default_threads() {
   const unsigned n = std::thread::hardware_concurrency();
@@ -26,9 +53,9 @@ void thread_pool::start_workers(int threads) {
   uint64_t generation;
   {
     std::lock_guard<std::mutex> lock(state_mutex_);
-    threads_ = threads;
-    stopping_ = false;
-    generation = generation_;
+    threads_.store(threads);
+    stopping_.store(false);
+    generation = generation_.load();
   }
   workers_.reserve(threads - 1);
   // a new worker must wait for the next job, not rerun the last one
@@ -38,7 +65,7 @@ void thread_pool::start_workers(int threads) {
 void thread_pool::stop_workers() {
   {
     std::lock_guard<std::mutex> lock(state_mutex_);
-    stopping_ = true;
+    stopping_.store(true);
   }
   wake_cv_.notify_all();
   for (auto& worker : workers_) worker.join();
@@ -47,7 +74,7 @@ void thread_pool::stop_workers() {
 
 void thread_pool::run_share(int ith) {
   try {
-    job_(job_ctx_, ith, threads_);
+    job_(job_ctx_, ith, threads_.load(std::memory_order_relaxed));
   } catch (...) {
     std::lock_guard<std::mutex> lock(state_mutex_);
     if (!job_error_) job_error_ = std::current_exception();
@@ -56,23 +83,28 @@ void thread_pool::run_share(int ith) {
 
 void thread_pool::worker_main(int ith, uint64_t seen) {
   for (;;) {
-    {
+    const auto woken = [&] {
+      return stopping_.load(std::memory_order_acquire) || generation_.load(std::memory_order_acquire) != seen;
+    };
+    if (!spin_until(woken)) {
       std::unique_lock<std::mutex> lock(state_mutex_);
-      wake_cv_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-      if (stopping_) return;
-      seen = generation_;
+      wake_cv_.wait(lock, woken);
     }
+    if (stopping_.load(std::memory_order_acquire)) return;
+    seen = generation_.load(std::memory_order_acquire);
     run_share(ith);
-    {
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      // the caller may be asleep on done_cv_: notify under the lock it checks `pending_` under
       std::lock_guard<std::mutex> lock(state_mutex_);
-      if (--pending_ == 0) done_cv_.notify_one();
+      done_cv_.notify_one();
     }
   }
 }
 
 void thread_pool::run_job(job_fn fn, void* ctx) {
   std::lock_guard<std::mutex> run_lock(run_mutex_);
-  if (threads_ == 1) {
+  const int threads = threads_.load(std::memory_order_relaxed);
+  if (threads == 1) {
     fn(ctx, 0, 1);
     return;
   }
@@ -81,15 +113,19 @@ void thread_pool::run_job(job_fn fn, void* ctx) {
     job_ = fn;
     job_ctx_ = ctx;
     job_error_ = nullptr;
-    pending_ = threads_ - 1;
-    ++generation_;
+    pending_.store(threads - 1, std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_release);
   }
   wake_cv_.notify_all();
   run_share(0);
+  const auto finished = [&] { return pending_.load(std::memory_order_acquire) == 0; };
   std::exception_ptr error;
-  {
+  if (!spin_until(finished)) {
     std::unique_lock<std::mutex> lock(state_mutex_);
-    done_cv_.wait(lock, [&] { return pending_ == 0; });
+    done_cv_.wait(lock, finished);
+  }
+  {
+    std::lock_guard<std::mutex> lock(state_mutex_);
     error = job_error_;
     job_error_ = nullptr;
   }
