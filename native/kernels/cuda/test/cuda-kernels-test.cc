@@ -42,7 +42,8 @@ struct device_buffer {
   float* data = nullptr;
   size_t size = 0;
   explicit device_buffer(size_t n) : size(n) {
-    if (cudaMalloc(&data, std::max<size_t>(n, 1) * sizeof(float)) != cudaSuccess) data = nullptr;
+    void* p = nullptr;
+    if (cudaMalloc(&p, std::max<size_t>(n, 1) * sizeof(float)) == cudaSuccess) data = static_cast<float*>(p);
   }
   explicit device_buffer(const host& v) : device_buffer(v.size()) {
     if (data) cudaMemcpy(data, v.data(), v.size() * sizeof(float), cudaMemcpyHostToDevice);

@@ -1,0 +1,47 @@
+// The exports table of alexnet_cuda.node: the members of the Binding interface in lib/native.ts that
+// a compute backend provides (lib/native.ts adds the host-CPU ones: cpuFeatures, setIsa, threads),
+// plus devices(), cudaInfo() and set/getPrecision(). Loading it makes no CUDA call: the static CUDA
+// runtime opens the driver on the first call, so a machine without one can still load it.
+#include <napi.h>
+
+#include "cuda/cuda-ops.h"
+#include "cuda/cuda-tensor.h"
+
+#ifndef ALEXNET_VERSION
+#define ALEXNET_VERSION "0.0.0"
+#endif
+
+namespace alexnet {
+namespace cuda_napi {
+
+Napi::Object addon_init(Napi::Env env, Napi::Object exports) {
+  precision_init_from_env(env);
+  CudaTensor::init_class(env);
+
+  exports.Set("version", Napi::String::New(env, ALEXNET_VERSION));
+  exports.Set("backends", Napi::Function::New(env, op_backends, "backends"));
+  exports.Set("devices", Napi::Function::New(env, op_devices, "devices"));
+  exports.Set("cudaInfo", Napi::Function::New(env, op_cuda_info, "cudaInfo"));
+  exports.Set("setPrecision", Napi::Function::New(env, op_set_precision, "setPrecision"));
+  exports.Set("getPrecision", Napi::Function::New(env, op_get_precision, "getPrecision"));
+
+  exports.Set("alloc", Napi::Function::New(env, op_alloc, "alloc"));
+  exports.Set("fromFile", Napi::Function::New(env, op_from_file, "fromFile"));
+
+  exports.Set("conv2d", Napi::Function::New(env, op_conv2d, "conv2d"));
+  exports.Set("maxPool2d", Napi::Function::New(env, op_max_pool2d, "maxPool2d"));
+  exports.Set("avgPool2d", Napi::Function::New(env, op_avg_pool2d, "avgPool2d"));
+  exports.Set("lrn", Napi::Function::New(env, op_lrn, "lrn"));
+  exports.Set("linear", Napi::Function::New(env, op_linear, "linear"));
+  exports.Set("softmax", Napi::Function::New(env, op_softmax, "softmax"));
+  exports.Set("adaptiveAvgPool2d", Napi::Function::New(env, op_adaptive_avg_pool2d, "adaptiveAvgPool2d"));
+  exports.Set("relu", Napi::Function::New(env, op_relu, "relu"));
+  return exports;
+}
+
+}  // namespace cuda_napi
+}  // namespace alexnet
+
+static Napi::Object init(Napi::Env env, Napi::Object exports) { return alexnet::cuda_napi::addon_init(env, exports); }
+
+NODE_API_MODULE(alexnet_cuda, init)
