@@ -7,6 +7,7 @@
 // profiler uses; it costs two clock reads.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -114,19 +115,194 @@ function locateAddon(): string {
 
 let binding: Binding | undefined;
 
-/**
- * The binding whose primitives run on `device` ('cpu' default). Every backend exposes the same
- * primitives; a CUDA backend (a separately loaded library) answers for 'cuda' / 'cuda:N'.
- */
-export function native(device = 'cpu'): Binding {
-  if (device !== 'cpu') {
-    const err = new Error(`Expected a device this build supports (cpu) but received ${device}`);
-    (err as NodeJS.ErrnoException).code = 'ERR_DEVICE';
-    throw err;
-  }
+function cpuBinding(): Binding {
   if (!binding) {
     const require = createRequire(import.meta.url);
     binding = require(locateAddon()) as Binding;
   }
   return binding;
+}
+
+// ---------------------------------------------------------------------------------------------
+// CUDA: build/Release/alexnet_cuda.node, built next to the CPU addon where nvcc was found at install.
+// It is loaded only when a CUDA device is asked for; it makes no CUDA call at load (the static CUDA
+// runtime opens the driver on first use), so machines without a GPU lose nothing.
+
+export type CudaPrecision = 'fp32' | 'tf32' | 'bf16';
+
+export interface CudaDevice {
+  /** 'cuda:N' */
+  id: string;
+  name: string;
+  /** bytes */
+  totalMemory: number;
+  /** '9.0' */
+  computeCapability: string;
+  multiprocessors: number;
+}
+
+export interface CudaInfo {
+  deviceCount: number;
+  /** CUDA driver API version (12040 = 12.4), 0 without a driver */
+  driverVersion: number;
+  /** CUDA runtime compiled in (13000 = 13.0) */
+  runtimeVersion: number;
+  /** why no device is usable, or null */
+  error: string | null;
+}
+
+/** The CUDA backend: the Binding primitives on GPU buffers, plus device queries and the GEMM precision. */
+export interface CudaBinding extends Binding {
+  /** usable GPUs; [] without a driver or device (cudaInfo().error says why) */
+  devices(): CudaDevice[];
+  cudaInfo(): CudaInfo;
+  /**
+   * arithmetic of conv2d and linear: 'fp32' exact FMA (default), 'tf32' / 'bf16' tensor cores with
+   * fp32 accumulation (ALEXNET_CLI_CUDA_PRECISION sets it at load)
+   */
+  setPrecision(precision: CudaPrecision): CudaPrecision;
+  getPrecision(): CudaPrecision;
+}
+
+/** the host-CPU members of Binding, which the CUDA backend takes from the CPU addon */
+type HostMembers = 'cpuFeatures' | 'setIsa' | 'setThreads' | 'getThreads';
+
+export type CudaAvailability =
+  | { available: true; binding: CudaBinding; devices: CudaDevice[] }
+  | { available: false; built: boolean; reason: string };
+
+function codedError(message: string, code: string): Error {
+  const err = new Error(message);
+  (err as NodeJS.ErrnoException).code = code;
+  return err;
+}
+
+/** ALEXNET_CLI_CUDA_ADDON (a path) overrides where alexnet_cuda.node is looked for */
+function locateCudaAddon(): string | undefined {
+  const forced = process.env.ALEXNET_CLI_CUDA_ADDON;
+  if (forced) return forced;
+  return [
+    join(here, '..', '..', 'build', 'Release', 'alexnet_cuda.node'),
+    join(here, '..', 'build', 'Release', 'alexnet_cuda.node'),
+  ].find((p) => existsSync(p));
+}
+
+let cudaState: { binding?: CudaBinding; built: boolean; loadError?: string } | undefined;
+
+function loadCuda(): { binding?: CudaBinding; built: boolean; loadError?: string } {
+  if (cudaState) return cudaState;
+  const path = locateCudaAddon();
+  if (!path) {
+    cudaState = { built: false };
+    return cudaState;
+  }
+  try {
+    const require = createRequire(import.meta.url);
+    const addon = require(path) as Omit<CudaBinding, HostMembers>;
+    cudaState = {
+      built: true,
+      binding: {
+        ...addon,
+        cpuFeatures: () => cpuBinding().cpuFeatures(),
+        setIsa: (isa) => cpuBinding().setIsa(isa),
+        setThreads: (threads) => cpuBinding().setThreads(threads),
+        getThreads: () => cpuBinding().getThreads(),
+      },
+    };
+  } catch (e) {
+    // e.g. a dynamic-linker error where a runtime library is missing, or a bad ALEXNET_CLI_CUDA_PRECISION
+    cudaState = { built: true, loadError: `alexnet_cuda.node failed to load: ${String((e as Error).message).split('\n')[0]}` };
+  }
+  return cudaState;
+}
+
+/** Whether CUDA can be used here and, if not, why (one line): not built, failed to load, no driver or device. */
+export function cudaAvailability(): CudaAvailability {
+  const state = loadCuda();
+  if (!state.built) {
+    return { available: false, built: false, reason: 'alexnet_cuda.node was not built (no CUDA toolkit (nvcc) at install time, or ALEXNET_CUDA=OFF)' };
+  }
+  if (!state.binding) return { available: false, built: true, reason: state.loadError! };
+  const info = state.binding.cudaInfo();
+  const devices = state.binding.devices();
+  if (devices.length === 0) return { available: false, built: true, reason: info.error ?? 'no CUDA device' };
+  return { available: true, binding: state.binding, devices };
+}
+
+/** 'cuda' -> 0, 'cuda:N' -> N, anything else undefined */
+function cudaIndex(device: string): number | undefined {
+  if (device === 'cuda') return 0;
+  const m = /^cuda:(0|[1-9][0-9]{0,3})$/.exec(device);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** 'auto' -> 'cuda:0' where a GPU is usable, else 'cpu'; other names unchanged */
+export function resolveDevice(device: string): string {
+  if (device !== 'auto') return device;
+  return cudaAvailability().available ? 'cuda:0' : 'cpu';
+}
+
+/**
+ * The binding whose primitives run on `device`: 'cpu' (default), 'cuda' / 'cuda:N' (the CUDA addon),
+ * or 'auto' (CUDA where a GPU is usable, else the CPU; pass resolveDevice('auto') to alloc/fromFile).
+ * Throws ERR_DEVICE for names this build does not support, ERR_CUDA when CUDA is built but unusable.
+ */
+export function native(device = 'cpu'): Binding {
+  if (device === 'cpu') return cpuBinding();
+  if (device === 'auto') return native(resolveDevice(device));
+  const index = cudaIndex(device);
+  const state = loadCuda();
+  const supported = state.built ? 'cpu, cuda, cuda:N, auto' : 'cpu, auto';
+  if (index === undefined) throw codedError(`Expected a device this build supports (${supported}) but received ${device}`, 'ERR_DEVICE');
+  const status = cudaAvailability();
+  if (!status.available) {
+    if (!status.built) throw codedError(`Expected a device this build supports (${supported}) but received ${device}: ${status.reason}`, 'ERR_DEVICE');
+    throw codedError(`CUDA backend unavailable: ${status.reason}`, 'ERR_CUDA');
+  }
+  if (index >= status.devices.length) {
+    throw codedError(`Expected a CUDA device this machine has (${status.devices.map((d) => d.id).join(', ')}) but received ${device}`, 'ERR_DEVICE');
+  }
+  return status.binding;
+}
+
+/** The CUDA binding with its extra members (devices, precision); throws as native('cuda') does */
+export function cudaBinding(device = 'cuda'): CudaBinding {
+  return native(device) as CudaBinding;
+}
+
+export interface DeviceInfo {
+  /** 'cpu' or 'cuda:N' */
+  id: string;
+  name: string;
+  /** bytes of host RAM (cpu) or GPU memory */
+  memory: number;
+  /** 'avx512, 8 threads' or 'compute 9.0, 132 SMs' */
+  detail: string;
+}
+
+/** The devices `--device` accepts here: the CPU, then every usable GPU */
+export function listDevices(): DeviceInfo[] {
+  const cpu = cpuBinding();
+  const list: DeviceInfo[] = [{
+    id: 'cpu', name: cpus()[0]?.model.trim() || 'unknown CPU', memory: totalmem(),
+    detail: `${cpu.cpuFeatures().isa}, ${cpu.getThreads()} threads`,
+  }];
+  const status = cudaAvailability();
+  if (status.available) {
+    for (const d of status.devices) {
+      list.push({ id: d.id, name: d.name, memory: d.totalMemory, detail: `compute ${d.computeCapability}, ${d.multiprocessors} SMs` });
+    }
+  }
+  return list;
+}
+
+/** `info --devices`: one line per device, and why CUDA is not listed when it is not */
+export function formatDevices(): string {
+  const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+  const devices = listDevices();
+  const width = Math.max(...devices.map((d) => d.id.length), 4);
+  const lines = devices.map((d) => `${d.id.padEnd(width)}  ${d.name} (${d.detail}, ${gib(d.memory)})`);
+  const status = cudaAvailability();
+  if (!status.available) lines.push(`${'cuda'.padEnd(width)}  unavailable: ${status.reason}`);
+  return lines.join('\n');
 }
