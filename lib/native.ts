@@ -168,7 +168,7 @@ export interface CudaBinding extends Binding {
 type HostMembers = 'cpuFeatures' | 'setIsa' | 'setThreads' | 'getThreads';
 
 export type CudaAvailability =
-  | { available: true; binding: CudaBinding; devices: CudaDevice[] }
+  | { available: true; built: true; binding: CudaBinding; devices: CudaDevice[] }
   | { available: false; built: boolean; reason: string };
 
 function codedError(message: string, code: string): Error {
@@ -226,7 +226,7 @@ export function cudaAvailability(): CudaAvailability {
   const info = state.binding.cudaInfo();
   const devices = state.binding.devices();
   if (devices.length === 0) return { available: false, built: true, reason: info.error ?? 'no CUDA device' };
-  return { available: true, binding: state.binding, devices };
+  return { available: true, built: true, binding: state.binding, devices };
 }
 
 /** 'cuda' -> 0, 'cuda:N' -> N, anything else undefined */
