@@ -216,8 +216,16 @@ function loadCuda(): { binding?: CudaBinding; built: boolean; loadError?: string
   return cudaState;
 }
 
+let availability: CudaAvailability | undefined;
+
 /** Whether CUDA can be used here and, if not, why (one line): not built, failed to load, no driver or device. */
 export function cudaAvailability(): CudaAvailability {
+  // devices do not come and go while the process runs: ask the driver once
+  availability ??= queryCudaAvailability();
+  return availability;
+}
+
+function queryCudaAvailability(): CudaAvailability {
   const state = loadCuda();
   if (!state.built) {
     return { available: false, built: false, reason: 'alexnet_cuda.node was not built (no CUDA toolkit (nvcc) at install time, or ALEXNET_CUDA=OFF)' };
