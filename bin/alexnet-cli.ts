@@ -12,6 +12,7 @@ import { profileCommand } from '../lib/commands/profile.js';
 import { plotCommand } from '../lib/commands/plot.js';
 import { scoreCommand } from '../lib/commands/score.js';
 import { mergeCommand } from '../lib/commands/merge.js';
+import { benchCommand } from '../lib/commands/bench.js';
 
 const verbose = process.argv.includes('--verbose');
 
@@ -43,6 +44,7 @@ const commands: CommandModule<object, never>[] = [
   mergeCommand,
   infoCommand,
   profileCommand,
+  benchCommand,
   plotCommand,
   convertCommand,
   createWeightsCommand(async (src, dst) => { await convertWeights(src, dst); }),
