@@ -9,13 +9,12 @@ export interface ModelOptions extends Partial<LoadOptions> {
 }
 
 /**
- * Load a network: `loadModel({ weights: 'alexnet.safetensors' })`, `loadModel({ arch: 'seed', weights: 'random:1' })`.
+ * Load a network: `loadModel({ weights: 'alexnet.safetensors' })`, `loadModel({ arch: 'seed', weights: 'random:1' })`;
+ * without `weights`, torchvision's pretrained weights from the cache (downloaded and converted on first use).
  */
-export async function loadModel(options: ModelOptions): Promise<Classifier> {
-  if (options.weights === undefined) {
-    throw Object.assign(new Error('Expected a weights file or random[:SEED] for weights but received nothing'), { code: 'ERR_USAGE' });
-  }
-  const loaded = await loadWeightsAndModel({ ...options, weights: options.weights });
+export async function loadModel(options: ModelOptions = {}): Promise<Classifier> {
+  const weights = options.weights ?? await (await import('./commands/default-weights.js')).defaultWeightsPath();
+  const loaded = await loadWeightsAndModel({ ...options, weights });
   const labels = options.labels ? readLabels(options.labels) : undefined;
   return new Classifier(loaded.model, loaded.preprocess, labels, loaded.format);
 }
