@@ -20,18 +20,21 @@ if(DEFINED ALEXNET_CUDA AND NOT ALEXNET_CUDA)
   return()
 endif()
 
-# check_language only runs a compiler probe when it finds nvcc (on PATH, CUDACXX, or the usual
-# toolkit location), so CPU-only machines pay a PATH lookup.
+# Without nvcc (on PATH, $CUDACXX, $CUDA_PATH/bin or /usr/local/cuda/bin) a CPU-only machine pays one
+# find_program; with it, check_language(CUDA) probes it in a sub-project (a few seconds), so an nvcc
+# that cannot compile here (e.g. an unsupported host compiler) skips CUDA instead of failing the build.
 if(NOT CMAKE_CUDA_COMPILER AND NOT DEFINED ENV{CUDACXX})
-  find_program(ALEXNET_NVCC nvcc HINTS /usr/local/cuda/bin ENV CUDA_PATH PATH_SUFFIXES bin)
-  if(ALEXNET_NVCC)
-    set(CMAKE_CUDA_COMPILER "${ALEXNET_NVCC}")
+  find_program(ALEXNET_NVCC nvcc HINTS ENV CUDA_PATH /usr/local/cuda PATH_SUFFIXES bin)
+  if(NOT ALEXNET_NVCC)
+    message(STATUS "alexnet-cli: nvcc not found, CUDA backend not built (only --device cpu)")
+    return()
   endif()
+  set(ENV{CUDACXX} "${ALEXNET_NVCC}")
 endif()
 include(CheckLanguage)
 check_language(CUDA)
 if(NOT CMAKE_CUDA_COMPILER)
-  message(STATUS "alexnet-cli: nvcc not found, CUDA backend not built (only --device cpu)")
+  message(STATUS "alexnet-cli: nvcc ($ENV{CUDACXX}) cannot compile here (check_language(CUDA) failed), CUDA backend not built (only --device cpu)")
   return()
 endif()
 
