@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one prepared check for a machine with an NVIDIA GPU (see docs/cuda.md, /work/shared/DEVICE.md).
-# Run from the repository root with Node at .device/node (or node on PATH) and node_modules (and,
-# best, dist/ from `npx tsc -p .`) carried along:
+# Run from the repository root with Node at .device/node (or .device/node-*.xz, or node on PATH) and
+# node_modules and dist/ (from `npx tsc -p .`; else tsc runs there) carried along:
 #
 #   scripts/gpu-check.sh            logs and bench.json under $OUT (default ./gpu-check-out)
 #
@@ -26,6 +26,12 @@ fi
 cat "$OUT/gpu.txt"
 
 # --- tools ------------------------------------------------------------------------------------------
+# Node 20 may come compressed (the carry limit is 64 MiB): .device/node-*.xz is unpacked to .device/node
+if [ ! -x "$ROOT/.device/node" ]; then
+  for packed in "$ROOT"/.device/node*.xz; do
+    [ -f "$packed" ] && xz -dc "$packed" >"$ROOT/.device/node" && chmod +x "$ROOT/.device/node" && break
+  done
+fi
 [ -x "$ROOT/.device/node" ] && export PATH="$ROOT/.device:$PATH"  # CMakeLists.txt runs `node` too
 [ -d /usr/local/cuda/bin ] && export PATH="$PATH:/usr/local/cuda/bin"
 if ! command -v node >/dev/null 2>&1; then echo "no node: put it at .device/node" >&2; exit 2; fi
