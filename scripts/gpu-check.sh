@@ -14,6 +14,37 @@
 set -u -o pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+
+# --- here, before the run: `scripts/gpu-check.sh --prepare` packs what the GPU machine needs into
+# .device/ (Node 20 compressed, the node_modules the build needs) and builds dist/; then call the
+# device tool with carry [".device", "dist"] (about 30 MB; all of node_modules would be 350 MB).
+if [ "${1:-}" = --prepare ]; then
+  mkdir -p .device
+  grep -qx '/.device/' .git/info/exclude 2>/dev/null || echo '/.device/' >>.git/info/exclude
+  cp "${NODE_XZ:-$ROOT/../shared/tools/node-v20.20.2-linux-x64.xz}" .device/ || exit 1
+  # cmake-js, node-addon-api, node-api-headers and their dependencies (the tests and the benchmark
+  # import nothing from node_modules)
+  mods=$(node -e "
+    const fs = require('fs'), path = require('path'), seen = new Set(), top = new Set();
+    // node's lookup: <dir>/node_modules/<name>, then the parents' node_modules
+    const resolve = (from, n) => { for (let d = from; ; d = path.dirname(d)) {
+      const c = path.join(d, 'node_modules', n); if (fs.existsSync(c)) return c; if (d === '.' || d === '/') return null; } };
+    const add = (dir) => { if (!dir || seen.has(dir)) return; seen.add(dir);
+      const rel = path.relative('node_modules', dir).split(path.sep);
+      top.add(rel[0].startsWith('@') ? rel[0] + '/' + rel[1] : rel[0]);
+      const j = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+      Object.keys(j.dependencies || {}).forEach((n) => add(resolve(dir, n))); };
+    ['cmake-js', 'node-addon-api', 'node-api-headers'].forEach((n) => add(path.join('node_modules', n)));
+    console.log([...top].join(' '));") || exit 1
+  tar -cJf .device/node_modules.tar.xz -C node_modules $mods || exit 1
+  npx tsc -p . || exit 1
+  du -sh .device dist
+  echo 'now: run with carry [".device", "dist"], command scripts/gpu-check.sh'
+  exit 0
+fi
+if [ ! -d node_modules/cmake-js ] && [ -f .device/node_modules.tar.xz ]; then
+  mkdir -p node_modules && tar -xJf .device/node_modules.tar.xz -C node_modules
+fi
 OUT=${OUT:-$ROOT/gpu-check-out}
 mkdir -p "$OUT"
 BATCH=${BATCH:-256}
