@@ -101,19 +101,27 @@ export function formatInfo(info: WeightsInfo): string {
 }
 
 interface InfoArgs {
-  file: string;
+  file?: string;
+  devices: boolean;
   json: boolean;
   arch?: string;
 }
 
 export const infoCommand: CommandModule<object, InfoArgs> = {
-  command: 'info <file>',
-  describe: 'show the format, architecture, tensors and preprocessing of a weights file',
+  command: 'info [file]',
+  describe: 'show the format, architecture, tensors and preprocessing of a weights file; --devices lists where models can run',
   builder: (y: Argv) => y
-    .positional('file', { type: 'string', demandOption: true, describe: 'weights file (.safetensors, .pth, .onnx, .caffemodel, .h5, .keras, .npz)' })
+    .positional('file', { type: 'string', describe: 'weights file (.safetensors, .pth, .onnx, .caffemodel, .h5, .keras, .npz)' })
+    .option('devices', { type: 'boolean', default: false, describe: 'list the CPU and any CUDA devices found' })
     .option('arch', { type: 'string', choices: ARCH_NAMES, describe: 'check the tensors against this architecture' })
     .option('json', { type: 'boolean', default: false, describe: 'print JSON' }) as unknown as Argv<InfoArgs>,
   handler: async (argv) => {
+    if (argv.devices) {
+      const { formatDevices, listDevices } = await import('../native.js');
+      process.stdout.write(argv.json ? `${JSON.stringify(listDevices(), null, 2)}\n` : `${formatDevices()}\n`);
+      return;
+    }
+    if (!argv.file) throw usageError('Expected a weights file for info (or --devices) but received nothing');
     const info = await weightsInfo(argv.file, argv.arch);
     process.stdout.write(argv.json ? `${JSON.stringify(info, null, 2)}\n` : `${formatInfo(info)}\n`);
   },

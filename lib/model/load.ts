@@ -6,6 +6,7 @@ import { Model, modelError } from './model.js';
 import { parseRandomSpec } from './random.js';
 import type { WeightSet } from '../weights/types.js';
 import { readWeights, detectArchitecture } from '../weights/index.js';
+import { resolveDevice } from '../native.js';
 
 export interface LoadOptions {
   /** architecture name or a full architecture; default: what the weights say, else 'seed' */
@@ -38,7 +39,7 @@ function archFromMetadata(set: WeightSet): Architecture | undefined {
 }
 
 export async function loadWeightsAndModel(options: LoadOptions): Promise<LoadedModel> {
-  const device = options.device ?? 'cpu';
+  const device = resolveDevice(options.device ?? 'cpu');
   const requested = typeof options.arch === 'string' ? parseArchName(options.arch) : options.arch;
   if (typeof options.weights === 'string') {
     const seed = parseRandomSpec(options.weights);
