@@ -18,7 +18,7 @@ import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { native } from '../native.js';
 import { canRedoColor, libjpegColor } from './jpeg-color.js';
-import { isJpeg, scanJpeg } from './jpeg-markers.js';
+import { isJpeg, scanJpeg, type JpegLayout } from './jpeg-markers.js';
 
 /** 8-bit RGB, interleaved, rows top to bottom: data.length === width * height * 3 */
 export interface RgbImage {
@@ -71,7 +71,7 @@ export function hasNativeJpeg(): boolean {
   return nativeJpegDecoder() !== null;
 }
 
-function chooseJpegDecoder(name: string, requested: JpegDecoder | undefined): 'native' | 'js' {
+export function chooseJpegDecoder(name: string, requested: JpegDecoder | undefined): 'native' | 'js' {
   const env = process.env.ALEXNET_CLI_JPEG;
   const choice = requested ?? (env === 'js' || env === 'native' ? env : 'auto');
   if (choice === 'js') return 'js';
@@ -82,7 +82,8 @@ function chooseJpegDecoder(name: string, requested: JpegDecoder | undefined): 'n
   return 'js';
 }
 
-export async function decodeImage(input: string | Uint8Array, options: DecodeOptions = {}): Promise<RgbImage> {
+/** the bytes of an image file (or the buffer given) and the name errors use; ERR_IMAGE when unreadable or empty */
+export async function readImageInput(input: string | Uint8Array): Promise<{ name: string; data: Uint8Array }> {
   const name = typeof input === 'string' ? input : '<buffer>';
   let data: Uint8Array;
   if (typeof input === 'string') {
@@ -96,12 +97,26 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
     data = input;
   }
   if (data.length === 0) throw imageError(name, 'expected a JPEG or PNG image but the file is empty');
+  return { name, data };
+}
+
+export async function decodeImage(input: string | Uint8Array, options: DecodeOptions = {}): Promise<RgbImage> {
+  const { name, data } = await readImageInput(input);
+  return decodeImageData(name, data, options);
+}
+
+/** decodeImage of bytes already read (readImageInput), errors naming `name` */
+export async function decodeImageData(name: string, data: Uint8Array, options: DecodeOptions = {}): Promise<RgbImage> {
   if (isJpeg(data)) return decodeJpeg(name, data, options);
   if (isPng(data)) return decodePng(name, data, options.maxPixels ?? DEFAULT_MAX_PIXELS);
   throw imageError(name, `expected a JPEG or PNG image but found ${describeMagic(data)}`);
 }
 
-async function decodeJpeg(name: string, data: Uint8Array, options: DecodeOptions): Promise<RgbImage> {
+/**
+ * The JPEG's frame size and EXIF orientation from its markers, checked before any decoder runs:
+ * corrupt markers, a truncated file, a zero size or more than maxPixels are ERR_IMAGE.
+ */
+export function checkedJpegLayout(name: string, data: Uint8Array, options: DecodeOptions): JpegLayout {
   let layout;
   try {
     layout = scanJpeg(data);
@@ -112,13 +127,22 @@ async function decodeJpeg(name: string, data: Uint8Array, options: DecodeOptions
     throw imageError(name, 'expected a complete JPEG but the data ends before the end-of-image marker (truncated file)');
   }
   checkSize(name, layout.width, layout.height, options.maxPixels ?? DEFAULT_MAX_PIXELS);
+  return layout;
+}
 
+/** the message of a JPEG the decoder rejected (native or jpeg-js), as ERR_IMAGE */
+export function corruptJpegError(name: string, e: Error): Error {
+  return imageError(name, `expected valid JPEG data but found corrupt data (${e.message})`);
+}
+
+async function decodeJpeg(name: string, data: Uint8Array, options: DecodeOptions): Promise<RgbImage> {
+  const layout = checkedJpegLayout(name, data, options);
   let image: RgbImage;
   if (chooseJpegDecoder(name, options.jpegDecoder) === 'native') {
     try {
       image = await nativeJpegDecoder()!.decodeJpeg(data);
     } catch (e) {
-      throw imageError(name, `expected valid JPEG data but found corrupt data (${(e as Error).message})`);
+      throw corruptJpegError(name, e as Error);
     }
   } else {
     const redoColor = canRedoColor(layout);

@@ -2,10 +2,23 @@
 // For the torchvision preset this is Resize(256) + CenterCrop(224) + ToTensor + Normalize, computed
 // in the same float32 steps torchvision takes, so a PNG gives the identical tensor and a JPEG
 // differs only by the JPEG decoder's rounding.
+//
+// Two implementations of resize + crop, bit-identical (test/image-native.test.ts):
+//   native: the addon's resizeCropRgb / decodePreprocessJpeg (native/image/preprocess.cc), which
+//           compute only the rows and columns the centre crop keeps; decodePreprocessJpeg does
+//           decode + orientation + resize + crop + ToTensor on a libuv worker thread in one go;
+//   js:     resize.ts, the reference twin.
+// Native when the addon has them (it does when it was built with libjpeg); ALEXNET_CLI_PREPROCESS=js
+// forces JavaScript, =native requires the addon.
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import type { Preprocess } from '../model/layers.js';
-import { decodeImage, imageError, type DecodeOptions, type RgbImage } from './decode.js';
+import { native } from '../native.js';
+import {
+  checkedJpegLayout, chooseJpegDecoder, corruptJpegError, decodeImageData, imageError, readImageInput,
+  type DecodeOptions, type RgbImage,
+} from './decode.js';
+import { isJpeg } from './jpeg-markers.js';
 import { centerCrop, resizeBilinear, resizedSize } from './resize.js';
 import { parseNpy, type NpyArray } from '../weights/npy.js';
 
@@ -14,13 +27,104 @@ export function inputSize(p: Preprocess): [number, number] {
   return p.crop ? [p.crop[0], p.crop[1]] : [p.resize[0], p.resize[1]];
 }
 
+/** What the addon adds when built with libjpeg (native/image/preprocess-napi.cc). */
+interface NativePreprocess {
+  /** geometry: Int32Array(8) [inWidth, inHeight, resizedWidth, resizedHeight, cropTop, cropLeft, outHeight, outWidth] */
+  resizeCropRgb(rgb: Uint8Array, geometry: Int32Array): Uint8Array;
+  /** geometry: the 8 above (in* after orientation) + [orientation, bgr]; lut: normalizeTable() */
+  decodePreprocessJpeg(data: Uint8Array, geometry: Int32Array, lut: Float32Array): Promise<Float32Array>;
+}
+
+let nativePreprocess: NativePreprocess | null | undefined;
+
+function nativePreprocessor(): NativePreprocess | null {
+  if (nativePreprocess === undefined) {
+    nativePreprocess = null;
+    try {
+      const binding = native() as unknown as Partial<NativePreprocess>;
+      if (typeof binding.resizeCropRgb === 'function' && typeof binding.decodePreprocessJpeg === 'function') {
+        nativePreprocess = binding as NativePreprocess;
+      }
+    } catch {
+      // no addon built: JavaScript
+    }
+  }
+  return nativePreprocess;
+}
+
+/** which resize + crop runs now: ALEXNET_CLI_PREPROCESS=js|native, else native when the addon has it */
+export function preprocessBackend(): 'native' | 'js' {
+  const env = process.env.ALEXNET_CLI_PREPROCESS;
+  if (env === 'js') return 'js';
+  if (nativePreprocessor()) return 'native';
+  if (env === 'native') {
+    throw new Error('Expected the native preprocessing (ALEXNET_CLI_PREPROCESS=native) but the addon was built without libjpeg');
+  }
+  return 'js';
+}
+
+/** Python 3's round(): halves go to the even neighbour */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * Where resize + crop go for an image of width x height, as the native side takes it:
+ * [inWidth, inHeight, resizedWidth, resizedHeight, cropTop, cropLeft, outHeight, outWidth].
+ * The crop offsets are resize.ts centerCrop's: round-half-even of the margin, or minus the left/top
+ * zero padding when the crop is larger than the image on that axis.
+ */
+export function resizeCropGeometry(width: number, height: number, p: Preprocess): number[] {
+  const [resizedHeight, resizedWidth] = p.resizeMode === 'shorter'
+    ? resizedSize(height, width, p.resize[0])
+    : [p.resize[0], p.resize[1]];
+  if (!(Number.isInteger(resizedWidth) && Number.isInteger(resizedHeight) && resizedWidth > 0 && resizedHeight > 0)) {
+    throw new Error(`Expected a positive integer size for resize but received ${resizedWidth}x${resizedHeight}`);
+  }
+  const [outHeight, outWidth] = p.crop ?? [resizedHeight, resizedWidth];
+  const offset = (size: number, crop: number) =>
+    crop > size ? 0 - Math.floor((crop - size) / 2) : roundHalfEven((size - crop) / 2.0);
+  return [width, height, resizedWidth, resizedHeight, offset(resizedHeight, outHeight), offset(resizedWidth, outWidth), outHeight, outWidth];
+}
+
 /** the resized and cropped RGB image, before conversion to float (what torchvision hands ToTensor) */
 export function resizeAndCrop(image: RgbImage, p: Preprocess): RgbImage {
-  const [height, width] = p.resizeMode === 'shorter'
-    ? resizedSize(image.height, image.width, p.resize[0])
-    : [p.resize[0], p.resize[1]];
-  const resized = resizeBilinear(image, width, height);
+  const geometry = resizeCropGeometry(image.width, image.height, p);
+  const [, , resizedWidth, resizedHeight, , , outHeight, outWidth] = geometry;
+  if (preprocessBackend() === 'native') {
+    const data = nativePreprocessor()!.resizeCropRgb(image.data, Int32Array.from(geometry));
+    return { width: outWidth, height: outHeight, data };
+  }
+  const resized = resizeBilinear(image, resizedWidth, resizedHeight);
   return p.crop ? centerCrop(resized, p.crop[0], p.crop[1]) : resized;
+}
+
+const tables = new WeakMap<Preprocess, Float32Array>();
+
+/**
+ * ToTensor + Normalize (+ BGR) as a table: [3 output channels][256 levels] -> float32. torchvision's
+ * steps, each rounded to float32 as torch does: ToTensor is img.float().div(255), Normalize is
+ * tensor.sub_(mean).div_(std) with mean and std as float32 tensors. Output channel c reads source
+ * channel bgr ? 2 - c : c, whose mean and std it uses.
+ */
+export function normalizeTable(p: Preprocess): Float32Array {
+  let table = tables.get(p);
+  if (!table) {
+    table = new Float32Array(3 * 256);
+    const f = Math.fround;
+    for (let c = 0; c < 3; c++) {
+      const source = p.bgr ? 2 - c : c;
+      const mean = f(p.mean[source]);
+      const std = f(p.std[source]);
+      for (let v = 0; v < 256; v++) {
+        const x = p.range === 1 ? f(v / 255) : v;
+        table[c * 256 + v] = f(x - mean) / std;
+      }
+    }
+    tables.set(p, table);
+  }
+  return table;
 }
 
 /** float32 [3, H, W] from an already resized and cropped image: ToTensor and Normalize (and BGR) only */
@@ -28,18 +132,11 @@ export function toTensor(image: RgbImage, p: Preprocess): Float32Array {
   const { width, height, data } = image;
   const plane = width * height;
   const out = new Float32Array(3 * plane);
-  const f = Math.fround;
+  const table = normalizeTable(p);
   for (let c = 0; c < 3; c++) {
     const source = p.bgr ? 2 - c : c;
-    // torchvision: ToTensor is img.float().div(255), Normalize is tensor.sub_(mean).div_(std)
-    // with mean and std as float32 tensors: every step rounds to float32
-    const mean = f(p.mean[source]);
-    const std = f(p.std[source]);
-    for (let i = 0; i < plane; i++) {
-      const v = data[i * 3 + source];
-      const x = p.range === 1 ? f(v / 255) : v;
-      out[c * plane + i] = f(x - mean) / std;
-    }
+    const row = table.subarray(c * 256, c * 256 + 256);
+    for (let i = 0; i < plane; i++) out[c * plane + i] = row[data[i * 3 + source]];
   }
   return out;
 }
@@ -47,6 +144,28 @@ export function toTensor(image: RgbImage, p: Preprocess): Float32Array {
 /** float32 [3, H, W]: resize, crop, then (pixel / 255 or pixel) minus mean, divided by std, RGB or BGR */
 export function preprocess(image: RgbImage, p: Preprocess): Float32Array {
   return toTensor(resizeAndCrop(image, p), p);
+}
+
+/**
+ * A file (or its bytes) to the float32 [3, H, W] tensor: preprocess(await decodeImage(input)), the
+ * same values; a JPEG with the native decoder and native preprocessing goes through the addon's fused
+ * decodePreprocessJpeg, entirely off the JS thread, without the decoded image crossing into JS.
+ */
+export async function loadImageTensor(input: string | Uint8Array, p: Preprocess, options: DecodeOptions = {}): Promise<Float32Array> {
+  const { name, data } = await readImageInput(input);
+  if (isJpeg(data) && preprocessBackend() === 'native' && chooseJpegDecoder(name, options.jpegDecoder) === 'native') {
+    const layout = checkedJpegLayout(name, data, options);
+    const orientation = (options.exifOrientation ?? true) ? layout.orientation : 1;
+    const swap = orientation >= 5 && orientation <= 8;
+    const [width, height] = swap ? [layout.height, layout.width] : [layout.width, layout.height];
+    const geometry = Int32Array.from([...resizeCropGeometry(width, height, p), orientation, p.bgr ? 1 : 0]);
+    try {
+      return await nativePreprocessor()!.decodePreprocessJpeg(data, geometry, normalizeTable(p));
+    } catch (e) {
+      throw corruptJpegError(name, e as Error);
+    }
+  }
+  return preprocess(await decodeImageData(name, data, options), p);
 }
 
 export interface InputItem {
@@ -73,8 +192,7 @@ export async function loadInputs(paths: string[], p: Preprocess, options: Decode
       if (path.toLowerCase().endsWith('.npy')) {
         results[index] = await loadNpyInput(path);
       } else {
-        const image = await decodeImage(path, options);
-        results[index] = [{ name: path, data: preprocess(image, p), shape: [3, height, width] }];
+        results[index] = [{ name: path, data: await loadImageTensor(path, p, options), shape: [3, height, width] }];
       }
     }
   }

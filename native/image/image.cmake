@@ -3,7 +3,13 @@
 # side keeps using jpeg-js. Debian/Ubuntu: apt install libjpeg-dev (libjpeg62-turbo-dev).
 find_package(JPEG)
 if(JPEG_FOUND)
-  target_sources(alexnet_native PRIVATE ${CMAKE_CURRENT_LIST_DIR}/jpeg-decode.cc)
+  # preprocess*.cc: resize + crop + ToTensor (registered from image_register, so with libjpeg only)
+  target_sources(alexnet_native PRIVATE ${CMAKE_CURRENT_LIST_DIR}/jpeg-decode.cc
+    ${CMAKE_CURRENT_LIST_DIR}/preprocess.cc ${CMAKE_CURRENT_LIST_DIR}/preprocess-napi.cc)
+  # the resize coefficients must round as resize.ts does: no FMA contraction of the double math
+  if(NOT MSVC)
+    set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/preprocess.cc PROPERTIES COMPILE_OPTIONS "-ffp-contract=off")
+  endif()
   target_include_directories(alexnet_native PRIVATE ${JPEG_INCLUDE_DIRS})
   target_link_libraries(alexnet_native PRIVATE ${JPEG_LIBRARIES})
   target_compile_definitions(alexnet_native PRIVATE ALEXNET_HAVE_JPEG=1)

@@ -8,11 +8,13 @@
 // rejected Promise (code ERR_IMAGE). libjpeg only *warns* about damaged entropy-coded data and fills
 // in grey, which would quietly feed the model a broken image: those warnings are errors too.
 #include "image/image.h"
+#include "image/preprocess.h"
 
 #include <csetjmp>
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <jpeglib.h>
@@ -66,7 +68,7 @@ inline uint8_t cmyk_channel_to_rgb(int c, int k) {
 
 // Returns false with `error` set; never longjmps out. Kept free of C++ objects with destructors
 // between setjmp and the libjpeg calls, so the jump skips nothing.
-bool jpeg_decode_rgb(const uint8_t* data, size_t size, jpeg_decoded* out, std::string* error) {
+bool jpeg_decode_into(const uint8_t* data, size_t size, jpeg_decoded* out, std::string* error) {
   jpeg_decompress_struct cinfo;
   jpeg_error_state state;
   state.message[0] = '\0';
@@ -145,7 +147,7 @@ class jpeg_decode_worker : public Napi::AsyncWorker {
 
   void Execute() override {
     std::string error;
-    if (!jpeg_decode_rgb(input_.data(), input_.size(), &decoded_, &error)) SetError(error);
+    if (!jpeg_decode_into(input_.data(), input_.size(), &decoded_, &error)) SetError(error);
     input_.clear();
     input_.shrink_to_fit();
   }
@@ -189,6 +191,17 @@ Napi::Value image_decode_jpeg(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+bool jpeg_decode_rgb(const uint8_t* data, size_t size, int* width, int* height,
+                     std::vector<uint8_t>* rgb, std::string* error) {
+  jpeg_decoded decoded;
+  if (!jpeg_decode_into(data, size, &decoded, error)) return false;
+  *width = decoded.width;
+  *height = decoded.height;
+  *rgb = std::move(decoded.rgb);
+  return true;
+}
+
 void image_register(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeJpeg", Napi::Function::New(env, image_decode_jpeg, "decodeJpeg"));
+  image_register_preprocess(env, exports);
 }
