@@ -2,7 +2,7 @@
 //
 //   node dist/bench/image.js [--n 50] [--image test/fixtures/images/coffee-baseline.jpg] [--preset torchvision]
 //
-// Stages, on one ImageNet-sized JPEG (the fixture is 500x375, quality 75, as ImageNet's are):
+// Stages, on one ImageNet-sized JPEG (the default fixture is 500x375):
 //   decode js / native       decodeImage with jpeg-js / libjpeg-turbo (file already in memory)
 //   resize js                resize.ts resizeBilinear to the preset's Resize (the JS reference twin)
 //   crop js                  resize.ts centerCrop of the resized image
