@@ -94,6 +94,15 @@ export interface Binding {
   unpackLinear?(dims: Int32Array, packed: NativeTensor): NativeTensor;
   /** fp32 GFLOP/s of a register-only FMA loop of the current ISA on the kernel threads (threads = getThreads()) */
   peakGflops?(threads?: number): number;
+  /**
+   * Conv weights [outChannels, inChannels/groups, kH, kW] packed ONCE at load into the GEMM panels (and, for
+   * 3x3 stride-1 convs, the Winograd-transformed weights); conv2d() takes the result in place of the weight
+   * for convs of the same channels, kernel, stride and groups. Consumes `weight` (the handle reads as
+   * disposed). dims as conv2d's (only channels, kernel, stride and groups matter). CPU only.
+   */
+  packConv?(dims: Int32Array, weight: NativeTensor): NativeTensor;
+  /** the plain OIHW weights back from packConv's result */
+  unpackConv?(dims: Int32Array, packed: NativeTensor): NativeTensor;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));

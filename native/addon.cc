@@ -40,6 +40,8 @@ Napi::Object addon_init(Napi::Env env, Napi::Object exports) {
   exports.Set("packLinear", Napi::Function::New(env, op_pack_linear, "packLinear"));
   exports.Set("unpackLinear", Napi::Function::New(env, op_unpack_linear, "unpackLinear"));
   exports.Set("peakGflops", Napi::Function::New(env, op_peak_gflops, "peakGflops"));
+  exports.Set("packConv", Napi::Function::New(env, op_pack_conv, "packConv"));
+  exports.Set("unpackConv", Napi::Function::New(env, op_unpack_conv, "unpackConv"));
 #ifdef ALEXNET_HAVE_JPEG
   ::image_register(env, exports);  // decodeJpeg (libjpeg-turbo), when found at configure time
 #endif

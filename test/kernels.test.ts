@@ -86,6 +86,10 @@ const CONV_CASES: ConvCase[] = [
   // k = 64*9 = 576 spans several KC blocks; 250 output channels span several MC blocks
   { name: 'deep: k 576, 250 channels, groups 1', batch: 1, inC: 64, inH: 15, inW: 13, outC: 250, kH: 3, kW: 3, sH: 1, sW: 1, pads: [1, 1, 1, 1], groups: 1, bias: true, relu: true },
   { name: 'groups 2 like caffe conv2', batch: 2, inC: 10, inH: 11, inW: 11, outC: 14, kH: 5, kW: 5, sH: 1, sW: 1, pads: [2, 2, 2, 2], groups: 2, bias: true, relu: true },
+  // Winograd F(4,3) shapes: sizes that are not multiples of the 4x4 tile, groups, pad 1, batch > 1
+  { name: '3x3 pad 1, 11x9, groups 2, batch 3 (Winograd)', batch: 3, inC: 8, inH: 11, inW: 9, outC: 10, kH: 3, kW: 3, sH: 1, sW: 1, pads: [1, 1, 1, 1], groups: 2, bias: true, relu: true },
+  { name: '3x3 pad 1, 13x13 like conv3-5, 40 -> 20, batch 2 (Winograd)', batch: 2, inC: 40, inH: 13, inW: 13, outC: 20, kH: 3, kW: 3, sH: 1, sW: 1, pads: [1, 1, 1, 1], groups: 1, bias: true, relu: false },
+  { name: '3x3 no pad, 7x6, 5 -> 7, batch 2 (Winograd)', batch: 2, inC: 5, inH: 7, inW: 6, outC: 7, kH: 3, kW: 3, sH: 1, sW: 1, pads: [0, 0, 0, 0], groups: 1, bias: false, relu: false },
 ];
 
 async function checkConv(c: ConvCase): Promise<void> {
@@ -98,7 +102,27 @@ async function checkConv(c: ConvCase): Promise<void> {
   const output = empty(c.batch * c.outC * outH * outW);
   const ns = await b.conv2d(dims, upload(input), upload(weight), bias ? upload(bias) : null, output, c.relu);
   assert.ok(ns > 0, 'resolves with compute nanoseconds');
-  assertClose(output.read(), ref.conv2d(dims, input, weight, bias, c.relu), `conv2d ${c.name}`);
+  const expected = ref.conv2d(dims, input, weight, bias, c.relu);
+  assertClose(output.read(), expected, `conv2d ${c.name}`);
+  if (!b.packConv) return;
+  // weights packed once (GEMM panels, plus Winograd-transformed weights for 3x3 stride 1): both paths
+  const packed = b.packConv(dims, upload(weight));
+  live.push(packed);
+  const plain = b.unpackConv!(dims, packed);
+  live.push(plain);
+  assert.deepEqual(plain.read(), weight, `conv2d ${c.name}: unpackConv gives the weights back`);
+  const saved = process.env.ALEXNET_CLI_WINOGRAD;
+  try {
+    for (const winograd of ['0', '1']) {
+      process.env.ALEXNET_CLI_WINOGRAD = winograd;
+      const packedOut = empty(c.batch * c.outC * outH * outW);
+      await b.conv2d(dims, upload(input), packed, bias ? upload(bias) : null, packedOut, c.relu);
+      assertClose(packedOut.read(), expected, `conv2d ${c.name}, packed, ALEXNET_CLI_WINOGRAD=${winograd}`);
+    }
+  } finally {
+    if (saved === undefined) delete process.env.ALEXNET_CLI_WINOGRAD;
+    else process.env.ALEXNET_CLI_WINOGRAD = saved;
+  }
 }
 
 interface PoolCase {

@@ -86,11 +86,24 @@ export class Model {
   private static packWeights(arch: Architecture, params: Map<string, NativeTensor>, binding: Binding): Map<string, NativeTensor> {
     if (!binding.packLinear) return params;
     for (const layer of inferShapes(arch)) {
-      if (layer.spec.type !== 'linear') continue;
       const name = `${layer.spec.name}.weight`;
+      if (layer.spec.type === 'conv2d' && binding.packConv) {
+        params.set(name, binding.packConv(Model.convWeightDims(layer), params.get(name)!));
+      }
+      if (layer.spec.type !== 'linear') continue;
       params.set(name, binding.packLinear(Int32Array.of(layer.spec.outFeatures, layer.inShape[0]), params.get(name)!));
     }
     return params;
+  }
+
+  /** conv2d dims for packConv/unpackConv (only channels, kernel, stride and groups matter to them) */
+  private static convWeightDims(layer: LayerShape): Int32Array {
+    const spec = layer.spec;
+    if (spec.type !== 'conv2d') throw new Error(`Expected a conv2d layer but received ${spec.type}`);
+    const [c, h, w] = layer.inShape;
+    const p = layer.pads!;
+    return Int32Array.of(1, c, h, w, spec.outChannels, spec.kernel[0], spec.kernel[1], spec.stride[0], spec.stride[1],
+      p[0], p[1], p[2], p[3], spec.groups, layer.outShape[1], layer.outShape[2]);
   }
 
   /** Deterministic He-initialised weights */
@@ -117,7 +130,11 @@ export class Model {
     for (const layer of inferShapes(this.arch)) {
       for (const [name, shape] of layer.params) {
         const t = this.params.get(name)!;
-        if (layer.spec.type === 'linear' && name.endsWith('.weight') && this.binding.unpackLinear) {
+        if (layer.spec.type === 'conv2d' && name.endsWith('.weight') && this.binding.unpackConv) {
+          const plain = this.binding.unpackConv(Model.convWeightDims(layer), t);
+          out.set(name, { shape, data: plain.read() });
+          plain.dispose();
+        } else if (layer.spec.type === 'linear' && name.endsWith('.weight') && this.binding.unpackLinear) {
           const plain = this.binding.unpackLinear(Int32Array.of(shape[0], shape[1]), t);
           out.set(name, { shape, data: plain.read() });
           plain.dispose();
@@ -129,9 +146,10 @@ export class Model {
     return out;
   }
 
+  /** Bytes of the parameters as the architecture defines them (packed conv weights hold a few padding rows more) */
   get parameterBytes(): number {
     let n = 0;
-    for (const t of this.params.values()) n += t.length * 4;
+    for (const layer of inferShapes(this.arch)) for (const shape of layer.params.values()) n += shapeSize(shape) * 4;
     return n;
   }
 

@@ -18,6 +18,9 @@ struct tensor_storage {
   // 0 for a plain tensor; for weights packed by packLinear, their [out_features, in_features]
   // (kernels.h LINEAR_PANEL layout), so linear() knows how to read them and checks they fit
   int packed_out_features = 0, packed_in_features = 0;
+  // empty for a plain tensor; for conv weights packed by packConv, the shape they were packed for
+  // ("out,in,kh,kw,stride_h,stride_w,groups"), checked by conv2d()
+  std::string packed_conv;
 
   // allocates 64-byte aligned memory; zero-filled when `zero`; throws std::bad_alloc
   tensor_storage(size_t length, bool zero);

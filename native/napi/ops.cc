@@ -171,6 +171,14 @@ Napi::Value op_alloc(const Napi::CallbackInfo& info) {
   return NativeTensor::wrap(env, std::move(storage));
 }
 
+// what packed conv weights depend on (kernels.h conv_packed_length)
+static std::string conv_pack_key(const conv2d_params& p) {
+  std::string key;
+  for (int v : {p.out_channels, p.in_channels, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.groups})
+    key += (key.empty() ? "" : ",") + std::to_string(v);
+  return key;
+}
+
 Napi::Value op_conv2d(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::vector<int32_t> d = arg_dims(env, info[0], 16, "dims");
@@ -194,7 +202,11 @@ Napi::Value op_conv2d(const Napi::CallbackInfo& info) {
   p.relu = arg_boolean(env, info[5], "relu");
   const int64_t k_per_group = product({p.in_channels / p.groups, p.kernel_h, p.kernel_w});
   check_length_at_least(env, *input, product({p.batch, p.in_channels, p.in_height, p.in_width}), "input");
-  check_length_exact(env, *weight, product({p.out_channels, k_per_group}), "weight");
+  const bool packed = !weight->packed_conv.empty();
+  if (packed && weight->packed_conv != conv_pack_key(p))
+    throw_expected(env, "ERR_SHAPE", "weights packed for " + conv_pack_key(p), "weight",
+                   "weights packed for " + weight->packed_conv);
+  if (!packed) check_length_exact(env, *weight, product({p.out_channels, k_per_group}), "weight");
   if (bias) check_length_exact(env, *bias, p.out_channels, "bias");
   check_length_at_least(env, *output, product({p.batch, p.out_channels, p.out_height, p.out_width}), "output");
   // the im2col workspace and the GEMM's k use 32-bit sizes
@@ -209,6 +221,10 @@ Napi::Value op_conv2d(const Napi::CallbackInfo& info) {
   const float* w = weight->data;
   const float* b = bias ? bias->data : nullptr;
   float* out = output->data;
+  if (packed)
+    return queue_kernel(env, "conv2d",
+                        [p, in, w, b, out] { return conv2d_packed_forward_cpu(p, in, w, b, out, global_thread_pool()); },
+                        {input, weight, bias, output});
   return queue_kernel(env, "conv2d", [p, in, w, b, out] { return conv2d_forward_cpu(p, in, w, b, out, global_thread_pool()); },
                       {input, weight, bias, output});
 }
@@ -376,6 +392,59 @@ Napi::Value op_peak_gflops(const Napi::CallbackInfo& info) {
   if (threads != pool.size())
     throw_expected(env, "ERR_ARG", "the kernel threads (" + std::to_string(pool.size()) + ")", "threads", std::to_string(threads));
   return Napi::Number::New(env, cpu_peak_gflops(pool));
+}
+
+// dims as conv2d's (batch, sizes and pads are ignored, but must be valid) and a plain OIHW weight
+static conv2d_params conv_weight_dims(Napi::Env env, const Napi::Value& value, const tensor_storage& weight,
+                                      bool plain) {
+  const std::vector<int32_t> d = arg_dims(env, value, 16, "dims");
+  for (size_t i = 0; i < 16; ++i) check_dim(env, d, i, CONV2D_FIELDS[i], i >= 9 && i <= 12);
+  conv2d_params p{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13], d[14], d[15], false};
+  if (p.in_channels % p.groups != 0 || p.out_channels % p.groups != 0)
+    throw_expected(env, "ERR_SHAPE",
+                   "a divisor of inChannels " + std::to_string(p.in_channels) + " and outChannels " +
+                       std::to_string(p.out_channels),
+                   "groups", std::to_string(p.groups));
+  if (plain) check_length_exact(env, weight, product({p.out_channels, p.in_channels / p.groups, p.kernel_h, p.kernel_w}), "weight");
+  return p;
+}
+
+Napi::Value op_pack_conv(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto weight = arg_tensor(env, info[1], "weight");
+  if (!weight->packed_conv.empty() || weight->packed_out_features != 0)
+    throw_expected(env, "ERR_ARG", "an unpacked weight", "weight", "a packed NativeTensor");
+  const conv2d_params p = conv_weight_dims(env, info[0], *weight, true);
+  std::shared_ptr<tensor_storage> storage;
+  try {
+    storage = std::make_shared<tensor_storage>(conv_packed_length(p), false);
+  } catch (const std::bad_alloc&) {
+    throw_expected(env, "ERR_ALLOC", "enough free memory", "packConv", "an allocation failure");
+  }
+  conv_pack_cpu(p, weight->data, storage->data, global_thread_pool());
+  storage->packed_conv = conv_pack_key(p);
+  // consume the handle like packLinear: the plain copy is freed once no kernel reads it
+  weight.reset();
+  NativeTensor::unwrap_or_null(info[1])->take();
+  return NativeTensor::wrap(env, std::move(storage));
+}
+
+Napi::Value op_unpack_conv(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto packed = arg_tensor(env, info[1], "weight");
+  const conv2d_params p = conv_weight_dims(env, info[0], *packed, false);
+  if (packed->packed_conv != conv_pack_key(p))
+    throw_expected(env, "ERR_ARG", "weights packed by packConv for " + conv_pack_key(p), "weight",
+                   packed->packed_conv.empty() ? "an unpacked NativeTensor" : "weights packed for " + packed->packed_conv);
+  std::shared_ptr<tensor_storage> storage;
+  try {
+    storage = std::make_shared<tensor_storage>(
+        static_cast<size_t>(product({p.out_channels, p.in_channels / p.groups, p.kernel_h, p.kernel_w})), false);
+  } catch (const std::bad_alloc&) {
+    throw_expected(env, "ERR_ALLOC", "enough free memory", "unpackConv", "an allocation failure");
+  }
+  conv_unpack_cpu(p, packed->data, storage->data, global_thread_pool());
+  return NativeTensor::wrap(env, std::move(storage));
 }
 
 }  // namespace alexnet

@@ -1,130 +1,201 @@
-// conv2d as im2col + GEMM per chunk of images and group: out_g[oc, oh*ow] = W_g[oc, ic*kh*kw] x col_g + bias.
-// Small feature maps (13x13 in conv3-5) put several images side by side in one GEMM (n = images * oh*ow),
-// so the weights are packed once per chunk instead of once per image and the threads split wider
-// blocks; the result is then scattered back to NCHW. A 1x1 stride-1 unpadded convolution multiplies the
-// input directly.
+// conv2d as one GEMM per group over the whole batch: out_g[oc, (image, oh, ow)] = W_g[oc, ic*kh*kw] x col_g.
+// The weights are packed once (conv_pack_cpu, at load) into the ISA-independent panels of
+// gemm-internal.h, so no call packs A; the im2col matrix is never built: each NR-column panel of B is
+// gathered straight from the NCHW input while the GEMM packs B (a k block at a time, so it stays in L2),
+// and C is written straight into NCHW (images side by side, gemm_packed_params' segments). The threads
+// split the columns (images x output pixels) evenly. 3x3 stride-1 convs can run as Winograd F(4,3)
+// instead (winograd.cc), from transformed weights packed after the panels.
 #include <cstring>
 
 #include "kernels/cpu/aligned-buffer.h"
+#include "kernels/cpu/gemm-internal.h"
 #include "kernels/cpu/thread-pool.h"
+#include "kernels/cpu/winograd.h"
 #include "kernels/kernels.h"
 
 namespace alexnet {
 namespace {
 
-// col[(c*kh + ki)*kw + kj][oh*out_w + ow] = in[c][oh*stride_h - pad_top + ki][ow*stride_w - pad_left + kj], 0 outside
-// GEMM columns worth batching images for: below this, packing the weights and syncing threads per
-// image costs a noticeable share (measured with bench/run.ts on the seed conv3-5)
-constexpr int64_t CONV_TARGET_COLUMNS = 1024;
+static_assert(CONV_PANEL_ROWS == GEMM_PANEL_ROWS, "kernels.h and gemm-internal.h disagree on the panel height");
 
-// rows of col have leading dimension ld (>= out_height * out_width)
-void im2col_rows(const conv2d_params& p, const float* in, float* col, int64_t ld, int64_t row_begin, int64_t row_end) {
-  for (int64_t row = row_begin; row < row_end; ++row) {
-    const int kj = static_cast<int>(row % p.kernel_w);
-    const int ki = static_cast<int>((row / p.kernel_w) % p.kernel_h);
-    const int64_t c = row / (static_cast<int64_t>(p.kernel_w) * p.kernel_h);
-    const float* plane = in + c * p.in_height * p.in_width;
-    float* dst = col + row * ld;
-    for (int oh = 0; oh < p.out_height; ++oh) {
-      const int ih = oh * p.stride_h - p.pad_top + ki;
-      float* dst_row = dst + static_cast<int64_t>(oh) * p.out_width;
+int64_t k_per_group(const conv2d_params& p) {
+  return static_cast<int64_t>(p.in_channels / p.groups) * p.kernel_h * p.kernel_w;
+}
+
+int64_t panel_rows_per_group(const conv2d_params& p) {
+  const int64_t out_per_group = p.out_channels / p.groups;
+  return (out_per_group + CONV_PANEL_ROWS - 1) / CONV_PANEL_ROWS * CONV_PANEL_ROWS;
+}
+
+int64_t panels_length(const conv2d_params& p) { return p.groups * panel_rows_per_group(p) * k_per_group(p); }
+
+// panel (g, i): rows g*out_per_group + i*CONV_PANEL_ROWS + r of the OIHW weights, zero past out_per_group
+void pack_panels(const conv2d_params& p, const float* weight, float* packed, thread_pool& pool) {
+  const int out_per_group = p.out_channels / p.groups;
+  const int64_t k = k_per_group(p), rows = panel_rows_per_group(p), per_group = rows / CONV_PANEL_ROWS;
+  pool.run([&](int ith, int nth) {
+    int64_t begin, end;
+    split_range(p.groups * per_group, ith, nth, &begin, &end);
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t g = i / per_group, row0 = (i % per_group) * CONV_PANEL_ROWS;
+      float* dst = packed + g * rows * k + row0 * k;
+      for (int r = 0; r < CONV_PANEL_ROWS; ++r) {
+        const bool real = row0 + r < out_per_group;
+        const float* src = weight + (g * out_per_group + row0 + r) * k;
+        for (int64_t q = 0; q < k; ++q) dst[q * CONV_PANEL_ROWS + r] = real ? src[q] : 0.0f;
+      }
+    }
+  });
+}
+
+// What one NR-column panel of B needs: the input of one image (channels of one group) and the
+// output pixel where each run of consecutive columns (one output row) starts.
+struct im2col_source {
+  const conv2d_params* p;
+  const float* in;  // first channel of the group, image 0
+  int64_t in_image, plane, spatial;
+};
+
+struct im2col_run {
+  const float* image;
+  int ih0, iw0, length, j0;
+};
+
+// B(k, col) = in[image][c][oh*stride_h - pad_top + ki][ow*stride_w - pad_left + kj] (0 outside), with
+// k = (c*kh + ki)*kw + kj and col = image*spatial + oh*out_w + ow
+void im2col_pack_b(const void* ctx, int k0, int kc, int64_t col0, int cols, int nr, float* dst) {
+  const im2col_source& src = *static_cast<const im2col_source*>(ctx);
+  const conv2d_params& p = *src.p;
+  im2col_run runs[64];  // a run per output row the panel touches: at most nr <= 64
+  int run_count = 0;
+  for (int j = 0; j < cols;) {
+    const int64_t col = col0 + j, image = col / src.spatial, s = col % src.spatial;
+    const int oh = static_cast<int>(s / p.out_width), ow = static_cast<int>(s % p.out_width);
+    const int length = cols - j < p.out_width - ow ? cols - j : p.out_width - ow;
+    runs[run_count++] = {src.in + image * src.in_image, oh * p.stride_h - p.pad_top, ow * p.stride_w - p.pad_left,
+                         length, j};
+    j += length;
+  }
+  const int kernel_area = p.kernel_h * p.kernel_w;
+  int c = k0 / kernel_area, ki = (k0 % kernel_area) / p.kernel_w, kj = k0 % p.kernel_w;
+  const int sw = p.stride_w;
+  for (int q = 0; q < kc; ++q) {
+    float* __restrict row = dst + static_cast<size_t>(q) * nr;
+    for (int r = 0; r < run_count; ++r) {
+      const im2col_run& run = runs[r];
+      float* __restrict o = row + run.j0;
+      const int ih = run.ih0 + ki;
       if (ih < 0 || ih >= p.in_height) {
-        for (int ow = 0; ow < p.out_width; ++ow) dst_row[ow] = 0.0f;
+        for (int j = 0; j < run.length; ++j) o[j] = 0.0f;
         continue;
       }
-      const float* src_row = plane + static_cast<int64_t>(ih) * p.in_width;
-      const int iw0 = kj - p.pad_left;
-      if (p.stride_w == 1) {
-        for (int ow = 0; ow < p.out_width; ++ow) {
-          const int iw = iw0 + ow;
-          dst_row[ow] = (iw >= 0 && iw < p.in_width) ? src_row[iw] : 0.0f;
-        }
+      const float* __restrict in_row = run.image + c * src.plane + static_cast<int64_t>(ih) * p.in_width;
+      const int iw = run.iw0 + kj;
+      // valid j: 0 <= iw + j*sw < in_width
+      int lo = iw >= 0 ? 0 : (-iw + sw - 1) / sw;
+      int hi = iw >= p.in_width ? 0 : (p.in_width - 1 - iw) / sw + 1;
+      if (lo > run.length) lo = run.length;
+      if (hi > run.length) hi = run.length;
+      if (hi < lo) hi = lo;
+      for (int j = 0; j < lo; ++j) o[j] = 0.0f;
+      if (sw == 1) {
+        for (int j = lo; j < hi; ++j) o[j] = in_row[iw + j];
       } else {
-        for (int ow = 0; ow < p.out_width; ++ow) {
-          const int iw = iw0 + ow * p.stride_w;
-          dst_row[ow] = (iw >= 0 && iw < p.in_width) ? src_row[iw] : 0.0f;
-        }
+        for (int j = lo; j < hi; ++j) o[j] = in_row[iw + j * sw];
+      }
+      for (int j = hi; j < run.length; ++j) o[j] = 0.0f;
+    }
+    for (int j = cols; j < nr; ++j) row[j] = 0.0f;
+    if (++kj == p.kernel_w) {
+      kj = 0;
+      if (++ki == p.kernel_h) {
+        ki = 0;
+        ++c;
       }
     }
   }
 }
 
+// the GEMM path: panels = the first panels_length(p) floats of the packed weights
+int conv_gemm_forward(const conv2d_params& p, const float* in, const float* panels, const float* bias, float* out,
+                      thread_pool& pool) {
+  const gemm_isa_kernel kern = gemm_kernel_current();
+  const int in_per_group = p.in_channels / p.groups, out_per_group = p.out_channels / p.groups;
+  const int64_t spatial = static_cast<int64_t>(p.out_height) * p.out_width;
+  const int64_t plane = static_cast<int64_t>(p.in_height) * p.in_width;
+  const int64_t in_image = p.in_channels * plane, out_image = p.out_channels * spatial;
+  const int64_t k = k_per_group(p), group_stride = panel_rows_per_group(p) * k;
+  const int64_t columns = p.batch * spatial;
+  pool.run([&](int ith, int nth) {
+    // whole register panels per thread, as even as they come
+    int64_t begin, end;
+    split_range((columns + kern.nr - 1) / kern.nr, ith, nth, &begin, &end);
+    const int64_t n0 = begin * kern.nr, n1 = end * kern.nr < columns ? end * kern.nr : columns;
+    if (n0 >= n1) return;
+    thread_local aligned_buffer packed_b;
+    const int64_t width = n1 - n0 < kern.nc ? n1 - n0 : kern.nc;
+    float* pb = packed_b.reserve(static_cast<size_t>(kern.kc) * ((width + kern.nr - 1) / kern.nr * kern.nr));
+    for (int g = 0; g < p.groups; ++g) {
+      const im2col_source src{&p, in + static_cast<int64_t>(g) * in_per_group * plane, in_image, plane, spatial};
+      gemm_packed_params gp;
+      gp.m = out_per_group;
+      gp.k = static_cast<int>(k);
+      gp.a = panels + g * group_stride;
+      gp.pack_b = &im2col_pack_b;
+      gp.b_ctx = &src;
+      gp.c = out + static_cast<int64_t>(g) * out_per_group * spatial;
+      gp.ldc = spatial;
+      gp.c_segment = spatial;
+      gp.c_segment_stride = out_image;
+      gp.bias = bias ? bias + static_cast<int64_t>(g) * out_per_group : nullptr;
+      gp.relu = p.relu;
+      kern.packed_block(gp, n0, n1, pb);
+    }
+  });
+  return KERNEL_OK;
+}
+
 }  // namespace
+
+size_t conv_packed_length(const conv2d_params& p) {
+  return static_cast<size_t>(panels_length(p)) + winograd_weight_length(p);
+}
+
+void conv_pack_cpu(const conv2d_params& p, const float* weight, float* packed, thread_pool& pool) {
+  pack_panels(p, weight, packed, pool);
+  if (winograd_weight_length(p) > 0) winograd_pack_weights(p, weight, packed + panels_length(p), pool);
+}
+
+void conv_unpack_cpu(const conv2d_params& p, const float* packed, float* weight, thread_pool& pool) {
+  const int out_per_group = p.out_channels / p.groups;
+  const int64_t k = k_per_group(p), rows = panel_rows_per_group(p);
+  pool.run([&](int ith, int nth) {
+    int64_t begin, end;
+    split_range(p.out_channels, ith, nth, &begin, &end);
+    for (int64_t oc = begin; oc < end; ++oc) {
+      const int64_t g = oc / out_per_group, row = oc % out_per_group;
+      const float* src = packed + g * rows * k + (row / CONV_PANEL_ROWS) * CONV_PANEL_ROWS * k + row % CONV_PANEL_ROWS;
+      for (int64_t q = 0; q < k; ++q) weight[oc * k + q] = src[q * CONV_PANEL_ROWS];
+    }
+  });
+}
+
+int conv2d_packed_forward_cpu(const conv2d_params& p, const float* in, const float* packed, const float* bias,
+                              float* out, thread_pool& pool) {
+  if (p.groups <= 0 || p.in_channels % p.groups != 0 || p.out_channels % p.groups != 0) return KERNEL_BAD_SHAPE;
+  if (winograd_weight_length(p) > 0 && winograd_enabled() && winograd_pays(p))
+    return winograd_forward(p, in, packed + panels_length(p), bias, out, pool);
+  return conv_gemm_forward(p, in, packed, bias, out, pool);
+}
 
 int conv2d_forward_cpu(const conv2d_params& p, const float* in, const float* weight, const float* bias,
                        float* out, thread_pool& pool) {
   if (p.groups <= 0 || p.in_channels % p.groups != 0 || p.out_channels % p.groups != 0) return KERNEL_BAD_SHAPE;
-  const int in_per_group = p.in_channels / p.groups, out_per_group = p.out_channels / p.groups;
-  const int64_t spatial = static_cast<int64_t>(p.out_height) * p.out_width;
-  const int64_t k_per_group = static_cast<int64_t>(in_per_group) * p.kernel_h * p.kernel_w;
-  const int64_t in_image = static_cast<int64_t>(p.in_channels) * p.in_height * p.in_width;
-  const int64_t out_image = static_cast<int64_t>(p.out_channels) * spatial;
-  const bool direct = p.kernel_h == 1 && p.kernel_w == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_top == 0 &&
-                      p.pad_left == 0 && p.pad_bottom == 0 && p.pad_right == 0 && p.out_height == p.in_height &&
-                      p.out_width == p.in_width;
-  // chunk images side by side when their feature maps are small
-  int64_t chunk = direct ? 1 : (CONV_TARGET_COLUMNS + spatial - 1) / spatial;
-  if (chunk > p.batch) chunk = p.batch;
-  const int64_t rows = k_per_group * p.groups;
-  // workspaces kept per calling thread (kernels run on libuv's few worker threads): no page faults per call
-  thread_local aligned_buffer col, chunk_out;
-  if (!direct) col.reserve(static_cast<size_t>(rows * chunk * spatial));
-  if (chunk > 1) chunk_out.reserve(static_cast<size_t>(p.out_channels * chunk * spatial));
-  // the pool's threads must see the caller's buffers, not their own thread_local ones
-  float* const col_data = col.data();
-  float* const chunk_data = chunk_out.data();
-
-  for (int64_t n0 = 0; n0 < p.batch; n0 += chunk) {
-    const int64_t count = n0 + chunk <= p.batch ? chunk : p.batch - n0;
-    const int64_t ld = count * spatial;
-    const float* b_matrix = in + n0 * in_image;
-    if (!direct) {
-      pool.run([&](int ith, int nth) {
-        int64_t begin, end;
-        split_range(rows * count, ith, nth, &begin, &end);
-        // ranges of (image, row) pairs, image-major
-        for (int64_t i = begin / rows; i < count && i * rows < end; ++i) {
-          const int64_t r0 = begin > i * rows ? begin - i * rows : 0;
-          const int64_t r1 = end < (i + 1) * rows ? end - i * rows : rows;
-          im2col_rows(p, in + (n0 + i) * in_image, col_data + i * spatial, ld, r0, r1);
-        }
-      });
-      b_matrix = col_data;
-    }
-    float* c_matrix = chunk > 1 ? chunk_data : out + n0 * out_image;
-    for (int g = 0; g < p.groups; ++g) {
-      gemm_params gp;
-      gp.m = out_per_group;
-      gp.n = static_cast<int>(ld);
-      gp.k = static_cast<int>(k_per_group);
-      gp.a = weight + static_cast<int64_t>(g) * out_per_group * k_per_group;
-      gp.lda = static_cast<int>(k_per_group);
-      gp.b = b_matrix + static_cast<int64_t>(g) * k_per_group * ld;
-      gp.ldb = static_cast<int>(ld);
-      gp.c = c_matrix + static_cast<int64_t>(g) * out_per_group * ld;
-      gp.ldc = static_cast<int>(ld);
-      if (bias) {
-        gp.bias = bias + static_cast<int64_t>(g) * out_per_group;
-        gp.bias_kind = gemm_bias::per_row;
-      }
-      gp.relu = p.relu;
-      const int status = gemm_cpu(gp, pool);
-      if (status != KERNEL_OK) return status;
-    }
-    if (chunk > 1) {
-      // [oc][image * spatial] -> [image][oc][spatial]
-      pool.run([&](int ith, int nth) {
-        int64_t begin, end;
-        split_range(count * p.out_channels, ith, nth, &begin, &end);
-        for (int64_t row = begin; row < end; ++row) {
-          const int64_t i = row / p.out_channels, oc = row % p.out_channels;
-          std::memcpy(out + (n0 + i) * out_image + oc * spatial, chunk_data + oc * ld + i * spatial,
-                      static_cast<size_t>(spatial) * sizeof(float));
-        }
-      });
-    }
-  }
-  return KERNEL_OK;
+  // unpacked weights: pack the GEMM panels for this call (the weights are small next to the work)
+  thread_local aligned_buffer panels;
+  float* packed = panels.reserve(static_cast<size_t>(panels_length(p)));
+  pack_panels(p, weight, packed, pool);
+  return conv_gemm_forward(p, in, packed, bias, out, pool);
 }
 
 }  // namespace alexnet

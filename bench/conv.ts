@@ -1,0 +1,100 @@
+// Convolution throughput, layer by layer: each AlexNet conv of an architecture run alone through the
+// native conv2d with plain OIHW weights (panels packed per call), packed weights on the im2col GEMM path
+// (ALEXNET_CLI_WINOGRAD=0), and packed weights with Winograd where it applies; plus the raw GEMM
+// (a 1x1 conv on square sizes) against the FMA-loop peak. Configurations are interleaved round by round,
+// so only ratios from the same run mean anything on a shared machine.
+// Run: npx tsc -p . && node dist/bench/conv.js [--arch seed,caffe,torchvision] [--batch 1,32] [--rounds 5]
+import { native, type NativeTensor } from '../lib/native.js';
+import { buildArchitecture } from '../lib/model/archs.js';
+import { inferShapes } from '../lib/model/shapes.js';
+
+const b = native();
+const args = process.argv.slice(2);
+const option = (name: string, fallback: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const archs = option('arch', 'seed,caffe,torchvision').split(',');
+const batches = option('batch', '1,32').split(',').map(Number);
+const rounds = Number(option('rounds', '5'));
+
+function filled(length: number, seed: number): NativeTensor {
+  const data = new Float32Array(length);
+  let x = seed;
+  for (let i = 0; i < length; i++) { x = (x * 1103515245 + 12345) % 2147483648; data[i] = x / 2147483648 - 0.5; }
+  const t = b.alloc('cpu', length);
+  t.write(data);
+  return t;
+}
+
+interface Variant { label: string; env: string; run: () => Promise<number> }
+interface Row { name: string; flops: number; variants: Variant[]; times: Map<string, number[]>; dispose: () => void }
+
+function convRow(name: string, dims: Int32Array): Row {
+  const [batch, inC, inH, inW, outC, kH, kW, , , , , , , groups, outH, outW] = Array.from(dims);
+  const weightLength = outC * (inC / groups) * kH * kW;
+  const input = filled(batch * inC * inH * inW, 1), plain = filled(weightLength, 2), bias = filled(outC, 3);
+  const packed = b.packConv!(dims, filled(weightLength, 2));
+  const output = b.alloc('cpu', batch * outC * outH * outW);
+  const variants: Variant[] = [
+    { label: 'plain', env: '0', run: () => b.conv2d(dims, input, plain, bias, output, true) },
+    { label: 'packed', env: '0', run: () => b.conv2d(dims, input, packed, bias, output, true) },
+  ];
+  if (kH === 3 && kW === 3 && dims[7] === 1 && dims[8] === 1) {
+    variants.push({ label: 'winograd', env: '1', run: () => b.conv2d(dims, input, packed, bias, output, true) });
+  }
+  return {
+    name, flops: 2 * batch * outC * outH * outW * (inC / groups) * kH * kW, variants, times: new Map(),
+    dispose: () => [input, plain, bias, packed, output].forEach((t) => t.dispose()),
+  };
+}
+
+const rows: Row[] = [];
+for (const size of [512, 1024]) {
+  // a 1x1 conv is a plain GEMM: [size x size] weights x [size x size] input (size channels of 32 x size/32)
+  rows.push(convRow(`gemm ${size}x${size}x${size} (1x1 conv)`,
+    Int32Array.of(1, size, 32, size / 32, size, 1, 1, 1, 1, 0, 0, 0, 0, 1, 32, size / 32)));
+}
+for (const archName of archs) {
+  const arch = buildArchitecture(archName as never);
+  for (const batch of batches) {
+    for (const layer of inferShapes(arch)) {
+      const spec = layer.spec;
+      if (spec.type !== 'conv2d') continue;
+      const [c, h, w] = layer.inShape;
+      const p = layer.pads!;
+      rows.push(convRow(`${archName} ${spec.name} b${batch} ${c}x${h}x${w}->${spec.outChannels} ${spec.kernel[0]}x${spec.kernel[1]}/${spec.stride[0]}${spec.groups > 1 ? ` g${spec.groups}` : ''}`,
+        Int32Array.of(batch, c, h, w, spec.outChannels, spec.kernel[0], spec.kernel[1], spec.stride[0], spec.stride[1],
+          p[0], p[1], p[2], p[3], spec.groups, layer.outShape[1], layer.outShape[2])));
+    }
+  }
+}
+
+const peak = b.peakGflops?.() ?? NaN;
+for (let round = 0; round <= rounds; round++) {
+  for (const row of rows) {
+    for (const v of row.variants) {
+      process.env.ALEXNET_CLI_WINOGRAD = v.env;
+      const ns = await v.run();
+      if (round === 0) continue; // warm-up: workspaces, page faults
+      if (!row.times.has(v.label)) row.times.set(v.label, []);
+      row.times.get(v.label)!.push(ns);
+    }
+  }
+}
+delete process.env.ALEXNET_CLI_WINOGRAD;
+
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+console.log(`threads ${b.getThreads()}, ISA ${b.cpuFeatures().isa}, FMA-loop peak ${peak.toFixed(1)} GFLOP/s, ${rounds} rounds (median)`);
+console.log(`${'convolution'.padEnd(44)} ${'plain ms'.padStart(9)} ${'GFLOP/s'.padStart(8)} ${'packed ms'.padStart(9)} ${'GFLOP/s'.padStart(8)} ${'wino ms'.padStart(9)} ${'GFLOP/s*'.padStart(8)}`);
+for (const row of rows) {
+  const cells = ['plain', 'packed', 'winograd'].map((label) => {
+    const t = row.times.get(label);
+    if (!t) return `${'-'.padStart(9)} ${'-'.padStart(8)}`;
+    const ns = median(t);
+    return `${(ns / 1e6).toFixed(2).padStart(9)} ${(row.flops / ns).toFixed(1).padStart(8)}`;
+  });
+  console.log(`${row.name.padEnd(44)} ${cells.join(' ')}`);
+}
+console.log('* Winograd GFLOP/s counts the direct convolution\'s flops (effective rate)');
+for (const row of rows) row.dispose();

@@ -1,0 +1,23 @@
+// Internal to the CPU conv2d: Winograd F(4,3) for 3x3 stride-1 convolutions (winograd.cc).
+// conv2d.cc packs the transformed weights after the GEMM panels and calls winograd_forward when
+// winograd_enabled() and winograd_pays() say so.
+#pragma once
+
+#include <cstddef>
+
+#include "kernels/kernels.h"
+
+namespace alexnet {
+
+// floats of transformed weights packed for p (0 when Winograd does not apply: not 3x3 stride 1)
+size_t winograd_weight_length(const conv2d_params& p);
+// U = G g G^T per (output, input) channel pair, as 36 GEMM A operands in the panels of gemm-internal.h
+void winograd_pack_weights(const conv2d_params& p, const float* weight, float* transformed, thread_pool& pool);
+// false when ALEXNET_CLI_WINOGRAD=0 (read at every call, so tests can run both paths)
+bool winograd_enabled();
+// whether this shape is faster as Winograd than as the im2col GEMM (measured; see winograd.cc)
+bool winograd_pays(const conv2d_params& p);
+int winograd_forward(const conv2d_params& p, const float* in, const float* transformed, const float* bias, float* out,
+                     thread_pool& pool);
+
+}  // namespace alexnet
