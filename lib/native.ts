@@ -86,14 +86,27 @@ export interface Binding {
 
   /**
    * Linear weights [outFeatures, inFeatures] packed ONCE at load into the layout the CPU kernels stream
-   * (same size); linear() takes the result in place of the weight. Consumes `weight` (packed in place,
-   * so no second copy exists; the handle reads as disposed). dims [outFeatures, inFeatures]. CPU only.
+   * (same size); linear() takes the result in place of the weight. Consumes `weight` at the call (packed
+   * in place, so no second copy exists; the handle reads as disposed); packs on a worker thread (the
+   * event loop is not blocked). dims [outFeatures, inFeatures]. CPU only.
    */
-  packLinear?(dims: Int32Array, weight: NativeTensor): NativeTensor;
+  packLinear?(dims: Int32Array, weight: NativeTensor): Promise<NativeTensor>;
   /** a plain [outFeatures, inFeatures] copy of weights packed by packLinear */
   unpackLinear?(dims: Int32Array, packed: NativeTensor): NativeTensor;
   /** fp32 GFLOP/s of a register-only FMA loop of the current ISA on the kernel threads (threads = getThreads()) */
   peakGflops?(threads?: number): number;
+  /**
+   * GB/s of fresh memory (default 256 MB) on the kernel threads, best of 3: a read-only stream with the
+   * batch-1 linear kernel's access pattern, and memcpy (bytes read + written). Synchronous (~0.3 s).
+   */
+  memoryBandwidth?(megabytes?: number): { readGBps: number; copyGBps: number };
+  /**
+   * A whole forward pass in one call (lib/model/plan.ts compiles it): `program` is a list of records
+   * [opcode, dims..., tensor indices..., flags...] (PLAN_OPS), checked in full before anything runs
+   * (ERR_SHAPE / ERR_ARG naming the op), then run op by op on the kernel threads without returning to
+   * JS. Resolves with the total native ns; `times`, when given, receives each op's ns in order.
+   */
+  runPlan?(program: Int32Array, scalars: Float32Array, tensors: NativeTensor[], times: Float64Array | null): Promise<number>;
   /**
    * Conv weights [outChannels, inChannels/groups, kH, kW] packed ONCE at load into the GEMM panels (and, for
    * 3x3 stride-1 convs, the Winograd-transformed weights); conv2d() takes the result in place of the weight

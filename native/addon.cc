@@ -4,6 +4,7 @@
 
 #include "napi/native-tensor.h"
 #include "napi/ops.h"
+#include "napi/run-plan.h"
 
 #ifdef ALEXNET_HAVE_JPEG
 #include "image/image.h"
@@ -40,6 +41,8 @@ Napi::Object addon_init(Napi::Env env, Napi::Object exports) {
   exports.Set("packLinear", Napi::Function::New(env, op_pack_linear, "packLinear"));
   exports.Set("unpackLinear", Napi::Function::New(env, op_unpack_linear, "unpackLinear"));
   exports.Set("peakGflops", Napi::Function::New(env, op_peak_gflops, "peakGflops"));
+  exports.Set("memoryBandwidth", Napi::Function::New(env, op_memory_bandwidth, "memoryBandwidth"));
+  exports.Set("runPlan", Napi::Function::New(env, op_run_plan, "runPlan"));
   exports.Set("packConv", Napi::Function::New(env, op_pack_conv, "packConv"));
   exports.Set("unpackConv", Napi::Function::New(env, op_unpack_conv, "unpackConv"));
 #ifdef ALEXNET_HAVE_JPEG

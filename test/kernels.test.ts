@@ -171,7 +171,7 @@ function definePerIsaTests(): void {
         const input = randomArray(rows * inF, 24);
         const weight = randomArray(outF * inF, 25, 0.3);
         const bias = relu ? randomArray(outF, 26) : null;
-        const packed = b.packLinear!(Int32Array.of(outF, inF), upload(weight));
+        const packed = await b.packLinear!(Int32Array.of(outF, inF), upload(weight));
         live.push(packed);
         const output = empty(rows * outF);
         await b.linear(dims, upload(input), packed, bias && upload(bias), output, relu);
@@ -289,7 +289,7 @@ for (const threads of [1, 3]) {
       const input = randomArray(7 * 1000, 16);
       const weight = randomArray(4100 * 1000, 17, 0.05);
       const bias = randomArray(4100, 18);
-      const packed = b.packLinear!(Int32Array.of(4100, 1000), upload(weight));
+      const packed = await b.packLinear!(Int32Array.of(4100, 1000), upload(weight));
       live.push(packed);
       const output = empty(7 * 4100);
       await b.linear(dims, upload(input), packed, upload(bias), output, true);
@@ -308,10 +308,13 @@ for (const threads of [1, 3]) {
 }
 
 describe('packed linear weights', () => {
-  test('packLinear consumes the weight; unpackLinear gives it back exactly', () => {
+  test('packLinear consumes the weight at the call, packs off the main thread; unpackLinear gives it back exactly', async () => {
     const weight = randomArray(45 * 301, 27);
     const plain = upload(weight);
-    const packed = b.packLinear!(Int32Array.of(45, 301), plain);
+    const pending = b.packLinear!(Int32Array.of(45, 301), plain);
+    assert.ok(pending instanceof Promise);
+    assert.throws(() => plain.read(), { code: 'ERR_DISPOSED' });
+    const packed = await pending;
     live.push(packed);
     assert.equal(packed.length, weight.length);
     assert.notDeepEqual(packed.read(), weight);
@@ -322,7 +325,7 @@ describe('packed linear weights', () => {
   });
 
   test('linear rejects weights packed for other dims', async () => {
-    const packed = b.packLinear!(Int32Array.of(15, 20), upload(randomArray(300, 28)));
+    const packed = await b.packLinear!(Int32Array.of(15, 20), upload(randomArray(300, 28)));
     live.push(packed);
     assert.throws(() => b.linear(Int32Array.of(1, 15, 20), empty(15), packed, null, empty(20), false), {
       code: 'ERR_SHAPE',
@@ -330,9 +333,9 @@ describe('packed linear weights', () => {
     });
   });
 
-  test('packLinear checks the length and refuses packed weights', () => {
+  test('packLinear checks the length and refuses packed weights', async () => {
     assert.throws(() => b.packLinear!(Int32Array.of(4, 5), empty(21)), { code: 'ERR_SHAPE' });
-    const packed = b.packLinear!(Int32Array.of(4, 5), upload(randomArray(20, 29)));
+    const packed = await b.packLinear!(Int32Array.of(4, 5), upload(randomArray(20, 29)));
     live.push(packed);
     assert.throws(() => b.packLinear!(Int32Array.of(4, 5), packed), {
       code: 'ERR_ARG', message: 'Expected an unpacked weight for weight but received a NativeTensor packed by packLinear',
@@ -342,6 +345,12 @@ describe('packed linear weights', () => {
   test('peakGflops measures a positive rate on the kernel threads', () => {
     assert.ok(b.peakGflops!(b.getThreads()) > 0);
     assert.throws(() => b.peakGflops!(b.getThreads() + 1), { code: 'ERR_ARG' });
+  });
+
+  test('memoryBandwidth measures positive read and copy rates', () => {
+    const bandwidth = b.memoryBandwidth!(8);
+    assert.ok(bandwidth.readGBps > 0 && bandwidth.copyGBps > 0);
+    assert.throws(() => b.memoryBandwidth!(0), { code: 'ERR_ARG', message: 'Expected an integer in [1, 65536] for megabytes but received 0' });
   });
 });
 

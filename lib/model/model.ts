@@ -1,10 +1,12 @@
 // The layer pipeline: weights in native buffers, activations in a per-(batch, size) arena of two
-// ping-pong buffers, one native primitive per layer, awaited in order.
+// ping-pong buffers. A forward pass is one native runPlan call (the layer list compiled once per arena,
+// lib/model/plan.ts); bindings without runPlan (CUDA) run one primitive per layer, awaited in order.
 import type { Binding, NativeTensor } from '../native.js';
 import { native } from '../native.js';
 import type { Architecture, Pair } from './layers.js';
 import { inferShapes, type LayerShape, shapeSize, ShapeError } from './shapes.js';
 import { initParameter, Rng } from './random.js';
+import { compilePlan, type Plan } from './plan.js';
 import type { WeightSet } from '../weights/types.js';
 
 export interface LayerTiming {
@@ -17,6 +19,11 @@ export interface LayerTiming {
 export interface ForwardOptions {
   /** called after every layer with its native time (profiling) */
   onLayer?: (timing: LayerTiming) => void;
+  /**
+   * false: one native primitive per layer even where the binding has runPlan (the path bindings without
+   * runPlan take; for tests and benchmarks). Results are identical.
+   */
+  plan?: boolean;
 }
 
 interface Arena {
@@ -25,6 +32,8 @@ interface Arena {
   shapes: LayerShape[];
   buffers: [NativeTensor, NativeTensor];
   input: NativeTensor;
+  /** compiled on the first forward pass through runPlan */
+  plan?: Plan;
 }
 
 export function modelError(message: string, code = 'ERR_SHAPE'): Error {
@@ -76,14 +85,14 @@ export class Model {
         params.set(name, buf);
       }
     }
-    return new Model(arch, Model.packWeights(arch, params, binding), device, set.path, binding);
+    return new Model(arch, await Model.packWeights(arch, params, binding), device, set.path, binding);
   }
 
   /**
    * Linear weights packed once into the kernels' streaming layout, where the binding can (in place:
    * the unpacked copy is gone, so memory stays at the weights' size)
    */
-  private static packWeights(arch: Architecture, params: Map<string, NativeTensor>, binding: Binding): Map<string, NativeTensor> {
+  private static async packWeights(arch: Architecture, params: Map<string, NativeTensor>, binding: Binding): Promise<Map<string, NativeTensor>> {
     if (!binding.packLinear) return params;
     for (const layer of inferShapes(arch)) {
       const name = `${layer.spec.name}.weight`;
@@ -91,7 +100,8 @@ export class Model {
         params.set(name, binding.packConv(Model.convWeightDims(layer), params.get(name)!));
       }
       if (layer.spec.type !== 'linear') continue;
-      params.set(name, binding.packLinear(Int32Array.of(layer.spec.outFeatures, layer.inShape[0]), params.get(name)!));
+      // on a worker thread: the event loop keeps running while fc6 (150 MB) is packed
+      params.set(name, await binding.packLinear(Int32Array.of(layer.spec.outFeatures, layer.inShape[0]), params.get(name)!));
     }
     return params;
   }
@@ -121,7 +131,7 @@ export class Model {
         params.set(name, buf);
       }
     }
-    return new Model(arch, Model.packWeights(arch, params, binding), device, `random:${seed}`, binding);
+    return new Model(arch, await Model.packWeights(arch, params, binding), device, `random:${seed}`, binding);
   }
 
   /** Parameter values copied out of native memory (for export and tests) */
@@ -199,6 +209,19 @@ export class Model {
       throw e;
     }
     arena.input.write(input);
+    if (this.binding.runPlan && options.plan !== false) {
+      const plan = arena.plan ??= compilePlan(arena.shapes, batch, this.params, arena.input, arena.buffers);
+      // times only when profiling: otherwise the pass reads no per-op clock
+      await this.binding.runPlan(plan.program, plan.scalars, plan.tensors, options.onLayer ? plan.times : null);
+      if (options.onLayer) {
+        let op = 0;
+        for (let i = 0; i < arena.shapes.length; i++) {
+          const ns = plan.opLayers[op] === i ? plan.times[op++] : 0;
+          options.onLayer({ index: i, ns });
+        }
+      }
+      return plan.output.read(0, batch * this.arch.numClasses);
+    }
     let current = arena.input;
     let next = 0;
     const b = this.binding;

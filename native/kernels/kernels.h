@@ -149,6 +149,13 @@ int linear_packed_forward_cpu(const linear_params& p, const float* in, const flo
 // (the machine's attainable peak, for % of peak in profiles and benchmarks)
 double cpu_peak_gflops(thread_pool& pool);
 
+// best of 3 passes over `bytes` of fresh memory on all threads of the pool: a read-only stream with the
+// batch-1 linear kernel's access pattern, and memcpy (bytes read + written)
+struct memory_bandwidth {
+  double read_gbps, copy_gbps;
+};
+memory_bandwidth cpu_memory_bandwidth(size_t bytes, thread_pool& pool);
+
 // softmax over each row of [rows, cols] (max subtracted first); in == out allowed
 struct softmax_params {
   int rows, cols;

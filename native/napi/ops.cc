@@ -345,27 +345,73 @@ static linear_params linear_weight_dims(Napi::Env env, const Napi::Value& value,
   return linear_params{1, d[1], d[0], false};
 }
 
+// Packs on a libuv worker thread (a few hundred ms for fc6 at load: the event loop keeps running).
+class pack_linear_worker : public Napi::AsyncWorker {
+ public:
+  pack_linear_worker(Napi::Env env, std::shared_ptr<tensor_storage> storage, int out_features, int in_features)
+      : Napi::AsyncWorker(env, "packLinear"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        storage_(std::move(storage)),
+        out_features_(out_features),
+        in_features_(in_features) {}
+
+  Napi::Promise promise() const { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      // a kernel still reading the unpacked weights keeps its storage: then the packed tensor is a copy
+      if (storage_.use_count() > 1) {
+        auto copy = std::make_shared<tensor_storage>(storage_->length, false);
+        std::memcpy(copy->data, storage_->data, storage_->length * sizeof(float));
+        storage_ = std::move(copy);
+      }
+      linear_pack_cpu(out_features_, in_features_, storage_->data, global_thread_pool());
+      storage_->packed_out_features = out_features_;
+      storage_->packed_in_features = in_features_;
+    } catch (const std::bad_alloc&) {
+      failed_ = true;
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    if (failed_) {
+      storage_.reset();
+      deferred_.Reject(make_error(env, "ERR_ALLOC", expected_message("enough free memory", "packLinear", "an allocation failure")).Value());
+      return;
+    }
+    try {
+      deferred_.Resolve(NativeTensor::wrap(env, std::move(storage_)));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    }
+  }
+
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<tensor_storage> storage_;
+  int out_features_, in_features_;
+  bool failed_ = false;
+};
+
 Napi::Value op_pack_linear(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto weight = arg_tensor(env, info[1], "weight");
   const linear_params p = linear_weight_dims(env, info[0], *weight, "weight");
   if (weight->packed_out_features != 0)
     throw_expected(env, "ERR_ARG", "an unpacked weight", "weight", "a NativeTensor packed by packLinear");
-  // consume the handle: the weights are packed in place, so the unpacked copy is gone (no second
-  // copy of 150 MB of fc6 while loading); a kernel still reading them keeps its storage, and then
-  // the packed tensor is a copy
+  // consume the handle now (it reads as disposed): the weights are packed in place, so no second copy
+  // of 150 MB of fc6 exists while loading
   NativeTensor* handle = NativeTensor::unwrap_or_null(info[1]);
   std::shared_ptr<tensor_storage> storage = handle->take();
   weight.reset();
-  if (storage.use_count() > 1) {
-    auto copy = std::make_shared<tensor_storage>(storage->length, false);
-    std::memcpy(copy->data, storage->data, storage->length * sizeof(float));
-    storage = std::move(copy);
-  }
-  linear_pack_cpu(p.out_features, p.in_features, storage->data, global_thread_pool());
-  storage->packed_out_features = p.out_features;
-  storage->packed_in_features = p.in_features;
-  return NativeTensor::wrap(env, std::move(storage));
+  auto* worker = new pack_linear_worker(env, std::move(storage), p.out_features, p.in_features);
+  Napi::Promise promise = worker->promise();
+  worker->Queue();  // deletes itself after OnOK/OnError
+  return promise;
 }
 
 Napi::Value op_unpack_linear(const Napi::CallbackInfo& info) {
@@ -392,6 +438,22 @@ Napi::Value op_peak_gflops(const Napi::CallbackInfo& info) {
   if (threads != pool.size())
     throw_expected(env, "ERR_ARG", "the kernel threads (" + std::to_string(pool.size()) + ")", "threads", std::to_string(threads));
   return Napi::Number::New(env, cpu_peak_gflops(pool));
+}
+
+Napi::Value op_memory_bandwidth(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int64_t megabytes = arg_integer_or(env, info[0], "megabytes", 1, 65536, 256);
+  memory_bandwidth bandwidth{0, 0};
+  try {
+    bandwidth = cpu_memory_bandwidth(static_cast<size_t>(megabytes) << 20, global_thread_pool());
+  } catch (const std::bad_alloc&) {
+    throw_expected(env, "ERR_ALLOC", "enough free memory", "memoryBandwidth(" + std::to_string(megabytes) + ")",
+                   "an allocation failure");
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("readGBps", bandwidth.read_gbps);
+  out.Set("copyGBps", bandwidth.copy_gbps);
+  return out;
 }
 
 // dims as conv2d's (batch, sizes and pads are ignored, but must be valid) and a plain OIHW weight

@@ -29,6 +29,7 @@ Napi::Value op_relu(const Napi::CallbackInfo& info);
 Napi::Value op_pack_linear(const Napi::CallbackInfo& info);
 Napi::Value op_unpack_linear(const Napi::CallbackInfo& info);
 Napi::Value op_peak_gflops(const Napi::CallbackInfo& info);
+Napi::Value op_memory_bandwidth(const Napi::CallbackInfo& info);
 Napi::Value op_pack_conv(const Napi::CallbackInfo& info);
 Napi::Value op_unpack_conv(const Napi::CallbackInfo& info);
 

@@ -1,11 +1,12 @@
-// linear (fully connected): out[rows, out] = in[rows, in] x weight[out, in]^T + bias, one GEMM; and the
-// packed-weight variant (kernels.h LINEAR_PANEL layout) with its in-place packing.
+// linear (fully connected): out[rows, out] = in[rows, in] x weight[out, in]^T + bias, one GEMM; the
+// packed-weight variant (kernels.h LINEAR_PANEL layout, per-ISA kernels in linear-body.inc) with its
+// in-place packing; and the machine's measured peaks (FMA rate, read and copy bandwidth).
 #include <atomic>
 #include <chrono>
 #include <cstring>
 
 #include "kernels/cpu/aligned-buffer.h"
-#include "kernels/cpu/gemm-internal.h"
+#include "kernels/cpu/linear-internal.h"
 #include "kernels/cpu/thread-pool.h"
 #include "kernels/kernels.h"
 
@@ -33,6 +34,18 @@ int linear_forward_cpu(const linear_params& p, const float* in, const float* wei
 }
 
 namespace {
+
+linear_isa_kernel linear_kernel_current() {
+  switch (cpu_isa_current()) {
+#ifdef ALEXNET_HAVE_AVX512
+    case cpu_isa::avx512: return linear_kernel_avx512();
+#endif
+#ifdef ALEXNET_HAVE_AVX2
+    case cpu_isa::avx2: return linear_kernel_avx2();
+#endif
+    default: return linear_kernel_portable();
+  }
+}
 
 int64_t panel_count(int out_features) { return (out_features + LINEAR_PANEL - 1) / LINEAR_PANEL; }
 
@@ -84,18 +97,19 @@ void linear_unpack_cpu(int out_features, int in_features, const float* packed, f
 int linear_packed_forward_cpu(const linear_params& p, const float* in, const float* packed, const float* bias,
                               float* out, thread_pool& pool) {
   if (p.rows <= 0 || p.in_features <= 0 || p.out_features <= 0) return KERNEL_BAD_SHAPE;
-  const gemm_isa_kernel kern = gemm_kernel_current();
+  const linear_isa_kernel kern = linear_kernel_current();
   const int64_t panels = panel_count(p.out_features);
   pool.run([&](int ith, int nth) {
+    // contiguous panels per thread: at batch 1 each thread reads one contiguous stream of weights
     int64_t begin, end;
     split_range(panels, ith, nth, &begin, &end);
-    if (begin < end) kern.linear_panels(p, in, packed, bias, out, static_cast<int>(begin), static_cast<int>(end));
+    if (begin < end) kern.panels(p, in, packed, bias, out, static_cast<int>(begin), static_cast<int>(end));
   });
   return KERNEL_OK;
 }
 
 double cpu_peak_gflops(thread_pool& pool) {
-  const gemm_isa_kernel kern = gemm_kernel_current();
+  const linear_isa_kernel kern = linear_kernel_current();
   // about 10 ms per thread at 100 GFLOP/s; the best of 5 (other processes only ever slow a run down)
   constexpr long ITERATIONS = 4000000;
   double best = 0;
@@ -108,6 +122,43 @@ double cpu_peak_gflops(thread_pool& pool) {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const double gflops = 2 * macs / seconds / 1e9;
     if (gflops > best) best = gflops;
+  }
+  return best;
+}
+
+memory_bandwidth cpu_memory_bandwidth(size_t bytes, thread_pool& pool) {
+  const linear_isa_kernel kern = linear_kernel_current();
+  const size_t count = bytes / sizeof(float) / 2 / LINEAR_PANEL * LINEAR_PANEL;  // source and destination
+  aligned_buffer source(count), destination(count);
+  // first touch on the threads that read it (and no page faults in the timed passes)
+  pool.run([&](int ith, int nth) {
+    int64_t begin, end;
+    split_range(static_cast<int64_t>(count), ith, nth, &begin, &end);
+    for (int64_t i = begin; i < end; ++i) source.data()[i] = static_cast<float>(i & 7);
+    std::memset(destination.data() + begin, 0, static_cast<size_t>(end - begin) * sizeof(float));
+  });
+  memory_bandwidth best{0, 0};
+  std::atomic<int> sink{0};
+  for (int run = 0; run < 3; ++run) {
+    auto start = std::chrono::steady_clock::now();
+    pool.run([&](int ith, int nth) {
+      int64_t begin, end;
+      split_range(static_cast<int64_t>(count / LINEAR_PANEL), ith, nth, &begin, &end);
+      const float sum = kern.stream_read(source.data() + begin * LINEAR_PANEL, static_cast<size_t>(end - begin) * LINEAR_PANEL);
+      if (sum == -1.0f) sink.fetch_add(1);  // keeps the reads
+    });
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double read = static_cast<double>(count) * sizeof(float) / seconds / 1e9;
+    start = std::chrono::steady_clock::now();
+    pool.run([&](int ith, int nth) {
+      int64_t begin, end;
+      split_range(static_cast<int64_t>(count), ith, nth, &begin, &end);
+      std::memcpy(destination.data() + begin, source.data() + begin, static_cast<size_t>(end - begin) * sizeof(float));
+    });
+    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double copy = 2.0 * static_cast<double>(count) * sizeof(float) / seconds / 1e9;  // read + write
+    if (read > best.read_gbps) best.read_gbps = read;
+    if (copy > best.copy_gbps) best.copy_gbps = copy;
   }
   return best;
 }

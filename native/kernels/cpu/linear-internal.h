@@ -1,0 +1,34 @@
+// Internal to the packed linear kernels: the per-ISA entry points linear.cc dispatches to. Each ISA's
+// file (linear-avx512.cc, linear-avx2.cc, linear-portable.cc) includes linear-body.inc with its own
+// vector width, compiled with its own -m flags (like the GEMM, but kept apart from it).
+#pragma once
+
+#include <cstddef>
+
+#include "kernels/kernels.h"
+
+namespace alexnet {
+
+// Panels [panel0, panel1) of a linear with packed weights (kernels.h LINEAR_PANEL layout), all rows.
+using linear_packed_panels_fn = void (*)(const linear_params& p, const float* in, const float* packed,
+                                         const float* bias, float* out, int panel0, int panel1);
+// fp32 multiply-adds done by `iterations` rounds of the ISA's FMA loop, on registers only
+using peak_fma_loop_fn = double (*)(long iterations);
+// sum of `count` floats read with the same access pattern as the batch-1 linear (a bandwidth probe)
+using stream_read_fn = float (*)(const float* data, size_t count);
+
+struct linear_isa_kernel {
+  linear_packed_panels_fn panels;
+  peak_fma_loop_fn peak_loop;
+  stream_read_fn stream_read;
+};
+
+linear_isa_kernel linear_kernel_portable();
+#ifdef ALEXNET_HAVE_AVX2
+linear_isa_kernel linear_kernel_avx2();
+#endif
+#ifdef ALEXNET_HAVE_AVX512
+linear_isa_kernel linear_kernel_avx512();
+#endif
+
+}  // namespace alexnet

@@ -1,0 +1,157 @@
+// runPlan: a whole forward pass in one native call. The plan gives exactly the per-primitive results
+// (same kernels, same buffers, same order), reports per-layer native times to onLayer, and a malformed
+// plan is a coded JS error naming the op, raised before any op runs.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { native, type NativeTensor } from '../lib/native.js';
+import { ARCH_NAMES, buildArchitecture } from '../lib/model/archs.js';
+import { Model } from '../lib/model/model.js';
+import { PLAN_OPS } from '../lib/model/plan.js';
+import { Rng } from '../lib/model/random.js';
+
+const b = native();
+
+function randomInput(length: number, seed: number): Float32Array {
+  const rng = new Rng(seed);
+  return Float32Array.from({ length }, () => rng.normal());
+}
+
+function upload(data: Float32Array): NativeTensor {
+  const t = b.alloc('cpu', data.length);
+  t.write(data);
+  return t;
+}
+
+describe('Model.forward through runPlan', () => {
+  for (const name of ARCH_NAMES) {
+    test(`${name}: plan and one primitive per layer give identical results, batch 2`, async () => {
+      const model = await Model.random(buildArchitecture(name), 3);
+      try {
+        const shape = [2, ...model.arch.input];
+        const input = randomInput(shape.reduce((x, y) => x * y, 1), 4);
+        const perLayer = await model.forward(input, shape, { plan: false });
+        const planned = await model.forward(input, shape);
+        assert.equal(planned.length, perLayer.length);
+        assert.ok(planned.every((v, i) => Object.is(v, perLayer[i])), 'bitwise identical');
+        // the cached plan runs again with the same result
+        assert.deepEqual(await model.forward(input, shape), planned);
+      } finally {
+        model.dispose();
+      }
+    });
+  }
+
+  test('onLayer gets every layer in order, native ns for compute layers and 0 for free ones', async () => {
+    const model = await Model.random(buildArchitecture('torchvision'), 5);
+    try {
+      const shape = [1, ...model.arch.input];
+      const timings: { index: number; ns: number }[] = [];
+      await model.forward(randomInput(shape.reduce((x, y) => x * y, 1), 6), shape, { onLayer: (t) => timings.push(t) });
+      assert.deepEqual(timings.map((t) => t.index), model.arch.layers.map((_, i) => i));
+      model.arch.layers.forEach((layer, i) => {
+        if (layer.type === 'flatten' || layer.type === 'dropout') assert.equal(timings[i].ns, 0, layer.name);
+        else assert.ok(timings[i].ns > 0, `${layer.name}: ${timings[i].ns}`);
+      });
+    } finally {
+      model.dispose();
+    }
+  });
+});
+
+describe('runPlan', () => {
+  // linear 2x3 -> 4 (+relu), then softmax in place: 2 ops
+  function smallPlan() {
+    const input = upload(Float32Array.of(1, -2, 3, 0.5, 0.25, -1));
+    const weight = upload(randomInput(12, 7));
+    const bias = upload(Float32Array.of(0.1, -0.2, 0.3, -0.4));
+    const output = b.alloc('cpu', 8);
+    const tensors = [input, weight, bias, output];
+    const program = Int32Array.of(
+      PLAN_OPS.linear, 2, 3, 4, 0, 1, 2, 3, 1,
+      PLAN_OPS.softmax, 2, 4, 3, 3,
+    );
+    return { tensors, program, scalars: new Float32Array(0) };
+  }
+
+  test('runs the ops in order, as the primitives do, and writes per-op times', async () => {
+    const { tensors, program, scalars } = smallPlan();
+    const times = new Float64Array(2);
+    const total = await b.runPlan!(program, scalars, tensors, times);
+    const expected = b.alloc('cpu', 8);
+    await b.linear(Int32Array.of(2, 3, 4), tensors[0], tensors[1], tensors[2], expected, true);
+    await b.softmax(Int32Array.of(2, 4), expected, expected);
+    assert.deepEqual(tensors[3].read(), expected.read());
+    assert.ok(times[0] > 0 && times[1] > 0 && total >= times[0] + times[1] - 1e3, `${total} vs ${times}`);
+  });
+
+  const rejects = async (mutate: (plan: ReturnType<typeof smallPlan>) => void, error: { code: string; message: string }) => {
+    const plan = smallPlan();
+    mutate(plan);
+    const output = plan.tensors[3];
+    assert.throws(() => b.runPlan!(plan.program, plan.scalars, plan.tensors, null), error);
+    // checked in full before anything ran
+    if (output.length === 8) assert.deepEqual(output.read(), new Float32Array(8));
+  };
+
+  test('an unknown opcode', () => rejects((p) => { p.program[9] = 12; }, {
+    code: 'ERR_SHAPE', message: 'Expected an opcode from 1 to 8 for plan op 1 (program[9]) but received 12',
+  }));
+  test('a truncated record', () => rejects((p) => { p.program = p.program.subarray(0, 12); }, {
+    code: 'ERR_SHAPE', message: 'Expected 5 program values for plan op 1 (softmax) but received 3',
+  }));
+  test('a dim out of range', () => rejects((p) => { p.program[1] = 0; }, {
+    code: 'ERR_SHAPE', message: 'Expected a positive integer of at most 16777216 for plan op 0 (linear) dims[0] (rows) but received 0',
+  }));
+  test('a tensor index out of range', () => rejects((p) => { p.program[12] = 4; }, {
+    code: 'ERR_SHAPE', message: 'Expected an index into tensors (0 to 3) for plan op 1 (softmax) input but received 4',
+  }));
+  test('a missing weight (-1 is only for a bias)', () => rejects((p) => { p.program[5] = -1; }, {
+    code: 'ERR_SHAPE', message: 'Expected an index into tensors (0 to 3) for plan op 0 (linear) weight but received -1',
+  }));
+  test('a weight of the wrong length', () => rejects((p) => { p.tensors[1] = b.alloc('cpu', 11); }, {
+    code: 'ERR_SHAPE', message: 'Expected a NativeTensor of 12 elements for plan op 0 (linear) weight but received NativeTensor(11)',
+  }));
+  test('a later op reading past its input (nothing runs)', () => rejects((p) => { p.program[11] = 5; }, {
+    code: 'ERR_SHAPE', message: 'Expected a NativeTensor of at least 10 elements for plan op 1 (softmax) input but received NativeTensor(8)',
+  }));
+  test('a flag other than 0 or 1', () => rejects((p) => { p.program[8] = 2; }, {
+    code: 'ERR_SHAPE', message: 'Expected 0 or 1 for plan op 0 (linear) relu but received 2',
+  }));
+  test('an output that is also the input', () => rejects((p) => { p.program[4] = 3; }, {
+    code: 'ERR_ARG', message: 'Expected a NativeTensor other than input for plan op 0 (linear) output but received the same NativeTensor',
+  }));
+  test('a disposed tensor', () => rejects((p) => { p.tensors[2].dispose(); }, {
+    code: 'ERR_DISPOSED', message: 'Expected a live NativeTensor for tensors[2] but received a disposed NativeTensor',
+  }));
+  test('a times array shorter than the ops', () => {
+    const { tensors, program, scalars } = smallPlan();
+    assert.throws(() => b.runPlan!(program, scalars, tensors, new Float64Array(1)), {
+      code: 'ERR_ARG', message: 'Expected a Float64Array of at least 2 elements (one per op) or null for times but received Float64Array(1)',
+    });
+  });
+  test('an empty program, or not an Int32Array', () => {
+    const { tensors, scalars } = smallPlan();
+    assert.throws(() => b.runPlan!(new Int32Array(0), scalars, tensors, null), {
+      code: 'ERR_ARG', message: 'Expected a non-empty Int32Array for program but received Int32Array(0)',
+    });
+    assert.throws(() => b.runPlan!(Float32Array.of(5) as never, scalars, tensors, null), {
+      code: 'ERR_ARG', message: 'Expected a non-empty Int32Array for program but received Float32Array(1)',
+    });
+  });
+
+  test('conv2d, pooling and LRN records are checked like the primitives', () => {
+    const input = b.alloc('cpu', 3 * 7 * 7), weight = b.alloc('cpu', 4 * 3 * 3 * 3), output = b.alloc('cpu', 4 * 5 * 5);
+    const conv = (outHeight: number) => Int32Array.of(PLAN_OPS.conv2d, 1, 3, 7, 7, 4, 3, 3, 1, 1, 0, 0, 0, 0, 1, outHeight, 5, 0, 1, -1, 2, 1);
+    assert.throws(() => b.runPlan!(conv(6), new Float32Array(0), [input, weight, output], null), {
+      code: 'ERR_SHAPE', message: 'Expected 5 for plan op 0 (conv2d) outHeight but received 6',
+    });
+    const pool = Int32Array.of(PLAN_OPS.maxPool2d, 1, 4, 5, 5, 7, 3, 2, 2, 0, 0, 0, 0, 2, 2, 0, 1);
+    assert.throws(() => b.runPlan!(pool, new Float32Array(0), [output, input], null), {
+      code: 'ERR_SHAPE', message: 'Expected at most 5 (inHeight + padTop + padBottom) for plan op 0 (maxPool2d) kernelH but received 7',
+    });
+    const lrn = Int32Array.of(PLAN_OPS.lrn, 1, 4, 5, 5, 5, 0, 1, 1);
+    assert.throws(() => b.runPlan!(lrn, Float32Array.of(1e-4, 0.75, 1), [output, input], null), {
+      code: 'ERR_SHAPE', message: 'Expected an index of 3 scalars (alpha, beta, k) in scalars of 3 for plan op 0 (lrn) scalars index but received 1',
+    });
+  });
+});
