@@ -183,8 +183,11 @@ void conv_unpack_cpu(const conv2d_params& p, const float* packed, float* weight,
 int conv2d_packed_forward_cpu(const conv2d_params& p, const float* in, const float* packed, const float* bias,
                               float* out, thread_pool& pool) {
   if (p.groups <= 0 || p.in_channels % p.groups != 0 || p.out_channels % p.groups != 0) return KERNEL_BAD_SHAPE;
-  if (winograd_weight_length(p) > 0 && winograd_enabled() && winograd_pays(p))
-    return winograd_forward(p, in, packed + panels_length(p), bias, out, pool);
+  if (winograd_weight_length(p) > 0) {
+    const winograd_mode mode = winograd_mode_from_env();
+    if (mode == winograd_mode::on || (mode == winograd_mode::when_faster && winograd_pays(p)))
+      return winograd_forward(p, in, packed + panels_length(p), bias, out, pool);
+  }
   return conv_gemm_forward(p, in, packed, bias, out, pool);
 }
 
