@@ -9,31 +9,55 @@ import { fileURLToPath } from 'node:url';
 import type { ArchName } from '../lib/model/layers.js';
 
 const child = process.argv[2] === '--child';
-if (child) {
-  // classify one image: load the weights from the file (read straight into native memory), one forward
+if (process.argv[2] === '--write') {
+  // the weights file is written by a process of its own: Linux keeps the peak RSS (ru_maxrss) across
+  // fork and exec, so a parent that had held the weights would lend the measured child its peak
   const [, , , file, archName] = process.argv;
-  const { loadWeightsAndModel } = await import('../lib/model/load.js');
-  const { model } = await loadWeightsAndModel({ arch: archName as ArchName, weights: file });
-  const shape = [1, ...model.arch.input];
-  const input = new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(0.5);
-  await model.forward(input, shape);
-  process.stdout.write(JSON.stringify({ peakRssBytes: process.resourceUsage().maxRSS * 1024, weightsBytes: model.parameterBytes }));
-} else {
-  const archIndex = process.argv.indexOf('--arch');
-  const archName = (archIndex >= 0 ? process.argv[archIndex + 1] : 'seed') as ArchName;
   const { buildArchitecture } = await import('../lib/model/archs.js');
   const { Model } = await import('../lib/model/model.js');
   const { writeSafetensors } = await import('../lib/weights/safetensors.js');
+  const model = await Model.random(buildArchitecture(archName as ArchName), 0);
+  writeSafetensors(file, model.parameters(), { arch: archName });
+  model.dispose();
+} else if (child) {
+  // classify one image: load the weights from the file (read straight into native memory), one forward
+  const [, , , file, archName] = process.argv;
+  const peak = () => process.resourceUsage().maxRSS * 1024;
+  const stages: [string, number, number][] = [['node started', process.memoryUsage().rss, peak()]];
+  const { loadWeightsAndModel } = await import('../lib/model/load.js');
+  const { native } = await import('../lib/native.js');
+  native();
+  stages.push(['code loaded (addon, weight readers)', process.memoryUsage().rss, peak()]);
+  const { model } = await loadWeightsAndModel({ arch: archName as ArchName, weights: file });
+  stages.push(['weights loaded and packed', process.memoryUsage().rss, peak()]);
+  const shape = [1, ...model.arch.input];
+  const input = new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(0.5);
+  await model.forward(input, shape);
+  stages.push(['one forward pass', process.memoryUsage().rss, peak()]);
+  process.stdout.write(JSON.stringify({ peakRssBytes: peak(), weightsBytes: model.parameterBytes, arenaBytes: model.arenaBytes, stages }));
+} else {
+  const archIndex = process.argv.indexOf('--arch');
+  const archName = (archIndex >= 0 ? process.argv[archIndex + 1] : 'seed') as ArchName;
   const dir = mkdtempSync(join(tmpdir(), 'alexnet-rss-'));
   try {
     const file = join(dir, `${archName}.safetensors`);
-    const model = await Model.random(buildArchitecture(archName), 0);
-    writeSafetensors(file, model.parameters(), { arch: archName });
-    model.dispose();
+    const write = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--write', file, archName], { encoding: 'utf8' });
+    if (write.status !== 0) throw new Error(write.stderr);
     const run = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', file, archName], { encoding: 'utf8' });
     if (run.status !== 0) throw new Error(run.stderr);
-    const { peakRssBytes, weightsBytes } = JSON.parse(run.stdout) as { peakRssBytes: number; weightsBytes: number };
+    const { peakRssBytes, weightsBytes, arenaBytes, stages } = JSON.parse(run.stdout) as {
+      peakRssBytes: number; weightsBytes: number; arenaBytes: number; stages: [string, number, number][];
+    };
     const mb = (n: number) => (n / 1048576).toFixed(1);
+    // where the memory goes: RSS after each stage and its growth, the peak so far, and what the stage had to add
+    let previousRss = 0;
+    for (const [name, rss, peakSoFar] of stages) {
+      console.log(`  ${name.padEnd(36)} RSS ${mb(rss).padStart(6)} MB (+${mb(rss - previousRss).padStart(6)}), peak so far ${mb(peakSoFar).padStart(6)} MB`);
+      previousRss = rss;
+    }
+    const loaded = stages[2][1] - stages[1][1];
+    console.log(`  loading took ${mb(loaded)} MB for ${mb(weightsBytes)} MB of weights (+${mb(loaded - weightsBytes)} MB besides them); ` +
+      `activation arena ${mb(arenaBytes)} MB`);
     console.log(`${archName}: file ${mb(statSync(file).size)} MB, weights ${mb(weightsBytes)} MB, peak RSS classifying one image ` +
       `${mb(peakRssBytes)} MB = ${(peakRssBytes / weightsBytes).toFixed(3)}x the weights (target <= 1.3x)`);
   } finally {

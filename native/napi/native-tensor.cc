@@ -3,6 +3,10 @@
 #include <cstring>
 #include <new>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #include "kernels/cpu/aligned-buffer.h"
 #include "napi/addon-state.h"
 #include "napi/args.h"
@@ -10,11 +14,39 @@
 
 namespace alexnet {
 
-tensor_storage::tensor_storage(size_t count, bool zero) : data(aligned_floats_alloc(count)), length(count) {
+namespace {
+
+constexpr size_t MAP_THRESHOLD_BYTES = size_t{1} << 20;
+
+}  // namespace
+
+tensor_storage::tensor_storage(size_t count, bool zero) : length(count) {
+#if defined(__linux__)
+  const size_t bytes = count * sizeof(float);
+  if (count <= (static_cast<size_t>(-1) >> 3) && bytes >= MAP_THRESHOLD_BYTES) {
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+    madvise(p, bytes, MADV_HUGEPAGE);  // a hint: THP may be off or "never"
+#endif
+    data = static_cast<float*>(p);  // page aligned, and zero-filled by the OS
+    mapped_bytes = bytes;
+    return;
+  }
+#endif
+  data = aligned_floats_alloc(count);
   if (zero) std::memset(data, 0, count * sizeof(float));
 }
 
-tensor_storage::~tensor_storage() { aligned_floats_free(data); }
+tensor_storage::~tensor_storage() {
+#if defined(__linux__)
+  if (mapped_bytes) {
+    munmap(data, mapped_bytes);
+    return;
+  }
+#endif
+  aligned_floats_free(data);
+}
 
 void NativeTensor::init_class(Napi::Env env) {
   Napi::Function constructor = DefineClass(env, "NativeTensor",

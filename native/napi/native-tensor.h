@@ -21,8 +21,13 @@ struct tensor_storage {
   // empty for a plain tensor; for conv weights packed by packConv, the shape they were packed for
   // ("out,in,kh,kw,stride_h,stride_w,groups"), checked by conv2d()
   std::string packed_conv;
+  // bytes mapped straight from the OS (large buffers), 0 when from malloc
+  size_t mapped_bytes = 0;
 
-  // allocates 64-byte aligned memory; zero-filled when `zero`; throws std::bad_alloc
+  // allocates 64-byte aligned memory; zero-filled when `zero`; throws std::bad_alloc. Buffers of
+  // MAP_THRESHOLD_BYTES and more are mapped from the OS on their own (freed back at once, never left
+  // resident in a malloc arena) and asked for transparent huge pages (fewer TLB misses when fc weights
+  // stream at batch 1).
   tensor_storage(size_t length, bool zero);
   ~tensor_storage();
   tensor_storage(const tensor_storage&) = delete;
