@@ -4,7 +4,10 @@
 // (a 1x1 conv on square sizes) against the FMA-loop peak. Configurations are interleaved round by round,
 // so only ratios from the same run mean anything on a shared machine.
 // Run: npx tsc -p . && node dist/bench/conv.js [--arch seed,caffe,torchvision] [--batch 1,32] [--rounds 5]
-import { native, type NativeTensor } from '../lib/native.js';
+//        [--previous path/to/old/alexnet_native.node]  (adds that build's packed / Winograd runs, interleaved)
+//        [--only gemm,conv1,...]  (rows whose name contains one of these)
+import { createRequire } from 'node:module';
+import { native, type Binding, type NativeTensor } from '../lib/native.js';
 import { buildArchitecture } from '../lib/model/archs.js';
 import { inferShapes } from '../lib/model/shapes.js';
 
@@ -17,12 +20,15 @@ const option = (name: string, fallback: string) => {
 const archs = option('arch', 'seed,caffe,torchvision').split(',');
 const batches = option('batch', '1,32').split(',').map(Number);
 const rounds = Number(option('rounds', '5'));
+const previousPath = option('previous', '');
+const previous = previousPath ? (createRequire(import.meta.url)(previousPath) as Binding) : undefined;
+const only = option('only', '').split(',').filter((x) => x);
 
-function filled(length: number, seed: number): NativeTensor {
+function filled(length: number, seed: number, bb: Binding = b): NativeTensor {
   const data = new Float32Array(length);
   let x = seed;
   for (let i = 0; i < length; i++) { x = (x * 1103515245 + 12345) % 2147483648; data[i] = x / 2147483648 - 0.5; }
-  const t = b.alloc('cpu', length);
+  const t = bb.alloc('cpu', length);
   t.write(data);
   return t;
 }
@@ -40,12 +46,23 @@ function convRow(name: string, dims: Int32Array): Row {
     { label: 'plain', env: '0', run: () => b.conv2d(dims, input, plain, bias, output, true) },
     { label: 'packed', env: '0', run: () => b.conv2d(dims, input, packed, bias, output, true) },
   ];
-  if (kH === 3 && kW === 3 && dims[7] === 1 && dims[8] === 1) {
+  const wino = kH === 3 && kW === 3 && dims[7] === 1 && dims[8] === 1;
+  if (wino) {
     variants.push({ label: 'winograd', env: '1', run: () => b.conv2d(dims, input, packed, bias, output, true) });
+  }
+  const extra: NativeTensor[] = [];
+  if (previous) {
+    const pb = previous;
+    const pInput = filled(batch * inC * inH * inW, 1, pb), pBias = filled(outC, 3, pb);
+    const pPacked = pb.packConv!(dims, filled(weightLength, 2, pb));
+    const pOutput = pb.alloc('cpu', batch * outC * outH * outW);
+    extra.push(pInput, pBias, pPacked, pOutput);
+    variants.push({ label: 'prev packed', env: '0', run: () => pb.conv2d(dims, pInput, pPacked, pBias, pOutput, true) });
+    if (wino) variants.push({ label: 'prev wino', env: '1', run: () => pb.conv2d(dims, pInput, pPacked, pBias, pOutput, true) });
   }
   return {
     name, flops: 2 * batch * outC * outH * outW * (inC / groups) * kH * kW, variants, times: new Map(),
-    dispose: () => [input, plain, bias, packed, output].forEach((t) => t.dispose()),
+    dispose: () => [input, plain, bias, packed, output, ...extra].forEach((t) => t.dispose()),
   };
 }
 
@@ -70,6 +87,7 @@ for (const archName of archs) {
   }
 }
 
+if (only.length) rows.splice(0, rows.length, ...rows.filter((r) => only.some((o) => r.name.includes(o))));
 const peak = b.peakGflops?.() ?? NaN;
 for (let round = 0; round <= rounds; round++) {
   for (const row of rows) {
@@ -86,9 +104,11 @@ delete process.env.ALEXNET_CLI_WINOGRAD;
 
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
 console.log(`threads ${b.getThreads()}, ISA ${b.cpuFeatures().isa}, FMA-loop peak ${peak.toFixed(1)} GFLOP/s, ${rounds} rounds (median)`);
-console.log(`${'convolution'.padEnd(44)} ${'plain ms'.padStart(9)} ${'GFLOP/s'.padStart(8)} ${'packed ms'.padStart(9)} ${'GFLOP/s'.padStart(8)} ${'wino ms'.padStart(9)} ${'GFLOP/s*'.padStart(8)}`);
+const labels = ['plain', 'packed', 'winograd', ...(previous ? ['prev packed', 'prev wino'] : [])];
+if (previous) console.log(`previous build: ${previousPath}`);
+console.log(`${'convolution'.padEnd(44)} ${labels.map((l) => `${(l + ' ms').padStart(9)} ${'GFLOP/s'.padStart(8)}`).join(' ')}`);
 for (const row of rows) {
-  const cells = ['plain', 'packed', 'winograd'].map((label) => {
+  const cells = labels.map((label) => {
     const t = row.times.get(label);
     if (!t) return `${'-'.padStart(9)} ${'-'.padStart(8)}`;
     const ns = median(t);
