@@ -2,13 +2,10 @@
 import { extname } from 'node:path';
 import { buildArchitecture } from '../model/archs.js';
 import type { ArchName } from '../model/layers.js';
-import { readCaffe } from './caffe.js';
 import { checkWeights, detectArchitecture, numClassesOf } from './detect.js';
-import { readKeras } from './keras.js';
 import { isNpy, readNpz } from './npy.js';
-import { readOnnx } from './onnx.js';
+// the readers of other formats (protobufjs, the HDF5 WebAssembly module, ...) load only when a file needs them
 import { readSafetensors } from './safetensors.js';
-import { readTorch } from './torch.js';
 import type { WeightSet } from './types.js';
 import { weightsError } from './types.js';
 import { ZipFile, isZip, readHead } from './zip.js';
@@ -55,12 +52,12 @@ export function detectFormat(path: string): string {
 export async function readWeights(path: string, options: ReadWeightsOptions = {}): Promise<WeightSet> {
   let set: WeightSet;
   switch (detectFormat(path)) {
-    case 'pytorch': set = await readTorch(path); break;
-    case 'keras-h5': case 'keras-v3': set = await readKeras(path); break;
+    case 'pytorch': set = await (await import('./torch.js')).readTorch(path); break;
+    case 'keras-h5': case 'keras-v3': set = await (await import('./keras.js')).readKeras(path); break;
     case 'npz': set = await readNpz(path); break;
     case 'safetensors': set = await readSafetensors(path); break;
-    case 'onnx': set = await readOnnx(path); break;
-    default: set = await readCaffe(path); break;
+    case 'onnx': set = await (await import('./onnx.js')).readOnnx(path); break;
+    default: set = await (await import('./caffe.js')).readCaffe(path); break;
   }
   if (options.arch) {
     const arch = buildArchitecture(options.arch, numClassesOf(set) ?? 1000);
