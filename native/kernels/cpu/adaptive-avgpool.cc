@@ -1,6 +1,6 @@
 // torch AdaptiveAvgPool2d: output cell (i, j) averages rows [floor(i*H/oh), ceil((i+1)*H/oh)) and
 // columns [floor(j*W/ow), ceil((j+1)*W/ow)), so windows overlap when H is not a multiple of oh.
-#include "kernels/cpu/thread-pool.h"
+#include "kernels/cpu/small-op.h"
 #include "kernels/kernels.h"
 
 namespace alexnet {
@@ -10,7 +10,7 @@ int adaptive_avgpool2d_forward_cpu(const adaptive_avgpool_params& p, const float
   const int64_t in_plane = static_cast<int64_t>(p.in_height) * p.in_width;
   const int64_t out_plane = static_cast<int64_t>(p.out_height) * p.out_width;
   const int64_t planes = static_cast<int64_t>(p.batch) * p.channels;
-  pool.run([&](int ith, int nth) {
+  run_sized(pool, planes * in_plane, [&](int ith, int nth) {
     int64_t begin, end;
     split_range(planes, ith, nth, &begin, &end);
     for (int64_t plane = begin; plane < end; ++plane) {

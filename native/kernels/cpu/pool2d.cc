@@ -2,7 +2,7 @@
 // comes from TypeScript. Work is split over (image, channel) planes.
 #include <limits>
 
-#include "kernels/cpu/thread-pool.h"
+#include "kernels/cpu/small-op.h"
 #include "kernels/kernels.h"
 
 namespace alexnet {
@@ -13,7 +13,7 @@ int clamp_int(int x, int lo, int hi) { return x < lo ? lo : (x > hi ? hi : x); }
 template <class Plane>
 void for_each_plane(const pool2d_params& p, thread_pool& pool, Plane plane) {
   const int64_t planes = static_cast<int64_t>(p.batch) * p.channels;
-  pool.run([&](int ith, int nth) {
+  run_sized(pool, planes * p.in_height * p.in_width, [&](int ith, int nth) {
     int64_t begin, end;
     split_range(planes, ith, nth, &begin, &end);
     for (int64_t i = begin; i < end; ++i) plane(i);
@@ -22,15 +22,39 @@ void for_each_plane(const pool2d_params& p, thread_pool& pool, Plane plane) {
 
 }  // namespace
 
+// Separable: per output row, the column-wise max over the window's input rows (contiguous, vectorised)
+// into `cols`, then the max over each window's columns of it. max is exact in any order.
+constexpr int MAX_POOL_ROW = 2048;
+
 int max_pool2d_forward_cpu(const pool2d_params& p, const float* in, float* out, thread_pool& pool) {
   const int64_t in_plane = static_cast<int64_t>(p.in_height) * p.in_width;
   const int64_t out_plane = static_cast<int64_t>(p.out_height) * p.out_width;
+  const bool separable = p.in_width <= MAX_POOL_ROW;
   for_each_plane(p, pool, [&](int64_t plane) {
     const float* src = in + plane * in_plane;
     float* dst = out + plane * out_plane;
+    alignas(64) float cols[MAX_POOL_ROW];
     for (int oh = 0; oh < p.out_height; ++oh) {
       const int h_start = oh * p.stride_h - p.pad_top;
       const int h0 = clamp_int(h_start, 0, p.in_height), h1 = clamp_int(h_start + p.kernel_h, 0, p.in_height);
+      float* row_out = dst + static_cast<int64_t>(oh) * p.out_width;
+      if (separable && h0 < h1) {
+        // from -inf, as the plain loop: a NaN is skipped the same way
+        float* __restrict m = cols;
+        for (int w = 0; w < p.in_width; ++w) m[w] = -std::numeric_limits<float>::infinity();
+        for (int h = h0; h < h1; ++h) {
+          const float* __restrict r = src + static_cast<int64_t>(h) * p.in_width;
+          for (int w = 0; w < p.in_width; ++w) m[w] = r[w] > m[w] ? r[w] : m[w];
+        }
+        for (int ow = 0; ow < p.out_width; ++ow) {
+          const int w_start = ow * p.stride_w - p.pad_left;
+          const int w0 = clamp_int(w_start, 0, p.in_width), w1 = clamp_int(w_start + p.kernel_w, 0, p.in_width);
+          float best = -std::numeric_limits<float>::infinity();
+          for (int w = w0; w < w1; ++w) best = cols[w] > best ? cols[w] : best;
+          row_out[ow] = w0 < w1 ? best : 0.0f;
+        }
+        continue;
+      }
       for (int ow = 0; ow < p.out_width; ++ow) {
         const int w_start = ow * p.stride_w - p.pad_left;
         const int w0 = clamp_int(w_start, 0, p.in_width), w1 = clamp_int(w_start + p.kernel_w, 0, p.in_width);
@@ -41,7 +65,7 @@ int max_pool2d_forward_cpu(const pool2d_params& p, const float* in, float* out, 
             best = x > best ? x : best;
           }
         // an empty window (cannot happen with the output sizes TypeScript computes) yields 0, not -inf
-        dst[static_cast<int64_t>(oh) * p.out_width + ow] = (h0 < h1 && w0 < w1) ? best : 0.0f;
+        row_out[ow] = (h0 < h1 && w0 < w1) ? best : 0.0f;
       }
     }
   });

@@ -2,13 +2,13 @@
 // each element is read before it is written.
 #include <cmath>
 
-#include "kernels/cpu/thread-pool.h"
+#include "kernels/cpu/small-op.h"
 #include "kernels/kernels.h"
 
 namespace alexnet {
 
 int softmax_forward_cpu(const softmax_params& p, const float* in, float* out, thread_pool& pool) {
-  pool.run([&](int ith, int nth) {
+  run_sized(pool, static_cast<int64_t>(p.rows) * p.cols * 8, [&](int ith, int nth) {
     int64_t begin, end;
     split_range(p.rows, ith, nth, &begin, &end);
     for (int64_t row = begin; row < end; ++row) {
