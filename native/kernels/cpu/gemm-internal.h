@@ -36,6 +36,9 @@ struct gemm_packed_params {
   const float* a = nullptr;  // panels as above
   gemm_pack_b_fn pack_b = nullptr;
   const void* b_ctx = nullptr;
+  // or B already packed (pack_b unused): panels of the ISA's nr columns, each k-major over the whole k,
+  // B(p, col) at b_packed[(col / nr) * k * nr + p * nr + col % nr] (Winograd's V is written so)
+  const float* b_packed = nullptr;
   // C(r, col) is c[r * ldc + (col / c_segment) * c_segment_stride + col % c_segment]: NCHW output of
   // several images side by side (c_segment = out_h * out_w, stride = the image); c_segment >= n for plain
   float* c = nullptr;
