@@ -79,6 +79,72 @@ void im2col_pack_b(const void* ctx, int k0, int kc, int64_t col0, int cols, int 
   const int kernel_area = p.kernel_h * p.kernel_w;
   int c = k0 / kernel_area, ki = (k0 % kernel_area) / p.kernel_w, kj = k0 % p.kernel_w;
   const int sw = p.stride_w;
+  // strided (conv1: 11 wide, stride 4): the kernel_w rows of one (c, ki) read one input span per run.
+  // Split it once into sw phases, phase[r][m] = in_row[iw0 + m*sw + r] (0 outside the input), so row
+  // kj of the run is the contiguous phase[kj % sw][kj / sw + j], instead of kernel_w stride-sw gathers.
+  const int extra = (p.kernel_w - 1) / sw + 1;  // phase entries past the run length
+  if (sw > 1 && sw <= 8 && sw * (cols + run_count * extra) <= 2048) {
+    alignas(64) float phases[2048];
+    int phase_len[64], phase_at[64];
+    int at = 0;
+    for (int r = 0; r < run_count; ++r) {
+      phase_len[r] = runs[r].length + extra;
+      phase_at[r] = at;
+      at += sw * phase_len[r];
+    }
+    bool built = false;
+    for (int q = 0; q < kc; ++q) {
+      if (!built) {
+        for (int r = 0; r < run_count; ++r) {
+          const im2col_run& run = runs[r];
+          float* __restrict ph = phases + phase_at[r];
+          const int len = phase_len[r], ih = run.ih0 + ki;
+          if (ih < 0 || ih >= p.in_height) {
+            for (int e = 0; e < sw * len; ++e) ph[e] = 0.0f;
+            continue;
+          }
+          const float* __restrict in_row = run.image + c * src.plane + static_cast<int64_t>(ih) * p.in_width;
+          const int iw0 = run.iw0;
+          if (iw0 >= 0 && iw0 + sw * len <= p.in_width) {
+            if (sw == 4) {
+              for (int m = 0; m < len; ++m) {
+                ph[m] = in_row[iw0 + 4 * m];
+                ph[len + m] = in_row[iw0 + 4 * m + 1];
+                ph[2 * len + m] = in_row[iw0 + 4 * m + 2];
+                ph[3 * len + m] = in_row[iw0 + 4 * m + 3];
+              }
+            } else {
+              for (int m = 0; m < len; ++m)
+                for (int e = 0; e < sw; ++e) ph[e * len + m] = in_row[iw0 + sw * m + e];
+            }
+          } else {
+            for (int m = 0; m < len; ++m)
+              for (int e = 0; e < sw; ++e) {
+                const int iw = iw0 + sw * m + e;
+                ph[e * len + m] = iw >= 0 && iw < p.in_width ? in_row[iw] : 0.0f;
+              }
+          }
+        }
+        built = true;
+      }
+      float* __restrict row = dst + static_cast<size_t>(q) * nr;
+      for (int r = 0; r < run_count; ++r) {
+        const float* __restrict ph = phases + phase_at[r] + (kj % sw) * phase_len[r] + kj / sw;
+        float* __restrict o = row + runs[r].j0;
+        for (int j = 0; j < runs[r].length; ++j) o[j] = ph[j];
+      }
+      for (int j = cols; j < nr; ++j) row[j] = 0.0f;
+      if (++kj == p.kernel_w) {
+        kj = 0;
+        built = false;
+        if (++ki == p.kernel_h) {
+          ki = 0;
+          ++c;
+        }
+      }
+    }
+    return;
+  }
   for (int q = 0; q < kc; ++q) {
     float* __restrict row = dst + static_cast<size_t>(q) * nr;
     for (int r = 0; r < run_count; ++r) {
