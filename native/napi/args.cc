@@ -50,12 +50,6 @@ std::string arg_string(Napi::Env env, const Napi::Value& value, const std::strin
   return value.As<Napi::String>().Utf8Value();
 }
 
-std::string arg_device(Napi::Env env, const Napi::Value& value, const std::string& name) {
-  if (!value.IsString() || value.As<Napi::String>().Utf8Value() != "cpu")
-    throw_expected(env, value.IsString() ? "ERR_DEVICE" : "ERR_ARG", "'cpu'", name, describe_value(value));
-  return "cpu";
-}
-
 std::vector<int32_t> arg_dims(Napi::Env env, const Napi::Value& value, size_t count, const std::string& name) {
   if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
       value.As<Napi::TypedArray>().ElementLength() != count)
@@ -66,51 +60,21 @@ std::vector<int32_t> arg_dims(Napi::Env env, const Napi::Value& value, size_t co
 }
 
 void check_dim(Napi::Env env, const std::vector<int32_t>& dims, size_t index, const char* field, bool allow_zero) {
-  if ((dims[index] > 0 || (allow_zero && dims[index] == 0)) && dims[index] <= MAX_DIM) return;
-  throw_expected(env, "ERR_SHAPE",
-                 std::string(allow_zero ? "a non-negative integer" : "a positive integer") + " of at most " +
-                     std::to_string(MAX_DIM),
-                 "dims[" + std::to_string(index) + "] (" + field + ")", std::to_string(dims[index]));
+  check_shape(env, dim_message(dims[index], index, field, allow_zero, ""));
 }
 
-std::shared_ptr<tensor_storage> arg_tensor(Napi::Env env, const Napi::Value& value, const std::string& name) {
-  NativeTensor* tensor = NativeTensor::unwrap_or_null(value);
-  if (!tensor) throw_expected(env, "ERR_ARG", "a NativeTensor", name, describe_value(value));
-  if (!tensor->storage()) throw_expected(env, "ERR_DISPOSED", "a live NativeTensor", name, "a disposed NativeTensor");
-  if (tensor->storage()->device != "cpu")
-    throw_expected(env, "ERR_DEVICE", "a NativeTensor on 'cpu'", name, "one on '" + tensor->storage()->device + "'");
-  return tensor->storage();
+void check_shape(Napi::Env env, const std::string& message) {
+  if (!message.empty()) throw make_error(env, "ERR_SHAPE", message);
 }
 
-std::shared_ptr<tensor_storage> arg_tensor_or_null(Napi::Env env, const Napi::Value& value, const std::string& name) {
-  if (value.IsNull() || value.IsUndefined()) return nullptr;
-  if (!NativeTensor::unwrap_or_null(value))
-    throw_expected(env, "ERR_ARG", "a NativeTensor or null", name, describe_value(value));
-  return arg_tensor(env, value, name);
-}
-
-void check_length_at_least(Napi::Env env, const tensor_storage& tensor, int64_t needed, const std::string& name) {
-  if (needed > MAX_KERNEL_ELEMENTS)
-    throw_expected(env, "ERR_SHAPE", "at most " + std::to_string(MAX_KERNEL_ELEMENTS) + " elements", name,
-                   std::to_string(needed));
-  if (static_cast<int64_t>(tensor.length) < needed)
-    throw_expected(env, "ERR_SHAPE", "a NativeTensor of at least " + std::to_string(needed) + " elements", name,
-                   "NativeTensor(" + std::to_string(tensor.length) + ")");
-}
-
-void check_length_exact(Napi::Env env, const tensor_storage& tensor, int64_t needed, const std::string& name) {
-  if (needed > MAX_KERNEL_ELEMENTS)
-    throw_expected(env, "ERR_SHAPE", "at most " + std::to_string(MAX_KERNEL_ELEMENTS) + " elements", name,
-                   std::to_string(needed));
-  if (static_cast<int64_t>(tensor.length) != needed)
-    throw_expected(env, "ERR_SHAPE", "a NativeTensor of " + std::to_string(needed) + " elements", name,
-                   "NativeTensor(" + std::to_string(tensor.length) + ")");
-}
-
-void check_distinct(Napi::Env env, const tensor_storage& output, const tensor_storage& input,
-                    const std::string& output_name, const std::string& input_name) {
-  if (&output == &input)
-    throw_expected(env, "ERR_ARG", "a NativeTensor other than " + input_name, output_name, "the same NativeTensor");
+from_file_request arg_from_file(Napi::Env env, const Napi::CallbackInfo& info) {
+  std::string path = arg_string(env, info[1], "path");
+  if (path.empty() || path.find('\0') != std::string::npos)
+    throw_expected(env, "ERR_ARG", "a file path", "path", describe_value(info[1]));
+  const int64_t byte_offset = arg_integer(env, info[2], "byteOffset", 0, static_cast<int64_t>(MAX_SAFE_INTEGER));
+  // the byte count must fit size_t and off_t
+  const int64_t length = arg_integer(env, info[3], "length", 0, static_cast<int64_t>(MAX_SAFE_INTEGER) / 4);
+  return from_file_request{std::move(path), byte_offset, length};
 }
 
 }  // namespace alexnet

@@ -1,12 +1,6 @@
 #include "napi/errors.h"
 
-#include "napi/native-tensor.h"
-
 namespace alexnet {
-
-std::string expected_message(const std::string& what, const std::string& name, const std::string& received) {
-  return "Expected " + what + " for " + name + " but received " + received;
-}
 
 Napi::Error make_error(Napi::Env env, const char* code, const std::string& message) {
   Napi::Error error = Napi::Error::New(env, message);
@@ -47,11 +41,8 @@ std::string describe_value(const Napi::Value& value) {
   }
   if (value.IsArray()) return "Array(" + std::to_string(value.As<Napi::Array>().Length()) + ")";
   if (value.IsObject()) {
-    if (NativeTensor* tensor = NativeTensor::unwrap_or_null(value)) {
-      if (!tensor->storage()) return "a disposed NativeTensor";
-      return "NativeTensor(" + std::to_string(tensor->storage()->length) + ")";
-    }
-    return "an object";
+    const std::string tensor = describe_tensor(value);
+    return tensor.empty() ? "an object" : tensor;
   }
   return "a " + value.ToString().Utf8Value();
 }

@@ -1,16 +1,16 @@
 // One format for every error users see (sharp lib/is.js):
 //   Expected <what> for <name> but received <value>
-// with a `code` property: ERR_SHAPE, ERR_ARG, ERR_ALLOC, ERR_ISA, ERR_DISPOSED, ERR_DEVICE, ERR_IO.
+// with a `code` property: ERR_SHAPE, ERR_ARG, ERR_ALLOC, ERR_ISA, ERR_DISPOSED, ERR_DEVICE, ERR_IO, ERR_CUDA.
+// Compiled into both addons (the CPU one and the CUDA one).
 #pragma once
 
 #include <napi.h>
 
 #include <string>
 
-namespace alexnet {
+#include "napi/op-checks.h"  // expected_message
 
-// "Expected <what> for <name> but received <received>"
-std::string expected_message(const std::string& what, const std::string& name, const std::string& received);
+namespace alexnet {
 
 Napi::Error make_error(Napi::Env env, const char* code, const std::string& message);
 
@@ -20,6 +20,11 @@ Napi::Error make_error(Napi::Env env, const char* code, const std::string& messa
 
 // how a received value is shown: 12, 'text', undefined, null, true, Int32Array(15), NativeTensor(100)
 std::string describe_value(const Napi::Value& value);
+
+// how a tensor of this addon is shown ("NativeTensor(100)", "a disposed NativeTensor"), "" for any other
+// object: defined once per addon, next to its tensor class (native-tensor.cc, cuda-tensor.cc), so this
+// file compiles into both addons without either tensor class
+std::string describe_tensor(const Napi::Value& value);
 
 // An error raised on a worker thread (no JS there); turned into a JS Error on the main thread.
 struct op_error {

@@ -150,4 +150,33 @@ Napi::Value NativeTensor::dispose(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+std::string describe_tensor(const Napi::Value& value) {
+  NativeTensor* tensor = NativeTensor::unwrap_or_null(value);
+  if (!tensor) return "";
+  if (!tensor->storage()) return "a disposed NativeTensor";
+  return "NativeTensor(" + std::to_string(tensor->storage()->length) + ")";
+}
+
+std::string arg_device(Napi::Env env, const Napi::Value& value, const std::string& name) {
+  if (!value.IsString() || value.As<Napi::String>().Utf8Value() != "cpu")
+    throw_expected(env, value.IsString() ? "ERR_DEVICE" : "ERR_ARG", "'cpu'", name, describe_value(value));
+  return "cpu";
+}
+
+std::shared_ptr<tensor_storage> arg_tensor(Napi::Env env, const Napi::Value& value, const std::string& name) {
+  NativeTensor* tensor = NativeTensor::unwrap_or_null(value);
+  if (!tensor) throw_expected(env, "ERR_ARG", "a NativeTensor", name, describe_value(value));
+  if (!tensor->storage()) throw_expected(env, "ERR_DISPOSED", "a live NativeTensor", name, "a disposed NativeTensor");
+  if (tensor->storage()->device != "cpu")
+    throw_expected(env, "ERR_DEVICE", "a NativeTensor on 'cpu'", name, "one on '" + tensor->storage()->device + "'");
+  return tensor->storage();
+}
+
+std::shared_ptr<tensor_storage> arg_tensor_or_null(Napi::Env env, const Napi::Value& value, const std::string& name) {
+  if (value.IsNull() || value.IsUndefined()) return nullptr;
+  if (!NativeTensor::unwrap_or_null(value))
+    throw_expected(env, "ERR_ARG", "a NativeTensor or null", name, describe_value(value));
+  return arg_tensor(env, value, name);
+}
+
 }  // namespace alexnet

@@ -66,4 +66,11 @@ class NativeTensor : public Napi::ObjectWrap<NativeTensor> {
   int64_t accounted_bytes_ = 0;  // reported to V8 as external memory, so GC sees the real size
 };
 
+// a device name this build has ("cpu"); ERR_DEVICE otherwise
+std::string arg_device(Napi::Env env, const Napi::Value& value, const std::string& name);
+// a live NativeTensor on the CPU: ERR_ARG (not a tensor), ERR_DISPOSED, ERR_DEVICE
+std::shared_ptr<tensor_storage> arg_tensor(Napi::Env env, const Napi::Value& value, const std::string& name);
+// as arg_tensor, but null/undefined give nullptr
+std::shared_ptr<tensor_storage> arg_tensor_or_null(Napi::Env env, const Napi::Value& value, const std::string& name);
+
 }  // namespace alexnet

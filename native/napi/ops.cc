@@ -42,60 +42,14 @@ Napi::Array string_array(Napi::Env env, const std::vector<std::string>& items) {
   return array;
 }
 
-// product of positive factors, saturating at 2^62 (callers compare it with buffer lengths)
-int64_t product(std::initializer_list<int64_t> factors) {
-  constexpr int64_t cap = int64_t{1} << 62;
-  int64_t p = 1;
-  for (int64_t f : factors) p = (f != 0 && p > cap / f) ? cap : p * f;
-  return p;
-}
-
-// conv/pool output size along one axis: floor((in + pads - kernel) / stride) + 1, with the kernel
-// fitting the padded input (ERR_SHAPE otherwise)
-int64_t check_window_fits(Napi::Env env, int64_t in, int64_t pad_begin, int64_t pad_end, int64_t kernel,
-                          const char* kernel_name, const char* in_name, const char* pad_begin_name,
-                          const char* pad_end_name) {
-  const int64_t span = in + pad_begin + pad_end;
-  if (kernel > span)
-    throw_expected(env, "ERR_SHAPE",
-                   "at most " + std::to_string(span) + " (" + in_name + " + " + pad_begin_name + " + " + pad_end_name + ")",
-                   kernel_name, std::to_string(kernel));
-  return span;
-}
-
-const char* const CONV2D_FIELDS[] = {"batch", "inChannels", "inHeight", "inWidth", "outChannels", "kernelH",
-                                     "kernelW", "strideH", "strideW", "padTop", "padLeft", "padBottom",
-                                     "padRight", "groups", "outHeight", "outWidth"};
-const char* const POOL2D_FIELDS[] = {"batch", "channels", "inHeight", "inWidth", "kernelH", "kernelW", "strideH",
-                                     "strideW", "padTop", "padLeft", "padBottom", "padRight", "outHeight",
-                                     "outWidth"};
-
-// dims of pool2d, checked: output size between floor and ceil rounding
-pool2d_params pool2d_dims(Napi::Env env, const Napi::Value& value) {
-  const std::vector<int32_t> d = arg_dims(env, value, 14, "dims");
-  for (size_t i = 0; i < 14; ++i) check_dim(env, d, i, POOL2D_FIELDS[i], i >= 8 && i <= 11);
-  pool2d_params p{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13]};
-  const int64_t span_h = check_window_fits(env, p.in_height, p.pad_top, p.pad_bottom, p.kernel_h, "kernelH", "inHeight", "padTop", "padBottom");
-  const int64_t span_w = check_window_fits(env, p.in_width, p.pad_left, p.pad_right, p.kernel_w, "kernelW", "inWidth", "padLeft", "padRight");
-  const auto check_out = [&](int64_t span, int64_t kernel, int64_t stride, int64_t out, const char* name) {
-    const int64_t lo = (span - kernel) / stride + 1, hi = (span - kernel + stride - 1) / stride + 1;
-    if (out < lo || out > hi)
-      throw_expected(env, "ERR_SHAPE", lo == hi ? std::to_string(lo) : std::to_string(lo) + " or " + std::to_string(hi),
-                     name, std::to_string(out));
-  };
-  check_out(span_h, p.kernel_h, p.stride_h, p.out_height, "outHeight");
-  check_out(span_w, p.kernel_w, p.stride_w, p.out_width, "outWidth");
-  return p;
-}
-
 Napi::Value pool2d_op(const Napi::CallbackInfo& info, bool is_max) {
   Napi::Env env = info.Env();
-  const pool2d_params p = pool2d_dims(env, info[0]);
+  const std::vector<int32_t> d = arg_dims(env, info[0], 14, "dims");
   auto input = arg_tensor(env, info[1], "input");
   auto output = arg_tensor(env, info[2], "output");
   const bool count_include_pad = is_max ? false : arg_boolean(env, info[3], "countIncludePad");
-  check_length_at_least(env, *input, product({p.batch, p.channels, p.in_height, p.in_width}), "input");
-  check_length_at_least(env, *output, product({p.batch, p.channels, p.out_height, p.out_width}), "output");
+  check_shape(env, pool2d_check(d.data(), op_buffers{int64_t(input->length), -1, -1, int64_t(output->length)}, ""));
+  const pool2d_params p = pool2d_params_of(d.data());
   check_distinct(env, *output, *input, "output", "input");
   const float* in = input->data;
   float* out = output->data;
@@ -171,46 +125,23 @@ Napi::Value op_alloc(const Napi::CallbackInfo& info) {
   return NativeTensor::wrap(env, std::move(storage));
 }
 
-// what packed conv weights depend on (kernels.h conv_packed_length)
-static std::string conv_pack_key(const conv2d_params& p) {
-  std::string key;
-  for (int v : {p.out_channels, p.in_channels, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.groups})
-    key += (key.empty() ? "" : ",") + std::to_string(v);
-  return key;
-}
-
 Napi::Value op_conv2d(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::vector<int32_t> d = arg_dims(env, info[0], 16, "dims");
-  for (size_t i = 0; i < 16; ++i) check_dim(env, d, i, CONV2D_FIELDS[i], i >= 9 && i <= 12);
-  conv2d_params p{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13], d[14], d[15], false};
-  if (p.in_channels % p.groups != 0 || p.out_channels % p.groups != 0)
-    throw_expected(env, "ERR_SHAPE",
-                   "a divisor of inChannels " + std::to_string(p.in_channels) + " and outChannels " +
-                       std::to_string(p.out_channels),
-                   "groups", std::to_string(p.groups));
-  const int64_t span_h = check_window_fits(env, p.in_height, p.pad_top, p.pad_bottom, p.kernel_h, "kernelH", "inHeight", "padTop", "padBottom");
-  const int64_t span_w = check_window_fits(env, p.in_width, p.pad_left, p.pad_right, p.kernel_w, "kernelW", "inWidth", "padLeft", "padRight");
-  const int64_t out_h = (span_h - p.kernel_h) / p.stride_h + 1, out_w = (span_w - p.kernel_w) / p.stride_w + 1;
-  if (p.out_height != out_h) throw_expected(env, "ERR_SHAPE", std::to_string(out_h), "outHeight", std::to_string(p.out_height));
-  if (p.out_width != out_w) throw_expected(env, "ERR_SHAPE", std::to_string(out_w), "outWidth", std::to_string(p.out_width));
-
   auto input = arg_tensor(env, info[1], "input");
   auto weight = arg_tensor(env, info[2], "weight");
   auto bias = arg_tensor_or_null(env, info[3], "bias");
   auto output = arg_tensor(env, info[4], "output");
-  p.relu = arg_boolean(env, info[5], "relu");
-  const int64_t k_per_group = product({p.in_channels / p.groups, p.kernel_h, p.kernel_w});
-  check_length_at_least(env, *input, product({p.batch, p.in_channels, p.in_height, p.in_width}), "input");
+  const bool relu = arg_boolean(env, info[5], "relu");
   const bool packed = !weight->packed_conv.empty();
-  if (packed && weight->packed_conv != conv_pack_key(p))
-    throw_expected(env, "ERR_SHAPE", "weights packed for " + conv_pack_key(p), "weight",
-                   "weights packed for " + weight->packed_conv);
-  if (!packed) check_length_exact(env, *weight, product({p.out_channels, k_per_group}), "weight");
-  if (bias) check_length_exact(env, *bias, p.out_channels, "bias");
-  check_length_at_least(env, *output, product({p.batch, p.out_channels, p.out_height, p.out_width}), "output");
+  check_shape(env, conv2d_check(d.data(),
+                                op_buffers{int64_t(input->length), int64_t(weight->length),
+                                           bias ? int64_t(bias->length) : -1, int64_t(output->length)},
+                                weight->packed_conv, ""));
+  conv2d_params p = conv2d_params_of(d.data());
+  p.relu = relu;
   // the im2col workspace and the GEMM's k use 32-bit sizes
-  const int64_t workspace = product({k_per_group, p.groups, out_h, out_w});
+  const int64_t workspace = product({p.in_channels / p.groups, p.kernel_h, p.kernel_w, p.groups, p.out_height, p.out_width});
   if (workspace > MAX_KERNEL_ELEMENTS)
     throw_expected(env, "ERR_SHAPE", "at most " + std::to_string(MAX_KERNEL_ELEMENTS) + " elements", "the im2col workspace",
                    std::to_string(workspace));
@@ -236,15 +167,11 @@ Napi::Value op_avg_pool2d(const Napi::CallbackInfo& info) { return pool2d_op(inf
 Napi::Value op_lrn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::vector<int32_t> d = arg_dims(env, info[0], 5, "dims");
-  const char* const fields[] = {"batch", "channels", "height", "width", "size"};
-  for (size_t i = 0; i < 5; ++i) check_dim(env, d, i, fields[i], false);
   auto input = arg_tensor(env, info[1], "input");
   auto output = arg_tensor(env, info[2], "output");
   const lrn_params p{d[0], d[1], d[2], d[3], d[4], arg_finite_float(env, info[3], "alpha"),
                      arg_finite_float(env, info[4], "beta"), arg_finite_float(env, info[5], "k")};
-  const int64_t count = product({p.batch, p.channels, p.height, p.width});
-  check_length_at_least(env, *input, count, "input");
-  check_length_at_least(env, *output, count, "output");
+  check_shape(env, lrn_check(d.data(), op_buffers{int64_t(input->length), -1, -1, int64_t(output->length)}, ""));
   check_distinct(env, *output, *input, "output", "input");
   const float* in = input->data;
   float* out = output->data;
@@ -255,23 +182,16 @@ Napi::Value op_lrn(const Napi::CallbackInfo& info) {
 Napi::Value op_linear(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::vector<int32_t> d = arg_dims(env, info[0], 3, "dims");
-  const char* const fields[] = {"rows", "inFeatures", "outFeatures"};
-  for (size_t i = 0; i < 3; ++i) check_dim(env, d, i, fields[i], false);
   auto input = arg_tensor(env, info[1], "input");
   auto weight = arg_tensor(env, info[2], "weight");
   auto bias = arg_tensor_or_null(env, info[3], "bias");
   auto output = arg_tensor(env, info[4], "output");
   const linear_params p{d[0], d[1], d[2], arg_boolean(env, info[5], "relu")};
-  check_length_at_least(env, *input, product({p.rows, p.in_features}), "input");
-  check_length_exact(env, *weight, product({p.out_features, p.in_features}), "weight");
   const bool packed = weight->packed_out_features != 0;
-  if (packed && (weight->packed_out_features != p.out_features || weight->packed_in_features != p.in_features))
-    throw_expected(env, "ERR_SHAPE",
-                   "weights packed for " + std::to_string(p.out_features) + " x " + std::to_string(p.in_features), "weight",
-                   "weights packed for " + std::to_string(weight->packed_out_features) + " x " +
-                       std::to_string(weight->packed_in_features));
-  if (bias) check_length_exact(env, *bias, p.out_features, "bias");
-  check_length_at_least(env, *output, product({p.rows, p.out_features}), "output");
+  check_shape(env, linear_check(d.data(),
+                                op_buffers{int64_t(input->length), int64_t(weight->length),
+                                           bias ? int64_t(bias->length) : -1, int64_t(output->length)},
+                                weight->packed_out_features, weight->packed_in_features, ""));
   check_distinct(env, *output, *input, "output", "input");
   check_distinct(env, *output, *weight, "output", "weight");
   if (bias) check_distinct(env, *output, *bias, "output", "bias");
@@ -290,13 +210,10 @@ Napi::Value op_linear(const Napi::CallbackInfo& info) {
 Napi::Value op_softmax(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::vector<int32_t> d = arg_dims(env, info[0], 2, "dims");
-  check_dim(env, d, 0, "rows", false);
-  check_dim(env, d, 1, "cols", false);
   auto input = arg_tensor(env, info[1], "input");
   auto output = arg_tensor(env, info[2], "output");
+  check_shape(env, softmax_check(d.data(), op_buffers{int64_t(input->length), -1, -1, int64_t(output->length)}, ""));
   const softmax_params p{d[0], d[1]};
-  check_length_at_least(env, *input, product({p.rows, p.cols}), "input");
-  check_length_at_least(env, *output, product({p.rows, p.cols}), "output");
   const float* in = input->data;
   float* out = output->data;
   return queue_kernel(env, "softmax", [p, in, out] { return softmax_forward_cpu(p, in, out, global_thread_pool()); },
@@ -306,13 +223,10 @@ Napi::Value op_softmax(const Napi::CallbackInfo& info) {
 Napi::Value op_adaptive_avg_pool2d(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::vector<int32_t> d = arg_dims(env, info[0], 6, "dims");
-  const char* const fields[] = {"batch", "channels", "inHeight", "inWidth", "outHeight", "outWidth"};
-  for (size_t i = 0; i < 6; ++i) check_dim(env, d, i, fields[i], false);
   auto input = arg_tensor(env, info[1], "input");
   auto output = arg_tensor(env, info[2], "output");
+  check_shape(env, adaptive_avg_pool2d_check(d.data(), op_buffers{int64_t(input->length), -1, -1, int64_t(output->length)}, ""));
   const adaptive_avgpool_params p{d[0], d[1], d[2], d[3], d[4], d[5]};
-  check_length_at_least(env, *input, product({p.batch, p.channels, p.in_height, p.in_width}), "input");
-  check_length_at_least(env, *output, product({p.batch, p.channels, p.out_height, p.out_width}), "output");
   check_distinct(env, *output, *input, "output", "input");
   const float* in = input->data;
   float* out = output->data;
@@ -460,13 +374,8 @@ Napi::Value op_memory_bandwidth(const Napi::CallbackInfo& info) {
 static conv2d_params conv_weight_dims(Napi::Env env, const Napi::Value& value, const tensor_storage& weight,
                                       bool plain) {
   const std::vector<int32_t> d = arg_dims(env, value, 16, "dims");
-  for (size_t i = 0; i < 16; ++i) check_dim(env, d, i, CONV2D_FIELDS[i], i >= 9 && i <= 12);
-  conv2d_params p{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13], d[14], d[15], false};
-  if (p.in_channels % p.groups != 0 || p.out_channels % p.groups != 0)
-    throw_expected(env, "ERR_SHAPE",
-                   "a divisor of inChannels " + std::to_string(p.in_channels) + " and outChannels " +
-                       std::to_string(p.out_channels),
-                   "groups", std::to_string(p.groups));
+  check_shape(env, conv2d_weight_check(d.data()));
+  const conv2d_params p = conv2d_params_of(d.data());
   if (plain) check_length_exact(env, weight, product({p.out_channels, p.in_channels / p.groups, p.kernel_h, p.kernel_w}), "weight");
   return p;
 }

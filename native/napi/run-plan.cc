@@ -16,17 +16,6 @@
 namespace alexnet {
 namespace {
 
-const char* const CONV2D_DIM_NAMES[] = {"batch", "inChannels", "inHeight", "inWidth", "outChannels", "kernelH",
-                                        "kernelW", "strideH", "strideW", "padTop", "padLeft", "padBottom",
-                                        "padRight", "groups", "outHeight", "outWidth"};
-const char* const POOL2D_DIM_NAMES[] = {"batch", "channels", "inHeight", "inWidth", "kernelH", "kernelW", "strideH",
-                                        "strideW", "padTop", "padLeft", "padBottom", "padRight", "outHeight",
-                                        "outWidth"};
-const char* const LRN_DIM_NAMES[] = {"batch", "channels", "height", "width", "size"};
-const char* const LINEAR_DIM_NAMES[] = {"rows", "inFeatures", "outFeatures"};
-const char* const SOFTMAX_DIM_NAMES[] = {"rows", "cols"};
-const char* const ADAPTIVE_DIM_NAMES[] = {"batch", "channels", "inHeight", "inWidth", "outHeight", "outWidth"};
-const char* const RELU_DIM_NAMES[] = {"length"};
 const char* const IN_OUT[] = {"input", "output"};
 const char* const IN_WEIGHT_BIAS_OUT[] = {"input", "weight", "bias", "output"};
 const char* const RELU_FLAG[] = {"relu"};
@@ -36,7 +25,6 @@ const char* const LRN_FLAG[] = {"scalars index"};
 struct op_layout {
   const char* name;
   int dims, tensors, flags;
-  const char* const* dim_names;
   const char* const* tensor_names;
   const char* const* flag_names;
   int record() const { return 1 + dims + tensors + flags; }
@@ -44,14 +32,14 @@ struct op_layout {
 
 const op_layout* layout_of(int opcode) {
   static const op_layout layouts[] = {
-      {"conv2d", 16, 4, 1, CONV2D_DIM_NAMES, IN_WEIGHT_BIAS_OUT, RELU_FLAG},
-      {"maxPool2d", 14, 2, 0, POOL2D_DIM_NAMES, IN_OUT, nullptr},
-      {"avgPool2d", 14, 2, 1, POOL2D_DIM_NAMES, IN_OUT, COUNT_INCLUDE_PAD_FLAG},
-      {"lrn", 5, 2, 1, LRN_DIM_NAMES, IN_OUT, LRN_FLAG},
-      {"linear", 3, 4, 1, LINEAR_DIM_NAMES, IN_WEIGHT_BIAS_OUT, RELU_FLAG},
-      {"softmax", 2, 2, 0, SOFTMAX_DIM_NAMES, IN_OUT, nullptr},
-      {"adaptiveAvgPool2d", 6, 2, 0, ADAPTIVE_DIM_NAMES, IN_OUT, nullptr},
-      {"relu", 1, 2, 0, RELU_DIM_NAMES, IN_OUT, nullptr},
+      {"conv2d", 16, 4, 1, IN_WEIGHT_BIAS_OUT, RELU_FLAG},
+      {"maxPool2d", 14, 2, 0, IN_OUT, nullptr},
+      {"avgPool2d", 14, 2, 1, IN_OUT, COUNT_INCLUDE_PAD_FLAG},
+      {"lrn", 5, 2, 1, IN_OUT, LRN_FLAG},
+      {"linear", 3, 4, 1, IN_WEIGHT_BIAS_OUT, RELU_FLAG},
+      {"softmax", 2, 2, 0, IN_OUT, nullptr},
+      {"adaptiveAvgPool2d", 6, 2, 0, IN_OUT, nullptr},
+      {"relu", 1, 2, 0, IN_OUT, nullptr},
   };
   if (opcode < PLAN_CONV2D || opcode > PLAN_RELU) return nullptr;
   return &layouts[opcode - PLAN_CONV2D];
@@ -74,14 +62,6 @@ struct plan_step {
   float* out;
 };
 
-// product of positive factors, saturating at 2^62 (compared with buffer lengths)
-int64_t product(std::initializer_list<int64_t> factors) {
-  constexpr int64_t cap = int64_t{1} << 62;
-  int64_t p = 1;
-  for (int64_t f : factors) p = (f != 0 && p > cap / f) ? cap : p * f;
-  return p;
-}
-
 // checks one record of the program; every error names the op: "plan op 3 (conv2d) dims[4] (outChannels)"
 class op_checker {
  public:
@@ -98,15 +78,10 @@ class op_checker {
   }
   int32_t dim(int i) const { return dims_[i]; }
 
-  // 0 < dims[i] <= MAX_DIM (0 allowed when allow_zero)
-  void check_dim(int i, bool allow_zero) const {
-    const int32_t d = dims_[i];
-    if ((d > 0 || (allow_zero && d == 0)) && d <= MAX_DIM) return;
-    throw_expected(env_, "ERR_SHAPE",
-                   std::string(allow_zero ? "a non-negative integer" : "a positive integer") + " of at most " +
-                       std::to_string(MAX_DIM),
-                   name("dims[" + std::to_string(i) + "] (" + layout_.dim_names[i] + ")"), std::to_string(d));
-  }
+  const int32_t* dims() const { return dims_.data(); }
+  const std::string& prefix() const { return prefix_; }
+  // throws ERR_SHAPE with an op-checks.h message unless it is empty
+  void shape(const std::string& message) const { check_shape(env_, message); }
 
   // tensor t of the record: its storage, or nullptr for -1 where `nullable`
   tensor_storage* tensor(int t, bool nullable) const {
@@ -127,32 +102,9 @@ class op_checker {
     return v == 1;
   }
 
-  void at_least(const tensor_storage& t, int64_t needed, int index) const {
-    check_length_at_least(env_, t, needed, name(layout_.tensor_names[index]));
-  }
-  void exact(const tensor_storage& t, int64_t needed, int index) const {
-    check_length_exact(env_, t, needed, name(layout_.tensor_names[index]));
-  }
   // kernels that cannot work in place
   void distinct(const tensor_storage& output, const tensor_storage* other, int other_index) const {
     if (other) check_distinct(env_, output, *other, name("output"), layout_.tensor_names[other_index]);
-  }
-
-  // the kernel window fits the padded input: returns in + pads
-  int64_t window_span(int in, int pad_begin, int pad_end, int kernel) const {
-    const int64_t span = static_cast<int64_t>(dims_[in]) + dims_[pad_begin] + dims_[pad_end];
-    if (dims_[kernel] > span)
-      throw_expected(env_, "ERR_SHAPE",
-                     "at most " + std::to_string(span) + " (" + layout_.dim_names[in] + " + " +
-                         layout_.dim_names[pad_begin] + " + " + layout_.dim_names[pad_end] + ")",
-                     name(layout_.dim_names[kernel]), std::to_string(dims_[kernel]));
-    return span;
-  }
-  // dims[out] between the floor (lo) and ceil (hi) output sizes
-  void output_size(int out, int64_t lo, int64_t hi) const {
-    if (dims_[out] >= lo && dims_[out] <= hi) return;
-    throw_expected(env_, "ERR_SHAPE", lo == hi ? std::to_string(lo) : std::to_string(lo) + " or " + std::to_string(hi),
-                   name(layout_.dim_names[out]), std::to_string(dims_[out]));
   }
 
  private:
@@ -164,40 +116,29 @@ class op_checker {
   std::vector<int32_t> dims_;
 };
 
+// the element counts of the record's tensors (-1 for a null one)
+op_buffers buffers_of(const tensor_storage* input, const tensor_storage* weight, const tensor_storage* bias,
+                      const tensor_storage* output) {
+  const auto count = [](const tensor_storage* t) { return t ? static_cast<int64_t>(t->length) : int64_t{-1}; };
+  return op_buffers{count(input), count(weight), count(bias), count(output)};
+}
+
 plan_step check_conv2d(const op_checker& c) {
-  for (int i = 0; i < 16; ++i) c.check_dim(i, i >= 9 && i <= 12);
   plan_step s{};
   s.op = PLAN_CONV2D;
+  tensor_storage *input = c.tensor(0, false), *weight = c.tensor(1, false), *bias = c.tensor(2, true),
+                 *output = c.tensor(3, false);
+  const bool relu = c.boolean_flag(0);
+  // weights packed by packConv carry the shape they were packed for (op-checks.h conv_pack_key)
+  c.shape(conv2d_check(c.dims(), buffers_of(input, weight, bias, output), weight->packed_conv, c.prefix()));
   conv2d_params& p = s.conv;
-  p = conv2d_params{c.dim(0), c.dim(1), c.dim(2), c.dim(3), c.dim(4), c.dim(5), c.dim(6), c.dim(7),
-                    c.dim(8), c.dim(9), c.dim(10), c.dim(11), c.dim(12), c.dim(13), c.dim(14), c.dim(15), false};
-  if (p.in_channels % p.groups != 0 || p.out_channels % p.groups != 0)
-    c.fail("a divisor of inChannels " + std::to_string(p.in_channels) + " and outChannels " + std::to_string(p.out_channels),
-           "groups", std::to_string(p.groups));
+  p = conv2d_params_of(c.dims());
+  p.relu = relu;
+  s.packed_weight = !weight->packed_conv.empty();
   // the im2col workspace and the GEMM's k use 32-bit sizes
   const int64_t workspace = product({p.in_channels / p.groups, p.kernel_h, p.kernel_w, p.groups, p.out_height, p.out_width});
   if (workspace > MAX_KERNEL_ELEMENTS)
     c.fail("at most " + std::to_string(MAX_KERNEL_ELEMENTS) + " elements", "im2col workspace", std::to_string(workspace));
-  const int64_t span_h = c.window_span(2, 9, 11, 5), span_w = c.window_span(3, 10, 12, 6);
-  c.output_size(14, (span_h - p.kernel_h) / p.stride_h + 1, (span_h - p.kernel_h) / p.stride_h + 1);
-  c.output_size(15, (span_w - p.kernel_w) / p.stride_w + 1, (span_w - p.kernel_w) / p.stride_w + 1);
-  tensor_storage *input = c.tensor(0, false), *weight = c.tensor(1, false), *bias = c.tensor(2, true),
-                 *output = c.tensor(3, false);
-  p.relu = c.boolean_flag(0);
-  const int64_t k_per_group = product({p.in_channels / p.groups, p.kernel_h, p.kernel_w});
-  c.at_least(*input, product({p.batch, p.in_channels, p.in_height, p.in_width}), 0);
-  // weights packed by packConv carry the shape they were packed for (the key of ops.cc's conv2d check)
-  s.packed_weight = !weight->packed_conv.empty();
-  if (s.packed_weight) {
-    std::string key;
-    for (int v : {p.out_channels, p.in_channels, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.groups})
-      key += (key.empty() ? "" : ",") + std::to_string(v);
-    if (weight->packed_conv != key) c.fail("weights packed for " + key, "weight", "weights packed for " + weight->packed_conv);
-  } else {
-    c.exact(*weight, product({p.out_channels, k_per_group}), 1);
-  }
-  if (bias) c.exact(*bias, p.out_channels, 2);
-  c.at_least(*output, product({p.batch, p.out_channels, p.out_height, p.out_width}), 3);
   c.distinct(*output, input, 0);
   c.distinct(*output, weight, 1);
   c.distinct(*output, bias, 2);
@@ -208,21 +149,13 @@ plan_step check_conv2d(const op_checker& c) {
   return s;
 }
 
-
 plan_step check_pool2d(const op_checker& c, bool is_max) {
-  for (int i = 0; i < 14; ++i) c.check_dim(i, i >= 8 && i <= 11);
   plan_step s{};
   s.op = is_max ? PLAN_MAX_POOL2D : PLAN_AVG_POOL2D;
-  pool2d_params& p = s.pool;
-  p = pool2d_params{c.dim(0), c.dim(1), c.dim(2), c.dim(3), c.dim(4), c.dim(5), c.dim(6),
-                    c.dim(7), c.dim(8), c.dim(9), c.dim(10), c.dim(11), c.dim(12), c.dim(13)};
-  const int64_t span_h = c.window_span(2, 8, 10, 4), span_w = c.window_span(3, 9, 11, 5);
-  c.output_size(12, (span_h - p.kernel_h) / p.stride_h + 1, (span_h - p.kernel_h + p.stride_h - 1) / p.stride_h + 1);
-  c.output_size(13, (span_w - p.kernel_w) / p.stride_w + 1, (span_w - p.kernel_w + p.stride_w - 1) / p.stride_w + 1);
   tensor_storage *input = c.tensor(0, false), *output = c.tensor(1, false);
   s.count_include_pad = is_max ? false : c.boolean_flag(0);
-  c.at_least(*input, product({p.batch, p.channels, p.in_height, p.in_width}), 0);
-  c.at_least(*output, product({p.batch, p.channels, p.out_height, p.out_width}), 1);
+  c.shape(pool2d_check(c.dims(), buffers_of(input, nullptr, nullptr, output), c.prefix()));
+  s.pool = pool2d_params_of(c.dims());
   c.distinct(*output, input, 0);
   s.in = input->data;
   s.out = output->data;
@@ -230,7 +163,6 @@ plan_step check_pool2d(const op_checker& c, bool is_max) {
 }
 
 plan_step check_lrn(const op_checker& c, const float* scalars, size_t scalar_count) {
-  for (int i = 0; i < 5; ++i) c.check_dim(i, false);
   plan_step s{};
   s.op = PLAN_LRN;
   tensor_storage *input = c.tensor(0, false), *output = c.tensor(1, false);
@@ -242,10 +174,8 @@ plan_step check_lrn(const op_checker& c, const float* scalars, size_t scalar_cou
     if (!std::isfinite(scalars[at + i]))
       c.fail("a finite number", std::string("scalars[") + std::to_string(at + i) + "] (" + (i == 0 ? "alpha" : i == 1 ? "beta" : "k") + ")",
              std::to_string(scalars[at + i]));
+  c.shape(lrn_check(c.dims(), buffers_of(input, nullptr, nullptr, output), c.prefix()));
   s.lrn = lrn_params{c.dim(0), c.dim(1), c.dim(2), c.dim(3), c.dim(4), scalars[at], scalars[at + 1], scalars[at + 2]};
-  const int64_t count = product({c.dim(0), c.dim(1), c.dim(2), c.dim(3)});
-  c.at_least(*input, count, 0);
-  c.at_least(*output, count, 1);
   c.distinct(*output, input, 0);
   s.in = input->data;
   s.out = output->data;
@@ -253,22 +183,15 @@ plan_step check_lrn(const op_checker& c, const float* scalars, size_t scalar_cou
 }
 
 plan_step check_linear(const op_checker& c) {
-  for (int i = 0; i < 3; ++i) c.check_dim(i, false);
   plan_step s{};
   s.op = PLAN_LINEAR;
   tensor_storage *input = c.tensor(0, false), *weight = c.tensor(1, false), *bias = c.tensor(2, true),
                  *output = c.tensor(3, false);
-  const linear_params p{c.dim(0), c.dim(1), c.dim(2), c.boolean_flag(0)};
-  s.linear = p;
-  c.at_least(*input, product({p.rows, p.in_features}), 0);
-  c.exact(*weight, product({p.out_features, p.in_features}), 1);
+  const bool relu = c.boolean_flag(0);
+  c.shape(linear_check(c.dims(), buffers_of(input, weight, bias, output), weight->packed_out_features,
+                       weight->packed_in_features, c.prefix()));
+  s.linear = linear_params{c.dim(0), c.dim(1), c.dim(2), relu};
   s.packed_weight = weight->packed_out_features != 0;
-  if (s.packed_weight && (weight->packed_out_features != p.out_features || weight->packed_in_features != p.in_features))
-    c.fail("weights packed for " + std::to_string(p.out_features) + " x " + std::to_string(p.in_features), "weight",
-           "weights packed for " + std::to_string(weight->packed_out_features) + " x " +
-               std::to_string(weight->packed_in_features));
-  if (bias) c.exact(*bias, p.out_features, 2);
-  c.at_least(*output, product({p.rows, p.out_features}), 3);
   c.distinct(*output, input, 0);
   c.distinct(*output, weight, 1);
   c.distinct(*output, bias, 2);
@@ -280,27 +203,22 @@ plan_step check_linear(const op_checker& c) {
 }
 
 plan_step check_softmax(const op_checker& c) {
-  for (int i = 0; i < 2; ++i) c.check_dim(i, false);
   plan_step s{};
   s.op = PLAN_SOFTMAX;
   tensor_storage *input = c.tensor(0, false), *output = c.tensor(1, false);
+  c.shape(softmax_check(c.dims(), buffers_of(input, nullptr, nullptr, output), c.prefix()));  // in place allowed
   s.softmax = softmax_params{c.dim(0), c.dim(1)};
-  c.at_least(*input, product({c.dim(0), c.dim(1)}), 0);
-  c.at_least(*output, product({c.dim(0), c.dim(1)}), 1);  // in place allowed
   s.in = input->data;
   s.out = output->data;
   return s;
 }
 
 plan_step check_adaptive(const op_checker& c) {
-  for (int i = 0; i < 6; ++i) c.check_dim(i, false);
   plan_step s{};
   s.op = PLAN_ADAPTIVE_AVG_POOL2D;
   tensor_storage *input = c.tensor(0, false), *output = c.tensor(1, false);
-  const adaptive_avgpool_params& p = s.adaptive =
-      adaptive_avgpool_params{c.dim(0), c.dim(1), c.dim(2), c.dim(3), c.dim(4), c.dim(5)};
-  c.at_least(*input, product({p.batch, p.channels, p.in_height, p.in_width}), 0);
-  c.at_least(*output, product({p.batch, p.channels, p.out_height, p.out_width}), 1);
+  c.shape(adaptive_avg_pool2d_check(c.dims(), buffers_of(input, nullptr, nullptr, output), c.prefix()));
+  s.adaptive = adaptive_avgpool_params{c.dim(0), c.dim(1), c.dim(2), c.dim(3), c.dim(4), c.dim(5)};
   c.distinct(*output, input, 0);
   s.in = input->data;
   s.out = output->data;
@@ -308,13 +226,11 @@ plan_step check_adaptive(const op_checker& c) {
 }
 
 plan_step check_relu(const op_checker& c) {
-  c.check_dim(0, false);
   plan_step s{};
   s.op = PLAN_RELU;
   tensor_storage *input = c.tensor(0, false), *output = c.tensor(1, false);
+  c.shape(relu_check(c.dims(), buffers_of(input, nullptr, nullptr, output), c.prefix()));  // in place allowed
   s.length = static_cast<size_t>(c.dim(0));
-  c.at_least(*input, c.dim(0), 0);
-  c.at_least(*output, c.dim(0), 1);  // in place allowed
   s.in = input->data;
   s.out = output->data;
   return s;

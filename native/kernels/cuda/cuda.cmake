@@ -75,6 +75,7 @@ target_link_libraries(alexnet_cuda_kernels PUBLIC CUDA::cudart_static)
 
 # The addon: Node-API glue compiled by the host compiler, linked with the kernels and static cudart.
 add_library(alexnet_cuda SHARED
+  ${ALEXNET_SHARED_NAPI_SOURCES}
   ${CMAKE_SOURCE_DIR}/native/cuda/cuda-addon.cc
   ${CMAKE_SOURCE_DIR}/native/cuda/cuda-args.cc
   ${CMAKE_SOURCE_DIR}/native/cuda/cuda-device.cc
