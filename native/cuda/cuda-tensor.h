@@ -11,6 +11,8 @@
 #include <memory>
 #include <string>
 
+#include "napi/tensor-handle.h"
+
 namespace alexnet {
 namespace cuda_napi {
 
@@ -29,38 +31,16 @@ struct device_storage {
 // allocates `length` floats on `device` (zero-filled when `zero`); returns the CUDA error, if any
 cudaError_t device_storage_create(int device, size_t length, bool zero, std::shared_ptr<device_storage>* out);
 
-class CudaTensor : public Napi::ObjectWrap<CudaTensor> {
+// the JS handle (napi/tensor-handle.h); copies run on the device's stream, so they are ordered after
+// kernels queued on it, and wait for it
+class CudaTensor : public tensor_handle<CudaTensor, device_storage> {
  public:
-  static void init_class(Napi::Env env);
-  static Napi::Object wrap(Napi::Env env, std::shared_ptr<device_storage> storage);
-  // the tensor behind `value` when it is one of this addon's, else null
-  static CudaTensor* unwrap_or_null(const Napi::Value& value);
+  using tensor_handle::tensor_handle;
 
-  explicit CudaTensor(const Napi::CallbackInfo& info);
-  ~CudaTensor() override;
-
-  const std::shared_ptr<device_storage>& storage() const { return storage_; }
-
- private:
-  Napi::Value get_device(const Napi::CallbackInfo& info);
-  Napi::Value get_length(const Napi::CallbackInfo& info);
-  Napi::Value write(const Napi::CallbackInfo& info);
-  Napi::Value read(const Napi::CallbackInfo& info);
-  Napi::Value dispose(const Napi::CallbackInfo& info);
-  void release();
-  device_storage& live(Napi::Env env);
-
-  std::shared_ptr<device_storage> storage_;
-  std::string device_;
-  size_t length_ = 0;
-  int64_t accounted_bytes_ = 0;  // reported to V8 as external memory, so GC frees lost GPU buffers sooner
+  static std::string device_of(const device_storage& storage) { return storage.device_name; }
+  static void copy_in(Napi::Env env, device_storage& storage, int64_t offset, const float* src, size_t count);
+  static void copy_out(Napi::Env env, const device_storage& storage, int64_t offset, float* dst, size_t count);
 };
-
-// Per-environment state of this addon (Node worker threads each get their own).
-struct cuda_addon_state {
-  Napi::FunctionReference tensor_constructor;
-};
-cuda_addon_state& get_cuda_addon_state(Napi::Env env);
 
 }  // namespace cuda_napi
 }  // namespace alexnet

@@ -48,106 +48,12 @@ tensor_storage::~tensor_storage() {
   aligned_floats_free(data);
 }
 
-void NativeTensor::init_class(Napi::Env env) {
-  Napi::Function constructor = DefineClass(env, "NativeTensor",
-                                           {
-                                               InstanceAccessor<&NativeTensor::get_device>("device"),
-                                               InstanceAccessor<&NativeTensor::get_length>("length"),
-                                               InstanceMethod<&NativeTensor::write>("write"),
-                                               InstanceMethod<&NativeTensor::read>("read"),
-                                               InstanceMethod<&NativeTensor::dispose>("dispose"),
-                                           });
-  get_addon_state(env).tensor_constructor = Napi::Persistent(constructor);
+void NativeTensor::copy_in(Napi::Env env, tensor_storage& storage, int64_t offset, const float* src, size_t count) {
+  std::memcpy(storage.data + offset, src, count * sizeof(float));
 }
 
-Napi::Object NativeTensor::wrap(Napi::Env env, std::shared_ptr<tensor_storage> storage) {
-  Napi::Object object = get_addon_state(env).tensor_constructor.New({Napi::External<std::shared_ptr<tensor_storage>>::New(env, &storage)});
-  return object;
-}
-
-NativeTensor* NativeTensor::unwrap_or_null(const Napi::Value& value) {
-  if (!value.IsObject()) return nullptr;
-  Napi::Env env = value.Env();
-  const addon_state& state = get_addon_state(env);
-  if (state.tensor_constructor.IsEmpty() || !value.As<Napi::Object>().InstanceOf(state.tensor_constructor.Value()))
-    return nullptr;
-  return Unwrap(value.As<Napi::Object>());
-}
-
-// Only wrap() constructs these: it passes the storage as an External.
-NativeTensor::NativeTensor(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeTensor>(info) {
-  if (info.Length() != 1 || !info[0].IsExternal())
-    throw make_error(info.Env(), "ERR_ARG", "Expected alloc() or fromFile() for NativeTensor but received new NativeTensor()");
-  storage_ = *info[0].As<Napi::External<std::shared_ptr<tensor_storage>>>().Data();
-  device_ = storage_->device;
-  length_ = storage_->length;
-  accounted_bytes_ = static_cast<int64_t>(length_ * sizeof(float));
-  Napi::MemoryManagement::AdjustExternalMemory(info.Env(), accounted_bytes_);
-}
-
-NativeTensor::~NativeTensor() { release(); }
-
-void NativeTensor::release() {
-  storage_.reset();  // freed now, or when the last kernel using it finishes
-  if (accounted_bytes_ != 0) {
-    Napi::MemoryManagement::AdjustExternalMemory(Env(), -accounted_bytes_);
-    accounted_bytes_ = 0;
-  }
-}
-
-std::shared_ptr<tensor_storage> NativeTensor::take() {
-  std::shared_ptr<tensor_storage> storage = storage_;
-  release();
-  return storage;
-}
-
-tensor_storage& NativeTensor::live(Napi::Env env) {
-  if (!storage_) throw_expected(env, "ERR_DISPOSED", "a live NativeTensor", "this", "a disposed NativeTensor");
-  return *storage_;
-}
-
-Napi::Value NativeTensor::get_device(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), device_); }
-
-Napi::Value NativeTensor::get_length(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(length_));
-}
-
-Napi::Value NativeTensor::write(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  tensor_storage& storage = live(env);
-  const Napi::Value src = info[0];
-  if (!src.IsTypedArray() || src.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-    throw_expected(env, "ERR_ARG", "a Float32Array", "src", describe_value(src));
-  const Napi::Float32Array array = src.As<Napi::Float32Array>();
-  const int64_t length = static_cast<int64_t>(storage.length);
-  const int64_t offset = arg_integer_or(env, info[1], "offset", 0, length, 0);
-  const int64_t count = static_cast<int64_t>(array.ElementLength());
-  if (count > length - offset)
-    throw_expected(env, "ERR_SHAPE", "at most " + std::to_string(length - offset) + " elements (length " +
-                   std::to_string(length) + " - offset " + std::to_string(offset) + ")", "src", describe_value(src));
-  if (count > 0) std::memcpy(storage.data + offset, array.Data(), static_cast<size_t>(count) * sizeof(float));
-  return env.Undefined();
-}
-
-Napi::Value NativeTensor::read(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  tensor_storage& storage = live(env);
-  const int64_t length = static_cast<int64_t>(storage.length);
-  const int64_t offset = arg_integer_or(env, info[0], "offset", 0, length, 0);
-  const int64_t count = arg_integer_or(env, info[1], "length", 0, length - offset, length - offset);
-  Napi::Float32Array out;
-  try {
-    out = Napi::Float32Array::New(env, static_cast<size_t>(count));
-  } catch (const Napi::Error&) {
-    throw_expected(env, "ERR_ALLOC", "enough free memory", "read(" + std::to_string(count) + ")", "an allocation failure");
-  }
-  if (count > 0) std::memcpy(out.Data(), storage.data + offset, static_cast<size_t>(count) * sizeof(float));
-  return out;
-}
-
-Napi::Value NativeTensor::dispose(const Napi::CallbackInfo& info) {
-  release();
-  return info.Env().Undefined();
+void NativeTensor::copy_out(Napi::Env env, const tensor_storage& storage, int64_t offset, float* dst, size_t count) {
+  std::memcpy(dst, storage.data + offset, count * sizeof(float));
 }
 
 std::string describe_tensor(const Napi::Value& value) {

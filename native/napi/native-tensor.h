@@ -9,6 +9,8 @@
 #include <memory>
 #include <string>
 
+#include "napi/tensor-handle.h"
+
 namespace alexnet {
 
 struct tensor_storage {
@@ -34,36 +36,14 @@ struct tensor_storage {
   tensor_storage& operator=(const tensor_storage&) = delete;
 };
 
-class NativeTensor : public Napi::ObjectWrap<NativeTensor> {
+// the JS handle (napi/tensor-handle.h); copies are plain memcpy
+class NativeTensor : public tensor_handle<NativeTensor, tensor_storage> {
  public:
-  // defines the class and keeps its constructor in the addon's instance data
-  static void init_class(Napi::Env env);
-  // a new JS NativeTensor owning `storage`
-  static Napi::Object wrap(Napi::Env env, std::shared_ptr<tensor_storage> storage);
-  // the NativeTensor behind `value`, or null when it is something else
-  static NativeTensor* unwrap_or_null(const Napi::Value& value);
+  using tensor_handle::tensor_handle;
 
-  explicit NativeTensor(const Napi::CallbackInfo& info);
-  ~NativeTensor() override;
-
-  // null once disposed
-  const std::shared_ptr<tensor_storage>& storage() const { return storage_; }
-  // moves the storage out: this handle reads as disposed afterwards (for ops that consume a tensor)
-  std::shared_ptr<tensor_storage> take();
-
- private:
-  Napi::Value get_device(const Napi::CallbackInfo& info);
-  Napi::Value get_length(const Napi::CallbackInfo& info);
-  Napi::Value write(const Napi::CallbackInfo& info);
-  Napi::Value read(const Napi::CallbackInfo& info);
-  Napi::Value dispose(const Napi::CallbackInfo& info);
-  void release();
-  tensor_storage& live(Napi::Env env);
-
-  std::shared_ptr<tensor_storage> storage_;
-  std::string device_;
-  size_t length_ = 0;
-  int64_t accounted_bytes_ = 0;  // reported to V8 as external memory, so GC sees the real size
+  static std::string device_of(const tensor_storage& storage) { return storage.device; }
+  static void copy_in(Napi::Env env, tensor_storage& storage, int64_t offset, const float* src, size_t count);
+  static void copy_out(Napi::Env env, const tensor_storage& storage, int64_t offset, float* dst, size_t count);
 };
 
 // a device name this build has ("cpu"); ERR_DEVICE otherwise
