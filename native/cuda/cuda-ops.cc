@@ -28,7 +28,7 @@ Napi::Value pool2d_op(const Napi::CallbackInfo& info, bool is_max) {
   const int device = input->device;
   auto output = arg_tensor(env, info[2], "output", device);
   const bool count_include_pad = is_max ? false : arg_boolean(env, info[3], "countIncludePad");
-  check_shape(env, pool2d_check(d.data(), op_buffers{int64_t(input->length), -1, -1, int64_t(output->length)}, ""));
+  check_shape(env, pool2d_check(d.data(), buffers_of(input.get(), output.get()), ""));
   const pool2d_params p = pool2d_params_of(d.data());
   check_distinct(env, *output, *input, "output", "input");
   const float* in = input->data;
@@ -139,8 +139,7 @@ Napi::Value op_conv2d(const Napi::CallbackInfo& info) {
   auto output = arg_tensor(env, info[4], "output", device);
   const bool relu = arg_boolean(env, info[5], "relu");
   check_shape(env, conv2d_check(d.data(),
-                                op_buffers{int64_t(input->length), int64_t(weight->length),
-                                           bias ? int64_t(bias->length) : -1, int64_t(output->length)},
+                                buffers_of(input.get(), weight.get(), bias.get(), output.get()),
                                 "", ""));
   conv2d_params p = conv2d_params_of(d.data());
   p.relu = relu;
@@ -149,9 +148,7 @@ Napi::Value op_conv2d(const Napi::CallbackInfo& info) {
   if (columns > MAX_KERNEL_ELEMENTS)
     throw_expected(env, "ERR_SHAPE", "at most " + std::to_string(MAX_KERNEL_ELEMENTS) + " elements",
                    "the GEMM columns (batch * outHeight * outWidth)", std::to_string(columns));
-  check_distinct(env, *output, *input, "output", "input");
-  check_distinct(env, *output, *weight, "output", "weight");
-  if (bias) check_distinct(env, *output, *bias, "output", "bias");
+  check_output_distinct(env, *output, input.get(), weight.get(), bias.get(), "output");
   const float* in = input->data;
   const float* w = weight->data;
   const float* b = bias ? bias->data : nullptr;
@@ -176,7 +173,7 @@ Napi::Value op_lrn(const Napi::CallbackInfo& info) {
   auto output = arg_tensor(env, info[2], "output", device);
   const lrn_params p{d[0], d[1], d[2], d[3], d[4], arg_finite_float(env, info[3], "alpha"),
                      arg_finite_float(env, info[4], "beta"), arg_finite_float(env, info[5], "k")};
-  check_shape(env, lrn_check(d.data(), op_buffers{int64_t(input->length), -1, -1, int64_t(output->length)}, ""));
+  check_shape(env, lrn_check(d.data(), buffers_of(input.get(), output.get()), ""));
   check_distinct(env, *output, *input, "output", "input");
   const float* in = input->data;
   float* out = output->data;
@@ -194,12 +191,9 @@ Napi::Value op_linear(const Napi::CallbackInfo& info) {
   auto output = arg_tensor(env, info[4], "output", device);
   const linear_params p{d[0], d[1], d[2], arg_boolean(env, info[5], "relu")};
   check_shape(env, linear_check(d.data(),
-                                op_buffers{int64_t(input->length), int64_t(weight->length),
-                                           bias ? int64_t(bias->length) : -1, int64_t(output->length)},
+                                buffers_of(input.get(), weight.get(), bias.get(), output.get()),
                                 0, 0, ""));
-  check_distinct(env, *output, *input, "output", "input");
-  check_distinct(env, *output, *weight, "output", "weight");
-  if (bias) check_distinct(env, *output, *bias, "output", "bias");
+  check_output_distinct(env, *output, input.get(), weight.get(), bias.get(), "output");
   const float* in = input->data;
   const float* w = weight->data;
   const float* b = bias ? bias->data : nullptr;
@@ -218,7 +212,7 @@ Napi::Value op_softmax(const Napi::CallbackInfo& info) {
   auto input = arg_tensor(env, info[1], "input", -1);
   const int device = input->device;
   auto output = arg_tensor(env, info[2], "output", device);
-  check_shape(env, softmax_check(d.data(), op_buffers{int64_t(input->length), -1, -1, int64_t(output->length)}, ""));
+  check_shape(env, softmax_check(d.data(), buffers_of(input.get(), output.get()), ""));
   const softmax_params p{d[0], d[1]};
   const float* in = input->data;
   float* out = output->data;
@@ -233,7 +227,7 @@ Napi::Value op_adaptive_avg_pool2d(const Napi::CallbackInfo& info) {
   auto input = arg_tensor(env, info[1], "input", -1);
   const int device = input->device;
   auto output = arg_tensor(env, info[2], "output", device);
-  check_shape(env, adaptive_avg_pool2d_check(d.data(), op_buffers{int64_t(input->length), -1, -1, int64_t(output->length)}, ""));
+  check_shape(env, adaptive_avg_pool2d_check(d.data(), buffers_of(input.get(), output.get()), ""));
   const adaptive_avgpool_params p{d[0], d[1], d[2], d[3], d[4], d[5]};
   check_distinct(env, *output, *input, "output", "input");
   const float* in = input->data;

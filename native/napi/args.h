@@ -50,6 +50,26 @@ void check_distinct(Napi::Env env, const Storage& output, const Storage& input, 
     throw_expected(env, "ERR_ARG", "a NativeTensor other than " + input_name, output_name, "the same NativeTensor");
 }
 
+// output is none of the op's other tensors (kernels that cannot work in place); a null one is skipped
+template <class Storage>
+void check_output_distinct(Napi::Env env, const Storage& output, const Storage* input, const Storage* weight,
+                           const Storage* bias, const std::string& output_name) {
+  if (input) check_distinct(env, output, *input, output_name, "input");
+  if (weight) check_distinct(env, output, *weight, output_name, "weight");
+  if (bias) check_distinct(env, output, *bias, output_name, "bias");
+}
+
+// the element counts of an op's tensors for the op-checks.h checks (-1 for a null one)
+template <class Storage>
+op_buffers buffers_of(const Storage* input, const Storage* weight, const Storage* bias, const Storage* output) {
+  const auto count = [](const Storage* t) { return t ? static_cast<int64_t>(t->length) : int64_t{-1}; };
+  return op_buffers{count(input), count(weight), count(bias), count(output)};
+}
+template <class Storage>
+op_buffers buffers_of(const Storage* input, const Storage* output) {
+  return buffers_of<Storage>(input, nullptr, nullptr, output);
+}
+
 // the arguments fromFile(device, path, byteOffset, length) shares between the addons (all but device)
 struct from_file_request {
   std::string path;

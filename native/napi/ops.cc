@@ -48,7 +48,7 @@ Napi::Value pool2d_op(const Napi::CallbackInfo& info, bool is_max) {
   auto input = arg_tensor(env, info[1], "input");
   auto output = arg_tensor(env, info[2], "output");
   const bool count_include_pad = is_max ? false : arg_boolean(env, info[3], "countIncludePad");
-  check_shape(env, pool2d_check(d.data(), op_buffers{int64_t(input->length), -1, -1, int64_t(output->length)}, ""));
+  check_shape(env, pool2d_check(d.data(), buffers_of(input.get(), output.get()), ""));
   const pool2d_params p = pool2d_params_of(d.data());
   check_distinct(env, *output, *input, "output", "input");
   const float* in = input->data;
@@ -135,8 +135,7 @@ Napi::Value op_conv2d(const Napi::CallbackInfo& info) {
   const bool relu = arg_boolean(env, info[5], "relu");
   const bool packed = !weight->packed_conv.empty();
   check_shape(env, conv2d_check(d.data(),
-                                op_buffers{int64_t(input->length), int64_t(weight->length),
-                                           bias ? int64_t(bias->length) : -1, int64_t(output->length)},
+                                buffers_of(input.get(), weight.get(), bias.get(), output.get()),
                                 weight->packed_conv, ""));
   conv2d_params p = conv2d_params_of(d.data());
   p.relu = relu;
@@ -145,9 +144,7 @@ Napi::Value op_conv2d(const Napi::CallbackInfo& info) {
   if (workspace > MAX_KERNEL_ELEMENTS)
     throw_expected(env, "ERR_SHAPE", "at most " + std::to_string(MAX_KERNEL_ELEMENTS) + " elements", "the im2col workspace",
                    std::to_string(workspace));
-  check_distinct(env, *output, *input, "output", "input");
-  check_distinct(env, *output, *weight, "output", "weight");
-  if (bias) check_distinct(env, *output, *bias, "output", "bias");
+  check_output_distinct(env, *output, input.get(), weight.get(), bias.get(), "output");
   const float* in = input->data;
   const float* w = weight->data;
   const float* b = bias ? bias->data : nullptr;
@@ -171,7 +168,7 @@ Napi::Value op_lrn(const Napi::CallbackInfo& info) {
   auto output = arg_tensor(env, info[2], "output");
   const lrn_params p{d[0], d[1], d[2], d[3], d[4], arg_finite_float(env, info[3], "alpha"),
                      arg_finite_float(env, info[4], "beta"), arg_finite_float(env, info[5], "k")};
-  check_shape(env, lrn_check(d.data(), op_buffers{int64_t(input->length), -1, -1, int64_t(output->length)}, ""));
+  check_shape(env, lrn_check(d.data(), buffers_of(input.get(), output.get()), ""));
   check_distinct(env, *output, *input, "output", "input");
   const float* in = input->data;
   float* out = output->data;
@@ -189,12 +186,9 @@ Napi::Value op_linear(const Napi::CallbackInfo& info) {
   const linear_params p{d[0], d[1], d[2], arg_boolean(env, info[5], "relu")};
   const bool packed = weight->packed_out_features != 0;
   check_shape(env, linear_check(d.data(),
-                                op_buffers{int64_t(input->length), int64_t(weight->length),
-                                           bias ? int64_t(bias->length) : -1, int64_t(output->length)},
+                                buffers_of(input.get(), weight.get(), bias.get(), output.get()),
                                 weight->packed_out_features, weight->packed_in_features, ""));
-  check_distinct(env, *output, *input, "output", "input");
-  check_distinct(env, *output, *weight, "output", "weight");
-  if (bias) check_distinct(env, *output, *bias, "output", "bias");
+  check_output_distinct(env, *output, input.get(), weight.get(), bias.get(), "output");
   const float* in = input->data;
   const float* w = weight->data;
   const float* b = bias ? bias->data : nullptr;
@@ -212,7 +206,7 @@ Napi::Value op_softmax(const Napi::CallbackInfo& info) {
   const std::vector<int32_t> d = arg_dims(env, info[0], 2, "dims");
   auto input = arg_tensor(env, info[1], "input");
   auto output = arg_tensor(env, info[2], "output");
-  check_shape(env, softmax_check(d.data(), op_buffers{int64_t(input->length), -1, -1, int64_t(output->length)}, ""));
+  check_shape(env, softmax_check(d.data(), buffers_of(input.get(), output.get()), ""));
   const softmax_params p{d[0], d[1]};
   const float* in = input->data;
   float* out = output->data;
@@ -225,7 +219,7 @@ Napi::Value op_adaptive_avg_pool2d(const Napi::CallbackInfo& info) {
   const std::vector<int32_t> d = arg_dims(env, info[0], 6, "dims");
   auto input = arg_tensor(env, info[1], "input");
   auto output = arg_tensor(env, info[2], "output");
-  check_shape(env, adaptive_avg_pool2d_check(d.data(), op_buffers{int64_t(input->length), -1, -1, int64_t(output->length)}, ""));
+  check_shape(env, adaptive_avg_pool2d_check(d.data(), buffers_of(input.get(), output.get()), ""));
   const adaptive_avgpool_params p{d[0], d[1], d[2], d[3], d[4], d[5]};
   check_distinct(env, *output, *input, "output", "input");
   const float* in = input->data;

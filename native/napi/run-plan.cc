@@ -103,8 +103,9 @@ class op_checker {
   }
 
   // kernels that cannot work in place
-  void distinct(const tensor_storage& output, const tensor_storage* other, int other_index) const {
-    if (other) check_distinct(env_, output, *other, name("output"), layout_.tensor_names[other_index]);
+  void distinct(const tensor_storage& output, const tensor_storage* input, const tensor_storage* weight,
+                const tensor_storage* bias) const {
+    check_output_distinct(env_, output, input, weight, bias, name("output"));
   }
 
  private:
@@ -115,13 +116,6 @@ class op_checker {
   std::string prefix_;
   std::vector<int32_t> dims_;
 };
-
-// the element counts of the record's tensors (-1 for a null one)
-op_buffers buffers_of(const tensor_storage* input, const tensor_storage* weight, const tensor_storage* bias,
-                      const tensor_storage* output) {
-  const auto count = [](const tensor_storage* t) { return t ? static_cast<int64_t>(t->length) : int64_t{-1}; };
-  return op_buffers{count(input), count(weight), count(bias), count(output)};
-}
 
 plan_step check_conv2d(const op_checker& c) {
   plan_step s{};
@@ -139,9 +133,7 @@ plan_step check_conv2d(const op_checker& c) {
   const int64_t workspace = product({p.in_channels / p.groups, p.kernel_h, p.kernel_w, p.groups, p.out_height, p.out_width});
   if (workspace > MAX_KERNEL_ELEMENTS)
     c.fail("at most " + std::to_string(MAX_KERNEL_ELEMENTS) + " elements", "im2col workspace", std::to_string(workspace));
-  c.distinct(*output, input, 0);
-  c.distinct(*output, weight, 1);
-  c.distinct(*output, bias, 2);
+  c.distinct(*output, input, weight, bias);
   s.in = input->data;
   s.weight = weight->data;
   s.bias = bias ? bias->data : nullptr;
@@ -154,9 +146,9 @@ plan_step check_pool2d(const op_checker& c, bool is_max) {
   s.op = is_max ? PLAN_MAX_POOL2D : PLAN_AVG_POOL2D;
   tensor_storage *input = c.tensor(0, false), *output = c.tensor(1, false);
   s.count_include_pad = is_max ? false : c.boolean_flag(0);
-  c.shape(pool2d_check(c.dims(), buffers_of(input, nullptr, nullptr, output), c.prefix()));
+  c.shape(pool2d_check(c.dims(), buffers_of(input, output), c.prefix()));
   s.pool = pool2d_params_of(c.dims());
-  c.distinct(*output, input, 0);
+  c.distinct(*output, input, nullptr, nullptr);
   s.in = input->data;
   s.out = output->data;
   return s;
@@ -174,9 +166,9 @@ plan_step check_lrn(const op_checker& c, const float* scalars, size_t scalar_cou
     if (!std::isfinite(scalars[at + i]))
       c.fail("a finite number", std::string("scalars[") + std::to_string(at + i) + "] (" + (i == 0 ? "alpha" : i == 1 ? "beta" : "k") + ")",
              std::to_string(scalars[at + i]));
-  c.shape(lrn_check(c.dims(), buffers_of(input, nullptr, nullptr, output), c.prefix()));
+  c.shape(lrn_check(c.dims(), buffers_of(input, output), c.prefix()));
   s.lrn = lrn_params{c.dim(0), c.dim(1), c.dim(2), c.dim(3), c.dim(4), scalars[at], scalars[at + 1], scalars[at + 2]};
-  c.distinct(*output, input, 0);
+  c.distinct(*output, input, nullptr, nullptr);
   s.in = input->data;
   s.out = output->data;
   return s;
@@ -192,9 +184,7 @@ plan_step check_linear(const op_checker& c) {
                        weight->packed_in_features, c.prefix()));
   s.linear = linear_params{c.dim(0), c.dim(1), c.dim(2), relu};
   s.packed_weight = weight->packed_out_features != 0;
-  c.distinct(*output, input, 0);
-  c.distinct(*output, weight, 1);
-  c.distinct(*output, bias, 2);
+  c.distinct(*output, input, weight, bias);
   s.in = input->data;
   s.weight = weight->data;
   s.bias = bias ? bias->data : nullptr;
@@ -206,7 +196,7 @@ plan_step check_softmax(const op_checker& c) {
   plan_step s{};
   s.op = PLAN_SOFTMAX;
   tensor_storage *input = c.tensor(0, false), *output = c.tensor(1, false);
-  c.shape(softmax_check(c.dims(), buffers_of(input, nullptr, nullptr, output), c.prefix()));  // in place allowed
+  c.shape(softmax_check(c.dims(), buffers_of(input, output), c.prefix()));  // in place allowed
   s.softmax = softmax_params{c.dim(0), c.dim(1)};
   s.in = input->data;
   s.out = output->data;
@@ -217,9 +207,9 @@ plan_step check_adaptive(const op_checker& c) {
   plan_step s{};
   s.op = PLAN_ADAPTIVE_AVG_POOL2D;
   tensor_storage *input = c.tensor(0, false), *output = c.tensor(1, false);
-  c.shape(adaptive_avg_pool2d_check(c.dims(), buffers_of(input, nullptr, nullptr, output), c.prefix()));
+  c.shape(adaptive_avg_pool2d_check(c.dims(), buffers_of(input, output), c.prefix()));
   s.adaptive = adaptive_avgpool_params{c.dim(0), c.dim(1), c.dim(2), c.dim(3), c.dim(4), c.dim(5)};
-  c.distinct(*output, input, 0);
+  c.distinct(*output, input, nullptr, nullptr);
   s.in = input->data;
   s.out = output->data;
   return s;
@@ -229,7 +219,7 @@ plan_step check_relu(const op_checker& c) {
   plan_step s{};
   s.op = PLAN_RELU;
   tensor_storage *input = c.tensor(0, false), *output = c.tensor(1, false);
-  c.shape(relu_check(c.dims(), buffers_of(input, nullptr, nullptr, output), c.prefix()));  // in place allowed
+  c.shape(relu_check(c.dims(), buffers_of(input, output), c.prefix()));  // in place allowed
   s.length = static_cast<size_t>(c.dim(0));
   s.in = input->data;
   s.out = output->data;
