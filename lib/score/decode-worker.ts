@@ -3,8 +3,7 @@
 // packed from row 0, and says which image each row holds and why the others failed.
 import { parentPort } from 'node:worker_threads';
 import { join } from 'node:path';
-import { decodeImage, type RgbImage } from '../image/decode.js';
-import { resizeAndCrop, toTensor } from '../image/preprocess.js';
+import { loadImageTensor } from '../image/preprocess.js';
 import type { Preprocess } from '../model/layers.js';
 
 export interface DecodeRequest {
@@ -28,11 +27,12 @@ export interface DecodeReply {
   preprocessNs: number;
 }
 
-type Decoded = { image: RgbImage } | { error: Error };
+type Decoded = { input: Float32Array } | { error: Error };
 
-function decodeSafely(path: string, exifOrientation: boolean): Promise<Decoded> {
-  // never rejects: the next image decodes (on the addon's threads) while this thread preprocesses
-  return decodeImage(path, { exifOrientation }).then((image) => ({ image }), (error: Error) => ({ error }));
+function decodeSafely(path: string, preprocess: Preprocess, exifOrientation: boolean): Promise<Decoded> {
+  // never rejects. JPEGs decode and preprocess in one native call on the addon's threads (the next
+  // image is already on its way while this one is copied into the batch); other images in JS.
+  return loadImageTensor(path, preprocess, { exifOrientation }).then((input) => ({ input }), (error: Error) => ({ error }));
 }
 
 async function handle(request: DecodeRequest): Promise<DecodeReply> {
@@ -40,17 +40,18 @@ async function handle(request: DecodeRequest): Promise<DecodeReply> {
   const tensor = new Float32Array(request.buffer);
   const rows: number[] = [];
   const errors: { index: number; message: string }[] = [];
+  // JPEGs decode and preprocess in one native call: decodeNs holds both, preprocessNs the copy into the batch
   let decodeNs = 0n;
   let preprocessNs = 0n;
   let started = process.hrtime.bigint();
   const fullPath = (i: number) => join(request.root, paths[i]);
-  let pending = paths.length ? decodeSafely(fullPath(0), request.exifOrientation) : undefined;
+  let pending = paths.length ? decodeSafely(fullPath(0), preprocess, request.exifOrientation) : undefined;
   for (let i = 0; i < paths.length; i++) {
     const decoded = await pending!;
     const decodedAt = process.hrtime.bigint();
     decodeNs += decodedAt - started;
     started = decodedAt;
-    pending = i + 1 < paths.length ? decodeSafely(fullPath(i + 1), request.exifOrientation) : undefined;
+    pending = i + 1 < paths.length ? decodeSafely(fullPath(i + 1), preprocess, request.exifOrientation) : undefined;
     if ('error' in decoded) {
       // the record names the file already: keep the reason only
       const prefix = `${fullPath(i)}: `;
@@ -59,7 +60,7 @@ async function handle(request: DecodeRequest): Promise<DecodeReply> {
       continue;
     }
     try {
-      const input = toTensor(resizeAndCrop(decoded.image, preprocess), preprocess);
+      const input = decoded.input;
       if (input.length !== perImage) throw new Error(`preprocessing gave ${input.length} values, expected ${perImage}`);
       tensor.set(input, rows.length * perImage);
       rows.push(i);
