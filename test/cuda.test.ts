@@ -18,6 +18,7 @@ import { Model } from '../lib/model/model.js';
 import { Rng } from '../lib/model/random.js';
 import { relativeL2 } from './reference-forward.js';
 import * as ref from './reference.js';
+import { random, randomArray } from './reference.js';
 
 const status = cudaAvailability();
 // ALEXNET_CLI_TEST_CUDA_DEVICE picks the GPU on machines with several
@@ -29,23 +30,6 @@ const gpuTest = (name: string, fn: () => void | Promise<void>) => test(name, { s
 
 const BOUNDS: Record<CudaPrecision, number> = { fp32: 1e-5, tf32: 2e-3, bf16: 1e-2 };
 const PRECISIONS: CudaPrecision[] = ['fp32', 'tf32', 'bf16'];
-
-// mulberry32, as kernels.test.ts
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomArray(length: number, seed: number, scale = 1): Float32Array {
-  const next = random(seed);
-  return Float32Array.from({ length }, () => (next() * 2 - 1) * scale);
-}
 
 function assertClose(actual: Float32Array, expected: Float32Array, bound: number, what: string): void {
   assert.equal(actual.length, expected.length, `${what}: length`);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { native, type Isa, type NativeTensor } from '../lib/native.js';
 import * as ref from './reference.js';
+import { random, randomArray } from './reference.js';
 
 const b = native();
 const features = b.cpuFeatures();
@@ -19,23 +20,6 @@ const ALL_ISAS: Isa[] = ['avx512', 'avx2', 'portable'];
 // output, and the largest absolute error relative to the largest reference magnitude.
 const REL_L2_BOUND = 1e-5;
 const MAX_ABS_BOUND = 1e-5;
-
-// mulberry32: a small seeded generator so every run checks the same data
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomArray(length: number, seed: number, scale = 1): Float32Array {
-  const next = random(seed);
-  return Float32Array.from({ length }, () => (next() * 2 - 1) * scale);
-}
 
 function assertClose(actual: Float32Array, expected: Float32Array, what: string): void {
   assert.equal(actual.length, expected.length, `${what}: length`);

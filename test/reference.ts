@@ -160,3 +160,21 @@ export function windowOutputSize(size: number, kernel: number, stride: number, p
   const span = size + padBegin + padEnd - kernel;
   return (ceil ? Math.ceil(span / stride) : Math.floor(span / stride)) + 1;
 }
+
+// mulberry32: a small seeded generator so every run checks the same data
+export function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** uniform values in [-scale, scale) from seed */
+export function randomArray(length: number, seed: number, scale = 1): Float32Array {
+  const next = random(seed);
+  return Float32Array.from({ length }, () => (next() * 2 - 1) * scale);
+}
