@@ -7,7 +7,6 @@
 #define GEMM_KC 256
 #define GEMM_NC 4080
 #define GEMM_PACKED_NC 64
-#define GEMM_LINEAR_ROWS 6
 #define GEMM_KERNEL_FN gemm_kernel_avx2
 #include "kernels/cpu/gemm-body.inc"
 // GEMM_PACKED_NC: the packed-A (conv) path packs 4 B slivers (60 KiB at kc 240) and runs all rows over

@@ -7,6 +7,5 @@
 #define GEMM_KC 384
 #define GEMM_NC 3072
 #define GEMM_PACKED_NC 128
-#define GEMM_LINEAR_ROWS 12
 #define GEMM_KERNEL_FN gemm_kernel_avx512
 #include "kernels/cpu/gemm-body.inc"

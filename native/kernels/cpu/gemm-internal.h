@@ -12,11 +12,6 @@ namespace alexnet {
 using gemm_block_fn = void (*)(const gemm_params& p, int m0, int m1, int n0, int n1, float* packed_a,
                                float* packed_b);
 
-// Panels [panel0, panel1) of a linear with packed weights (kernels.h LINEAR_PANEL layout), all rows.
-using linear_panels_fn = void (*)(const linear_params& p, const float* in, const float* packed, const float* bias,
-                                  float* out, int panel0, int panel1);
-// fp32 multiply-adds done by `iterations` rounds of the ISA's FMA loop, on registers only
-using peak_loop_fn = double (*)(long iterations);
 
 // ---------------------------------------------------------------------------------------------
 // GEMM with a pre-packed A (conv weights packed once at load) and a B that a callback packs (im2col
@@ -54,8 +49,6 @@ struct gemm_isa_kernel {
   int mr, nr;      // register block (micro-kernel rows x columns)
   int mc, kc, nc;  // cache blocks: A block mc x kc (L2), B panel kc x nc (L3)
   gemm_block_fn block;
-  linear_panels_fn linear_panels;
-  peak_loop_fn peak_loop;
   gemm_packed_block_fn packed_block;
 };
 

@@ -6,6 +6,5 @@
 #define GEMM_KC 256
 #define GEMM_NC 2048
 #define GEMM_PACKED_NC 64
-#define GEMM_LINEAR_ROWS 3
 #define GEMM_KERNEL_FN gemm_kernel_portable
 #include "kernels/cpu/gemm-body.inc"
