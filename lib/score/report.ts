@@ -61,7 +61,7 @@ export function renderReport(r: ScoreReport): string {
   const t = r.timing;
   if (t && t.images > 0) {
     lines.push(`speed        ${t.imagesPerSecond.toFixed(1)} images/s (${formatInt(t.images)} images in ${(t.wallMs / 1000).toFixed(2)} s, batch ${t.batch}, ${t.workers} decode workers)`);
-    lines.push(`time         per image: decode ${ms(t.decodeMs / t.images)} + preprocess ${ms(t.preprocessMs / t.images)} (worker threads), inference ${ms(t.inferenceMs / t.images)}; `
+    lines.push(`time         per image: decode+preprocess ${ms(t.decodeMs / t.images)} (one native call for JPEGs) + batch assembly ${ms(t.preprocessMs / t.images)} (worker threads), inference ${ms(t.inferenceMs / t.images)}; `
       + `inference busy ${percent(t.inferenceMs / t.wallMs)} of the run, waiting for decoding ${percent(t.waitMs / t.wallMs)}`);
   }
   if (r.output) lines.push(`predictions  ${r.output}`);
