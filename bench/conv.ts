@@ -46,7 +46,7 @@ function convRow(name: string, dims: Int32Array): Row {
     { label: 'plain', env: '0', run: () => b.conv2d(dims, input, plain, bias, output, true) },
     { label: 'packed', env: '0', run: () => b.conv2d(dims, input, packed, bias, output, true) },
   ];
-  const wino = kH === 3 && kW === 3 && dims[7] === 1 && dims[8] === 1;
+  const wino = kH === kW && (kH === 3 || kH === 5) && dims[7] === 1 && dims[8] === 1;
   if (wino) {
     variants.push({ label: 'winograd', env: '1', run: () => b.conv2d(dims, input, packed, bias, output, true) });
   }

@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -74,6 +74,10 @@ const CONV_CASES: ConvCase[] = [
   { name: '3x3 pad 1, 11x9, groups 2, batch 3 (Winograd)', batch: 3, inC: 8, inH: 11, inW: 9, outC: 10, kH: 3, kW: 3, sH: 1, sW: 1, pads: [1, 1, 1, 1], groups: 2, bias: true, relu: true },
   { name: '3x3 pad 1, 13x13 like conv3-5, 40 -> 20, batch 2 (Winograd)', batch: 2, inC: 40, inH: 13, inW: 13, outC: 20, kH: 3, kW: 3, sH: 1, sW: 1, pads: [1, 1, 1, 1], groups: 1, bias: true, relu: false },
   { name: '3x3 no pad, 7x6, 5 -> 7, batch 2 (Winograd)', batch: 2, inC: 5, inH: 7, inW: 6, outC: 7, kH: 3, kW: 3, sH: 1, sW: 1, pads: [0, 0, 0, 0], groups: 1, bias: false, relu: false },
+  // Winograd F(4,5) shapes (5x5 stride 1): 27x27 like conv2, no pad with a ragged last tile, asymmetric pads and groups
+  { name: '5x5 pad 2, 27x27 like conv2, 24 -> 18, batch 2 (Winograd F(4,5))', batch: 2, inC: 24, inH: 27, inW: 27, outC: 18, kH: 5, kW: 5, sH: 1, sW: 1, pads: [2, 2, 2, 2], groups: 1, bias: true, relu: true },
+  { name: '5x5 no pad, 9x11, 3 -> 5, batch 3 (Winograd F(4,5))', batch: 3, inC: 3, inH: 9, inW: 11, outC: 5, kH: 5, kW: 5, sH: 1, sW: 1, pads: [0, 0, 0, 0], groups: 1, bias: true, relu: false },
+  { name: '5x5 pads 2,1,0,2, 10x7, groups 2, 6 -> 8 (Winograd F(4,5))', batch: 1, inC: 6, inH: 10, inW: 7, outC: 8, kH: 5, kW: 5, sH: 1, sW: 1, pads: [2, 1, 0, 2], groups: 2, bias: false, relu: true },
 ];
 
 async function checkConv(c: ConvCase): Promise<void> {
@@ -89,7 +93,7 @@ async function checkConv(c: ConvCase): Promise<void> {
   const expected = ref.conv2d(dims, input, weight, bias, c.relu);
   assertClose(output.read(), expected, `conv2d ${c.name}`);
   if (!b.packConv) return;
-  // weights packed once (GEMM panels, plus Winograd-transformed weights for 3x3 stride 1): both paths
+  // weights packed once (GEMM panels, plus Winograd-transformed weights for 3x3 and 5x5 stride 1): both paths
   const packed = b.packConv(dims, upload(weight));
   live.push(packed);
   const plain = b.unpackConv!(dims, packed);
@@ -570,4 +574,17 @@ describe('argument errors', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+// The Winograd transforms are generated (and checked in exact arithmetic) by scripts/winograd_gen.py:
+// the committed winograd-coeffs.inc must be what the script makes now.
+test('native/kernels/cpu/winograd-coeffs.inc is what scripts/winograd_gen.py generates', (t) => {
+  const root = join(createRequire(import.meta.url).resolve('../../package.json'), '..');
+  const python = spawnSync('python3', [join(root, 'scripts/winograd_gen.py')], { encoding: 'utf8' });
+  if (python.error) {
+    t.skip(`python3 is not available to run the generator: ${python.error.message}`);
+    return;
+  }
+  assert.equal(python.status, 0, python.stderr);
+  assert.equal(python.stdout, readFileSync(join(root, 'native/kernels/cpu/winograd-coeffs.inc'), 'utf8'));
 });

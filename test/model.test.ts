@@ -20,7 +20,7 @@ function randomInput(shape: number[], seed: number): Float32Array {
 for (const name of ARCH_NAMES) {
   // batch 2 on the cheapest network, batch 1 on the others: the naive reference costs seconds per image
   const batch = name === 'torchvision' ? 2 : 1;
-  test(`${name}: the native forward pass equals the plain reference (relative L2 <= ${BOUND}), batch ${batch}`, async () => {
+  test(`${name}: the native forward pass equals the plain reference (relative L2 <= ${BOUND}), batch ${batch}`, async (t) => {
     const arch = buildArchitecture(name);
     // Compare the network's scores before a final softmax: a softmax over the peaky scores of random
     // weights (|logit| up to ~20) multiplies the relative error by the logit scale. The softmax itself
@@ -34,6 +34,7 @@ for (const name of ARCH_NAMES) {
     const expected = referenceForward(scoresArch, model.parameters(), input, shape);
     assert.equal(scores.length, batch * 1000);
     const err = relativeL2(scores, expected);
+    t.diagnostic(`relative L2 ${err.toExponential(2)}`);
     assert.ok(err <= BOUND, `relative L2 ${err}`);
     // the items differ (no batch mix-up)
     if (batch > 1) assert.ok(relativeL2(scores.subarray(0, 1000), scores.subarray(1000)) > 1e-3);

@@ -21,7 +21,7 @@ try {
 const BOUND = 1e-5;
 
 for (const name of ARCH_NAMES) {
-  test(`${name}: our forward pass equals onnxruntime's on the same weights (relative L2 <= ${BOUND}), batch 3`, { skip: ortMissing || false }, async () => {
+  test(`${name}: our forward pass equals onnxruntime's on the same weights (relative L2 <= ${BOUND}), batch 3`, { skip: ortMissing || false }, async (t) => {
     // scores before a final softmax (see model.test.ts: the softmax of random weights' peaky scores
     // multiplies relative error); the softmax is then compared with its own, looser bound
     const full = buildArchitecture(name);
@@ -39,6 +39,7 @@ for (const name of ARCH_NAMES) {
     const theirs = result[session.outputNames[0]].data as Float32Array;
     assert.deepEqual(result[session.outputNames[0]].dims, [3, 1000]);
     const err = relativeL2(ours, theirs);
+    t.diagnostic(`relative L2 ${err.toExponential(2)}`);
     assert.ok(err <= BOUND, `relative L2 ${err}`);
     // a different input gives a different answer in both (the comparison is not vacuous)
     assert.ok(relativeL2(ours.subarray(0, 1000), ours.subarray(1000, 2000)) > 1e-3);

@@ -1,11 +1,19 @@
-// Internal to the CPU Winograd F(4,3) (winograd.cc): the per-ISA tile transforms. Each ISA's file
-// (winograd-avx512.cc, winograd-avx2.cc, winograd-portable.cc) includes winograd-body.inc with its own
-// vector width, compiled with its own -m flags. The transforms run across VW tiles per vector register.
+// Internal to the CPU Winograd convolution (winograd.cc): the variants and the per-ISA tile transforms.
+// Each ISA's file (winograd-avx512.cc, winograd-avx2.cc, winograd-portable.cc) includes winograd-body.inc
+// with its own vector width, compiled with its own -m flags. The transforms run across VW tiles per
+// vector register; their coefficients are generated (scripts/winograd_gen.py -> winograd-coeffs.inc).
 #pragma once
 
 #include <cstdint>
 
 namespace alexnet {
+
+// F(m, r): m x m output tiles of an r x r kernel from (m + r - 1)^2 input tiles
+enum winograd_variant : int { WINOGRAD_F4_3, WINOGRAD_F4_5, WINOGRAD_VARIANTS };
+struct winograd_shape {
+  int tile, kernel, alpha;
+};
+constexpr winograd_shape WINOGRAD_SHAPES[WINOGRAD_VARIANTS] = {{4, 3, 6}, {4, 5, 8}};
 
 // V = B^T d B of one input channel for chunk columns [0, padded_columns): column col is tile
 // col % tiles_per_image of image col / tiles_per_image; columns >= columns are written as 0.
@@ -23,7 +31,7 @@ struct winograd_input_job {
 };
 
 // out = A^T M A + bias (ReLU) of one output channel for chunk columns [0, columns): M of position xi
-// at m[xi * xi_stride + col] (readable up to a whole vector past columns), the 4x4 tile clipped to the
+// at m[xi * xi_stride + col] (readable up to a whole vector past columns), the m x m tile clipped to the
 // output plane of image col / tiles_per_image (out + image * image_stride).
 struct winograd_output_job {
   const float* m;
@@ -37,8 +45,8 @@ struct winograd_output_job {
 
 struct winograd_transforms {
   int vw;  // floats per vector
-  void (*input)(const winograd_input_job& job);
-  void (*output)(const winograd_output_job& job);
+  void (*input[WINOGRAD_VARIANTS])(const winograd_input_job& job);
+  void (*output[WINOGRAD_VARIANTS])(const winograd_output_job& job);
 };
 
 winograd_transforms winograd_transforms_portable();

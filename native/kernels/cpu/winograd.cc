@@ -1,13 +1,15 @@
-// Winograd F(4,3) (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2015) for 3x3
-// stride-1 convolutions: each 4x4 output tile is A^T [ (G g G^T) (.) (B^T d B) ] A over the 6x6 input
-// tile d, so the multiply-adds become 36 GEMMs, one per position of the 6x6 transformed tile:
+// Winograd convolution (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2015) for
+// stride-1 r x r convolutions: F(4,3) for 3x3 and F(4,5) for 5x5 (winograd-internal.h lists the variants).
+// Each m x m output tile is A^T [ (G g G^T) (.) (B^T d B) ] A over the alpha x alpha input tile d
+// (alpha = m + r - 1), so the multiply-adds become alpha^2 GEMMs, one per position of the transformed tile:
 //   M[xi][oc][tile] = sum_ic U[xi][oc][ic] * V[xi][ic][tile]
 // with U = G g G^T transformed once at load (winograd_pack_weights, in double, into the GEMM's A
-// panels) and V = B^T d B per call. 36 multiplies per 16 outputs instead of 144 (4x fewer, 2.6x on
-// 13x13 maps where the 4x4 tiles cover 16x16). The batch is cut into chunks of about WINOGRAD_TILES
-// tiles so V and M stay near the caches; per chunk: input transform (threads split the input planes),
-// 36 x groups GEMMs (threads split the GEMMs, so batch 1 still uses every thread), output transform
-// with bias and ReLU (threads split the output planes).
+// panels) and V = B^T d B per call. F(4,3): 36 multiplies per 16 outputs instead of 144 (4x fewer, 2.6x
+// on 13x13 maps where the 4x4 tiles cover 16x16); F(4,5): 64 per 16 instead of 400. The batch is cut
+// into chunks of about WINOGRAD_TILES tiles so V and M stay near the caches; per chunk: input transform
+// (threads split the input planes), alpha^2 x groups GEMMs (threads split the GEMMs, so batch 1 still
+// uses every thread), output transform with bias and ReLU (threads split the output planes). The
+// transforms' coefficients come from scripts/winograd_gen.py (winograd-coeffs.inc).
 #include "kernels/cpu/winograd.h"
 
 #include <cstdlib>
@@ -21,9 +23,10 @@
 namespace alexnet {
 namespace {
 
-constexpr int TILE = 4;     // output tile side
-constexpr int ALPHA = 6;    // input tile side: TILE + 3 - 1
-constexpr int POSITIONS = ALPHA * ALPHA;
+#define WINOGRAD_WEIGHTS_ONLY
+#include "kernels/cpu/winograd-coeffs.inc"
+#undef WINOGRAD_WEIGHTS_ONLY
+
 // tiles per chunk: V and M of conv4 (384 -> 384) are then 36 * 768 * 128 * 4 B = 14 MB together
 constexpr int64_t WINOGRAD_TILES = 128;
 
@@ -31,48 +34,64 @@ int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 
 int64_t rows_per_group(const conv2d_params& p) { return round_up(p.out_channels / p.groups, GEMM_PANEL_ROWS); }
 
-// G x over 3 values (rows of G: [1/4 0 0], [-1/6 -1/6 -1/6], [-1/6 1/6 -1/6], [1/24 1/12 1/6],
-// [1/24 -1/12 1/6], [0 0 1])
-inline void weight_1d(const double x[3], double y[ALPHA]) {
-  y[0] = x[0] / 4;
-  y[1] = -(x[0] + x[1] + x[2]) / 6;
-  y[2] = -(x[0] - x[1] + x[2]) / 6;
-  y[3] = x[0] / 24 + x[1] / 12 + x[2] / 6;
-  y[4] = x[0] / 24 - x[1] / 12 + x[2] / 6;
-  y[5] = x[2];
+// the variant for p's kernel, or -1 where Winograd does not apply (not stride 1, not square 3x3 or 5x5)
+int variant_of(const conv2d_params& p) {
+  if (p.stride_h != 1 || p.stride_w != 1 || p.kernel_h != p.kernel_w) return -1;
+  if (p.kernel_h == 3) return WINOGRAD_F4_3;
+  if (p.kernel_h == 5) return WINOGRAD_F4_5;
+  return -1;
+}
+
+// G of each variant (alpha x r, row-major)
+const double* g_matrix(int variant) {
+  switch (variant) {
+    case WINOGRAD_F4_3: return &winograd_g_m4_r3[0][0];
+    default: return &winograd_g_m4_r5[0][0];
+  }
 }
 
 }  // namespace
 
 size_t winograd_weight_length(const conv2d_params& p) {
-  if (p.kernel_h != 3 || p.kernel_w != 3 || p.stride_h != 1 || p.stride_w != 1) return 0;
-  return static_cast<size_t>(p.groups) * POSITIONS * rows_per_group(p) * (p.in_channels / p.groups);
+  const int variant = variant_of(p);
+  if (variant < 0) return 0;
+  const int alpha = WINOGRAD_SHAPES[variant].alpha;
+  return static_cast<size_t>(p.groups) * alpha * alpha * rows_per_group(p) * (p.in_channels / p.groups);
 }
 
 void winograd_pack_weights(const conv2d_params& p, const float* weight, float* transformed, thread_pool& pool) {
+  const int variant = variant_of(p);
+  if (variant < 0) return;  // conv_pack_cpu only calls for a winograd_weight_length() > 0
+  const int alpha = WINOGRAD_SHAPES[variant].alpha, r = WINOGRAD_SHAPES[variant].kernel, positions = alpha * alpha;
+  const double* g = g_matrix(variant);
   const int in_per_group = p.in_channels / p.groups, out_per_group = p.out_channels / p.groups;
   const int64_t rows = rows_per_group(p), matrix = rows * in_per_group;
   std::memset(transformed, 0, sizeof(float) * winograd_weight_length(p));
   pool.run([&](int ith, int nth) {
     int64_t begin, end;
     split_range(p.out_channels, ith, nth, &begin, &end);
+    double gk[8][5], u[8][8];
     for (int64_t oc = begin; oc < end; ++oc) {
-      const int64_t g = oc / out_per_group, row = oc % out_per_group;
+      const int64_t grp = oc / out_per_group, row = oc % out_per_group;
       // U(row, ic) of position xi sits in panel row / PR at k = ic
-      float* base = transformed + g * POSITIONS * matrix + (row / GEMM_PANEL_ROWS) * GEMM_PANEL_ROWS * in_per_group +
-                    row % GEMM_PANEL_ROWS;
+      float* base = transformed + grp * positions * matrix +
+                    (row / GEMM_PANEL_ROWS) * GEMM_PANEL_ROWS * in_per_group + row % GEMM_PANEL_ROWS;
       for (int ic = 0; ic < in_per_group; ++ic) {
-        const float* k3 = weight + (oc * in_per_group + ic) * 9;
-        double gt[ALPHA][3], u[ALPHA][ALPHA];
-        for (int j = 0; j < 3; ++j) {  // G g: columns of g
-          const double col[3] = {k3[j], k3[3 + j], k3[6 + j]};
-          double y[ALPHA];
-          weight_1d(col, y);
-          for (int i = 0; i < ALPHA; ++i) gt[i][j] = y[i];
-        }
-        for (int i = 0; i < ALPHA; ++i) weight_1d(gt[i], u[i]);  // (G g) G^T: rows
-        for (int xi = 0; xi < POSITIONS; ++xi)
-          base[xi * matrix + static_cast<int64_t>(ic) * GEMM_PANEL_ROWS] = static_cast<float>(u[xi / ALPHA][xi % ALPHA]);
+        const float* k = weight + (oc * in_per_group + ic) * r * r;
+        for (int i = 0; i < alpha; ++i)  // G k
+          for (int j = 0; j < r; ++j) {
+            double s = 0;
+            for (int q = 0; q < r; ++q) s += g[i * r + q] * k[q * r + j];
+            gk[i][j] = s;
+          }
+        for (int i = 0; i < alpha; ++i)  // (G k) G^T
+          for (int j = 0; j < alpha; ++j) {
+            double s = 0;
+            for (int q = 0; q < r; ++q) s += gk[i][q] * g[j * r + q];
+            u[i][j] = s;
+          }
+        for (int xi = 0; xi < positions; ++xi)
+          base[xi * matrix + static_cast<int64_t>(ic) * GEMM_PANEL_ROWS] = static_cast<float>(u[xi / alpha][xi % alpha]);
       }
     }
   });
@@ -104,10 +123,14 @@ winograd_transforms transforms_for(const gemm_isa_kernel& kern) {
 
 int winograd_forward(const conv2d_params& p, const float* in, const float* transformed, const float* bias, float* out,
                      thread_pool& pool) {
+  const int variant = variant_of(p);
+  if (variant < 0) return KERNEL_BAD_SHAPE;
+  const int tile = WINOGRAD_SHAPES[variant].tile, alpha = WINOGRAD_SHAPES[variant].alpha;
+  const int positions = alpha * alpha;
   const gemm_isa_kernel kern = gemm_kernel_current();
   const winograd_transforms xf = transforms_for(kern);
   const int in_per_group = p.in_channels / p.groups, out_per_group = p.out_channels / p.groups;
-  const int tiles_h = (p.out_height + TILE - 1) / TILE, tiles_w = (p.out_width + TILE - 1) / TILE;
+  const int tiles_h = (p.out_height + tile - 1) / tile, tiles_w = (p.out_width + tile - 1) / tile;
   const int64_t tiles_per_image = static_cast<int64_t>(tiles_h) * tiles_w;
   int64_t chunk = WINOGRAD_TILES / tiles_per_image;
   if (chunk < 1) chunk = 1;
@@ -121,8 +144,8 @@ int winograd_forward(const conv2d_params& p, const float* in, const float* trans
   const int64_t plane = static_cast<int64_t>(p.in_height) * p.in_width, out_plane = static_cast<int64_t>(p.out_height) * p.out_width;
   const int64_t matrix = rows_per_group(p) * in_per_group;
   thread_local aligned_buffer v_buffer, m_buffer;
-  float* const v = v_buffer.reserve(static_cast<size_t>(POSITIONS * v_xi));
-  float* const m = m_buffer.reserve(static_cast<size_t>(POSITIONS * m_xi + 16));
+  float* const v = v_buffer.reserve(static_cast<size_t>(positions * v_xi));
+  float* const m = m_buffer.reserve(static_cast<size_t>(positions * m_xi + 16));
 
   for (int64_t n0 = 0; n0 < p.batch; n0 += chunk) {
     const int64_t count = n0 + chunk <= p.batch ? chunk : p.batch - n0;
@@ -149,19 +172,19 @@ int winograd_forward(const conv2d_params& p, const float* in, const float* trans
         job.xi_stride = v_xi;
         job.panel_stride = static_cast<int64_t>(in_per_group) * kern.nr;
         job.nr = kern.nr;
-        xf.input(job);
+        xf.input[variant](job);
       }
     });
     // M[xi][oc][t] = U[xi] x V[xi], per group
     pool.run([&](int ith, int nth) {
       int64_t begin, end;
-      split_range(static_cast<int64_t>(POSITIONS) * p.groups, ith, nth, &begin, &end);
+      split_range(static_cast<int64_t>(positions) * p.groups, ith, nth, &begin, &end);
       for (int64_t item = begin; item < end; ++item) {
-        const int64_t g = item / POSITIONS, xi = item % POSITIONS;
+        const int64_t g = item / positions, xi = item % positions;
         gemm_packed_params gp;
         gp.m = out_per_group;
         gp.k = in_per_group;
-        gp.a = transformed + (g * POSITIONS + xi) * matrix;
+        gp.a = transformed + (g * positions + xi) * matrix;
         gp.b_packed = v + xi * v_xi + g * v_group;
         gp.c = m + xi * m_xi + g * out_per_group * m_ld;
         gp.ldc = m_ld;
@@ -187,7 +210,7 @@ int winograd_forward(const conv2d_params& p, const float* in, const float* trans
         job.tiles_w = tiles_w;
         job.bias = bias ? bias[oc] : 0.0f;
         job.relu = p.relu;
-        xf.output(job);
+        xf.output[variant](job);
       }
     });
   }

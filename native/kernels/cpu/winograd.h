@@ -1,4 +1,4 @@
-// Internal to the CPU conv2d: Winograd F(4,3) for 3x3 stride-1 convolutions (winograd.cc).
+// Internal to the CPU conv2d: Winograd F(4,3) for 3x3 and F(4,5) for 5x5 stride-1 convolutions (winograd.cc).
 // conv2d.cc packs the transformed weights after the GEMM panels and calls winograd_forward as
 // winograd_mode_from_env() and winograd_pays() say.
 #pragma once
@@ -9,12 +9,12 @@
 
 namespace alexnet {
 
-// floats of transformed weights packed for p (0 when Winograd does not apply: not 3x3 stride 1)
+// floats of transformed weights packed for p (0 when Winograd does not apply: not 3x3 or 5x5, stride 1)
 size_t winograd_weight_length(const conv2d_params& p);
 // U = G g G^T per (output, input) channel pair, as 36 GEMM A operands in the panels of gemm-internal.h
 void winograd_pack_weights(const conv2d_params& p, const float* weight, float* transformed, thread_pool& pool);
 // ALEXNET_CLI_WINOGRAD, read at every call so tests can run both paths: 0 never, 1 wherever it applies
-// (3x3 stride 1), anything else or unset: where winograd_pays()
+// (3x3 or 5x5, stride 1), anything else or unset: where winograd_pays()
 enum class winograd_mode { off, on, when_faster };
 winograd_mode winograd_mode_from_env();
 // whether this shape is faster as Winograd than as the im2col GEMM (measured; see winograd.cc)
