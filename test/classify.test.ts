@@ -110,3 +110,17 @@ test('classify: --verbose adds the stack; usage errors exit 2', () => {
   assert.equal(run('--weights', 'random:1', '--mean', '1,2', jpeg).status, 2);
   assert.equal(run('--weights', 'random:1').status, 2);
 });
+
+test('classify transforms conv weights to the Winograd domain only for enough images (countImages)', async () => {
+  const { countImages, WINOGRAD_MIN_IMAGES } = await import('../lib/commands/classify.js');
+  const sizes: Record<string, number> = { 'a.npy': 8 * 4 * 3 * 224 * 224 + 128, 'b.NPY': 100 };
+  const size = (path: string) => {
+    if (!(path in sizes)) throw new Error(`ENOENT ${path}`);
+    return sizes[path];
+  };
+  assert.equal(countImages(['x.jpg', 'y.png'], size), 2);
+  assert.equal(countImages(['a.npy'], size), 8);
+  assert.equal(countImages(['b.NPY', 'missing.npy', 'z.jpg'], size), 3);
+  assert.ok(countImages(['x.jpg'], size) < WINOGRAD_MIN_IMAGES);
+  assert.ok(countImages(['a.npy'], size) >= WINOGRAD_MIN_IMAGES);
+});

@@ -111,6 +111,23 @@ async function checkConv(c: ConvCase): Promise<void> {
     if (saved === undefined) delete process.env.ALEXNET_CLI_WINOGRAD;
     else process.env.ALEXNET_CLI_WINOGRAD = saved;
   }
+  // packed without the Winograd-domain weights: only the panels, and the GEMM path's exact result
+  const lean = b.packConv(dims, upload(weight), false);
+  live.push(lean);
+  const winogradApplies = c.kH === c.kW && (c.kH === 3 || c.kH === 5) && c.sH === 1 && c.sW === 1;
+  if (winogradApplies) assert.ok(lean.length < packed.length, `conv2d ${c.name}: packConv(..., false) leaves the Winograd weights out`);
+  else assert.equal(lean.length, packed.length);
+  assert.deepEqual(b.unpackConv!(dims, lean).read(), weight, `conv2d ${c.name}: unpackConv of the lean packing`);
+  const leanOut = empty(c.batch * c.outC * outH * outW), gemmOut = empty(c.batch * c.outC * outH * outW);
+  await b.conv2d(dims, upload(input), lean, bias ? upload(bias) : null, leanOut, c.relu);
+  process.env.ALEXNET_CLI_WINOGRAD = '0';
+  try {
+    await b.conv2d(dims, upload(input), packed, bias ? upload(bias) : null, gemmOut, c.relu);
+  } finally {
+    if (saved === undefined) delete process.env.ALEXNET_CLI_WINOGRAD;
+    else process.env.ALEXNET_CLI_WINOGRAD = saved;
+  }
+  assert.deepEqual(leanOut.read(), gemmOut.read(), `conv2d ${c.name}: lean packing runs the GEMM path`);
 }
 
 interface PoolCase {

@@ -78,3 +78,21 @@ test('a wrong input shape is an error with a code, not a crash', async () => {
   await assert.rejects(model.forward(new Float32Array(4 * 227 * 227), [1, 4, 227, 227]), { code: 'ERR_SHAPE' });
   await assert.rejects(model.forward(new Float32Array(3 * 30 * 30), [1, 3, 30, 30]), { code: 'ERR_SHAPE', message: /expects 227x227/ });
 });
+
+test('PackOptions.winograd: false keeps conv weights at their size and computes the same network', async (t) => {
+  const arch = buildArchitecture('seed');
+  const shape = [1, 3, arch.input[1], arch.input[2]];
+  const input = randomInput(shape, 13);
+  const fast = await Model.random(arch, 5);
+  const lean = await Model.random(arch, 5, 'cpu', { winograd: false });
+  // seed: conv2 (5x5) and conv3-5 (3x3) carry their Winograd-domain weights by default (~56 MB)
+  const extra = fast.weightBytes - lean.weightBytes;
+  t.diagnostic(`Winograd-domain weights ${(extra / 1048576).toFixed(1)} MiB; lean ${lean.weightBytes} B for ${lean.parameterBytes} B of parameters`);
+  assert.ok(extra > 50 * 1048576, `Winograd weights ${extra} B`);
+  assert.ok(lean.weightBytes - lean.parameterBytes < 0.01 * lean.parameterBytes, 'lean: only panel padding besides the parameters');
+  assert.deepEqual(lean.parameters(), fast.parameters());
+  const err = relativeL2(await lean.forward(input, shape), await fast.forward(input, shape));
+  assert.ok(err <= BOUND, `relative L2 ${err}`);
+  fast.dispose();
+  lean.dispose();
+});

@@ -36,6 +36,30 @@ function parseSize(text: string, name: string): [number, number] {
   return parts.length === 1 ? [parts[0], parts[0]] : [parts[0], parts[1]];
 }
 
+/**
+ * Below this many images, classify keeps the convolutions' weights as they are instead of transforming
+ * them into the Winograd domain at load: the transform costs about as much load time as it saves on ~8
+ * forward passes at batch 1 (seed: +84 ms at load, -11 ms per image), and it takes ~56 MB (seed: peak RSS
+ * classifying one image 290 MiB without it, 365 MiB with it). Measured with bench/rss.ts and docs/performance.md.
+ */
+export const WINOGRAD_MIN_IMAGES = 8;
+
+/** Images the inputs hold: one per image file, N for an [N,3,H,W] .npy (from its size, at 224x224 or more) */
+export function countImages(inputs: string[], statSize: (path: string) => number): number {
+  let count = 0;
+  for (const input of inputs) {
+    if (!input.toLowerCase().endsWith('.npy')) count += 1;
+    else {
+      try {
+        count += Math.max(1, Math.floor(statSize(input) / (4 * 3 * 224 * 224)));
+      } catch {
+        count += 1;  // the loader reports the unreadable file
+      }
+    }
+  }
+  return count;
+}
+
 /** The weights' preprocessing with each flag given overriding its part */
 export function overridePreprocess(base: Preprocess, argv: Partial<ClassifyArgs>): Preprocess {
   const p: Preprocess = { ...base };
@@ -79,8 +103,10 @@ export const classifyCommand: CommandModule<object, ClassifyArgs> = {
     const { native } = await import('../native.js');
     if (argv.threads !== undefined) native().setThreads(argv.threads);
     const weights = argv.weights ?? await (await import('./default-weights.js')).defaultWeightsPath();
+    const { statSync } = await import('node:fs');
+    const winograd = countImages(argv.inputs, (path) => statSync(path).size) >= WINOGRAD_MIN_IMAGES;
     const classifier = await loadModel({
-      weights, arch: argv.arch as never, numClasses: argv['num-classes'], labels: argv.labels, device: argv.device,
+      weights, arch: argv.arch as never, numClasses: argv['num-classes'], labels: argv.labels, device: argv.device, winograd,
     });
     const preprocess = overridePreprocess(classifier.preprocess, argv);
     const results = await classifier.classify(argv.inputs, { top: argv.top, preprocess });

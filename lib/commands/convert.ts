@@ -5,7 +5,6 @@ import type { Argv, CommandModule } from 'yargs';
 import { ARCH_NAMES, isArchName } from '../model/archs.js';
 import type { Architecture, Preprocess } from '../model/layers.js';
 import { readWeights } from '../weights/index.js';
-import { writeOnnx } from '../weights/onnx-export.js';
 import { tensorValues, writeSafetensors } from '../weights/safetensors.js';
 import { resolveArchitecture } from './info.js';
 import { usageError } from './common.js';
@@ -37,7 +36,8 @@ export async function convertWeights(src: string, dst: string, options: { arch?:
   };
   // a graph that is not one of the three named architectures travels whole
   if (!isArchName(arch.name)) metadata.architecture = JSON.stringify(arch);
-  if (ext === '.onnx') writeOnnx(dst, arch, tensors, { metadata });
+  // protobufjs (~10 MB of RSS) loads only when an ONNX file is written
+  if (ext === '.onnx') (await import('../weights/onnx-export.js')).writeOnnx(dst, arch, tensors, { metadata });
   else writeSafetensors(dst, tensors, metadata);
   return { arch, preprocess, source: set.format, tensors: tensors.size };
 }

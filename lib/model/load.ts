@@ -16,6 +16,8 @@ export interface LoadOptions {
   /** classes of the head for random weights (files carry their own) */
   numClasses?: number;
   device?: string;
+  /** CPU: Winograd-domain conv weights at load (Model PackOptions; default true) */
+  winograd?: boolean;
 }
 
 export interface LoadedModel {
@@ -45,7 +47,7 @@ export async function loadWeightsAndModel(options: LoadOptions): Promise<LoadedM
     const seed = parseRandomSpec(options.weights);
     if (seed !== undefined) {
       const arch = typeof requested === 'object' ? requested : buildArchitecture(requested ?? 'seed', options.numClasses ?? 1000);
-      return { model: await Model.random(arch, seed, device), preprocess: arch.preprocess, format: 'random' };
+      return { model: await Model.random(arch, seed, device, { winograd: options.winograd }), preprocess: arch.preprocess, format: 'random' };
     }
   }
   const set = typeof options.weights === 'string' ? await readWeights(options.weights) : options.weights;
@@ -57,6 +59,6 @@ export async function loadWeightsAndModel(options: LoadOptions): Promise<LoadedM
   } else arch = set.arch ?? archFromMetadata(set) ?? detectArchitecture(set);
   let preprocess = set.preprocess ?? arch.preprocess;
   if (set.metadata.preprocess) preprocess = JSON.parse(set.metadata.preprocess) as Preprocess;
-  const model = await Model.fromWeights(arch, set, device);
+  const model = await Model.fromWeights(arch, set, device, { winograd: options.winograd });
   return { model, preprocess, format: set.format };
 }

@@ -42,6 +42,16 @@ export function modelError(message: string, code = 'ERR_SHAPE'): Error {
   return err;
 }
 
+/** How the CPU keeps a model's weights */
+export interface PackOptions {
+  /**
+   * Transform the 3x3 and 5x5 stride-1 convolutions' weights into the Winograd domain at load (default true):
+   * conv2-5 then run 2-4x faster, for about 56 MB more memory (seed) and about 0.2 s more load time. Without
+   * them those convs run on the GEMM path; `classify` of a few images skips them (see lib/commands/classify.ts).
+   */
+  winograd?: boolean;
+}
+
 export class Model {
   readonly arch: Architecture;
   readonly device: string;
@@ -60,7 +70,7 @@ export class Model {
   }
 
   /** Checks every tensor of `set` against the architecture and loads it into native memory */
-  static async fromWeights(arch: Architecture, set: WeightSet, device = 'cpu'): Promise<Model> {
+  static async fromWeights(arch: Architecture, set: WeightSet, device = 'cpu', options: PackOptions = {}): Promise<Model> {
     const binding = native(device);
     const expected = new Map<string, number[]>();
     for (const layer of inferShapes(arch)) for (const [k, v] of layer.params) expected.set(k, v);
@@ -85,19 +95,20 @@ export class Model {
         params.set(name, buf);
       }
     }
-    return new Model(arch, await Model.packWeights(arch, params, binding), device, set.path, binding);
+    return new Model(arch, await Model.packWeights(arch, params, binding, options), device, set.path, binding);
   }
 
   /**
    * Linear weights packed once into the kernels' streaming layout, where the binding can (in place:
    * the unpacked copy is gone, so memory stays at the weights' size)
    */
-  private static async packWeights(arch: Architecture, params: Map<string, NativeTensor>, binding: Binding): Promise<Map<string, NativeTensor>> {
+  private static async packWeights(arch: Architecture, params: Map<string, NativeTensor>, binding: Binding,
+    options: PackOptions): Promise<Map<string, NativeTensor>> {
     if (!binding.packLinear) return params;
     for (const layer of inferShapes(arch)) {
       const name = `${layer.spec.name}.weight`;
       if (layer.spec.type === 'conv2d' && binding.packConv) {
-        params.set(name, binding.packConv(Model.convWeightDims(layer), params.get(name)!));
+        params.set(name, binding.packConv(Model.convWeightDims(layer), params.get(name)!, options.winograd ?? true));
       }
       if (layer.spec.type !== 'linear') continue;
       // on a worker thread: the event loop keeps running while fc6 (150 MB) is packed
@@ -117,7 +128,7 @@ export class Model {
   }
 
   /** Deterministic He-initialised weights */
-  static async random(arch: Architecture, seed: number, device = 'cpu'): Promise<Model> {
+  static async random(arch: Architecture, seed: number, device = 'cpu', options: PackOptions = {}): Promise<Model> {
     const binding = native(device);
     const rng = new Rng(seed);
     const params = new Map<string, NativeTensor>();
@@ -131,7 +142,7 @@ export class Model {
         params.set(name, buf);
       }
     }
-    return new Model(arch, await Model.packWeights(arch, params, binding), device, `random:${seed}`, binding);
+    return new Model(arch, await Model.packWeights(arch, params, binding, options), device, `random:${seed}`, binding);
   }
 
   /** Parameter values copied out of native memory (for export and tests) */
@@ -160,6 +171,16 @@ export class Model {
   get parameterBytes(): number {
     let n = 0;
     for (const layer of inferShapes(this.arch)) for (const shape of layer.params.values()) n += shapeSize(shape) * 4;
+    return n;
+  }
+
+  /**
+   * Bytes the weights take in native memory as packed: parameterBytes plus the Winograd-domain conv weights
+   * (PackOptions.winograd) and panel padding
+   */
+  get weightBytes(): number {
+    let n = 0;
+    for (const t of this.params.values()) n += t.length * 4;
     return n;
   }
 

@@ -4,8 +4,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import { basename, dirname } from 'node:path';
 import { finished } from 'node:stream/promises';
 
@@ -96,9 +95,15 @@ function networkReason(err: NodeJS.ErrnoException, timeoutMs: number): string {
   }
 }
 
+// node:http and node:https (TLS) load on the first request: every CLI command imports this module, and
+// they would cost each of them ~3 MB of RSS and startup time
+let clients: Promise<[typeof import('node:http'), typeof import('node:https')]> | undefined;
+
 /** GET `url` following redirects; resolves with the final response (status 2xx or 416). */
-function request(url: string, headers: Record<string, string>, options: DownloadOptions, redirects = 0): Promise<http.IncomingMessage> {
+async function request(url: string, headers: Record<string, string>, options: DownloadOptions, redirects = 0): Promise<http.IncomingMessage> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  clients ??= Promise.all([import('node:http'), import('node:https')]);
+  const [http, https] = await clients;
   return new Promise((resolve, reject) => {
     let parsed: URL;
     try {

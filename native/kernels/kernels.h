@@ -83,16 +83,18 @@ int conv2d_forward_cpu(const conv2d_params& p, const float* in, const float* wei
 
 // Packed conv weights (packConv, once at load), the same for every ISA: per group, the OIHW rows in
 // panels of CONV_PANEL_ROWS output channels, each k-major over in_channels/groups * kernel_h * kernel_w
-// (rows past out_channels/groups are 0); for 3x3 stride-1 convs followed by the Winograd F(4,3)
-// transformed weights. Only out/in channels, kernel, stride and groups of p matter.
+// (rows past out_channels/groups are 0); with `winograd`, for 3x3 and 5x5 stride-1 convs followed by the
+// Winograd-domain weights (F(4,3): 4x, F(4,5): 2.56x the plain size; faster convs, more memory).
+// Only out/in channels, kernel, stride and groups of p matter.
 constexpr int CONV_PANEL_ROWS = 6;
-size_t conv_packed_length(const conv2d_params& p);
-void conv_pack_cpu(const conv2d_params& p, const float* weight, float* packed, thread_pool& pool);
+size_t conv_packed_length(const conv2d_params& p, bool winograd);
+void conv_pack_cpu(const conv2d_params& p, const float* weight, float* packed, bool winograd, thread_pool& pool);
 // the OIHW weights back (exact)
 void conv_unpack_cpu(const conv2d_params& p, const float* packed, float* weight, thread_pool& pool);
-// conv2d with packed weights: same result as conv2d_forward_cpu (up to rounding when Winograd runs)
-int conv2d_packed_forward_cpu(const conv2d_params& p, const float* in, const float* packed, const float* bias,
-                              float* out, thread_pool& pool);
+// conv2d with packed weights: same result as conv2d_forward_cpu (up to rounding when Winograd runs);
+// `winograd`: whether conv_pack_cpu packed the Winograd-domain weights (else the GEMM path runs)
+int conv2d_packed_forward_cpu(const conv2d_params& p, const float* in, const float* packed, bool winograd,
+                              const float* bias, float* out, thread_pool& pool);
 
 // ---------------------------------------------------------------------------------------------
 // pool2d: windows are clipped to the input; a window with no input element yields 0.

@@ -23,6 +23,8 @@ struct tensor_storage {
   // empty for a plain tensor; for conv weights packed by packConv, the shape they were packed for
   // ("out,in,kh,kw,stride_h,stride_w,groups"), checked by conv2d()
   std::string packed_conv;
+  // for packed conv weights: whether the Winograd-domain weights follow the panels (packConv's `winograd`)
+  bool packed_winograd = false;
   // bytes mapped straight from the OS (large buffers), 0 when from malloc
   size_t mapped_bytes = 0;
 

@@ -149,9 +149,12 @@ Napi::Value op_conv2d(const Napi::CallbackInfo& info) {
   const float* w = weight->data;
   const float* b = bias ? bias->data : nullptr;
   float* out = output->data;
+  const bool winograd = weight->packed_winograd;
   if (packed)
     return queue_kernel(env, "conv2d",
-                        [p, in, w, b, out] { return conv2d_packed_forward_cpu(p, in, w, b, out, global_thread_pool()); },
+                        [p, in, w, winograd, b, out] {
+                          return conv2d_packed_forward_cpu(p, in, w, winograd, b, out, global_thread_pool());
+                        },
                         {input, weight, bias, output});
   return queue_kernel(env, "conv2d", [p, in, w, b, out] { return conv2d_forward_cpu(p, in, w, b, out, global_thread_pool()); },
                       {input, weight, bias, output});
@@ -380,14 +383,16 @@ Napi::Value op_pack_conv(const Napi::CallbackInfo& info) {
   if (!weight->packed_conv.empty() || weight->packed_out_features != 0)
     throw_expected(env, "ERR_ARG", "an unpacked weight", "weight", "a packed NativeTensor");
   const conv2d_params p = conv_weight_dims(env, info[0], *weight, true);
+  const bool winograd = info.Length() < 3 || info[2].IsUndefined() ? true : arg_boolean(env, info[2], "winograd");
   std::shared_ptr<tensor_storage> storage;
   try {
-    storage = std::make_shared<tensor_storage>(conv_packed_length(p), false);
+    storage = std::make_shared<tensor_storage>(conv_packed_length(p, winograd), false);
   } catch (const std::bad_alloc&) {
     throw_expected(env, "ERR_ALLOC", "enough free memory", "packConv", "an allocation failure");
   }
-  conv_pack_cpu(p, weight->data, storage->data, global_thread_pool());
+  conv_pack_cpu(p, weight->data, storage->data, winograd, global_thread_pool());
   storage->packed_conv = conv_pack_key(p);
+  storage->packed_winograd = winograd;
   // consume the handle like packLinear: the plain copy is freed once no kernel reads it
   weight.reset();
   NativeTensor::unwrap_or_null(info[1])->take();

@@ -55,7 +55,7 @@ struct plan_step {
   softmax_params softmax;
   adaptive_avgpool_params adaptive;
   size_t length;
-  bool count_include_pad, packed_weight;
+  bool count_include_pad, packed_weight, packed_winograd;
   const float* in;
   const float* weight;
   const float* bias;
@@ -129,6 +129,7 @@ plan_step check_conv2d(const op_checker& c) {
   p = conv2d_params_of(c.dims());
   p.relu = relu;
   s.packed_weight = !weight->packed_conv.empty();
+  s.packed_winograd = weight->packed_winograd;
   // the im2col workspace and the GEMM's k use 32-bit sizes
   const int64_t workspace = product({p.in_channels / p.groups, p.kernel_h, p.kernel_w, p.groups, p.out_height, p.out_width});
   if (workspace > MAX_KERNEL_ELEMENTS)
@@ -229,7 +230,7 @@ plan_step check_relu(const op_checker& c) {
 int run_step(const plan_step& s, thread_pool& pool) {
   switch (s.op) {
     case PLAN_CONV2D:
-      return s.packed_weight ? conv2d_packed_forward_cpu(s.conv, s.in, s.weight, s.bias, s.out, pool)
+      return s.packed_weight ? conv2d_packed_forward_cpu(s.conv, s.in, s.weight, s.packed_winograd, s.bias, s.out, pool)
                              : conv2d_forward_cpu(s.conv, s.in, s.weight, s.bias, s.out, pool);
     case PLAN_MAX_POOL2D: return max_pool2d_forward_cpu(s.pool, s.in, s.out, pool);
     case PLAN_AVG_POOL2D: return avg_pool2d_forward_cpu(s.pool, s.count_include_pad, s.in, s.out, pool);

@@ -223,13 +223,13 @@ int conv_gemm_forward(const conv2d_params& p, const float* in, const float* pane
 
 }  // namespace
 
-size_t conv_packed_length(const conv2d_params& p) {
-  return static_cast<size_t>(panels_length(p)) + winograd_weight_length(p);
+size_t conv_packed_length(const conv2d_params& p, bool winograd) {
+  return static_cast<size_t>(panels_length(p)) + (winograd ? winograd_weight_length(p) : 0);
 }
 
-void conv_pack_cpu(const conv2d_params& p, const float* weight, float* packed, thread_pool& pool) {
+void conv_pack_cpu(const conv2d_params& p, const float* weight, float* packed, bool winograd, thread_pool& pool) {
   pack_panels(p, weight, packed, pool);
-  if (winograd_weight_length(p) > 0) winograd_pack_weights(p, weight, packed + panels_length(p), pool);
+  if (winograd && winograd_weight_length(p) > 0) winograd_pack_weights(p, weight, packed + panels_length(p), pool);
 }
 
 void conv_unpack_cpu(const conv2d_params& p, const float* packed, float* weight, thread_pool& pool) {
@@ -246,10 +246,10 @@ void conv_unpack_cpu(const conv2d_params& p, const float* packed, float* weight,
   });
 }
 
-int conv2d_packed_forward_cpu(const conv2d_params& p, const float* in, const float* packed, const float* bias,
-                              float* out, thread_pool& pool) {
+int conv2d_packed_forward_cpu(const conv2d_params& p, const float* in, const float* packed, bool winograd,
+                              const float* bias, float* out, thread_pool& pool) {
   if (p.groups <= 0 || p.in_channels % p.groups != 0 || p.out_channels % p.groups != 0) return KERNEL_BAD_SHAPE;
-  if (winograd_weight_length(p) > 0) {
+  if (winograd && winograd_weight_length(p) > 0) {
     const winograd_mode mode = winograd_mode_from_env();
     if (mode == winograd_mode::on || (mode == winograd_mode::when_faster && winograd_pays(p)))
       return winograd_forward(p, in, packed + panels_length(p), bias, out, pool);
