@@ -3,7 +3,7 @@
 // linear with plain weights (the general GEMM) and conv2d with packed weights (the packed-A GEMM, B
 // gathered from the input). GFLOP/s = 2 * multiply-adds / compute time (the nanoseconds each primitive
 // resolves with). Cases are interleaved repeat by repeat, so only ratios from the same run count.
-// Run: npx tsc -p . && node dist/bench/kernels.js [--repeats 10] [--isa avx2,portable]
+// Run: npx tsc -p . && node dist/bench/kernels.js [--repeats 10] [--isa avx2,portable] [--threads N]
 //        [--previous path/to/old/alexnet_native.node]  (adds that build's runs, interleaved, current ISA only)
 import { createRequire } from 'node:module';
 import { native, type Binding, type Isa, type NativeTensor } from '../lib/native.js';
@@ -65,6 +65,11 @@ async function casesOf(bb: Binding): Promise<Case[]> {
 }
 
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+const threads = Number(option('threads', '0'));
+if (threads > 0) {
+  b.setThreads(threads);
+  previous?.setThreads(threads);
+}
 const features = b.cpuFeatures();
 const isas = option('isa', 'avx512,avx2,portable').split(',') as Isa[];
 console.log(`threads ${b.getThreads()}; CPU supports ${features.supported.join(', ')}; compiled ${features.compiled.join(', ')}; peak ${b.peakGflops?.().toFixed(1)} GFLOP/s`);
