@@ -47,7 +47,8 @@ using gemm_packed_block_fn = void (*)(const gemm_packed_params& p, int64_t n0, i
 
 struct gemm_isa_kernel {
   int mr, nr;      // register block (micro-kernel rows x columns)
-  int mc, kc, nc;  // cache blocks: A block mc x kc (L2), B panel kc x nc (L3)
+  int mc, kc, nc;  // cache blocks: A block mc x kc (L2), B panel kc x nc (L3); kc is the larger k block of
+                   // the two paths (packed_block's may exceed gemm_block's), so packed_b sized by it fits both
   gemm_block_fn block;
   gemm_packed_block_fn packed_block;
 };

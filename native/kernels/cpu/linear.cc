@@ -103,7 +103,10 @@ int linear_packed_forward_cpu(const linear_params& p, const float* in, const flo
     // contiguous panels per thread: at batch 1 each thread reads one contiguous stream of weights
     int64_t begin, end;
     split_range(panels, ith, nth, &begin, &end);
-    if (begin < end) kern.panels(p, in, packed, bias, out, static_cast<int>(begin), static_cast<int>(end));
+    if (begin >= end) return;
+    thread_local aligned_buffer x_pack;
+    float* xp = p.rows > LINEAR_STREAM_MAX_ROWS ? x_pack.reserve(linear_x_pack_floats(p.rows)) : nullptr;
+    kern.panels(p, in, packed, bias, out, static_cast<int>(begin), static_cast<int>(end), xp);
   });
   return KERNEL_OK;
 }
