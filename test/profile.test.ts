@@ -138,6 +138,8 @@ for (const name of ARCH_NAMES) {
       if (Math.abs(report.totals.differencePercent) > 10) report = await profileModel(model, options);
       checkReport(report, name);
       assert.equal(report.memory.weightsBytes, model.parameterBytes);
+      assert.equal(report.memory.packedExtraBytes, model.weightBytes - model.parameterBytes);
+      assert.ok(report.memory.packedExtraBytes > 1e6, 'Winograd-domain conv weights are counted');
       assert.ok(report.memory.arenaBytes > 0);
       const convs = report.layers.filter((l) => l.type.startsWith('Conv2D'));
       for (const l of convs) assert.ok(l.medianNs > 0, `${l.name} has no native time`);
@@ -170,7 +172,7 @@ test('profile --json --trace --html: stable field names, a trace and a page', as
     assert.deepEqual(Object.keys(report), ['arch', 'weights', 'device', 'isa', 'threads', 'batch', 'warmup', 'iters', 'inputShape', 'peak', 'layers', 'totals', 'memory', 'iterations']);
     assert.deepEqual(Object.keys(report.layers[0]), ['index', 'name', 'type', 'inputShape', 'outputShape', 'params', 'macs', 'medianNs', 'p90Ns', 'share', 'gflops', 'peakPercent', 'activationBytes']);
     assert.deepEqual(Object.keys(report.totals), ['params', 'macs', 'layerSumNs', 'endToEndMedianNs', 'endToEndP90Ns', 'differenceNs', 'differencePercent', 'outsideKernelsNs', 'gflops', 'peakPercent', 'activationBytes', 'imagesPerSecond']);
-    assert.deepEqual(Object.keys(report.memory), ['weightsBytes', 'arenaBytes', 'peakRssBytes']);
+    assert.deepEqual(Object.keys(report.memory), ['weightsBytes', 'packedExtraBytes', 'arenaBytes', 'peakRssBytes']);
     assert.deepEqual(Object.keys(report.peak), ['gflops', 'method', 'description']);
     assert.ok(['binding', 'linear'].includes(report.peak.method));
     assert.equal(report.batch, 4);
@@ -196,7 +198,7 @@ test('profile prints the table with a total row and the end-to-end difference', 
   assert.match(out, /^avgpool +AdaptiveAvgPool2D +\(None, 256, 6, 6\) /m);
   assert.match(out, /^Total \(sum of layers\) .* 61,100,840 .* 100\.0% /m);
   assert.match(out, /^Layers sum to [\d.]+ ms; difference to end-to-end -?[\d.]+ ms \(-?[\d.]+%\); per iteration [\d.]+ ms \(median\) outside the kernels/m);
-  assert.match(out, /^Memory: weights 233\.08 MB, activation arena [\d.]+ [KM]B, peak RSS [\d.]+ [MG]B$/m);
+  assert.match(out, /^Memory: weights 233\.08 MB \(\+[\d.]+ MB packed: Winograd-domain convs\), activation arena [\d.]+ [KM]B, peak RSS [\d.]+ [MG]B$/m);
 });
 
 test('bad profile flags are usage errors', async () => {
@@ -240,7 +242,7 @@ test('the HTML page renders in headless Chromium', (t) => {
       params: 1, macs: 1, layerSumNs: 15.3e6, endToEndMedianNs: 16e6, endToEndP90Ns: 17e6, differenceNs: 0.7e6, differencePercent: 4.4,
       outsideKernelsNs: 0.6e6, gflops: 50, peakPercent: 50, activationBytes: 17000, imagesPerSecond: 62.5,
     },
-    memory: { weightsBytes: 243e6, arenaBytes: 3e6, peakRssBytes: 500e6 },
+    memory: { weightsBytes: 243e6, packedExtraBytes: 56e6, arenaBytes: 3e6, peakRssBytes: 500e6 },
     iterations,
   };
   const dir = mkdtempSync(join(tmpdir(), 'alexnet-html-'));

@@ -40,6 +40,6 @@ export function describeTotals(r: ProfileReport): string[] {
   return [
     `End-to-end: median ${formatMs(t.endToEndMedianNs)} ms, p90 ${formatMs(t.endToEndP90Ns)} ms per batch of ${r.batch} (${t.imagesPerSecond.toFixed(1)} images/s)`,
     `Layers sum to ${formatMs(t.layerSumNs)} ms; difference to end-to-end ${formatMs(t.differenceNs)} ms (${t.differencePercent.toFixed(1)}%); per iteration ${formatMs(t.outsideKernelsNs)} ms (median) outside the kernels: JS dispatch, input copy, output read`,
-    `Memory: weights ${formatBytes(r.memory.weightsBytes)}, activation arena ${formatBytes(r.memory.arenaBytes)}, peak RSS ${formatBytes(r.memory.peakRssBytes)}`,
+    `Memory: weights ${formatBytes(r.memory.weightsBytes)} (+${formatBytes(r.memory.packedExtraBytes)} packed: Winograd-domain convs), activation arena ${formatBytes(r.memory.arenaBytes)}, peak RSS ${formatBytes(r.memory.peakRssBytes)}`,
   ];
 }

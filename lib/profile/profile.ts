@@ -17,6 +17,8 @@ export interface ProfiledModel {
   readonly device: string;
   readonly weightsSource: string;
   readonly parameterBytes: number;
+  /** the weights as packed in native memory (Winograd-domain conv weights included); parameterBytes if absent */
+  readonly weightBytes?: number;
   readonly arenaBytes: number;
   forward(input: Float32Array, shape: number[], options?: ForwardOptions): Promise<Float32Array>;
 }
@@ -84,8 +86,10 @@ export interface ProfileTotals {
 }
 
 export interface ProfileMemory {
-  /** parameters in native memory */
+  /** parameters as the architecture defines them */
   weightsBytes: number;
+  /** what the packed weights take in native memory besides them (Winograd-domain conv weights, padding) */
+  packedExtraBytes: number;
   /** the two ping-pong activation buffers plus the input buffer */
   arenaBytes: number;
   /** process.resourceUsage().maxRSS, in bytes */
@@ -283,6 +287,7 @@ export async function profileModel(model: ProfiledModel, options: ProfileOptions
     totals,
     memory: {
       weightsBytes: model.parameterBytes,
+      packedExtraBytes: (model.weightBytes ?? model.parameterBytes) - model.parameterBytes,
       arenaBytes: model.arenaBytes,
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
     },
