@@ -139,13 +139,14 @@ int winograd_forward(const conv2d_params& p, const float* in, const float* trans
   // V: packed B panels of nr columns, k-major per group: V[xi][g] is a (in_per_group x v_cols) matrix
   const int64_t v_cols = round_up(tiles, kern.nr), v_group = static_cast<int64_t>(in_per_group) * v_cols;
   const int64_t v_xi = p.in_channels * v_cols;
-  // M: row-major per position, rows 64-byte aligned, a whole vector readable past the last column
-  const int64_t m_ld = round_up(tiles, 16), m_xi = p.out_channels * m_ld;
+  // M[oc][xi][t]: an output channel's positions together (the output transform reads them as one block),
+  // rows 64-byte aligned, a whole vector readable past the last column
+  const int64_t m_ld = round_up(tiles, 16), m_oc = positions * m_ld;
   const int64_t plane = static_cast<int64_t>(p.in_height) * p.in_width, out_plane = static_cast<int64_t>(p.out_height) * p.out_width;
   const int64_t matrix = rows_per_group(p) * in_per_group;
   thread_local aligned_buffer v_buffer, m_buffer;
   float* const v = v_buffer.reserve(static_cast<size_t>(positions * v_xi));
-  float* const m = m_buffer.reserve(static_cast<size_t>(positions * m_xi + 16));
+  float* const m = m_buffer.reserve(static_cast<size_t>(p.out_channels * m_oc + 16));
 
   for (int64_t n0 = 0; n0 < p.batch; n0 += chunk) {
     const int64_t count = n0 + chunk <= p.batch ? chunk : p.batch - n0;
@@ -186,8 +187,8 @@ int winograd_forward(const conv2d_params& p, const float* in, const float* trans
         gp.k = in_per_group;
         gp.a = transformed + (g * positions + xi) * matrix;
         gp.b_packed = v + xi * v_xi + g * v_group;
-        gp.c = m + xi * m_xi + g * out_per_group * m_ld;
-        gp.ldc = m_ld;
+        gp.c = m + g * out_per_group * m_oc + xi * m_ld;
+        gp.ldc = m_oc;
         gp.c_segment = m_ld;
         gp.c_segment_stride = 0;
         kern.packed_block(gp, 0, columns, nullptr);
@@ -199,8 +200,8 @@ int winograd_forward(const conv2d_params& p, const float* in, const float* trans
       split_range(p.out_channels, ith, nth, &begin, &end);
       for (int64_t oc = begin; oc < end; ++oc) {
         winograd_output_job job;
-        job.m = m + oc * m_ld;
-        job.xi_stride = m_xi;
+        job.m = m + oc * m_oc;
+        job.xi_stride = m_ld;
         job.columns = columns;
         job.out = out + (n0 * p.out_channels + oc) * out_plane;
         job.image_stride = p.out_channels * out_plane;
