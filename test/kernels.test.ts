@@ -78,6 +78,14 @@ const CONV_CASES: ConvCase[] = [
   { name: '5x5 pad 2, 27x27 like conv2, 24 -> 18, batch 2 (Winograd F(4,5))', batch: 2, inC: 24, inH: 27, inW: 27, outC: 18, kH: 5, kW: 5, sH: 1, sW: 1, pads: [2, 2, 2, 2], groups: 1, bias: true, relu: true },
   { name: '5x5 no pad, 9x11, 3 -> 5, batch 3 (Winograd F(4,5))', batch: 3, inC: 3, inH: 9, inW: 11, outC: 5, kH: 5, kW: 5, sH: 1, sW: 1, pads: [0, 0, 0, 0], groups: 1, bias: true, relu: false },
   { name: '5x5 pads 2,1,0,2, 10x7, groups 2, 6 -> 8 (Winograd F(4,5))', batch: 1, inC: 6, inH: 10, inW: 7, outC: 8, kH: 5, kW: 5, sH: 1, sW: 1, pads: [2, 1, 0, 2], groups: 2, bias: false, relu: true },
+  // strided convs read B from the stride phases of the input (space-to-depth): kernels not multiples of
+  // the stride, pads, groups, batch > 1, outputs not multiples of 4/8/16 wide (a 16-column panel over
+  // one, two or more output rows).
+  { name: '11x11 stride 4 pad 2 like torchvision conv1, 17 wide, batch 2 (space-to-depth)', batch: 2, inC: 3, inH: 61, inW: 71, outC: 19, kH: 11, kW: 11, sH: 4, sW: 4, pads: [2, 2, 2, 2], groups: 1, bias: true, relu: true },
+  { name: '5x5 stride 2, asymmetric pads, groups 2, batch 3 (space-to-depth)', batch: 3, inC: 6, inH: 23, inW: 21, outC: 10, kH: 5, kW: 5, sH: 2, sW: 2, pads: [2, 1, 1, 2], groups: 2, bias: true, relu: false },
+  { name: '7x8 stride 3, 8 wide, batch 2 (space-to-depth)', batch: 2, inC: 4, inH: 29, inW: 26, outC: 7, kH: 7, kW: 8, sH: 3, sW: 3, pads: [1, 3, 0, 2], groups: 1, bias: false, relu: true },
+  { name: '9x6 stride 4x2, 20 channels, batch 2 (space-to-depth)', batch: 2, inC: 20, inH: 37, inW: 19, outC: 18, kH: 9, kW: 6, sH: 4, sW: 2, pads: [0, 1, 3, 0], groups: 1, bias: true, relu: true },
+  { name: '4x4 stride 3 (phases, a 2x2 rewrite: GEMM only), batch 2', batch: 2, inC: 5, inH: 20, inW: 23, outC: 6, kH: 4, kW: 4, sH: 3, sW: 3, pads: [1, 0, 1, 1], groups: 1, bias: true, relu: false },
 ];
 
 async function checkConv(c: ConvCase): Promise<void> {

@@ -2,13 +2,16 @@
 // The weights are packed once (conv_pack_cpu, at load) into the ISA-independent panels of
 // gemm-internal.h, so no call packs A; the im2col matrix is never built: each NR-column panel of B is
 // gathered straight from the NCHW input while the GEMM packs B (a k block at a time, so it stays in L2),
-// and C is written straight into NCHW (images side by side, gemm_packed_params' segments). The threads
-// split the columns (images x output pixels) evenly. 3x3 stride-1 convs can run as Winograd F(4,3)
-// instead (winograd.cc), from transformed weights packed after the panels.
+// or for strided convs copied from the input's stride phases (space-to-depth.cc), and C is written
+// straight into NCHW (images side by side, gemm_packed_params' segments). The threads split the columns
+// (images x output pixels) evenly. 3x3 stride-1 convs can run as Winograd F(4,3) instead (winograd.cc),
+// from transformed weights packed after the panels.
 #include <cstring>
+#include <vector>
 
 #include "kernels/cpu/aligned-buffer.h"
 #include "kernels/cpu/gemm-internal.h"
+#include "kernels/cpu/space-to-depth.h"
 #include "kernels/cpu/thread-pool.h"
 #include "kernels/cpu/winograd.h"
 #include "kernels/kernels.h"
@@ -79,72 +82,6 @@ void im2col_pack_b(const void* ctx, int k0, int kc, int64_t col0, int cols, int 
   const int kernel_area = p.kernel_h * p.kernel_w;
   int c = k0 / kernel_area, ki = (k0 % kernel_area) / p.kernel_w, kj = k0 % p.kernel_w;
   const int sw = p.stride_w;
-  // strided (conv1: 11 wide, stride 4): the kernel_w rows of one (c, ki) read one input span per run.
-  // Split it once into sw phases, phase[r][m] = in_row[iw0 + m*sw + r] (0 outside the input), so row
-  // kj of the run is the contiguous phase[kj % sw][kj / sw + j], instead of kernel_w stride-sw gathers.
-  const int extra = (p.kernel_w - 1) / sw + 1;  // phase entries past the run length
-  if (sw > 1 && sw <= 8 && sw * (cols + run_count * extra) <= 2048) {
-    alignas(64) float phases[2048];
-    int phase_len[64], phase_at[64];
-    int at = 0;
-    for (int r = 0; r < run_count; ++r) {
-      phase_len[r] = runs[r].length + extra;
-      phase_at[r] = at;
-      at += sw * phase_len[r];
-    }
-    bool built = false;
-    for (int q = 0; q < kc; ++q) {
-      if (!built) {
-        for (int r = 0; r < run_count; ++r) {
-          const im2col_run& run = runs[r];
-          float* __restrict ph = phases + phase_at[r];
-          const int len = phase_len[r], ih = run.ih0 + ki;
-          if (ih < 0 || ih >= p.in_height) {
-            for (int e = 0; e < sw * len; ++e) ph[e] = 0.0f;
-            continue;
-          }
-          const float* __restrict in_row = run.image + c * src.plane + static_cast<int64_t>(ih) * p.in_width;
-          const int iw0 = run.iw0;
-          if (iw0 >= 0 && iw0 + sw * len <= p.in_width) {
-            if (sw == 4) {
-              for (int m = 0; m < len; ++m) {
-                ph[m] = in_row[iw0 + 4 * m];
-                ph[len + m] = in_row[iw0 + 4 * m + 1];
-                ph[2 * len + m] = in_row[iw0 + 4 * m + 2];
-                ph[3 * len + m] = in_row[iw0 + 4 * m + 3];
-              }
-            } else {
-              for (int m = 0; m < len; ++m)
-                for (int e = 0; e < sw; ++e) ph[e * len + m] = in_row[iw0 + sw * m + e];
-            }
-          } else {
-            for (int m = 0; m < len; ++m)
-              for (int e = 0; e < sw; ++e) {
-                const int iw = iw0 + sw * m + e;
-                ph[e * len + m] = iw >= 0 && iw < p.in_width ? in_row[iw] : 0.0f;
-              }
-          }
-        }
-        built = true;
-      }
-      float* __restrict row = dst + static_cast<size_t>(q) * nr;
-      for (int r = 0; r < run_count; ++r) {
-        const float* __restrict ph = phases + phase_at[r] + (kj % sw) * phase_len[r] + kj / sw;
-        float* __restrict o = row + runs[r].j0;
-        for (int j = 0; j < runs[r].length; ++j) o[j] = ph[j];
-      }
-      for (int j = cols; j < nr; ++j) row[j] = 0.0f;
-      if (++kj == p.kernel_w) {
-        kj = 0;
-        built = false;
-        if (++ki == p.kernel_h) {
-          ki = 0;
-          ++c;
-        }
-      }
-    }
-    return;
-  }
   for (int q = 0; q < kc; ++q) {
     float* __restrict row = dst + static_cast<size_t>(q) * nr;
     for (int r = 0; r < run_count; ++r) {
@@ -182,18 +119,43 @@ void im2col_pack_b(const void* ctx, int k0, int kc, int64_t col0, int cols, int 
   }
 }
 
-// the GEMM path: panels = the first panels_length(p) floats of the packed weights
+// the GEMM of group g of p over all its columns (B still to set): C into NCHW, images side by side
+gemm_packed_params conv_gemm_group(const conv2d_params& p, int g, const float* panels, const float* bias, float* out) {
+  const int out_per_group = p.out_channels / p.groups;
+  const int64_t spatial = static_cast<int64_t>(p.out_height) * p.out_width;
+  gemm_packed_params gp;
+  gp.m = out_per_group;
+  gp.k = static_cast<int>(k_per_group(p));
+  gp.a = panels + g * panel_rows_per_group(p) * k_per_group(p);
+  gp.c = out + static_cast<int64_t>(g) * out_per_group * spatial;
+  gp.ldc = spatial;
+  gp.c_segment = spatial;
+  gp.c_segment_stride = p.out_channels * spatial;
+  gp.bias = bias ? bias + static_cast<int64_t>(g) * out_per_group : nullptr;
+  gp.relu = p.relu;
+  return gp;
+}
+
+// the GEMM path: panels = the first panels_length(p) floats of the packed weights. The threads split the
+// columns (images x output pixels) in whole register panels, as even as they come. B is gathered from the
+// input (im2col_pack_b), or for strided convs copied from the input's stride phases (space-to-depth.h; the
+// same B, so the same result to the bit), which each thread splits for the output rows its columns cover,
+// an image at a time, into its own workspace: no barrier between the split and the GEMM.
 int conv_gemm_forward(const conv2d_params& p, const float* in, const float* panels, const float* bias, float* out,
                       thread_pool& pool) {
   const gemm_isa_kernel kern = gemm_kernel_current();
-  const int in_per_group = p.in_channels / p.groups, out_per_group = p.out_channels / p.groups;
+  const int in_per_group = p.in_channels / p.groups;
   const int64_t spatial = static_cast<int64_t>(p.out_height) * p.out_width;
-  const int64_t plane = static_cast<int64_t>(p.in_height) * p.in_width;
-  const int64_t in_image = p.in_channels * plane, out_image = p.out_channels * spatial;
-  const int64_t k = k_per_group(p), group_stride = panel_rows_per_group(p) * k;
+  const int64_t plane = static_cast<int64_t>(p.in_height) * p.in_width, in_image = p.in_channels * plane;
   const int64_t columns = p.batch * spatial;
+  const bool phases = s2d_gemm_applies(p);
+  const int64_t phase_image = phases ? s2d_phase_image_length(p) : 0;
+  std::vector<int64_t> offsets;
+  if (phases) {
+    offsets.resize(static_cast<size_t>(k_per_group(p)));
+    s2d_b_offsets(p, offsets.data());
+  }
   pool.run([&](int ith, int nth) {
-    // whole register panels per thread, as even as they come
     int64_t begin, end;
     split_range((columns + kern.nr - 1) / kern.nr, ith, nth, &begin, &end);
     const int64_t n0 = begin * kern.nr, n1 = end * kern.nr < columns ? end * kern.nr : columns;
@@ -201,21 +163,33 @@ int conv_gemm_forward(const conv2d_params& p, const float* in, const float* pane
     thread_local aligned_buffer packed_b;
     const int64_t width = n1 - n0 < kern.nc ? n1 - n0 : kern.nc;
     float* pb = packed_b.reserve(static_cast<size_t>(kern.kc) * ((width + kern.nr - 1) / kern.nr * kern.nr));
-    for (int g = 0; g < p.groups; ++g) {
-      const im2col_source src{&p, in + static_cast<int64_t>(g) * in_per_group * plane, in_image, plane, spatial};
-      gemm_packed_params gp;
-      gp.m = out_per_group;
-      gp.k = static_cast<int>(k);
-      gp.a = panels + g * group_stride;
-      gp.pack_b = &im2col_pack_b;
-      gp.b_ctx = &src;
-      gp.c = out + static_cast<int64_t>(g) * out_per_group * spatial;
-      gp.ldc = spatial;
-      gp.c_segment = spatial;
-      gp.c_segment_stride = out_image;
-      gp.bias = bias ? bias + static_cast<int64_t>(g) * out_per_group : nullptr;
-      gp.relu = p.relu;
-      kern.packed_block(gp, n0, n1, pb);
+    if (!phases) {
+      for (int g = 0; g < p.groups; ++g) {
+        const im2col_source src{&p, in + static_cast<int64_t>(g) * in_per_group * plane, in_image, plane, spatial};
+        gemm_packed_params gp = conv_gemm_group(p, g, panels, bias, out);
+        gp.pack_b = &im2col_pack_b;
+        gp.b_ctx = &src;
+        kern.packed_block(gp, n0, n1, pb);
+      }
+      return;
+    }
+    thread_local aligned_buffer phase_buffer;
+    float* ph = phase_buffer.reserve(static_cast<size_t>(phase_image + S2D_WORKSPACE_SLACK));
+    std::memset(ph + phase_image, 0, sizeof(float) * S2D_WORKSPACE_SLACK);
+    const int extra_rows = s2d_phase_height(p) - p.out_height;
+    for (int64_t c0 = n0; c0 < n1;) {
+      const int64_t image = c0 / spatial, c1 = n1 < (image + 1) * spatial ? n1 : (image + 1) * spatial;
+      const int y0 = static_cast<int>((c0 - image * spatial) / p.out_width);
+      const int y1 = static_cast<int>((c1 - 1 - image * spatial) / p.out_width) + 1 + extra_rows;
+      s2d_split_image(p, in + image * in_image, 0, p.in_channels, y0, y1, ph);
+      for (int g = 0; g < p.groups; ++g) {
+        const s2d_b_source src{&p, ph + g * (phase_image / p.groups), image, phase_image, offsets.data()};
+        gemm_packed_params gp = conv_gemm_group(p, g, panels, bias, out);
+        gp.pack_b = &s2d_pack_b;
+        gp.b_ctx = &src;
+        kern.packed_block(gp, c0, c1, pb);
+      }
+      c0 = c1;
     }
   });
   return KERNEL_OK;

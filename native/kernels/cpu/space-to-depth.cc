@@ -1,0 +1,139 @@
+// Space-to-depth: a stride-s convolution with kernel k reads, for kernel tap (ki, kj), the input at
+// s*oh + ki, s*ow + kj: a contiguous run of the phase (ki % s, kj % s) plane at (oh + ki / s, ow + kj / s).
+// Splitting the padded input into its s*s phases once per image (each element moved once) makes every
+// row of the im2col B a contiguous copy, where it was a stride-s gather (conv1: 11x11 stride 4, 363 rows
+// per 16 columns from a 3 x 227 x 227 image; the phases are 48 planes of 57 x 57).
+#include "kernels/cpu/space-to-depth.h"
+
+#include <cstring>
+
+
+namespace alexnet {
+namespace {
+
+int phase_height(const conv2d_params& p) { return p.out_height + (p.kernel_h - 1) / p.stride_h; }
+int phase_width(const conv2d_params& p) { return p.out_width + (p.kernel_w - 1) / p.stride_w; }
+
+typedef float vec4 __attribute__((vector_size(16)));
+typedef float vec4_unaligned __attribute__((vector_size(16), aligned(4)));
+typedef int mask4 __attribute__((vector_size(16)));
+
+// B rows of a full panel whose columns are at most two runs: run 0 from a[0, split), run 1 from
+// b[split, NR) (b already moved back by split), as 4-float vectors of both blended by a lane mask (this
+// file is built for the baseline ISA). The phases are readable S2D_WORKSPACE_SLACK floats past the last
+// image, and b >= a.
+template <int NR>
+void copy_two_runs(const float* a, const float* b, int split, int kc, const int64_t* offsets, float* dst) {
+  mask4 first[NR / 4];
+  for (int v = 0; v < NR / 4; ++v)
+    for (int l = 0; l < 4; ++l) first[v][l] = 4 * v + l < split ? -1 : 0;
+  for (int q = 0; q < kc; ++q) {
+    const float* sa = a + offsets[q];
+    const float* sb = b + offsets[q];
+    float* row = dst + static_cast<size_t>(q) * NR;
+    for (int v = 0; v < NR / 4; ++v) {
+      const vec4 x = *reinterpret_cast<const vec4_unaligned*>(sa + 4 * v);
+      const vec4 y = *reinterpret_cast<const vec4_unaligned*>(sb + 4 * v);
+      *reinterpret_cast<vec4_unaligned*>(row + 4 * v) = first[v] ? x : y;
+    }
+  }
+}
+
+}  // namespace
+
+bool s2d_gemm_applies(const conv2d_params& p) {
+  return (p.stride_h > 1 || p.stride_w > 1) && p.kernel_h >= p.stride_h && p.kernel_w >= p.stride_w;
+}
+
+int64_t s2d_phase_image_length(const conv2d_params& p) {
+  return static_cast<int64_t>(p.in_channels) * p.stride_h * p.stride_w * phase_height(p) * phase_width(p);
+}
+
+void s2d_split_image(const conv2d_params& p, const float* image, int c0, int c1, int y0, int y1, float* dst) {
+  const int sh = p.stride_h, sw = p.stride_w, width = phase_width(p);
+  const int64_t in_plane = static_cast<int64_t>(p.in_height) * p.in_width;
+  const int64_t phase_plane = static_cast<int64_t>(phase_height(p)) * width;
+  for (int rx = 0; rx < sw; ++rx) {
+    // columns x whose input column sw*x + rx - pad_left is inside the input
+    const int first = rx - p.pad_left;
+    int lo = first >= 0 ? 0 : (-first + sw - 1) / sw;
+    int hi = first >= p.in_width ? 0 : (p.in_width - 1 - first) / sw + 1;
+    if (lo > width) lo = width;
+    if (hi > width) hi = width;
+    if (hi < lo) hi = lo;
+    for (int c = c0; c < c1; ++c)
+      for (int ry = 0; ry < sh; ++ry)
+        for (int y = y0; y < y1; ++y) {
+          const int ih = sh * y + ry - p.pad_top;
+          float* __restrict o = dst + ((static_cast<int64_t>(c) * sh + ry) * sw + rx) * phase_plane +
+                                static_cast<int64_t>(y) * width;
+          if (ih < 0 || ih >= p.in_height) {
+            std::memset(o, 0, sizeof(float) * width);
+            continue;
+          }
+          const float* __restrict row = image + c * in_plane + static_cast<int64_t>(ih) * p.in_width + first;
+          for (int x = 0; x < lo; ++x) o[x] = 0.0f;
+          // constant strides so the loop compiles to a fixed shuffle: 4 = AlexNet conv1, 2 = common
+          if (sw == 4) {
+            for (int x = lo; x < hi; ++x) o[x] = row[4 * x];
+          } else if (sw == 2) {
+            for (int x = lo; x < hi; ++x) o[x] = row[2 * x];
+          } else {
+            for (int x = lo; x < hi; ++x) o[x] = row[static_cast<int64_t>(sw) * x];
+          }
+          for (int x = hi; x < width; ++x) o[x] = 0.0f;
+        }
+  }
+}
+
+int s2d_phase_height(const conv2d_params& p) { return phase_height(p); }
+
+void s2d_b_offsets(const conv2d_params& p, int64_t* offsets) {
+  const int sh = p.stride_h, sw = p.stride_w, width = phase_width(p);
+  const int64_t plane = static_cast<int64_t>(phase_height(p)) * width;
+  int64_t k = 0;
+  for (int c = 0; c < p.in_channels / p.groups; ++c)
+    for (int ki = 0; ki < p.kernel_h; ++ki)
+      for (int kj = 0; kj < p.kernel_w; ++kj)
+        offsets[k++] = ((static_cast<int64_t>(c) * sh + ki % sh) * sw + kj % sw) * plane +
+                       static_cast<int64_t>(ki / sh) * width + kj / sw;
+}
+
+void s2d_pack_b(const void* ctx, int k0, int kc, int64_t col0, int cols, int nr, float* dst) {
+  const s2d_b_source& src = *static_cast<const s2d_b_source*>(ctx);
+  const conv2d_params& p = *src.p;
+  const int width = phase_width(p);
+  const int64_t spatial = static_cast<int64_t>(p.out_height) * p.out_width;
+  // a run per output row the panel touches (at most nr <= 64): where it starts in the phase planes
+  int64_t run_base[64];
+  int run_length[64], run_j0[64], run_count = 0;
+  for (int j = 0; j < cols;) {
+    const int64_t col = col0 + j, image = col / spatial, s = col % spatial;
+    const int oh = static_cast<int>(s / p.out_width), ow = static_cast<int>(s % p.out_width);
+    const int length = cols - j < p.out_width - ow ? cols - j : p.out_width - ow;
+    run_base[run_count] = (image - src.first_image) * src.image_length + static_cast<int64_t>(oh) * width + ow;
+    run_length[run_count] = length;
+    run_j0[run_count++] = j;
+    j += length;
+  }
+  const int64_t* offsets = src.offsets + k0;
+  if (cols == nr && run_count <= 2) {  // conv1 (55 wide): every full panel
+    const float* a = src.phases + run_base[0];
+    const float* b = run_count == 2 ? src.phases + run_base[1] - run_length[0] : a;
+    const int split = run_count == 2 ? run_length[0] : nr;
+    if (nr == 16) return copy_two_runs<16>(a, b, split, kc, offsets, dst);
+    if (nr == 8) return copy_two_runs<8>(a, b, split, kc, offsets, dst);
+    if (nr == 32) return copy_two_runs<32>(a, b, split, kc, offsets, dst);
+  }
+  for (int q = 0; q < kc; ++q) {
+    float* __restrict row = dst + static_cast<size_t>(q) * nr;
+    for (int r = 0; r < run_count; ++r) {
+      const float* __restrict s = src.phases + run_base[r] + offsets[q];
+      float* __restrict o = row + run_j0[r];
+      for (int j = 0; j < run_length[r]; ++j) o[j] = s[j];
+    }
+    for (int j = cols; j < nr; ++j) row[j] = 0.0f;
+  }
+}
+
+}  // namespace alexnet
