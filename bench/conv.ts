@@ -46,7 +46,10 @@ function convRow(name: string, dims: Int32Array): Row {
     { label: 'plain', env: '0', run: () => b.conv2d(dims, input, plain, bias, output, true) },
     { label: 'packed', env: '0', run: () => b.conv2d(dims, input, packed, bias, output, true) },
   ];
-  const wino = kH === kW && (kH === 3 || kH === 5) && dims[7] === 1 && dims[8] === 1;
+  // Winograd: 3x3 or 5x5 stride 1, or a strided conv whose space-to-depth rewrite (kernel ceil(k / stride),
+  // stride 1) is (conv1: 11x11/4 -> 3x3)
+  const [rH, rW] = [Math.ceil(kH / dims[7]), Math.ceil(kW / dims[8])];
+  const wino = rH === rW && (rH === 3 || rH === 5);
   if (wino) {
     variants.push({ label: 'winograd', env: '1', run: () => b.conv2d(dims, input, packed, bias, output, true) });
   }

@@ -80,11 +80,13 @@ const CONV_CASES: ConvCase[] = [
   { name: '5x5 pads 2,1,0,2, 10x7, groups 2, 6 -> 8 (Winograd F(4,5))', batch: 1, inC: 6, inH: 10, inW: 7, outC: 8, kH: 5, kW: 5, sH: 1, sW: 1, pads: [2, 1, 0, 2], groups: 2, bias: false, relu: true },
   // strided convs read B from the stride phases of the input (space-to-depth): kernels not multiples of
   // the stride, pads, groups, batch > 1, outputs not multiples of 4/8/16 wide (a 16-column panel over
-  // one, two or more output rows).
+  // one, two or more output rows). Where ceil(kernel / stride) is 3x3 or 5x5, ALEXNET_CLI_WINOGRAD=1 runs
+  // the stride-1 rewrite over the phase channels on Winograd.
   { name: '11x11 stride 4 pad 2 like torchvision conv1, 17 wide, batch 2 (space-to-depth)', batch: 2, inC: 3, inH: 61, inW: 71, outC: 19, kH: 11, kW: 11, sH: 4, sW: 4, pads: [2, 2, 2, 2], groups: 1, bias: true, relu: true },
   { name: '5x5 stride 2, asymmetric pads, groups 2, batch 3 (space-to-depth)', batch: 3, inC: 6, inH: 23, inW: 21, outC: 10, kH: 5, kW: 5, sH: 2, sW: 2, pads: [2, 1, 1, 2], groups: 2, bias: true, relu: false },
   { name: '7x8 stride 3, 8 wide, batch 2 (space-to-depth)', batch: 2, inC: 4, inH: 29, inW: 26, outC: 7, kH: 7, kW: 8, sH: 3, sW: 3, pads: [1, 3, 0, 2], groups: 1, bias: false, relu: true },
   { name: '9x6 stride 4x2, 20 channels, batch 2 (space-to-depth)', batch: 2, inC: 20, inH: 37, inW: 19, outC: 18, kH: 9, kW: 6, sH: 4, sW: 2, pads: [0, 1, 3, 0], groups: 1, bias: true, relu: true },
+  { name: '10x9 stride 2 (a 5x5 rewrite: Winograd F(4,5)), batch 2', batch: 2, inC: 2, inH: 25, inW: 23, outC: 5, kH: 10, kW: 9, sH: 2, sW: 2, pads: [1, 2, 0, 1], groups: 1, bias: true, relu: false },
   { name: '4x4 stride 3 (phases, a 2x2 rewrite: GEMM only), batch 2', batch: 2, inC: 5, inH: 20, inW: 23, outC: 6, kH: 4, kW: 4, sH: 3, sW: 3, pads: [1, 0, 1, 1], groups: 1, bias: true, relu: false },
 ];
 
@@ -101,7 +103,8 @@ async function checkConv(c: ConvCase): Promise<void> {
   const expected = ref.conv2d(dims, input, weight, bias, c.relu);
   assertClose(output.read(), expected, `conv2d ${c.name}`);
   if (!b.packConv) return;
-  // weights packed once (GEMM panels, plus Winograd-transformed weights for 3x3 and 5x5 stride 1): both paths
+  // weights packed once (GEMM panels, plus Winograd-domain weights for 3x3 and 5x5 stride 1, and for strided
+  // convs whose space-to-depth rewrite is such a conv): both paths
   const packed = b.packConv(dims, upload(weight));
   live.push(packed);
   const plain = b.unpackConv!(dims, packed);
@@ -122,7 +125,9 @@ async function checkConv(c: ConvCase): Promise<void> {
   // packed without the Winograd-domain weights: only the panels, and the GEMM path's exact result
   const lean = b.packConv(dims, upload(weight), false);
   live.push(lean);
-  const winogradApplies = c.kH === c.kW && (c.kH === 3 || c.kH === 5) && c.sH === 1 && c.sW === 1;
+  // the kernel Winograd runs: the conv's own, or for a strided conv its space-to-depth rewrite's, ceil(k / stride)
+  const [rH, rW] = [Math.ceil(c.kH / c.sH), Math.ceil(c.kW / c.sW)];
+  const winogradApplies = rH === rW && (rH === 3 || rH === 5);
   if (winogradApplies) assert.ok(lean.length < packed.length, `conv2d ${c.name}: packConv(..., false) leaves the Winograd weights out`);
   else assert.equal(lean.length, packed.length);
   assert.deepEqual(b.unpackConv!(dims, lean).read(), weight, `conv2d ${c.name}: unpackConv of the lean packing`);

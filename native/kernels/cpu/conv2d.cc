@@ -5,7 +5,9 @@
 // or for strided convs copied from the input's stride phases (space-to-depth.cc), and C is written
 // straight into NCHW (images side by side, gemm_packed_params' segments). The threads split the columns
 // (images x output pixels) evenly. 3x3 stride-1 convs can run as Winograd F(4,3) instead (winograd.cc),
-// from transformed weights packed after the panels.
+// from transformed weights packed after the panels; so can strided convs whose space-to-depth rewrite is
+// such a conv (conv1: 11x11 stride 4 -> 3x3 over 48 phase channels), from the rewritten weights
+// transformed and packed after the panels.
 #include <cstring>
 #include <vector>
 
@@ -197,13 +199,17 @@ int conv_gemm_forward(const conv2d_params& p, const float* in, const float* pane
 
 }  // namespace
 
+// the panels, then with `winograd` (at most one of them applies) the Winograd-domain weights of a 3x3 or
+// 5x5 stride-1 conv, or those of a strided conv's space-to-depth rewrite
 size_t conv_packed_length(const conv2d_params& p, bool winograd) {
-  return static_cast<size_t>(panels_length(p)) + (winograd ? winograd_weight_length(p) : 0);
+  return static_cast<size_t>(panels_length(p)) + (winograd ? winograd_weight_length(p) + s2d_winograd_weight_length(p) : 0);
 }
 
 void conv_pack_cpu(const conv2d_params& p, const float* weight, float* packed, bool winograd, thread_pool& pool) {
   pack_panels(p, weight, packed, pool);
   if (winograd && winograd_weight_length(p) > 0) winograd_pack_weights(p, weight, packed + panels_length(p), pool);
+  if (winograd && s2d_winograd_weight_length(p) > 0)
+    s2d_winograd_pack_weights(p, weight, packed + panels_length(p), pool);
 }
 
 void conv_unpack_cpu(const conv2d_params& p, const float* packed, float* weight, thread_pool& pool) {
@@ -227,6 +233,11 @@ int conv2d_packed_forward_cpu(const conv2d_params& p, const float* in, const flo
     const winograd_mode mode = winograd_mode_from_env();
     if (mode == winograd_mode::on || (mode == winograd_mode::when_faster && winograd_pays(p)))
       return winograd_forward(p, in, packed + panels_length(p), bias, out, pool);
+  }
+  if (winograd && s2d_winograd_weight_length(p) > 0) {
+    const winograd_mode mode = winograd_mode_from_env();
+    if (mode == winograd_mode::on || (mode == winograd_mode::when_faster && s2d_winograd_pays(p)))
+      return s2d_winograd_forward(p, in, packed + panels_length(p), bias, out, pool);
   }
   return conv_gemm_forward(p, in, packed, bias, out, pool);
 }
