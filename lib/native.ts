@@ -108,9 +108,10 @@ export interface Binding {
    */
   runPlan?(program: Int32Array, scalars: Float32Array, tensors: NativeTensor[], times: Float64Array | null): Promise<number>;
   /**
-   * Conv weights [outChannels, inChannels/groups, kH, kW] packed ONCE at load into the GEMM panels (and, for
-   * 3x3 and 5x5 stride-1 convs when `winograd` is true, the default, the Winograd-domain weights: F(4,3) 4x
-   * and F(4,5) 2.56x the plain size, without them conv2d() runs those convs on the GEMM path); conv2d() takes
+   * Conv weights [outChannels, inChannels/groups, kH, kW] packed ONCE at load into the GEMM panels (and, when
+   * `winograd` is true, the default, the Winograd-domain weights where Winograd applies: 3x3 and 5x5 stride-1
+   * convs, and strided convs whose space-to-depth rewrite is one, like conv1; F(4,3) 4x and F(4,5) 2.56x the
+   * plain size; without them conv2d() runs those convs on the GEMM path); conv2d() takes
    * the result in place of the weight for convs of the same channels, kernel, stride and groups. Consumes
    * `weight` (the handle reads as disposed). dims as conv2d's (only channels, kernel, stride and groups
    * matter). CPU only.

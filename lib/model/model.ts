@@ -45,8 +45,9 @@ export function modelError(message: string, code = 'ERR_SHAPE'): Error {
 /** How the CPU keeps a model's weights */
 export interface PackOptions {
   /**
-   * Transform the 3x3 and 5x5 stride-1 convolutions' weights into the Winograd domain at load (default true):
-   * conv2-5 then run 2-4x faster, for about 56 MB more memory (seed) and about 0.2 s more load time. Without
+   * Transform the convolutions' weights into the Winograd domain at load where Winograd applies (default true;
+   * AlexNet: all five, conv1 through its space-to-depth rewrite): they then run 2-4x faster, for about 56 MB
+   * more memory (seed) and about 0.1 s more load time. Without
    * them those convs run on the GEMM path; `classify` of a few images skips them (see lib/commands/classify.ts).
    */
   winograd?: boolean;

@@ -83,8 +83,9 @@ int conv2d_forward_cpu(const conv2d_params& p, const float* in, const float* wei
 
 // Packed conv weights (packConv, once at load), the same for every ISA: per group, the OIHW rows in
 // panels of CONV_PANEL_ROWS output channels, each k-major over in_channels/groups * kernel_h * kernel_w
-// (rows past out_channels/groups are 0); with `winograd`, for 3x3 and 5x5 stride-1 convs followed by the
-// Winograd-domain weights (F(4,3): 4x, F(4,5): 2.56x the plain size; faster convs, more memory).
+// (rows past out_channels/groups are 0); with `winograd`, followed by the Winograd-domain weights where
+// Winograd applies: 3x3 and 5x5 stride-1 convs, and strided convs whose space-to-depth rewrite is one
+// (conv1: 11x11/4 -> 3x3 over 48 phase channels). F(4,3): 4x, F(4,5): 2.56x the plain size.
 // Only out/in channels, kernel, stride and groups of p matter.
 constexpr int CONV_PANEL_ROWS = 6;
 size_t conv_packed_length(const conv2d_params& p, bool winograd);
