@@ -2,17 +2,7 @@
 // yargs wiring only: parse, call lib/, print, set the exit code.
 import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { summaryCommand } from '../lib/commands/summary.js';
-import { classifyCommand } from '../lib/commands/classify.js';
 import { exitCodeFor } from '../lib/commands/common.js';
-import { createWeightsCommand } from '../lib/commands/weights.js';
-import { convertCommand, convertWeights } from '../lib/commands/convert.js';
-import { infoCommand } from '../lib/commands/info.js';
-import { profileCommand } from '../lib/commands/profile.js';
-import { plotCommand } from '../lib/commands/plot.js';
-import { scoreCommand } from '../lib/commands/score.js';
-import { mergeCommand } from '../lib/commands/merge.js';
-import { benchCommand } from '../lib/commands/bench.js';
 
 const verbose = process.argv.includes('--verbose');
 
@@ -37,18 +27,30 @@ function guarded<T>(command: CommandModule<object, T>): CommandModule<object, T>
   };
 }
 
-const commands: CommandModule<object, never>[] = [
-  summaryCommand,
-  classifyCommand,
-  scoreCommand,
-  mergeCommand,
-  infoCommand,
-  profileCommand,
-  benchCommand,
-  plotCommand,
-  convertCommand,
-  createWeightsCommand(async (src, dst) => { await convertWeights(src, dst); }),
-] as never;
+type AnyCommand = CommandModule<object, never>;
+
+// Each command's module, by command name. A run imports only the module of the command it names, so
+// `classify` does not load what `profile`, `plot` or `convert` need (RSS and startup time: bench/rss.ts);
+// with no known command first (--help, a typo, an option before the command), it imports them all.
+const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
+  summary: async () => (await import('../lib/commands/summary.js')).summaryCommand as AnyCommand,
+  classify: async () => (await import('../lib/commands/classify.js')).classifyCommand as AnyCommand,
+  score: async () => (await import('../lib/commands/score.js')).scoreCommand as AnyCommand,
+  merge: async () => (await import('../lib/commands/merge.js')).mergeCommand as AnyCommand,
+  info: async () => (await import('../lib/commands/info.js')).infoCommand as AnyCommand,
+  profile: async () => (await import('../lib/commands/profile.js')).profileCommand as AnyCommand,
+  bench: async () => (await import('../lib/commands/bench.js')).benchCommand as AnyCommand,
+  plot: async () => (await import('../lib/commands/plot.js')).plotCommand as AnyCommand,
+  convert: async () => (await import('../lib/commands/convert.js')).convertCommand as AnyCommand,
+  weights: async () => {
+    const [{ createWeightsCommand }, { convertWeights }] = await Promise.all([
+      import('../lib/commands/weights.js'), import('../lib/commands/convert.js')]);
+    return createWeightsCommand(async (src, dst) => { await convertWeights(src, dst); }) as AnyCommand;
+  },
+};
+const named = hideBin(process.argv).find((arg) => !arg.startsWith('-'));
+const commands = await Promise.all(
+  named !== undefined && Object.hasOwn(COMMANDS, named) ? [COMMANDS[named]()] : Object.values(COMMANDS).map((load) => load()));
 
 const cli = yargs(hideBin(process.argv))
   .scriptName('alexnet-cli')
