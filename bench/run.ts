@@ -37,7 +37,7 @@ console.log(`recorded ${file}`);
 
 if (previous) {
   const before = JSON.parse(readFileSync(join(resultsDir, previous), 'utf8')) as BenchReport & { label: string };
-  console.log(`\nours/ORT time ratio, ${before.label} (${previous}) -> ${label}:`);
+  console.log(`\nours/ORT time ratio, ${before.label ?? previous.replace(/\.json$/, "")} (${previous}) -> ${label}:`);
   for (const row of report.rows) {
     const old = before.rows.find((r) => r.arch === row.arch && r.batch === row.batch);
     if (!old || old.timeRatio === null || row.timeRatio === null) continue;
