@@ -194,10 +194,12 @@ Napi::Value image_decode_jpeg(const Napi::CallbackInfo& info) {
 bool jpeg_decode_rgb(const uint8_t* data, size_t size, int* width, int* height,
                      std::vector<uint8_t>* rgb, std::string* error) {
   jpeg_decoded decoded;
-  if (!jpeg_decode_into(data, size, &decoded, error)) return false;
+  decoded.rgb.swap(*rgb);  // decode into the caller's buffer: a reused one needs no new pages
+  const bool ok = jpeg_decode_into(data, size, &decoded, error);
+  decoded.rgb.swap(*rgb);
+  if (!ok) return false;
   *width = decoded.width;
   *height = decoded.height;
-  *rgb = std::move(decoded.rgb);
   return true;
 }
 

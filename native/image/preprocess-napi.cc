@@ -8,7 +8,9 @@
 //
 // geometry: [inWidth, inHeight, resizedWidth, resizedHeight, cropTop, cropLeft, outHeight, outWidth,
 //            orientation, bgr] (the last two for decodePreprocessJpeg only; in* after orientation)
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -83,7 +85,14 @@ class decode_preprocess_worker : public Napi::AsyncWorker {
   void Execute() override {
     std::string error;
     int width = 0, height = 0;
-    std::vector<uint8_t> rgb;
+    // decoded pixels in a buffer each libuv thread keeps (no fresh pages per image, as score decodes
+    // thousands), given back after an image of more than 16 MB
+    thread_local std::vector<uint8_t> rgb;
+    struct release_large {
+      ~release_large() {
+        if (rgb.capacity() > (size_t{16} << 20)) std::vector<uint8_t>().swap(rgb);
+      }
+    } release;
     if (!jpeg_decode_rgb(input_.data(), input_.size(), &width, &height, &rgb, &error)) {
       SetError(error);
       return;
@@ -100,15 +109,22 @@ class decode_preprocess_worker : public Napi::AsyncWorker {
                std::to_string(geometry_.in_width) + "x" + std::to_string(geometry_.in_height));
       return;
     }
-    tensor_.resize(static_cast<size_t>(3) * geometry_.out_height * geometry_.out_width);
-    image_resize_crop_tensor(rgb.data(), geometry_, lut_.data(), source_, tensor_.data());
+    // the result's own memory, handed to JS as it is (OnOK): image_resize_crop_tensor writes every element
+    tensor_length_ = static_cast<size_t>(3) * geometry_.out_height * geometry_.out_width;
+    tensor_.reset(static_cast<float*>(std::malloc(tensor_length_ * sizeof(float))));
+    if (!tensor_) {
+      SetError("out of memory for the " + std::to_string(tensor_length_ * sizeof(float)) + "-byte tensor");
+      return;
+    }
+    image_resize_crop_tensor(rgb.data(), geometry_, lut_.data(), source_, tensor_.get());
   }
 
   void OnOK() override {
     Napi::Env env = Env();
-    Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, tensor_.size() * sizeof(float));
-    std::memcpy(buffer.Data(), tensor_.data(), tensor_.size() * sizeof(float));
-    deferred_.Resolve(Napi::Float32Array::New(env, tensor_.size(), buffer, 0));
+    Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, tensor_.get(), tensor_length_ * sizeof(float),
+                                                      [](Napi::Env, void* data) { std::free(data); });
+    tensor_.release();
+    deferred_.Resolve(Napi::Float32Array::New(env, tensor_length_, buffer, 0));
   }
 
   void OnError(const Napi::Error& e) override {
@@ -122,7 +138,11 @@ class decode_preprocess_worker : public Napi::AsyncWorker {
   int orientation_;
   int source_[3];
   std::vector<float> lut_;
-  std::vector<float> tensor_;
+  struct free_deleter {
+    void operator()(float* p) const { std::free(p); }
+  };
+  std::unique_ptr<float, free_deleter> tensor_;
+  size_t tensor_length_ = 0;
 };
 
 // decodePreprocessJpeg(data, geometry, lut): Promise<Float32Array [3, outHeight, outWidth]>

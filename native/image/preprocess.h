@@ -31,6 +31,7 @@ void image_resize_crop_tensor(const uint8_t* rgb, const image_geometry& g, const
 void image_orient_rgb(const std::vector<uint8_t>& rgb, int* width, int* height, int orientation,
                       std::vector<uint8_t>* out);
 
-// libjpeg(-turbo) to interleaved RGB (jpeg-decode.cc): false with `error` set on corrupt data.
+// libjpeg(-turbo) to interleaved RGB (jpeg-decode.cc): false with `error` set on corrupt data. *rgb is
+// resized to width * height * 3 and its capacity reused (a thread's buffer from call to call).
 bool jpeg_decode_rgb(const uint8_t* data, size_t size, int* width, int* height,
                      std::vector<uint8_t>* rgb, std::string* error);
