@@ -48,11 +48,16 @@ const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
     return createWeightsCommand(async (src, dst) => { await convertWeights(src, dst); }) as AnyCommand;
   },
 };
-const named = hideBin(process.argv).find((arg) => !arg.startsWith('-'));
+// Load only the named command's module when the command word is unambiguous: every option before it is
+// --verbose or carries its value with '=' (otherwise '--arch info summary' would take 'info' for the command).
+const argv = hideBin(process.argv);
+const first = argv.findIndex((arg) => !arg.startsWith('-'));
+const named = first >= 0 && argv.slice(0, first).every((arg) => arg === '--verbose' || arg.includes('='))
+  ? argv[first] : undefined;
 const commands = await Promise.all(
   named !== undefined && Object.hasOwn(COMMANDS, named) ? [COMMANDS[named]()] : Object.values(COMMANDS).map((load) => load()));
 
-const cli = yargs(hideBin(process.argv))
+const cli = yargs(argv)
   .scriptName('alexnet-cli')
   .usage('$0 <command> [options]')
   .option('verbose', { type: 'boolean', default: false, describe: 'print stack traces with errors' })

@@ -387,10 +387,11 @@ Napi::Value op_pack_conv(const Napi::CallbackInfo& info) {
   std::shared_ptr<tensor_storage> storage;
   try {
     storage = std::make_shared<tensor_storage>(conv_packed_length(p, winograd), false);
+    // packing allocates its own scratch (space-to-depth phases): keep it inside the guard
+    conv_pack_cpu(p, weight->data, storage->data, winograd, global_thread_pool());
   } catch (const std::bad_alloc&) {
     throw_expected(env, "ERR_ALLOC", "enough free memory", "packConv", "an allocation failure");
   }
-  conv_pack_cpu(p, weight->data, storage->data, winograd, global_thread_pool());
   storage->packed_conv = conv_pack_key(p);
   storage->packed_winograd = winograd;
   // consume the handle like packLinear: the plain copy is freed once no kernel reads it
