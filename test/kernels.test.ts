@@ -73,6 +73,8 @@ const CONV_CASES: ConvCase[] = [
   // Winograd F(4,3) shapes: sizes that are not multiples of the 4x4 tile, groups, pad 1, batch > 1
   { name: '3x3 pad 1, 11x9, groups 2, batch 3 (Winograd)', batch: 3, inC: 8, inH: 11, inW: 9, outC: 10, kH: 3, kW: 3, sH: 1, sW: 1, pads: [1, 1, 1, 1], groups: 2, bias: true, relu: true },
   { name: '3x3 pad 1, 13x13 like conv3-5, 40 -> 20, batch 2 (Winograd)', batch: 2, inC: 40, inH: 13, inW: 13, outC: 20, kH: 3, kW: 3, sH: 1, sW: 1, pads: [1, 1, 1, 1], groups: 1, bias: true, relu: false },
+  // batch 1 at 13x13 is 16 tiles: on AVX-512 the Winograd GEMM takes the 16-column AVX2 kernel set
+  { name: '3x3 pad 1, 13x13, 24 -> 30, batch 1 (Winograd, 16 tiles)', batch: 1, inC: 24, inH: 13, inW: 13, outC: 30, kH: 3, kW: 3, sH: 1, sW: 1, pads: [1, 1, 1, 1], groups: 1, bias: true, relu: true },
   { name: '3x3 no pad, 7x6, 5 -> 7, batch 2 (Winograd)', batch: 2, inC: 5, inH: 7, inW: 6, outC: 7, kH: 3, kW: 3, sH: 1, sW: 1, pads: [0, 0, 0, 0], groups: 1, bias: false, relu: false },
   // Winograd F(4,5) shapes (5x5 stride 1): 27x27 like conv2, no pad with a ragged last tile, asymmetric pads and groups
   { name: '5x5 pad 2, 27x27 like conv2, 24 -> 18, batch 2 (Winograd F(4,5))', batch: 2, inC: 24, inH: 27, inW: 27, outC: 18, kH: 5, kW: 5, sH: 1, sW: 1, pads: [2, 2, 2, 2], groups: 1, bias: true, relu: true },

@@ -121,20 +121,43 @@ winograd_transforms transforms_for(const gemm_isa_kernel& kern) {
   return winograd_transforms_portable();
 }
 
+// GEMM columns computed over the whole batch with panels of nr columns (each chunk padded to nr)
+int64_t padded_columns(int64_t batch, int64_t chunk, int64_t tiles_per_image, int nr) {
+  const int64_t full = batch / chunk, rest = batch % chunk;
+  return full * round_up(chunk * tiles_per_image, nr) + (rest ? round_up(rest * tiles_per_image, nr) : 0);
+}
+
+// AVX-512's 32-column panels against AVX2's 16 when most of a panel would be padding: a 13x13 layer at
+// batch 1 has 16 tiles, which the wide kernel computes as 32. The narrow kernel is taken when the wide one
+// would do 1.5x its columns or more (measured per column, the AVX-512 kernel is ~1.45x the AVX2 one here).
+// The A panels are the same for every kernel set, so the packed weights serve both.
+gemm_isa_kernel kernel_for_columns(const gemm_isa_kernel& current, int64_t batch, int64_t chunk,
+                                   int64_t tiles_per_image) {
+#if defined(ALEXNET_HAVE_AVX512) && defined(ALEXNET_HAVE_AVX2)
+  if (current.nr == 32) {
+    const int64_t wide = padded_columns(batch, chunk, tiles_per_image, 32);
+    const int64_t narrow = padded_columns(batch, chunk, tiles_per_image, 16);
+    if (2 * wide >= 3 * narrow) return gemm_kernel_avx2();  // an AVX-512 CPU runs AVX2 too
+  }
+#endif
+  (void)batch, (void)chunk, (void)tiles_per_image;
+  return current;
+}
+
 int winograd_forward(const conv2d_params& p, const float* in, const float* transformed, const float* bias, float* out,
                      thread_pool& pool) {
   const int variant = variant_of(p);
   if (variant < 0) return KERNEL_BAD_SHAPE;
   const int tile = WINOGRAD_SHAPES[variant].tile, alpha = WINOGRAD_SHAPES[variant].alpha;
   const int positions = alpha * alpha;
-  const gemm_isa_kernel kern = gemm_kernel_current();
-  const winograd_transforms xf = transforms_for(kern);
   const int in_per_group = p.in_channels / p.groups, out_per_group = p.out_channels / p.groups;
   const int tiles_h = (p.out_height + tile - 1) / tile, tiles_w = (p.out_width + tile - 1) / tile;
   const int64_t tiles_per_image = static_cast<int64_t>(tiles_h) * tiles_w;
   int64_t chunk = WINOGRAD_TILES / tiles_per_image;
   if (chunk < 1) chunk = 1;
   if (chunk > p.batch) chunk = p.batch;
+  const gemm_isa_kernel kern = kernel_for_columns(gemm_kernel_current(), p.batch, chunk, tiles_per_image);
+  const winograd_transforms xf = transforms_for(kern);
   const int64_t tiles = chunk * tiles_per_image;  // columns of every GEMM (the last chunk may use fewer)
   // V: packed B panels of nr columns, k-major per group: V[xi][g] is a (in_per_group x v_cols) matrix
   const int64_t v_cols = round_up(tiles, kern.nr), v_group = static_cast<int64_t>(in_per_group) * v_cols;
