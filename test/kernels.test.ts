@@ -183,8 +183,10 @@ function definePerIsaTests(): void {
   }
 
   // packed weights: rows around the micro-kernel heights (1..13), out not a multiple of the 16-wide
-  // panel (a narrow last panel), in across several k blocks (1100 > 512) and odd
-  for (const [rows, inF, outF] of [[1, 37, 29], [2, 1100, 40], [5, 301, 16], [6, 37, 7], [13, 1100, 45], [32, 65, 33]]) {
+  // panel (a narrow last panel), in across several k blocks (1100 > 512) and odd; at 1-4 rows enough
+  // panels per thread for the streams read 4, 2 and 1 panels at once (117 = 7 panels + 5, 243 = 15 + 3)
+  for (const [rows, inF, outF] of [[1, 37, 29], [2, 1100, 40], [5, 301, 16], [6, 37, 7], [13, 1100, 45], [32, 65, 33],
+    [1, 301, 117], [1, 67, 243], [2, 129, 243], [3, 50, 100], [4, 77, 117]]) {
     for (const relu of [false, true]) {
       test(`linear, packed weights: rows ${rows}, ${inF} -> ${outF}, relu ${relu}`, async () => {
         const dims = Int32Array.from([rows, inF, outF]);
