@@ -10,6 +10,7 @@ import { inferShapes, shapeSize } from '../model/shapes.js';
 import { Rng } from '../model/random.js';
 import { quantile } from '../profile/profile.js';
 import { CliError, formatBytes, renderTable, usageError } from './common.js';
+import type { Isa } from '../native.js';
 
 export interface BenchOptions {
   archs: ArchName[];
@@ -19,6 +20,8 @@ export interface BenchOptions {
   warmup: number;
   iters: number;
   compare: 'onnxruntime' | null;
+  /** kernel sets to time, interleaved (default: the one in use); the first is the reference of isaRatio */
+  isas?: string[];
   /** seed of the random weights and input */
   seed?: number;
 }
@@ -35,15 +38,22 @@ export interface BenchStats {
 export interface BenchRow {
   arch: ArchName;
   batch: number;
+  /** the kernel set of our row */
+  isa: string;
   ours: BenchStats;
   ort: BenchStats | null;
   /** ours median / ORT median: below 1 we are faster; its inverse is the throughput ratio */
   timeRatio: number | null;
+  /** ours median / ours median on the first --isa for the same arch and batch (1 on that one) */
+  isaRatio: number;
 }
 
 export interface BenchReport {
   date: string;
+  /** the kernel set in use at the start (what the CPU's best is, or ALEXNET_CLI_ISA) */
   isa: string;
+  /** the kernel sets timed, in row order */
+  isas: string[];
   threads: number;
   warmup: number;
   iters: number;
@@ -65,6 +75,15 @@ export function parseBatchList(text: string | number): number[] {
     throw usageError(`Expected a comma-separated list of positive integers for --batch but received ${text}`);
   }
   return batches;
+}
+
+/** "avx512,avx2" -> ['avx512', 'avx2'] (checked against the CPU when the bench starts) */
+export function parseIsaList(text: string): string[] {
+  const names = String(text).split(',').map((s) => s.trim());
+  if (names.some((n) => n === '') || new Set(names).size !== names.length) {
+    throw usageError(`Expected a comma-separated list of distinct kernel sets for --isa but received ${text}`);
+  }
+  return names;
 }
 
 export function parseArchList(text: string | undefined): ArchName[] {
@@ -98,11 +117,15 @@ const fixed = (x: number, digits: number): string => x.toFixed(digits);
 
 export function renderBench(report: BenchReport): string {
   const compare = report.ortVersion !== null;
-  const header = ['arch', 'batch', 'median ms', 'p90 ms', 'img/s', 'GFLOP/s', '% peak'];
+  const isas = report.isas ?? [report.isa];
+  const several = isas.length > 1;
+  const header = ['arch', 'batch', ...(several ? ['isa'] : []), 'median ms', 'p90 ms', 'img/s', 'GFLOP/s', '% peak'];
+  if (several) header.push(`time vs ${isas[0]}`);
   if (compare) header.push('ORT median ms', 'ORT p90 ms', 'ORT img/s', 'ours/ORT time', 'speedup');
   const rows = report.rows.map((r) => {
-    const row = [r.arch, String(r.batch), fixed(r.ours.medianMs, 2), fixed(r.ours.p90Ms, 2), fixed(r.ours.imagesPerSecond, 1),
-      fixed(r.ours.gflops, 1), fixed(r.ours.peakPercent, 1)];
+    const row = [r.arch, String(r.batch), ...(several ? [r.isa] : []), fixed(r.ours.medianMs, 2), fixed(r.ours.p90Ms, 2),
+      fixed(r.ours.imagesPerSecond, 1), fixed(r.ours.gflops, 1), fixed(r.ours.peakPercent, 1)];
+    if (several) row.push(fixed(r.isaRatio, 3));
     if (compare) {
       row.push(r.ort ? fixed(r.ort.medianMs, 2) : '-', r.ort ? fixed(r.ort.p90Ms, 2) : '-', r.ort ? fixed(r.ort.imagesPerSecond, 1) : '-',
         r.timeRatio !== null ? fixed(r.timeRatio, 3) : '-', r.timeRatio !== null ? `${fixed(1 / r.timeRatio, 2)}x` : '-');
@@ -111,7 +134,8 @@ export function renderBench(report: BenchReport): string {
   });
   const weights = Object.entries(report.weightsBytes).map(([a, b]) => `${a} ${formatBytes(b!)}`).join(', ');
   return [
-    `Bench: ${report.threads} threads, ISA ${report.isa}, ${report.warmup} warm-up + ${report.iters} timed iterations` +
+    `Bench: ${report.threads} threads, ${several ? `ISAs ${isas.join(', ')} interleaved` : `ISA ${isas[0]}`}, ` +
+      `${report.warmup} warm-up + ${report.iters} timed iterations` +
       (compare ? `, interleaved with onnxruntime-node ${report.ortVersion}` : ''),
     `Peak: ${fixed(report.peak.gflops, 1)} GFLOP/s (${report.peak.description})`,
     renderTable(header, rows, header.map((_, i) => i > 0)),
@@ -142,6 +166,12 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
   const { encodeOnnx } = await import('../weights/onnx-export.js');
   const binding = native();
   binding.setThreads(options.threads);
+  const startIsa = binding.cpuFeatures().isa;
+  const isas = options.isas ?? [startIsa];
+  const supported: string[] = binding.cpuFeatures().supported;
+  for (const isa of isas) {
+    if (!supported.includes(isa)) throw usageError(`Expected kernel sets this CPU runs (${supported.join(', ')}) for --isa but received ${isa}`);
+  }
   const ortLoaded = options.compare === 'onnxruntime' ? loadOnnxRuntime() : null;
   const peak = await measurePeak(binding);
   const rows: BenchRow[] = [];
@@ -168,7 +198,9 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
         const rng = new Rng((options.seed ?? 0) + batch);
         for (let i = 0; i < input.length; i++) input[i] = rng.normal();
         const feeds = session ? { [session.inputNames[0]]: new ortLoaded!.ort.Tensor('float32', input, shape) } : undefined;
-        const runOurs = async (): Promise<number> => {
+        const runOurs = async (isa: string): Promise<number> => {
+          // the packed weights are the same for every kernel set, so switching between passes is free
+          binding.setIsa(isa as Isa);
           const t0 = process.hrtime.bigint();
           await model.forward(input, shape);
           return Number(process.hrtime.bigint() - t0) / 1e6;
@@ -179,32 +211,41 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
           return Number(process.hrtime.bigint() - t0) / 1e6;
         };
         for (let i = 0; i < options.warmup; i++) {
-          await runOurs();
+          for (const isa of isas) await runOurs(isa);
           if (session) await runOrt();
         }
-        const ours: number[] = [];
+        const ours: number[][] = isas.map(() => []);
         const theirs: number[] = [];
         for (let i = 0; i < options.iters; i++) {
           // alternate who goes first, so neither always runs on caches the other warmed or evicted
           if (session && i % 2 === 1) theirs.push(await runOrt());
-          ours.push(await runOurs());
+          for (let j = 0; j < isas.length; j++) ours[j].push(await runOurs(isas[j]));
           if (session && i % 2 === 0) theirs.push(await runOrt());
         }
-        const oursStats = benchStats(ours, batch, macs, peak.gflops);
         const ortStats = session ? benchStats(theirs, batch, macs, peak.gflops) : null;
-        const row: BenchRow = { arch: archName, batch, ours: oursStats, ort: ortStats, timeRatio: ortStats ? oursStats.medianMs / ortStats.medianMs : null };
-        rows.push(row);
-        log(`${archName} batch ${batch}: ${fixed(oursStats.medianMs, 2)} ms` +
-          (ortStats ? ` vs ORT ${fixed(ortStats.medianMs, 2)} ms (ours/ORT ${fixed(row.timeRatio!, 3)})` : ''));
+        const first = benchStats(ours[0], batch, macs, peak.gflops);
+        isas.forEach((isa, j) => {
+          const oursStats = j === 0 ? first : benchStats(ours[j], batch, macs, peak.gflops);
+          const row: BenchRow = {
+            arch: archName, batch, isa, ours: oursStats, ort: ortStats,
+            timeRatio: ortStats ? oursStats.medianMs / ortStats.medianMs : null,
+            isaRatio: oursStats.medianMs / first.medianMs,
+          };
+          rows.push(row);
+          log(`${archName} batch ${batch}${isas.length > 1 ? ` ${isa}` : ''}: ${fixed(oursStats.medianMs, 2)} ms` +
+            (ortStats ? ` vs ORT ${fixed(ortStats.medianMs, 2)} ms (ours/ORT ${fixed(row.timeRatio!, 3)})` : ''));
+        });
       }
     } finally {
+      binding.setIsa(startIsa);
       await session?.release();
       model.dispose();
     }
   }
   return {
     date: new Date().toISOString(),
-    isa: binding.cpuFeatures().isa,
+    isa: startIsa,
+    isas,
     threads: binding.getThreads(),
     warmup: options.warmup,
     iters: options.iters,
@@ -224,6 +265,7 @@ interface BenchArgs {
   iters: number;
   json: boolean;
   compare?: string;
+  isa?: string;
 }
 
 function checkInteger(value: number | undefined, name: string, min: number): void {
@@ -243,6 +285,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     .option('warmup', { type: 'number', default: 3, describe: 'untimed forward passes first' })
     .option('iters', { type: 'number', default: 15, describe: 'timed forward passes per configuration' })
     .option('compare', { type: 'string', choices: ['onnxruntime'], describe: 'also run the same model and weights in this peer' })
+    .option('isa', { type: 'string', describe: 'kernel sets to time side by side, comma-separated (e.g. avx512,avx2; default: the one in use)' })
     .option('json', { type: 'boolean', default: false, describe: 'print JSON' }) as never,
   handler: async (argv) => {
     const archs = parseArchList(argv.arch);
@@ -254,6 +297,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     const threads = argv.threads ?? native().getThreads();
     const report = await runBench({
       archs, batches, threads, warmup: argv.warmup, iters: argv.iters, compare: argv.compare === 'onnxruntime' ? 'onnxruntime' : null,
+      isas: argv.isa === undefined ? undefined : parseIsaList(argv.isa),
     }, argv.json ? undefined : (line) => process.stderr.write(`${line}\n`));
     process.stdout.write(argv.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderBench(report)}\n`);
   },
