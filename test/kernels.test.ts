@@ -154,6 +154,7 @@ interface PoolCase {
 const POOL_CASES: PoolCase[] = [
   { name: '3x3 s2 floor', batch: 2, channels: 3, inH: 13, inW: 15, kH: 3, kW: 3, sH: 2, sW: 2, pads: [0, 0, 0, 0], ceil: false },
   { name: '3x3 s2 floor, 55x55 like pool1 (the vectorized rows)', batch: 1, channels: 2, inH: 55, inW: 55, kH: 3, kW: 3, sH: 2, sW: 2, pads: [0, 0, 0, 0], ceil: false },
+  { name: '3x3 s2 ceil, 2 wide (a window past the row, none inside it)', batch: 1, channels: 2, inH: 5, inW: 2, kH: 3, kW: 3, sH: 2, sW: 2, pads: [0, 0, 0, 1], ceil: true },
   { name: '3x3 s2 ceil (Caffe)', batch: 2, channels: 3, inH: 14, inW: 12, kH: 3, kW: 3, sH: 2, sW: 2, pads: [0, 0, 0, 0], ceil: true },
   { name: '2x3 s(3,2) asymmetric pads ceil', batch: 1, channels: 5, inH: 11, inW: 10, kH: 2, kW: 3, sH: 3, sW: 2, pads: [1, 0, 0, 1], ceil: true },
   { name: '3x2 s1 pads floor', batch: 3, channels: 2, inH: 7, inW: 9, kH: 3, kW: 2, sH: 1, sW: 1, pads: [1, 1, 1, 0], ceil: false },

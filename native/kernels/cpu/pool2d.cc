@@ -47,7 +47,7 @@ int max_pool2d_forward_cpu(const pool2d_params& p, const float* in, float* out, 
           for (int w = 0; w < p.in_width; ++w) m[w] = r[w] > m[w] ? r[w] : m[w];
         }
         int ow = 0;
-        if (p.kernel_w == 3 && p.stride_w == 2 && p.pad_left == 0) {
+        if (p.kernel_w == 3 && p.stride_w == 2 && p.pad_left == 0 && p.in_width >= 3) {
           // AlexNet's 3x3/2 windows: the ones inside the row without clamps, in a loop the compiler
           // vectorizes (stride-2 loads); the same comparisons in the same order as the general loop
           const int inside = (p.in_width - 3) / 2 + 1 < p.out_width ? (p.in_width - 3) / 2 + 1 : p.out_width;
