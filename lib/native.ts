@@ -124,6 +124,16 @@ export interface Binding {
 const here = dirname(fileURLToPath(import.meta.url));
 
 function locateAddon(): string {
+  // ALEXNET_CLI_ADDON: another build of the addon (scripts/asan-check.sh runs the tests on the sanitized one)
+  const override = process.env.ALEXNET_CLI_ADDON;
+  if (override) {
+    if (!existsSync(override)) {
+      const err = new Error(`Expected the native addon named by ALEXNET_CLI_ADDON at ${override} but it is missing`);
+      (err as NodeJS.ErrnoException).code = 'ERR_ADDON';
+      throw err;
+    }
+    return override;
+  }
   // dist/lib/native.js -> <root>/build/Release/alexnet_native.node
   const candidates = [
     join(here, '..', '..', 'build', 'Release', 'alexnet_native.node'),

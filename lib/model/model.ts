@@ -53,6 +53,17 @@ export interface PackOptions {
   winograd?: boolean;
 }
 
+function countNonFinite(values: Float32Array): { count: number; first: number } {
+  let count = 0;
+  let first = -1;
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) {
+      if (count++ === 0) first = i;
+    }
+  }
+  return { count, first };
+}
+
 export class Model {
   readonly arch: Architecture;
   readonly device: string;
@@ -88,9 +99,19 @@ export class Model {
     for (const [name, shape] of expected) {
       const t = set.tensors.get(name)!;
       const count = shapeSize(shape);
+      const nonFinite = (detail: string) =>
+        modelError(`${set.path}: expected finite weights but tensor ${name} [${shape.join(',')}] holds ${detail} (NaN or Inf would make every prediction NaN)`, 'ERR_WEIGHTS');
       if (t.file) {
-        params.set(name, await binding.fromFile(device, t.file.path, t.file.byteOffset, count));
+        try {
+          params.set(name, await binding.fromFile(device, t.file.path, t.file.byteOffset, count));
+        } catch (e) {
+          // the native read counts them as the values pass by (native/napi/from-file.cc)
+          if ((e as NodeJS.ErrnoException).code === 'ERR_NONFINITE') throw nonFinite((e as Error).message.replace(/^non-finite weights: /, ''));
+          throw e;
+        }
       } else {
+        const bad = countNonFinite(t.data!);
+        if (bad.count > 0) throw nonFinite(`${bad.count} NaN or Inf value${bad.count > 1 ? 's' : ''}, the first at element ${bad.first}`);
         const buf = binding.alloc(device, count);
         buf.write(t.data!);
         params.set(name, buf);

@@ -11,7 +11,7 @@
 //
 // Paths are kept relative to the dataset root with '/' separators, sorted by code unit, so every
 // machine lists the same images in the same order: what --shard and --resume rely on.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import type { ClassLabel } from '../labels.js';
 import { CliError } from '../commands/common.js';
@@ -92,26 +92,59 @@ export class ClassResolver {
   }
 }
 
-/** Every file below `dir`, relative and '/'-separated; hidden files and folders skipped (as ImageFolder's os.walk does not, but .DS_Store is never data) */
-function walkFiles(root: string, dir = root, out: string[] = []): string[] {
+/** What an entry that is neither a regular file nor a folder is, for the report */
+function entryKind(entry: Dirent | Stats): string {
+  if (entry.isFIFO()) return 'a FIFO';
+  if (entry.isCharacterDevice()) return 'a character device';
+  if (entry.isBlockDevice()) return 'a block device';
+  if (entry.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/**
+ * Every file below `dir`, relative and '/'-separated; hidden files and folders skipped (as ImageFolder's
+ * os.walk does not, but .DS_Store is never data). Entries that are not regular files or folders (FIFOs,
+ * devices, sockets, links to them: opening a FIFO blocks, a device reads forever) go to `unscored` with
+ * what they are, as do folders named like images and links back to a folder already walked (a loop).
+ */
+function walkFiles(root: string, dir = root, out: string[] = [], unscored: string[] = [], visited = new Set<string>()): string[] {
+  try {
+    visited.add(realpathSync(dir));
+  } catch { /* unreadable: readdirSync says why */ }
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (entry.name.startsWith('.')) continue;
     const full = join(dir, entry.name);
+    const rel = relative(root, full).split(sep).join('/');
     let isDir = entry.isDirectory();
     let isFile = entry.isFile();
+    let kind: Dirent | Stats = entry;
     if (entry.isSymbolicLink()) {
       try {
         const s = statSync(full);
         isDir = s.isDirectory();
         isFile = s.isFile();
+        kind = s;
       } catch {
         isFile = true; // a dangling link: listed, then reported unreadable
       }
     }
-    if (isDir) walkFiles(root, full, out);
-    else if (isFile) out.push(relative(root, full).split(sep).join('/'));
+    if (isDir) {
+      let real = full;
+      try { real = realpathSync(full); } catch { /* listed below as unreadable */ }
+      if (visited.has(real)) {
+        unscored.push(`${rel} (a link back to a folder already listed)`);
+        continue;
+      }
+      if (isImageName(entry.name)) unscored.push(`${rel} (a folder named like an image; what it holds is listed)`);
+      walkFiles(root, full, out, unscored, visited);
+    } else if (isFile) out.push(rel);
+    else unscored.push(`${rel} (${entryKind(kind)})`);
   }
   return out;
+}
+
+function notScoredWarning(unscored: string[]): string {
+  return `${unscored.length} entr${unscored.length > 1 ? 'ies are' : 'y is'} not a regular image file (not scored): ${listSome(unscored.sort())}`;
 }
 
 const byPath = (a: DatasetItem, b: DatasetItem) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
@@ -124,7 +157,14 @@ function unknownClassesError(what: string, unknown: string[], resolver: ClassRes
 
 export function readImageFolder(root: string, resolver: ClassResolver, labelsSource: string): Dataset {
   const entries = readdirSync(root, { withFileTypes: true }).filter((e) => !e.name.startsWith('.'));
-  const classDirs = entries.filter((e) => e.isDirectory() || (e.isSymbolicLink() && statSync(join(root, e.name)).isDirectory())).map((e) => e.name).sort();
+  const isDirectory = (e: Dirent) => {
+    try {
+      return e.isDirectory() || (e.isSymbolicLink() && statSync(join(root, e.name)).isDirectory());
+    } catch {
+      return false; // a dangling link: ignored, listed below
+    }
+  };
+  const classDirs = entries.filter(isDirectory).map((e) => e.name).sort();
   const ignored: string[] = entries.filter((e) => !classDirs.includes(e.name)).map((e) => e.name);
   if (classDirs.length === 0) {
     throw datasetError(`Expected class sub-folders in ${root} (ImageFolder), or --ground-truth FILE for a flat folder, but found none`);
@@ -135,20 +175,24 @@ export function readImageFolder(root: string, resolver: ClassResolver, labelsSou
   const empty: string[] = [];
   const seen = new Map<number, string>();
   const warnings: string[] = [];
+  const unscored: string[] = [];
   for (const dir of classDirs) {
     const label = resolver.resolve(dir)!;
     if (seen.has(label)) warnings.push(`folders ${seen.get(label)} and ${dir} name the same class ${label}; both are scored as class ${label}`);
     seen.set(label, dir);
     let count = 0;
-    for (const file of walkFiles(join(root, dir))) {
+    const below: string[] = [];
+    for (const file of walkFiles(join(root, dir), join(root, dir), [], below)) {
       const path = `${dir}/${file}`;
       if (isImageName(file)) {
         items.push({ path, label });
         count++;
       } else ignored.push(path);
     }
+    unscored.push(...below.map((u) => `${dir}/${u}`));
     if (count === 0) empty.push(dir);
   }
+  if (unscored.length) warnings.push(notScoredWarning(unscored));
   // torchvision's ImageFolder raises "Found no valid file for the classes ..."; we score the rest
   if (empty.length) warnings.push(`no image files in ${empty.length} class folder${empty.length > 1 ? 's' : ''}: ${listSome(empty)}`);
   items.sort(byPath);
@@ -238,7 +282,8 @@ export function readFlatFolder(root: string, groundTruth: string, resolver: Clas
   if (duplicates.length) throw datasetError(`${groundTruth}: expected each image once but found ${duplicates.length} listed again: ${listSome(duplicates)}`);
 
   // compare with what is on disk, as a count and by name
-  const onDisk = walkFiles(root).filter((f) => isImageName(f));
+  const unscored: string[] = [];
+  const onDisk = walkFiles(root, root, [], unscored).filter((f) => isImageName(f));
   const onDiskSet = new Set(onDisk);
   const missing = items.filter((it) => !onDiskSet.has(it.path) && !existsSync(join(root, it.path))).map((it) => it.path);
   const unlisted = onDisk.filter((f) => !byName.has(f));
@@ -248,6 +293,7 @@ export function readFlatFolder(root: string, groundTruth: string, resolver: Clas
   }
   if (missing.length) warnings.push(`${missing.length} listed image${missing.length > 1 ? 's are' : ' is'} missing (scored as unreadable): ${listSome(missing)}`);
   if (unlisted.length) warnings.push(`${unlisted.length} image file${unlisted.length > 1 ? 's are' : ' is'} not in ${groundTruth} (not scored): ${listSome(unlisted)}`);
+  if (unscored.length) warnings.push(notScoredWarning(unscored));
   items.sort(byPath);
   return { root, layout, groundTruth, items, warnings, ignored: unlisted };
 }

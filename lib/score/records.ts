@@ -9,7 +9,8 @@
 //
 // Lines are appended a batch at a time and fsync'd, so after a crash or kill -9 the file holds
 // whole batches plus at most one torn last line (no newline yet), which readOutput() drops.
-import { closeSync, existsSync, ftruncateSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { open, type FileHandle } from 'node:fs/promises';
 import { CliError } from '../commands/common.js';
 import { splitCsvLine } from './dataset.js';
@@ -154,9 +155,88 @@ export function readOutput(path: string): OutputContents {
   return { header, records, validBytes, tornTail, hasColumns: true };
 }
 
+/**
+ * One run at a time per output file: `<out>.lock`, created with O_EXCL, holds "pid host". A lock whose
+ * process is gone (same host, kill(pid, 0) fails with ESRCH) is stale and taken over; one from another
+ * host is never guessed stale (shared file systems): the message says which file to remove.
+ */
+export class OutputLock {
+  // process.exit (a second Ctrl-C) skips finally blocks: the lock goes with the process anyway
+  private readonly onExit = () => this.release();
+
+  private constructor(readonly lockPath: string, private fd: number) {
+    process.on('exit', this.onExit);
+  }
+
+  static acquire(outPath: string): OutputLock {
+    const lockPath = `${outPath}.lock`;
+    const me = `${process.pid} ${hostname()}\n`;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      let fd: number;
+      try {
+        fd = openSync(lockPath, 'wx');
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== 'EEXIST') throw new CliError(`${lockPath}: cannot create the lock file of ${outPath} (${code ?? (e as Error).message})`);
+        const holder = readLockHolder(lockPath);
+        if (holder && holder.host === hostname() && !processAlive(holder.pid)) {
+          try { unlinkSync(lockPath); } catch { /* another run took it over first: try again */ }
+          continue;
+        }
+        const who = holder ? `process ${holder.pid} on ${holder.host}` : 'another run';
+        throw new CliError(`${outPath}: expected no other run writing this output but ${who} holds ${lockPath}; wait for it, or remove the lock file if that run is gone`);
+      }
+      writeSync(fd, me);
+      return new OutputLock(lockPath, fd);
+    }
+    throw new CliError(`${outPath}: expected to take the lock ${lockPath} but other runs keep taking it`);
+  }
+
+  release(): void {
+    if (this.fd < 0) return;
+    process.off('exit', this.onExit);
+    closeSync(this.fd);
+    this.fd = -1;
+    try { unlinkSync(this.lockPath); } catch { /* already gone */ }
+  }
+}
+
+function readLockHolder(lockPath: string): { pid: number; host: string } | undefined {
+  try {
+    const fd = openSync(lockPath, 'r');
+    try {
+      const buf = Buffer.alloc(512);
+      const text = buf.toString('utf8', 0, readSync(fd, buf, 0, buf.length, 0));
+      const m = /^(\d+) (\S+)/.exec(text);
+      return m ? { pid: Number(m[1]), host: m[2] } : undefined;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A failed write of the output as one line naming the file; a full disk as ENOSPC */
+function writeError(path: string, e: unknown): CliError {
+  const err = e as NodeJS.ErrnoException;
+  const reason = err.code === 'ENOSPC' ? 'no space left on device (ENOSPC)' : err.code ? `${err.code}: ${err.message}` : String(err.message);
+  return new CliError(`${path}: cannot write the predictions: ${reason}; every batch written before is in the file, continue with --resume once it can be written`);
+}
+
 /** Appends batches of records, each fsync'd before the next is accepted */
 export class OutputWriter {
-  private constructor(private readonly handle: FileHandle, readonly format: OutputFormat, private readonly top: number) {}
+  private constructor(private readonly handle: FileHandle, readonly format: OutputFormat, private readonly top: number,
+    private readonly path: string) {}
 
   /** A new file with its header, or (resume) the existing one cut to `validBytes` */
   static async open(path: string, header: ScoreHeader, resumeAt?: { validBytes: number; hasColumns: boolean }): Promise<OutputWriter> {
@@ -170,16 +250,27 @@ export class OutputWriter {
         closeSync(fd);
       }
     }
-    const handle = await open(path, resumeAt ? 'a' : 'w');
-    const writer = new OutputWriter(handle, format, header.top);
+    let handle: FileHandle;
+    try {
+      handle = await open(path, resumeAt ? 'a' : 'w');
+    } catch (e) {
+      throw writeError(path, e);
+    }
+    const writer = new OutputWriter(handle, format, header.top, path);
     if (!resumeAt || resumeAt.validBytes === 0) await writer.writeRaw(formatHeader(header, format));
     else if (format === 'csv' && !resumeAt.hasColumns) await writer.writeRaw(formatHeader(header, format).split('\n')[1] + '\n');
     return writer;
   }
 
   private async writeRaw(text: string): Promise<void> {
-    await this.handle.write(text);
-    await this.handle.sync();
+    try {
+      // write(2) may take part of a batch (a disk filling up): loop, so the error comes on the rest
+      const bytes = Buffer.from(text, 'utf8');
+      for (let done = 0; done < bytes.length;) done += (await this.handle.write(bytes, done, bytes.length - done)).bytesWritten;
+      await this.handle.sync();
+    } catch (e) {
+      throw writeError(this.path, e);
+    }
   }
 
   async append(records: ScoreRecord[]): Promise<void> {
@@ -188,6 +279,10 @@ export class OutputWriter {
   }
 
   async close(): Promise<void> {
-    await this.handle.close();
+    try {
+      await this.handle.close();
+    } catch (e) {
+      throw writeError(this.path, e);
+    }
   }
 }

@@ -14,7 +14,7 @@ import { CliError } from '../commands/common.js';
 import { shardItems, type Dataset, type DatasetItem, type Shard } from './dataset.js';
 import { MetricsAccumulator, type ScoreMetrics } from './metrics.js';
 import { DecodePool } from './pool.js';
-import { FORMAT_VERSION, OutputWriter, readOutput, type ScoreHeader, type ScoreRecord } from './records.js';
+import { FORMAT_VERSION, OutputLock, OutputWriter, readOutput, type ScoreHeader, type ScoreRecord } from './records.js';
 import type { DecodeReply } from './decode-worker.js';
 
 export interface ScoreOptions {
@@ -122,7 +122,17 @@ export function buildHeader(dataset: Dataset, classifier: Classifier, options: S
 
 const elapsedMs = (since: bigint) => Number(process.hrtime.bigint() - since) / 1e6;
 
+/** One run per output file at a time (OutputLock): a second run on the same --out is refused */
 export async function runScore(dataset: Dataset, classifier: Classifier, options: ScoreOptions): Promise<ScoreResult> {
+  const lock = options.out ? OutputLock.acquire(options.out) : undefined;
+  try {
+    return await runScoreLocked(dataset, classifier, options);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function runScoreLocked(dataset: Dataset, classifier: Classifier, options: ScoreOptions): Promise<ScoreResult> {
   const preprocess = classifier.preprocess;
   const header = buildHeader(dataset, classifier, options, preprocess);
   const items: DatasetItem[] = shardItems(dataset.items.slice(0, header.datasetSize), options.shard);

@@ -1,4 +1,5 @@
 // Reading weights in any supported format: dispatch on magic bytes, then on the file extension.
+import { statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { buildArchitecture } from '../model/archs.js';
 import type { ArchName } from '../model/layers.js';
@@ -23,6 +24,14 @@ export interface ReadWeightsOptions {
 
 /** What kind of file this is: 'safetensors' | 'pytorch' | 'onnx' | 'caffe' | 'keras-h5' | 'keras-v3' | 'npz' */
 export function detectFormat(path: string): string {
+  // before any open: opening a FIFO blocks, a device reads forever (/dev/zero)
+  let stats;
+  try {
+    stats = statSync(path);
+  } catch (e) {
+    throw weightsError(path, `cannot open: ${(e as Error).message}`);
+  }
+  if (!stats.isFile()) throw weightsError(path, `expected a weights file but it is ${stats.isDirectory() ? 'a folder' : stats.isFIFO() ? 'a FIFO' : 'a device or other special file'}`);
   const head = readHead(path, 16);
   const ext = extname(path).toLowerCase();
   if (isZip(head)) {

@@ -5,81 +5,77 @@
 //  - .keras from Keras 3: a zip of config.json (layer order) and model.weights.h5 (layers/<name>/vars/0, 1).
 // Layouts are converted: conv kernels HWIO -> OIHW, Dense kernels (in, out) -> (out, in), and the first
 // Dense after the convolutions has its inputs reordered from Keras' H,W,C flatten to the engine's C,H,W.
+// HDF5 itself is read on a worker thread (keras-h5-worker.ts), bounded in time, its diagnostics kept off stderr.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import h5wasm from 'h5wasm/node';
+import { Worker } from 'node:worker_threads';
 import { PREPROCESS } from '../model/archs.js';
+import type { KerasH5Reply, KerasH5Request, KerasLayerWeights } from './keras-h5-worker.js';
+import { MAX_JSON_MEMBER_BYTES } from './limits.js';
 import type { WeightSet, WeightTensor } from './types.js';
 import { weightsError } from './types.js';
 import { ZipFile, isZip, readHead } from './zip.js';
 
-type H5File = InstanceType<typeof h5wasm.File>;
-
-interface KerasLayerWeights {
-  layer: string;
-  /** kernel then bias, in Keras layouts */
-  values: { shape: number[]; data: Float32Array }[];
-}
-
-function toFloat32Array(path: string, what: string, value: unknown): Float32Array {
-  if (value instanceof Float32Array) return value;
-  if (value instanceof Float64Array) return Float32Array.from(value);
-  throw weightsError(path, `expected float32 or float64 values for ${what} but found ${value?.constructor?.name ?? typeof value}`);
-}
-
-function readDataset(path: string, file: H5File, name: string): { shape: number[]; data: Float32Array } {
-  const entity = file.get(name);
-  if (!entity || !(entity instanceof h5wasm.Dataset)) throw weightsError(path, `expected an HDF5 dataset ${name} but it is missing`);
-  return { shape: entity.shape ?? [], data: toFloat32Array(path, name, entity.value) };
-}
-
-function stringList(value: unknown): string[] {
-  const items = Array.isArray(value) ? value : value === undefined || value === null ? [] : [value];
-  return items.map((v) => (typeof v === 'string' ? v : Buffer.from(v as Uint8Array).toString('utf8')));
-}
-
-/** Keras 2 layout: layer_names on `group`, weight_names on each layer group */
-function readKeras2(path: string, file: H5File, group: string): KerasLayerWeights[] {
-  const g = file.get(group || '/') as InstanceType<typeof h5wasm.Group>;
-  const layerNames = stringList(g.attrs.layer_names?.value);
-  const prefix = group ? `${group}/` : '';
-  const result: KerasLayerWeights[] = [];
-  for (const layer of layerNames) {
-    const layerGroup = file.get(`${prefix}${layer}`) as InstanceType<typeof h5wasm.Group> | null;
-    if (!layerGroup) throw weightsError(path, `expected the layer group ${prefix}${layer} listed in layer_names but it is missing`);
-    const weightNames = stringList(layerGroup.attrs.weight_names?.value);
-    if (weightNames.length === 0) continue;
-    result.push({ layer, values: weightNames.map((w) => readDataset(path, file, `${prefix}${layer}/${w}`)) });
-  }
-  return result;
-}
-
-/** Keras 3 layout: layers/<name>/vars/<i>, layer order from config.json */
-function readKeras3(path: string, file: H5File, order: string[]): KerasLayerWeights[] {
-  const layersGroup = file.get('layers') as InstanceType<typeof h5wasm.Group> | null;
-  if (!layersGroup) throw weightsError(path, 'expected a layers group in model.weights.h5 but it is missing');
-  const present = layersGroup.keys();
-  // without a config, natural order of the default names (conv2d, conv2d_1, ..., conv2d_10)
-  const naturalOrder = [...present].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
-  const names = order.length > 0 ? order.filter((n) => present.includes(n)) : naturalOrder;
-  const result: KerasLayerWeights[] = [];
-  for (const layer of names) {
-    const vars = file.get(`layers/${layer}/vars`) as InstanceType<typeof h5wasm.Group> | null;
-    if (!vars) continue;
-    const keys = vars.keys().sort((a, b) => Number(a) - Number(b));
-    if (keys.length === 0) continue;
-    result.push({ layer, values: keys.map((k) => readDataset(path, file, `layers/${layer}/vars/${k}`)) });
-  }
-  return result;
-}
+/**
+ * How long HDF5 may take to read one file before it is stopped (damaged files can make it spin for
+ * minutes); a real seed .h5 (250 MB) reads in about 1 s. ALEXNET_CLI_H5_TIMEOUT_S overrides.
+ */
+export const H5_READ_TIMEOUT_S = 120;
 
 function layerOrderFromConfig(config: unknown): string[] {
-  const layers = (config as { config?: { layers?: unknown[] } })?.config?.layers ?? [];
+  const layers = (config as { config?: { layers?: unknown } })?.config?.layers;
+  if (!Array.isArray(layers)) return [];
   return layers.map((l) => {
-    const entry = l as { name?: string; config?: { name?: string } };
-    return entry.config?.name ?? entry.name ?? '';
+    const entry = (l ?? {}) as { name?: unknown; config?: { name?: unknown } };
+    const name = entry.config?.name ?? entry.name;
+    return typeof name === 'string' ? name : '';
   }).filter((n) => n !== '');
+}
+
+function parseJsonMember(path: string, name: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw weightsError(path, `expected ${name} in the .keras archive to be JSON but it does not parse (${(e as Error).message})`);
+  }
+}
+
+/** What HDF5's first error says at its deepest level ("File has been truncated"), for the message */
+function diagnosis(diagnostics: string): string | undefined {
+  const first = diagnostics.split('HDF5-DIAG:')[1] ?? '';
+  const minors = [...first.matchAll(/minor: (.+)/g)];
+  return minors.length ? minors[minors.length - 1][1].trim() : undefined;
+}
+
+/** Runs keras-h5-worker.ts on `request`; `path` (the user's file) and `what` name it in errors */
+function readH5InWorker(path: string, what: string, request: KerasH5Request): Promise<Extract<KerasH5Reply, { layers: unknown }>> {
+  const timeoutS = Number(process.env.ALEXNET_CLI_H5_TIMEOUT_S) || H5_READ_TIMEOUT_S;
+  return new Promise((resolve, reject) => {
+    // stderr: true keeps HDF5-DIAG off the user's terminal; one line of it goes into the error
+    const worker = new Worker(new URL('./keras-h5-worker.js', import.meta.url), { workerData: request, stderr: true, stdout: true });
+    let stderr = '';
+    worker.stderr.on('data', (d: Buffer) => { if (stderr.length < 65536) stderr += d.toString(); });
+    worker.stdout.resume();
+    let settled = false;
+    const finish = (f: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      void worker.terminate();
+      f();
+    };
+    const fail = (message: string) => finish(() => reject(weightsError(path, `expected ${what} but ${message}`)));
+    const timer = setTimeout(() => fail(`HDF5 did not finish reading it in ${timeoutS} s (a damaged file?)`), timeoutS * 1000);
+    worker.on('message', (reply: KerasH5Reply) => {
+      if ('error' in reply) {
+        const why = diagnosis(reply.diagnostics + stderr);
+        fail(`${reply.error.split('\n')[0]}${why && !reply.error.includes(why) ? ` (HDF5: ${why})` : ''}; damaged or truncated?`);
+      } else finish(() => resolve(reply));
+    });
+    worker.on('error', (e: Error) => fail(`HDF5 stopped reading it (${e.message})`));
+    worker.on('exit', (code) => fail(`HDF5 stopped reading it (exit code ${code})`));
+  });
 }
 
 /** HWIO -> OIHW */
@@ -139,32 +135,22 @@ function toCanonical(path: string, layers: KerasLayerWeights[], channelsFirst: b
   return tensors;
 }
 
-function openH5(path: string, h5Path: string, what: string): H5File {
-  try {
-    return new h5wasm.File(h5Path, 'r');
-  } catch (e) {
-    throw weightsError(path, `expected ${what} but HDF5 cannot open it (${(e as Error).message}; truncated?)`);
-  }
-}
-
 export async function readKeras(path: string): Promise<WeightSet> {
-  await h5wasm.ready;
-  const metadata: Record<string, string> = {};
-  let layers: KerasLayerWeights[];
-  let channelsFirst = false;
   if (isZip(readHead(path, 4))) {
     const zip = new ZipFile(path);
+    const metadata: Record<string, string> = {};
     let order: string[] = [];
+    let channelsFirst = false;
     let weights: Buffer;
     try {
       if (zip.entries.has('config.json')) {
-        const configText = zip.read('config.json').toString('utf8');
+        const configText = zip.read('config.json', MAX_JSON_MEMBER_BYTES).toString('utf8');
         channelsFirst = configText.includes('"channels_first"');
-        order = layerOrderFromConfig(JSON.parse(configText));
+        order = layerOrderFromConfig(parseJsonMember(path, 'config.json', configText));
       }
       if (zip.entries.has('metadata.json')) {
-        const meta = JSON.parse(zip.read('metadata.json').toString('utf8')) as { keras_version?: string };
-        if (meta.keras_version) metadata.keras_version = meta.keras_version;
+        const meta = parseJsonMember(path, 'metadata.json', zip.read('metadata.json', MAX_JSON_MEMBER_BYTES).toString('utf8')) as { keras_version?: unknown } | null;
+        if (typeof meta?.keras_version === 'string') metadata.keras_version = meta.keras_version;
       }
       weights = zip.read('model.weights.h5');
     } finally {
@@ -175,29 +161,13 @@ export async function readKeras(path: string): Promise<WeightSet> {
     try {
       const h5Path = join(dir, 'model.weights.h5');
       writeFileSync(h5Path, weights);
-      const file = openH5(path, h5Path, 'model.weights.h5 in a .keras archive');
-      try {
-        layers = readKeras3(path, file, order);
-      } finally {
-        file.close();
-      }
+      const { layers } = await readH5InWorker(path, 'model.weights.h5 in a .keras archive', { h5Path, layout: 'keras3', order });
+      return finish(path, 'keras-v3', layers, channelsFirst, metadata);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-    return finish(path, 'keras-v3', layers, channelsFirst, metadata);
   }
-  const file = openH5(path, path, 'a Keras .h5 file');
-  try {
-    const version = file.attrs.keras_version?.value ?? (file.get('model_weights') as InstanceType<typeof h5wasm.Group> | null)?.attrs.keras_version?.value;
-    if (version !== undefined) metadata.keras_version = stringList(version)[0];
-    const config = file.attrs.model_config?.value;
-    if (config !== undefined) channelsFirst = stringList(config)[0].includes('"channels_first"');
-    if (file.get('model_weights')) layers = readKeras2(path, file, 'model_weights');
-    else if (file.attrs.layer_names) layers = readKeras2(path, file, '');
-    else throw weightsError(path, 'expected a Keras .h5 file (model_weights group or layer_names attribute) but found neither');
-  } finally {
-    file.close();
-  }
+  const { layers, metadata, channelsFirst } = await readH5InWorker(path, 'a Keras .h5 file', { h5Path: path, layout: 'keras2', order: [] });
   return finish(path, 'keras-h5', layers, channelsFirst, metadata);
 }
 

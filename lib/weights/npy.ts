@@ -26,8 +26,8 @@ export function isNpy(head: Buffer): boolean {
 /** Parse one .npy image (file contents or an .npz member); `name` is used in errors */
 export function parseNpy(buf: Buffer, name: string): NpyArray {
   if (!isNpy(buf)) throw weightsError(name, 'expected a .npy file (magic \\x93NUMPY) but the file starts differently');
-  if (buf.length < 10) throw weightsError(name, 'expected a .npy header but the file ends (truncated?)');
   const major = buf[6];
+  if (buf.length < (major === 1 ? 10 : 12)) throw weightsError(name, 'expected a .npy header but the file ends (truncated?)');
   const headerLength = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
   const headerStart = major === 1 ? 10 : 12;
   if (headerStart + headerLength > buf.length) throw weightsError(name, 'expected a .npy header but the file ends (truncated?)');

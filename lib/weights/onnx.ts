@@ -2,8 +2,8 @@
 // Handles the ONNX model zoo's bvlcalexnet (data_0 input, LRN, grouped convs, pool5 pads [0,0,1,1],
 // Reshape with the batch fixed at 1, Gemm transB=1, Softmax) and torch.onnx.export output (opsets 9..17).
 // The graph must be a single chain: every operator takes the previous one's output.
-import { readFileSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { closeSync, fstatSync, openSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import protobuf from 'protobufjs';
 import { PREPROCESS } from '../model/archs.js';
 import type { Architecture, LayerSpec, LinearSpec, Pads, Pair, Preprocess } from '../model/layers.js';
@@ -11,6 +11,7 @@ import { toFloat32 } from './dtypes.js';
 import { ONNX_PROTO } from './proto/onnx-schema.js';
 import type { WeightSet, WeightTensor } from './types.js';
 import { weightsError } from './types.js';
+import { readExact } from './zip.js';
 
 // onnx.proto TensorProto.DataType
 export const ONNX_FLOAT = 1;
@@ -73,33 +74,66 @@ class TensorSource {
   /** float32 little-endian values in an external file, readable in place */
   externalLocation(): { path: string; byteOffset: number } | undefined {
     if (this.proto.data_location !== 1 || this.proto.data_type !== ONNX_FLOAT) return undefined;
-    const { location, offset } = this.external();
+    const { location, offset, length } = this.external();
+    if (length !== this.count * 4) {
+      throw weightsError(this.modelPath, `expected ${this.count * 4} bytes of external data for tensor ${this.name} [${this.dims.join(',')}] but its length is ${length}`);
+    }
     return { path: location, byteOffset: offset };
   }
 
+  /**
+   * The external data of this tensor, confined as ONNX's checker confines it (onnx/checker.cc
+   * resolve_external_data_location): a relative location without '..', whose real path (links
+   * followed) stays inside the model's folder, naming a regular file (never a device or FIFO: /dev/zero
+   * would read forever, a FIFO block) that holds offset + length bytes.
+   */
   private external(): { location: string; offset: number; length: number } {
     const entries = new Map<string, string>((this.proto.external_data ?? []).map((e: Message) => [e.key, e.value]));
     const rel = entries.get('location');
-    if (!rel) throw weightsError(this.modelPath, `expected a location for external tensor ${this.name} but it has none`);
-    const location = resolve(dirname(this.modelPath), rel);
-    const offset = Number(entries.get('offset') ?? 0);
-    let size = 0;
+    const fail = (message: string): never => {
+      throw weightsError(this.modelPath, message);
+    };
+    if (!rel) fail(`expected a location for external tensor ${this.name} but it has none`);
+    const where = `the external data location "${rel}" of tensor ${this.name}`;
+    if (isAbsolute(rel!) || /^[a-zA-Z]:/.test(rel!)) fail(`expected a path relative to the model's folder for ${where} but it is absolute`);
+    if (rel!.split(/[\\/]/).includes('..')) fail(`expected ${where} to stay inside the model's folder but it has a '..' component`);
+    let folder: string;
+    let location: string;
     try {
-      size = statSync(location).size;
+      folder = realpathSync(dirname(this.modelPath));
+      location = realpathSync(resolve(folder, rel!));
     } catch {
-      throw weightsError(this.modelPath, `expected the external data file ${location} of tensor ${this.name} but it is missing`);
+      return fail(`expected the external data file ${resolve(dirname(this.modelPath), rel!)} of tensor ${this.name} but it is missing`);
     }
-    const length = entries.has('length') ? Number(entries.get('length')) : size - offset;
+    if (!location.startsWith(folder + sep)) fail(`expected ${where} to stay inside the model's folder but it leads to ${location} (a link leaving the folder)`);
+    const stats = statSync(location);
+    if (!stats.isFile()) fail(`expected ${where} to be a regular file but it is ${stats.isDirectory() ? 'a folder' : stats.isFIFO() ? 'a FIFO' : 'a device or other special file'}`);
+    const integer = (key: string): number | undefined => {
+      const text = entries.get(key);
+      if (text === undefined) return undefined;
+      if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) fail(`expected a non-negative integer ${key} for external tensor ${this.name} but found "${text}"`);
+      return Number(text);
+    };
+    const size = stats.size;
+    const offset = integer('offset') ?? 0;
+    const length = integer('length') ?? Math.max(0, size - offset);
     if (offset + length > size) {
-      throw weightsError(this.modelPath, `expected ${length} bytes of tensor ${this.name} at offset ${offset} of ${location} but it has ${size} (truncated?)`);
+      fail(`expected ${length} bytes of tensor ${this.name} at offset ${offset} of ${location} but it has ${size} (truncated?)`);
     }
     return { location, offset, length };
   }
 
   private raw(): Uint8Array | undefined {
     if (this.proto.data_location === 1) {
+      // only the declared range, never the whole file
       const { location, offset, length } = this.external();
-      return readFileSync(location).subarray(offset, offset + length);
+      const fd = openSync(location, 'r');
+      try {
+        if (fstatSync(fd).size < offset + length) throw weightsError(this.modelPath, `expected ${length} bytes of tensor ${this.name} at offset ${offset} of ${location} but the file is shorter`);
+        return readExact(fd, length, offset);
+      } finally {
+        closeSync(fd);
+      }
     }
     const raw: Uint8Array | undefined = this.proto.raw_data;
     return raw && raw.length > 0 ? raw : undefined;
@@ -153,9 +187,9 @@ function scale(values: Float32Array, factor: number): Float32Array {
 const allOnes = (v: number[] | undefined): boolean => !v || v.every((x) => x === 1);
 
 /** ONNX [x1_begin, x2_begin, x1_end, x2_end] is our [top, left, bottom, right] already */
-function pads2d(v: number[] | undefined): Pads {
+function pads2d(v: number[] | undefined, fail: (message: string) => never): Pads {
   if (!v || v.length === 0) return [0, 0, 0, 0];
-  if (v.length !== 4) throw new Error(`expected 4 pads for a 2-D operator but found ${v.length}`);
+  if (v.length !== 4) fail(`expected 4 pads for a 2-D operator but found ${v.length}`);
   return [v[0], v[1], v[2], v[3]];
 }
 
@@ -278,7 +312,7 @@ export function graphToArchitecture(path: string, model: Message): OnnxGraphInfo
         if (autoPad === 'SAME_UPPER') {
           if (!zeroPads(extra)) fail(`expected no Pad before Conv ${nodeName} with auto_pad SAME_UPPER`);
           pad = 'same';
-        } else if (autoPad === 'NOTSET' || autoPad === 'VALID') pad = addPads(autoPad === 'VALID' ? [0, 0, 0, 0] : pads2d(a.ints('pads')), extra);
+        } else if (autoPad === 'NOTSET' || autoPad === 'VALID') pad = addPads(autoPad === 'VALID' ? [0, 0, 0, 0] : pads2d(a.ints('pads'), fail), extra);
         else return fail(`expected auto_pad NOTSET, VALID or SAME_UPPER for Conv ${nodeName} but found ${autoPad}`);
         convCount++;
         const name = `conv${convCount}`;
@@ -306,7 +340,7 @@ export function graphToArchitecture(path: string, model: Message): OnnxGraphInfo
         if (!allOnes(a.ints('dilations'))) fail(`expected dilations 1 for ${op} ${nodeName} but found [${a.ints('dilations')!.join(',')}]`);
         const autoPad = a.string('auto_pad', 'NOTSET');
         if (autoPad !== 'NOTSET' && autoPad !== 'VALID') fail(`expected auto_pad NOTSET or VALID for ${op} ${nodeName} but found ${autoPad}`);
-        const own = autoPad === 'VALID' ? [0, 0, 0, 0] as Pads : pads2d(a.ints('pads'));
+        const own = autoPad === 'VALID' ? [0, 0, 0, 0] as Pads : pads2d(a.ints('pads'), fail);
         const extra = takePad();
         let countIncludePad = a.int('count_include_pad', 0) === 1;
         if (!zeroPads(extra)) {

@@ -6,6 +6,7 @@
 //
 // Python values map to: dict/OrderedDict -> Map, list and tuple -> Array, str -> string,
 // int -> number (bigint when beyond 2^53), float -> number, bytes -> Buffer, None -> null.
+import { MAX_DESCRIBE_DEPTH } from './limits.js';
 import { weightsError } from './types.js';
 
 /** dtype names as torch.dtype prints them, keyed by the legacy storage class that pickles carry */
@@ -74,12 +75,33 @@ function toNumber(v: unknown): number {
   throw new TypeError(`expected an int but found ${typeof v}`);
 }
 
+/** Longest LONG1/LONG4 accepted: LONG1's own limit; a state dict's ints fit in 8 bytes (the legacy magic in 10) */
+const MAX_LONG_BYTES = 255;
+
 function decodeLong(bytes: Buffer): number | bigint {
   if (bytes.length === 0) return 0;
-  let v = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[i]);
+  // little-endian two's complement, through one hex string (linear; shifting a BigInt per byte is quadratic)
+  let v = BigInt(`0x${Buffer.from(bytes).reverse().toString('hex')}`);
   if (bytes[bytes.length - 1] & 0x80) v -= 1n << BigInt(8 * bytes.length);
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+}
+
+/** A pickled value in a few words, for messages: bounded depth and length, safe on cycles */
+export function describePickled(value: unknown, depth = 0): string {
+  if (value === null) return 'None';
+  if (value instanceof PyGlobal) return value.qualifiedName;
+  if (value instanceof PickledTensor) return `tensor [${value.shape.join(',')}]`;
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
+  if (typeof value === 'bigint') return `${value.toString().slice(0, 40)}`;
+  if (typeof value !== 'object') return String(value);
+  if (Buffer.isBuffer(value)) return `bytes(${value.length})`;
+  if (depth >= MAX_DESCRIBE_DEPTH) return Array.isArray(value) ? '[...]' : '{...}';
+  if (Array.isArray(value)) {
+    const items = value.slice(0, 6).map((v) => describePickled(v, depth + 1));
+    return `(${items.join(', ')}${value.length > 6 ? `, ... ${value.length} items` : ''})`;
+  }
+  if (value instanceof Map) return `dict of ${value.size}`;
+  return typeof value;
 }
 
 function callGlobal(fn: PyGlobal, args: unknown[], fail: (m: string) => never): unknown {
@@ -121,7 +143,7 @@ export function unpickle(data: Buffer, start: number, options: UnpickleOptions):
   const u32 = (): number => { need(4); const v = data.readUInt32LE(p); p += 4; return v; };
   const i32 = (): number => { need(4); const v = data.readInt32LE(p); p += 4; return v; };
   const u64 = (): number => { need(8); const v = Number(data.readBigUInt64LE(p)); p += 8; return v; };
-  const bytes = (n: number): Buffer => { need(n); const v = data.subarray(p, p + n); p += n; return v; };
+  const bytes = (n: number): Buffer => { if (n < 0) fail(`expected a non-negative length at offset ${p} but found ${n}`); need(n); const v = data.subarray(p, p + n); p += n; return v; };
   const line = (): string => {
     const nl = data.indexOf(0x0a, p);
     if (nl < 0) fail(`expected a newline-terminated pickle argument at offset ${p} but the data ends`);
@@ -157,7 +179,8 @@ export function unpickle(data: Buffer, start: number, options: UnpickleOptions):
   };
   const appendItems = (target: unknown, items: unknown[]): void => {
     if (!Array.isArray(target)) fail(`expected a list under APPEND(S) at offset ${p} but found ${typeof target}`);
-    target.push(...items);
+    // not push(...items): a spread of a million items overflows the call stack
+    for (const item of items) target.push(item);
   };
 
   for (;;) {
@@ -175,13 +198,23 @@ export function unpickle(data: Buffer, start: number, options: UnpickleOptions):
       case 0x4b: stack.push(u8()); break; // BININT1
       case 0x4d: stack.push(u16()); break; // BININT2
       case 0x8a: stack.push(decodeLong(bytes(u8()))); break; // LONG1
-      case 0x8b: stack.push(decodeLong(bytes(u32()))); break; // LONG4
+      case 0x8b: { // LONG4
+        const n = u32();
+        if (n > MAX_LONG_BYTES) fail(`expected an integer of at most ${MAX_LONG_BYTES} bytes at offset ${opcodeOffset} but LONG4 declares ${n}`);
+        stack.push(decodeLong(bytes(n)));
+        break;
+      }
       case 0x49: { // INT (protocol 0; I01/I00 are True/False)
         const s = line();
         stack.push(s === '01' ? true : s === '00' ? false : Number.parseInt(s, 10));
         break;
       }
-      case 0x4c: stack.push(Number.parseInt(line().replace(/L$/, ''), 10)); break; // LONG (protocol 0)
+      case 0x4c: { // LONG (protocol 0): decimal text
+        const text = line();
+        if (text.length > 2 * MAX_LONG_BYTES + 2) fail(`expected an integer of at most ${MAX_LONG_BYTES} bytes at offset ${opcodeOffset} but LONG has ${text.length} digits`);
+        stack.push(Number.parseInt(text.replace(/L$/, ''), 10));
+        break;
+      }
       case 0x47: { need(8); stack.push(data.readDoubleBE(p)); p += 8; break; } // BINFLOAT
       case 0x46: stack.push(Number.parseFloat(line())); break; // FLOAT (protocol 0)
       case 0x4e: stack.push(null); break; // NONE
@@ -234,7 +267,7 @@ export function unpickle(data: Buffer, start: number, options: UnpickleOptions):
       case 0x62: { // BUILD: state for the object on top; an OrderedDict's _metadata is not needed
         const state = pop();
         const obj = top();
-        if (!(obj instanceof Map) && !(obj instanceof PickledTensor)) fail(`expected a dict or tensor to BUILD at offset ${opcodeOffset} but found ${String(obj)}`);
+        if (!(obj instanceof Map) && !(obj instanceof PickledTensor)) fail(`expected a dict or tensor to BUILD at offset ${opcodeOffset} but found ${describePickled(obj)}`);
         void state;
         break;
       }

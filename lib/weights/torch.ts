@@ -8,8 +8,9 @@
 import { readFileSync } from 'node:fs';
 import { PREPROCESS } from '../model/archs.js';
 import { FLOAT_DTYPE_SIZE, gatherStrided, isContiguous, isFloatDtype, toFloat32, viewExtent } from './dtypes.js';
-import { PickledTensor, PyGlobal, STORAGE_DTYPES, unpickle } from './pickle.js';
+import { PickledTensor, PyGlobal, STORAGE_DTYPES, describePickled, unpickle } from './pickle.js';
 import type { WeightSet, WeightTensor } from './types.js';
+import { MAX_PICKLE_BYTES } from './limits.js';
 import { weightsError } from './types.js';
 import { ZipFile, isZip, readHead } from './zip.js';
 
@@ -40,17 +41,14 @@ interface StorageLocation {
 
 function storageFromPid(path: string, pid: unknown): StorageRef {
   // ('storage', storage_type, key, location, numel[, view_metadata])
-  if (!Array.isArray(pid) || pid[0] !== 'storage' || !(pid[1] instanceof PyGlobal)) {
-    throw weightsError(path, `expected a ('storage', type, key, location, numel) persistent id but found ${JSON.stringify(pid)}`);
+  const type = Array.isArray(pid) && pid[1] instanceof PyGlobal && pid[1].module === 'torch' ? STORAGE_DTYPES[pid[1].name] : undefined;
+  if (!Array.isArray(pid) || pid[0] !== 'storage' || !type || (typeof pid[2] !== 'string' && typeof pid[2] !== 'number')) {
+    throw weightsError(path, `expected a ('storage', torch.*Storage, key, location, numel) persistent id but found ${describePickled(pid)}`);
   }
-  const type = STORAGE_DTYPES[pid[1].name];
   const view = pid[5];
-  return {
-    key: String(pid[2]),
-    dtype: type.dtype,
-    numel: Number(pid[4]),
-    viewOffset: Array.isArray(view) ? Number(view[1]) : 0,
-  };
+  const viewOffset = Array.isArray(view) ? Number(view[1]) : 0;
+  if (!Number.isSafeInteger(viewOffset) || viewOffset < 0) throw weightsError(path, `expected a non-negative storage view offset but found ${describePickled(view)}`);
+  return { key: String(pid[2]), dtype: type.dtype, numel: Number(pid[4]), viewOffset };
 }
 
 /** `{state_dict: ...}`, `{model: ...}` or the state dict itself, as name -> tensor */
@@ -96,6 +94,16 @@ function buildTensors(
     const size = FLOAT_DTYPE_SIZE[ref.dtype];
     const loc = locate(ref);
     const offset = ref.viewOffset + t.offset;
+    const valid = (v: number) => Number.isSafeInteger(v) && v >= 0;
+    if (!valid(offset) || !t.shape.every(valid) || !t.stride.every(valid) || t.stride.length !== t.shape.length) {
+      throw weightsError(path, `expected tensor ${key} to have non-negative integer sizes, strides and offset but found size [${t.shape.join(',')}] stride [${t.stride.join(',')}] offset ${offset}`);
+    }
+    // a tensor is never larger than the bytes that store it: a stride-0 (expanded) view could declare
+    // 2^31 elements over one float and make us allocate gigabytes
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    if (count * size > loc.byteLength) {
+      throw weightsError(path, `expected tensor ${key} [${t.shape.join(',')}] to hold no more elements than its storage ${ref.key} (${Math.floor(loc.byteLength / size)}) but it has ${count} (an expanded or overlapping view)`);
+    }
     const extent = viewExtent(offset, t.shape, t.stride);
     if (extent * size > loc.byteLength) {
       throw weightsError(path, `expected tensor ${key} [${t.shape.join(',')}] to fit its storage ${ref.key} (${loc.byteLength} bytes) but it needs ${extent * size}`);
@@ -117,7 +125,7 @@ function readZipCheckpoint(path: string): WeightSet {
     const pklName = [...zip.entries.keys()].find((n) => n === 'data.pkl' || n.endsWith('/data.pkl'));
     if (!pklName) throw weightsError(path, 'expected a PyTorch zip checkpoint with <archive>/data.pkl but it is missing');
     const prefix = pklName.slice(0, -'data.pkl'.length);
-    const pkl = zip.read(pklName);
+    const pkl = zip.read(pklName, MAX_PICKLE_BYTES);
     const { value } = unpickle(pkl, 0, { path, persistentLoad: (pid) => storageFromPid(path, pid) });
     const state = findStateDict(path, value);
     const locations = new Map<string, StorageLocation>();
@@ -169,6 +177,7 @@ function readLegacyCheckpoint(path: string, data: Buffer): WeightSet {
     const size = ref ? (Object.values(STORAGE_DTYPES).find((d) => d.dtype === ref.dtype)?.size ?? 1) : 1;
     if (p + 8 > data.length) throw weightsError(path, `expected storage ${key} at offset ${p} but the file ends (truncated?)`);
     const count = Number(data.readBigInt64LE(p));
+    if (count < 0) throw weightsError(path, `expected the element count of storage ${key} at offset ${p} but found ${count}`);
     const byteLength = count * size;
     if (p + 8 + byteLength > data.length) throw weightsError(path, `expected ${byteLength} bytes of storage ${key} at offset ${p + 8} but the file has ${data.length} bytes (truncated?)`);
     locations.set(key, { fileOffset: p + 8, byteLength });

@@ -28,7 +28,8 @@ export interface WeightSet {
 }
 
 export function weightsError(path: string, message: string): Error {
-  const err = new Error(`${path}: ${message}`);
+  // one line, whatever names the file carries (a tensor or node name with a newline in it)
+  const err = new Error(`${path}: ${message.replace(/[\r\n]+/g, ' ')}`);
   (err as NodeJS.ErrnoException).code = 'ERR_WEIGHTS';
   return err;
 }

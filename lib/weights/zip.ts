@@ -4,6 +4,7 @@
 // file by offset (ZipEntry.dataOffset); DEFLATE entries (.npz, .keras) are inflated with node:zlib.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
+import { DEFLATE_MAX_RATIO, MAX_ZIP_INFLATED_BYTES, MAX_ZIP_MEMBER_BYTES } from './limits.js';
 import { weightsError } from './types.js';
 
 export interface ZipEntry {
@@ -56,6 +57,8 @@ export class ZipFile {
   readonly entries = new Map<string, ZipEntry>();
   private fd: number;
   private fileSize: number;
+  /** bytes inflated so far (MAX_ZIP_INFLATED_BYTES) */
+  private inflated = 0;
 
   constructor(path: string) {
     this.path = path;
@@ -117,6 +120,7 @@ export class ZipFile {
       const extraLength = dir.readUInt16LE(p + 30);
       const commentLength = dir.readUInt16LE(p + 32);
       let localHeaderOffset = dir.readUInt32LE(p + 42);
+      if (p + 46 + nameLength + extraLength + commentLength > dir.length) this.fail(`expected ${count} zip central directory entries but entry ${i} runs past the directory`);
       const name = dir.toString('utf8', p + 46, p + 46 + nameLength);
       // zip64 extended information: the 64-bit values present are those whose 32-bit field is 0xffffffff
       let e = p + 46 + nameLength;
@@ -126,9 +130,15 @@ export class ZipFile {
         const length = dir.readUInt16LE(e + 2);
         if (id === 1) {
           let q = e + 4;
-          if (size === 0xffffffff) { size = Number(dir.readBigUInt64LE(q)); q += 8; }
-          if (compressedSize === 0xffffffff) { compressedSize = Number(dir.readBigUInt64LE(q)); q += 8; }
-          if (localHeaderOffset === 0xffffffff) { localHeaderOffset = Number(dir.readBigUInt64LE(q)); }
+          const u64 = (): number => {
+            if (q + 8 > Math.min(e + 4 + length, extraEnd)) this.fail(`expected zip64 sizes in the extra field of ${name} but it is too short`);
+            const v = Number(dir.readBigUInt64LE(q));
+            q += 8;
+            return v;
+          };
+          if (size === 0xffffffff) size = u64();
+          if (compressedSize === 0xffffffff) compressedSize = u64();
+          if (localHeaderOffset === 0xffffffff) localHeaderOffset = u64();
         }
         e += 4 + length;
       }
@@ -155,18 +165,37 @@ export class ZipFile {
     return buf;
   }
 
-  read(name: string): Buffer {
+  /**
+   * An entry's bytes. The declared size is checked before anything is read or inflated: against
+   * `limit`, against what the compressed bytes can hold (DEFLATE_MAX_RATIO) and, across the archive,
+   * against MAX_ZIP_INFLATED_BYTES; inflating stops at the declared size, so a member that lies about
+   * it is refused having taken no more than it declared.
+   */
+  read(name: string, limit = MAX_ZIP_MEMBER_BYTES): Buffer {
     const entry = this.entries.get(name);
     if (!entry) this.fail(`expected an entry ${name} in the zip archive but it is missing`);
+    if (entry.method !== 0 && entry.method !== 8) this.fail(`expected zip method stored (0) or deflate (8) for ${name} but found ${entry.method}`);
+    if (entry.size > limit) this.fail(`expected ${name} to be at most ${limit} bytes but it declares ${entry.size} (the limit is in docs/safety.md)`);
+    if (entry.method === 0 && entry.size !== entry.compressedSize) this.fail(`expected the stored entry ${name} to be as large as its data (${entry.compressedSize} bytes) but it declares ${entry.size}`);
+    if (entry.method === 8 && entry.size > entry.compressedSize * DEFLATE_MAX_RATIO + 1024) {
+      this.fail(`expected ${name} to inflate to at most ${DEFLATE_MAX_RATIO}x its ${entry.compressedSize} compressed bytes but it declares ${entry.size}`);
+    }
+    if (entry.method === 8 && this.inflated + entry.size > MAX_ZIP_INFLATED_BYTES) {
+      this.fail(`expected the archive's members to inflate to at most ${MAX_ZIP_INFLATED_BYTES} bytes together but ${name} brings them to ${this.inflated + entry.size}`);
+    }
     const raw = readExact(this.fd, entry.compressedSize, this.dataOffset(entry));
     if (entry.method === 0) return raw;
-    if (entry.method === 8) {
-      try {
-        return inflateRawSync(raw);
-      } catch (e) {
-        this.fail(`cannot inflate ${name}: ${(e as Error).message}`);
-      }
+    let out: Buffer;
+    try {
+      // maxOutputLength: zlib stops once the declared size is exceeded (RangeError) instead of growing
+      out = inflateRawSync(raw, { maxOutputLength: Math.max(1, entry.size) });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ERR_BUFFER_TOO_LARGE') this.fail(`expected ${name} to inflate to its declared ${entry.size} bytes but it inflates to more`);
+      this.fail(`cannot inflate ${name}: ${(e as Error).message}`);
     }
-    this.fail(`expected zip method stored (0) or deflate (8) for ${name} but found ${entry.method}`);
+    if (out.length !== entry.size) this.fail(`expected ${name} to inflate to its declared ${entry.size} bytes but it inflates to ${out.length} (damaged archive)`);
+    this.inflated += out.length;
+    return out;
   }
 }

@@ -1,5 +1,6 @@
 // fromFile(device, path, byteOffset, length): reads float32 little-endian values from a file straight
 // into a new native buffer, on a libuv worker thread (weights are hundreds of MB).
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <new>
@@ -38,6 +39,19 @@ op_error load_from_file(const from_file_request& request, std::shared_ptr<tensor
   uint32_t* words = reinterpret_cast<uint32_t*>((*storage)->data);
   for (size_t i = 0; i < static_cast<size_t>(request.length); ++i) words[i] = __builtin_bswap32(words[i]);
 #endif
+  // Weights holding NaN or Inf would turn every prediction into NaN ("NaN% class 0"): refused here, where
+  // the values pass by anyway. Exponent bits all ones is NaN or Inf; counted branch-free so the loop
+  // vectorizes (one more pass over the values, measured in docs/safety.md).
+  const uint32_t* bits = reinterpret_cast<const uint32_t*>((*storage)->data);
+  const size_t count = static_cast<size_t>(request.length);
+  size_t bad = 0;
+  for (size_t i = 0; i < count; ++i) bad += (bits[i] & 0x7f800000u) == 0x7f800000u;
+  if (bad > 0) {
+    size_t first = 0;
+    while ((bits[first] & 0x7f800000u) != 0x7f800000u) ++first;
+    return op_error{"ERR_NONFINITE", "non-finite weights: " + std::to_string(bad) + " NaN or Inf value" + (bad > 1 ? "s" : "") +
+                                         ", the first at element " + std::to_string(first)};
+  }
   return error;
 }
 
