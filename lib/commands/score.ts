@@ -150,10 +150,10 @@ export const scoreCommand: CommandModule<object, ScoreArgs> = {
     .option('labels', { type: 'string', describe: 'class names of the head (one per line, or our TSV); a random head takes its size from it' })
     .option('weights', { type: 'string', describe: 'weights file or random[:SEED]; default: pretrained torchvision weights from the cache' })
     .option('num-classes', { type: 'number', describe: 'classes of the head for random weights' })
-    .option('batch', { type: 'number', default: 32, describe: 'images per forward pass' })
+    .option('batch', { alias: ['b', 'batch-size'], type: 'number', default: 32, describe: 'images per forward pass' })
     .option('workers', { type: 'number', describe: 'decode/preprocess worker threads (default: the number of cores)' })
-    .option('top', { type: 'number', default: 5, describe: 'predictions kept per image (top-5 accuracy needs 5)' })
-    .option('out', { type: 'string', describe: 'per-image predictions, appended and fsync\'d a batch at a time: FILE.jsonl or FILE.csv; {shard} in the name is replaced by the shard index' })
+    .option('top', { alias: 'topk', type: 'number', default: 5, describe: 'predictions kept per image (top-5 accuracy needs 5)' })
+    .option('out', { alias: 'o', type: 'string', describe: 'per-image predictions, appended and fsync\'d a batch at a time: FILE.jsonl or FILE.csv; {shard} in the name is replaced by the shard index' })
     .option('limit', { type: 'number', describe: 'only the first N images of the sorted dataset (before sharding)' })
     .option('shard', {
       type: 'string',
