@@ -2,7 +2,7 @@
 import type { Preprocess } from './model/layers.js';
 import type { Model, ForwardOptions } from './model/model.js';
 import type { NativeTensor } from './native.js';
-import { readLabels, type ClassLabel } from './labels.js';
+import { defaultLabels, type ClassLabel } from './labels.js';
 import { loadInputs, type InputItem } from './image/preprocess.js';
 
 export interface Prediction {
@@ -54,7 +54,7 @@ export class Classifier {
       (err as NodeJS.ErrnoException).code = 'ERR_LABELS';
       throw err;
     }
-    this.labels = labels ?? (classes === 1000 ? readLabels() : Array.from({ length: classes }, (_, i) => ({ index: i, wnid: '', label: `class ${i}` })));
+    this.labels = labels ?? defaultLabels(classes);
   }
 
   get arch() {

@@ -125,8 +125,8 @@ test('no scored image: zeros, not NaN', () => {
 
 function header(extra: Partial<ScoreHeader> = {}): ScoreHeader {
   return {
-    alexnetCliScore: 1, dataset: '/data/set', layout: 'image-folder', groundTruth: null, datasetSize: 9,
-    shard: { index: 0, count: 1 }, count: 9, weights: '/w/tiny.safetensors', labels: null, arch: 'tiny',
+    alexnetCliScore: 2, dataset: '/data/set', layout: 'image-folder', groundTruth: null, datasetSize: 9, datasetSha256: 'd'.repeat(64),
+    shard: { index: 0, count: 1 }, count: 9, weights: '/w/tiny.safetensors', weightsSha256: 'a'.repeat(64), labels: null, arch: 'tiny',
     numClasses: 7, top: 7, preprocess: { resize: 72 }, exifOrientation: true, limit: null, ...extra,
   };
 }
@@ -192,14 +192,16 @@ test('readOutput: a torn last line is dropped, an empty line skipped, other bad 
   assert.throws(() => readOutput(noLabel), { message: `${noLabel}: expected a CSV record on line 3 but found a bad line (missing path or label)` });
 
   const other = join(scratch, 'other.jsonl');
-  writeFileSync(other, '{"alexnetCliScore":2}\n');
-  assert.throws(() => readOutput(other), { message: `${other}: expected an alexnet-cli score output (header line version 1) but found other text on line 1` });
+  writeFileSync(other, '{"alexnetCliScore":1}\n');
+  assert.throws(() => readOutput(other), { message: `${other}: expected an alexnet-cli score output (header line version 2) but found version 1 (another alexnet-cli release; score again, or merge with that release) on line 1` });
+  writeFileSync(other, '{"path":"a"}\n');
+  assert.throws(() => readOutput(other), { message: `${other}: expected an alexnet-cli score output (header line version 2) but found other text on line 1` });
   const otherCsv = join(scratch, 'other.csv');
   writeFileSync(otherCsv, `${JSON.stringify(h)}\n`);
   assert.throws(() => readOutput(otherCsv), { message: /other.csv: expected an alexnet-cli score output/ });
 
   const empty = join(scratch, 'empty.jsonl');
-  writeFileSync(empty, '{"alexnetCliScore":1');
+  writeFileSync(empty, '{"alexnetCliScore":2');
   assert.deepEqual(readOutput(empty), { header: null, records: [], validBytes: 0, tornTail: true, hasColumns: false });
   // a CSV cut right after its header line: no column line yet
   const headerOnly = join(scratch, 'header-only.csv');
@@ -252,33 +254,35 @@ function shardFiles(prefix: string, count: number, records = SHARD_RECORDS, extr
   });
 }
 
-test('merged shards give the metrics of the whole set', () => {
+test('merged shards give the metrics and the records of the whole set', () => {
   const files = shardFiles('m3', 3);
   let asked: ScoreHeader | undefined;
   const merged = mergeOutputs([files[2], files[0], files[1]], (h) => { asked = h; return LABELS; });
   assert.equal(asked!.shard.index, 2);
   assert.deepEqual(merged.shards, [{ index: 0, count: 3 }, { index: 1, count: 3 }, { index: 2, count: 3 }]);
   assert.equal(merged.images, 9);
-  assert.deepEqual(merged.warnings, []);
+  assert.deepEqual([merged.warnings, merged.missingShards, merged.incompleteShards, merged.missingImages], [[], [], [], 0]);
   assert.deepEqual(merged.metrics, accumulate(RECORDS).result(LABELS));
+  assert.deepEqual(merged.records.map((r) => r.path), SHARD_RECORDS.map((r) => r.path));
+  assert.deepEqual([merged.header.shard, merged.header.count], [{ index: 0, count: 1 }, 9]);
 });
 
 test('merge: an image in two shards, one output twice, mixed configurations are refused', () => {
   const [a, b] = shardFiles('dup', 2);
   // shard 1 also holds an image of shard 0
   const shared = writeOutput('dup-shared-1.jsonl', header({ shard: { index: 1, count: 2 }, count: 5 }), [SHARD_RECORDS[1], SHARD_RECORDS[0]]);
-  assert.throws(() => mergeOutputs([a, shared], LABELS), { message: `${shared}: expected each image in one output only but found ${SHARD_RECORDS[0].path} in ${a} too` });
-  const twice = writeOutput('dup-twice-1.jsonl', header({ shard: { index: 1, count: 2 }, count: 5 }), [SHARD_RECORDS[1], SHARD_RECORDS[1]]);
-  assert.throws(() => mergeOutputs([a, twice], LABELS), { message: `${twice}: expected each image in one output only but found ${SHARD_RECORDS[1].path} in it twice` });
+  assert.throws(() => mergeOutputs([a, shared], LABELS), { message: `${shared}: expected each image in one output only but found 1 image twice: ${SHARD_RECORDS[0].path} (also in ${a})` });
+  const twice = writeOutput('dup-twice-1.jsonl', header({ shard: { index: 1, count: 2 }, count: 5 }), [SHARD_RECORDS[1], SHARD_RECORDS[1], SHARD_RECORDS[0]]);
+  assert.throws(() => mergeOutputs([a, twice], LABELS), { message: `${twice}: expected each image in one output only but found 2 images twice: ${SHARD_RECORDS[1].path} (twice in it), ${SHARD_RECORDS[0].path} (also in ${a})` });
   assert.throws(() => mergeOutputs([b, b], LABELS), { message: `${b}: expected distinct shards but it holds shard 1/2, as ${b} does` });
   const [three] = shardFiles('other-count', 3);
   assert.throws(() => mergeOutputs([a, three], LABELS), { message: `${three}: expected a shard of 2 (as ${a}) but found shard 0/3` });
   const [, otherArch] = shardFiles('other-arch', 2, SHARD_RECORDS, { arch: 'caffe' });
   assert.throws(() => mergeOutputs([a, otherArch], LABELS), { message: `${otherArch}: expected the same configuration as ${a} but found arch "caffe" where ${a} has "tiny"` });
-  const [, otherWeights] = shardFiles('other-weights', 2, SHARD_RECORDS, { weights: '/elsewhere/other.pth' });
-  assert.throws(() => mergeOutputs([a, otherWeights], LABELS), { message: `${otherWeights}: expected the same configuration as ${a} but found weights other.pth where ${a} has tiny.safetensors` });
+  const [, otherWeights] = shardFiles('other-weights', 2, SHARD_RECORDS, { weights: '/w/tiny.safetensors', weightsSha256: 'b'.repeat(64) });
+  assert.throws(() => mergeOutputs([a, otherWeights], LABELS), { message: `${otherWeights}: expected the same configuration as ${a} but found weights /w/tiny.safetensors (SHA-256 bbbbbbbbbbbb) where ${a} has /w/tiny.safetensors (SHA-256 aaaaaaaaaaaa)` });
   // the same weights file in another folder (another machine) is the same run
-  const [, moved] = shardFiles('moved-weights', 2, SHARD_RECORDS, { weights: '/mnt/w/tiny.safetensors' });
+  const [, moved] = shardFiles('moved-weights', 2, SHARD_RECORDS, { weights: '/mnt/w/other-name.safetensors' });
   assert.equal(mergeOutputs([a, moved], LABELS).images, 9);
   assert.throws(() => mergeOutputs([], LABELS), { code: 'ERR_USAGE', message: 'Expected at least one score output for OUT but received none' });
   const empty = join(scratch, 'empty-merge.jsonl');
@@ -289,22 +293,28 @@ test('merge: an image in two shards, one output twice, mixed configurations are 
 test('merge: missing shards and shards not run to the end are warned about, the rest merged', () => {
   const files = shardFiles('part', 4);
   const one = mergeOutputs([files[1]], LABELS);
-  assert.deepEqual(one.warnings, ['shards 0/4, 2/4, 3/4 missing: the metrics cover 2 of 9 images']);
+  assert.deepEqual(one.warnings, ['shards 0/4, 2/4, 3/4 missing', 'the metrics cover 2 of 9 images (7 missing)']);
+  assert.deepEqual([one.missingShards, one.missingImages], [[0, 2, 3], 7]);
   const three = mergeOutputs([files[0], files[1], files[3]], LABELS);
-  assert.deepEqual(three.warnings, ['shard 2/4 missing: the metrics cover 7 of 9 images']);
+  assert.deepEqual(three.warnings, ['shard 2/4 missing', 'the metrics cover 7 of 9 images (2 missing)']);
   // shard 2 stopped after 1 of its 2 images
   const cut = writeOutput('part-cut-2.jsonl', header({ shard: { index: 2, count: 4 }, count: 2 }), [SHARD_RECORDS[2]]);
   const all = mergeOutputs([files[0], files[1], cut, files[3]], LABELS);
-  assert.deepEqual(all.warnings, [`${cut} holds 1 of the 2 images of shard 2/4 (run it again with --resume)`]);
+  assert.deepEqual(all.warnings, [`${cut} holds 1 of the 2 images of shard 2/4 (run it again with --resume)`, 'the metrics cover 8 of 9 images (1 missing)']);
+  assert.deepEqual(all.incompleteShards, [{ index: 2, path: cut, images: 1, expected: 2 }]);
   assert.equal(all.images, 8);
 });
 
-test('headerMismatch names the first differing field, weights by file name', () => {
+test('headerMismatch names the first differing field; weights by SHA-256 where known', () => {
   const h = header();
-  assert.equal(headerMismatch(h, header(), ['weights', 'arch', 'top']), undefined);
+  assert.equal(headerMismatch(h, header({ weights: '/elsewhere/x.pth' }), ['weights', 'arch', 'top']), undefined);
   assert.equal(headerMismatch(h, header({ top: 5, arch: 'x' }), ['weights', 'top', 'arch']), 'top 5 where this run has 7');
   assert.equal(headerMismatch(h, header({ preprocess: { resize: 80 } }), ['preprocess']), 'preprocess {"resize":80} where this run has {"resize":72}');
   assert.equal(headerMismatch(h, header({ limit: 3 }), ['arch']), undefined);
+  const random = header({ weights: 'random:1', weightsSha256: null });
+  assert.equal(headerMismatch(random, header({ weights: 'random:2', weightsSha256: null }), ['weights']), 'weights random:2 where this run has random:1');
+  assert.equal(headerMismatch(h, header({ datasetSha256: 'e'.repeat(64) }), ['datasetSha256']),
+    'dataset /data/set (9 images, listing SHA-256 eeeeeeeeeeee) where this run has /data/set (9 images, listing SHA-256 dddddddddddd)');
 });
 
 // ---------------------------------------------------------------- report
