@@ -13,19 +13,16 @@
 // EXIF orientation (JPEG APP1 only): applied by default, as PIL's ImageOps.exif_transpose does.
 // torchvision's own loaders (datasets.folder.pil_loader, io.read_image in 0.14) do NOT apply it, so
 // a phone photo stored sideways reaches the model sideways there; `{ exifOrientation: false }` does the same.
+import { AlexnetError } from '../errors.js';
 import { readFile } from 'node:fs/promises';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { native } from '../native.js';
 import { canRedoColor, libjpegColor } from './jpeg-color.js';
 import { isJpeg, scanJpeg, type JpegLayout } from './jpeg-markers.js';
+import type { RgbImage } from './rgb-image.js';
 
-/** 8-bit RGB, interleaved, rows top to bottom: data.length === width * height * 3 */
-export interface RgbImage {
-  width: number;
-  height: number;
-  data: Uint8Array;
-}
+export type { RgbImage };
 
 export type JpegDecoder = 'auto' | 'native' | 'js';
 
@@ -40,10 +37,8 @@ export interface DecodeOptions {
 
 const DEFAULT_MAX_PIXELS = 100e6;
 
-export function imageError(name: string, message: string): Error {
-  const err = new Error(`${name}: ${message}`);
-  (err as NodeJS.ErrnoException).code = 'ERR_IMAGE';
-  return err;
+export function imageError(name: string, message: string): AlexnetError {
+  return new AlexnetError(`${name}: ${message}`, 'ERR_IMAGE');
 }
 
 /** What the native addon's decoder returns (registered by native/image/jpeg-decode.cc when libjpeg was found). */

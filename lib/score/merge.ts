@@ -1,5 +1,5 @@
 // Combining the outputs of `score --shard I/N` runs into the metrics of the whole dataset.
-import { CliError } from '../commands/common.js';
+import { AlexnetError } from '../errors.js';
 import { listSome } from './dataset.js';
 import { MetricsAccumulator, type ScoreMetrics } from './metrics.js';
 import { readOutput, type ScoreHeader } from './records.js';
@@ -17,22 +17,22 @@ export interface MergeResult {
 }
 
 export function mergeOutputs(paths: string[], labels: { index: number; wnid: string; label: string }[] | ((header: ScoreHeader) => { index: number; wnid: string; label: string }[])): MergeResult {
-  if (paths.length === 0) throw new CliError('Expected at least one score output for OUT but received none', 'ERR_USAGE');
+  if (paths.length === 0) throw new AlexnetError('Expected at least one score output for OUT but received none', 'ERR_USAGE');
   const outputs = paths.map((path) => {
     const contents = readOutput(path);
-    if (!contents.header) throw new CliError(`${path}: expected an alexnet-cli score output but the file is empty`);
+    if (!contents.header) throw new AlexnetError(`${path}: expected an alexnet-cli score output but the file is empty`);
     return { path, ...contents, header: contents.header };
   });
   const first = outputs[0];
   const byShard = new Map<number, string>();
   for (const o of outputs) {
     const mismatch = headerMismatch(first.header, o.header, ['weights', ...COMPARED_FIELDS]);
-    if (mismatch) throw new CliError(`${o.path}: expected the same configuration as ${first.path} but found ${mismatch.replace('where this run has', `where ${first.path} has`)}`);
+    if (mismatch) throw new AlexnetError(`${o.path}: expected the same configuration as ${first.path} but found ${mismatch.replace('where this run has', `where ${first.path} has`)}`);
     if (o.header.shard.count !== first.header.shard.count) {
-      throw new CliError(`${o.path}: expected a shard of ${first.header.shard.count} (as ${first.path}) but found shard ${o.header.shard.index}/${o.header.shard.count}`);
+      throw new AlexnetError(`${o.path}: expected a shard of ${first.header.shard.count} (as ${first.path}) but found shard ${o.header.shard.index}/${o.header.shard.count}`);
     }
     const other = byShard.get(o.header.shard.index);
-    if (other !== undefined) throw new CliError(`${o.path}: expected distinct shards but it holds shard ${o.header.shard.index}/${o.header.shard.count}, as ${other} does`);
+    if (other !== undefined) throw new AlexnetError(`${o.path}: expected distinct shards but it holds shard ${o.header.shard.index}/${o.header.shard.count}, as ${other} does`);
     byShard.set(o.header.shard.index, o.path);
   }
   const header = first.header;
@@ -43,7 +43,7 @@ export function mergeOutputs(paths: string[], labels: { index: number; wnid: str
   for (const o of outputs) {
     for (const r of o.records) {
       const other = seen.get(r.path);
-      if (other !== undefined) throw new CliError(`${o.path}: expected each image in one output only but found ${r.path} in ${other === o.path ? 'it twice' : `${other} too`}`);
+      if (other !== undefined) throw new AlexnetError(`${o.path}: expected each image in one output only but found ${r.path} in ${other === o.path ? 'it twice' : `${other} too`}`);
       seen.set(r.path, o.path);
       accumulator.add(r);
     }
