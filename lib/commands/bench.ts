@@ -281,7 +281,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
   describe: 'Time whole forward passes (random weights): latency, images/s, GFLOP/s; optionally side by side with onnxruntime',
   builder: (y) => y
     .option('arch', { type: 'string', describe: `architectures, comma-separated (${ARCH_NAMES.join(', ')}) or all (default)` })
-    .option('batch', { type: 'string', default: '1,32', describe: 'batch sizes, comma-separated' })
+    .option('batch', { alias: ['b', 'batch-size'], type: 'string', default: '1,32', describe: 'batch sizes, comma-separated' })
     .option('threads', { type: 'number', describe: 'CPU threads for both engines (default: all cores)' })
     .option('warmup', { type: 'number', default: 3, describe: 'untimed forward passes first' })
     .option('iters', { type: 'number', default: 15, describe: 'timed forward passes per configuration' })

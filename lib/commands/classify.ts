@@ -86,7 +86,7 @@ export const classifyCommand: CommandModule<object, ClassifyArgs> = {
   builder: (y) => withThreadsOption(withDeviceOption(withArchOption(y)))
     .positional('inputs', { type: 'string', array: true, describe: 'image files or .npy float32 tensors [3,H,W] / [N,3,H,W]' })
     .option('weights', { type: 'string', describe: 'weights file (.safetensors, .pth, .onnx, .caffemodel, .h5, .keras, .npz) or random[:SEED]; default: pretrained torchvision weights from the cache' })
-    .option('top', { type: 'number', default: 5, describe: 'how many classes to show' })
+    .option('top', { alias: 'topk', type: 'number', default: 5, describe: 'how many classes to show' })
     .option('json', { type: 'boolean', default: false, describe: 'print one JSON array' })
     .option('labels', { type: 'string', describe: 'labels file for other heads' })
     .option('num-classes', { type: 'number', describe: 'classes of the head for random weights' })
@@ -95,7 +95,7 @@ export const classifyCommand: CommandModule<object, ClassifyArgs> = {
     .option('mean', { type: 'string', describe: 'per-channel mean, R,G,B' })
     .option('std', { type: 'string', describe: 'per-channel std, R,G,B' })
     .option('bgr', { type: 'boolean', describe: 'feed channels in BGR order' })
-    .option('batch', { type: 'number', default: 32, describe: 'images per forward pass' }) as never,
+    .option('batch', { alias: ['b', 'batch-size'], type: 'number', default: 32, describe: 'images per forward pass' }) as never,
   handler: async (argv) => {
     if (!Number.isInteger(argv.top) || argv.top < 1) throw usageError(`Expected a positive integer for --top but received ${argv.top}`);
     if (!Number.isInteger(argv.batch) || argv.batch < 1) throw usageError(`Expected a positive integer for --batch but received ${argv.batch}`);
