@@ -1,4 +1,4 @@
-// The decoded image every decoder returns and the preprocessing takes.
+// The decoded picture every decoder returns and every preprocessing step takes.
 
 /** 8-bit RGB, interleaved, rows top to bottom: data.length === width * height * 3 */
 export interface RgbImage {
