@@ -3,7 +3,7 @@ import { AlexnetError } from './errors.js';
 import type { Preprocess } from './model/layers.js';
 import type { Model, ForwardOptions } from './model/model.js';
 import type { NativeTensor } from './native.js';
-import { readLabels, type ClassLabel } from './labels.js';
+import { defaultLabels, type ClassLabel } from './labels.js';
 import { loadInputs, type InputItem } from './image/preprocess.js';
 
 export interface Prediction {
@@ -53,7 +53,7 @@ export class Classifier {
     if (labels && labels.length !== classes) {
       throw new AlexnetError(`Expected ${classes} labels for a ${classes}-class head but received ${labels.length}`, 'ERR_LABELS');
     }
-    this.labels = labels ?? (classes === 1000 ? readLabels() : Array.from({ length: classes }, (_, i) => ({ index: i, wnid: '', label: `class ${i}` })));
+    this.labels = labels ?? defaultLabels(classes);
   }
 
   get arch() {

@@ -43,3 +43,8 @@ export function readLabels(path: string = IMAGENET_LABELS): ClassLabel[] {
     return m ? { index: i, wnid: m[1], label: m[2] } : { index: i, wnid: '', label: line.trim() };
   });
 }
+
+/** The labels of a `numClasses` head without a labels file: ImageNet's for 1000 classes, else "class i" */
+export function defaultLabels(numClasses: number): ClassLabel[] {
+  return numClasses === 1000 ? readLabels() : Array.from({ length: numClasses }, (_, i) => ({ index: i, wnid: '', label: `class ${i}` }));
+}

@@ -4,12 +4,17 @@
 // Layout of the cache folder: the source files under their published names (alexnet-owt-7be5be79.pth,
 // bvlcalexnet-12.onnx), kept so that `weights verify` can re-hash them, and `<name>.safetensors` next
 // to them, the converted weights that loading uses.
+//
+// Processes that share a cache (the tasks of a job array, on one node or on several over NFS) take
+// `<file>.lock` before they download or convert (lock.ts): one works, the others wait and then use
+// its file, so no two ever write the same `.part` or converted file.
 import { AlexnetError } from '../errors.js';
 import { rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { isAbsolute, join } from 'node:path';
+import { basename, isAbsolute, join } from 'node:path';
 import type { ArchName } from '../model/layers.js';
 import { checksumError, download, hashFile, hashMatches, progressBar, type DownloadOptions } from './download.js';
+import { withFileLock } from './lock.js';
 
 export interface PretrainedWeights {
   name: string;
@@ -64,6 +69,13 @@ export interface EnsureOptions {
   onProgress?: DownloadOptions['onProgress'];
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** another process holds the cache entry's lock (its "<host> <pid>"); default: a line on stderr */
+  onWait?: (holder: string, file: string) => void;
+}
+
+function lockOptions(path: string, options: EnsureOptions) {
+  const onWait = options.onWait ?? ((holder: string, file: string) => process.stderr.write(`alexnet-cli: waiting for ${holder}, which is writing ${file} into the cache\n`));
+  return { signal: options.signal, onWait: (holder: string) => onWait(holder, basename(path)) };
 }
 
 /** `$ALEXNET_CLI_CACHE`, else `$XDG_CACHE_HOME/alexnet-cli`, else `~/.cache/alexnet-cli`. */
@@ -114,25 +126,31 @@ export async function ensureSource(name: string, options: EnsureOptions = {}): P
   const env = options.env ?? process.env;
   const weights = lookupPretrained(name, options.registry);
   const path = sourcePath(weights, env);
-  if (await sizeOf(path) !== undefined) {
+  // a file under the final name is complete (download renames only a verified one)
+  const verified = async (): Promise<boolean> => {
+    if (await sizeOf(path) === undefined) return false;
     const found = await hashFile(path, options.signal);
     if (!hashMatches(found, weights)) throw checksumError(path, weights.sha256 ?? `${weights.sha256Prefix}...`, found);
+    return true;
+  };
+  if (await verified()) return path;
+  return withFileLock(path, async () => {
+    if (await verified()) return path; // another process downloaded it while this one waited
+    const bar = options.onProgress ? undefined : progressBar(name);
+    try {
+      await download(sourceUrl(weights, env), path, {
+        sha256: weights.sha256,
+        sha256Prefix: weights.sha256Prefix,
+        size: weights.size,
+        onProgress: options.onProgress ?? bar?.update,
+        signal: options.signal,
+        timeoutMs: options.timeoutMs,
+      });
+    } finally {
+      bar?.end();
+    }
     return path;
-  }
-  const bar = options.onProgress ? undefined : progressBar(name);
-  try {
-    await download(sourceUrl(weights, env), path, {
-      sha256: weights.sha256,
-      sha256Prefix: weights.sha256Prefix,
-      size: weights.size,
-      onProgress: options.onProgress ?? bar?.update,
-      signal: options.signal,
-      timeoutMs: options.timeoutMs,
-    });
-  } finally {
-    bar?.end();
-  }
-  return path;
+  }, lockOptions(path, options));
 }
 
 // one conversion per file at a time within this process
@@ -157,7 +175,8 @@ export async function ensurePretrained(name: string, options: EnsureOptions & { 
   if (await sizeOf(dst) !== undefined) return dst;
   let pending = converting.get(dst);
   if (!pending) {
-    pending = (async () => {
+    pending = withFileLock(dst, async () => {
+      if (await sizeOf(dst) !== undefined) return dst; // converted by another process meanwhile
       const src = await ensureSource(name, options);
       // still ending in .safetensors, for a writer that goes by the extension
       const tmp = convertedPath(`${name}.${process.pid}.tmp`, env);
@@ -168,7 +187,7 @@ export async function ensurePretrained(name: string, options: EnsureOptions & { 
         await rm(tmp, { force: true });
       }
       return dst;
-    })();
+    }, lockOptions(dst, options));
     converting.set(dst, pending);
     pending.then(() => converting.delete(dst), () => converting.delete(dst));
   }
