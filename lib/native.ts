@@ -5,6 +5,7 @@
 // Every primitive returns a Promise (it runs on a Napi::AsyncWorker, off the main thread) that
 // resolves with the native compute time in nanoseconds (steady clock around the kernel), which the
 // profiler uses; it costs two clock reads.
+import { AlexnetError } from './errors.js';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -150,9 +151,7 @@ function locateAddon(): string {
   ];
   const found = candidates.find((p) => existsSync(p));
   if (!found) {
-    const err = new Error(`Expected the native addon at ${candidates[0]} but it is missing: run "npm install" (it builds with cmake-js)`);
-    (err as NodeJS.ErrnoException).code = 'ERR_ADDON';
-    throw err;
+    throw new AlexnetError(`Expected the native addon at ${candidates[0]} but it is missing: run "npm install" (it builds with cmake-js)`, 'ERR_ADDON');
   }
   return found;
 }
@@ -215,10 +214,8 @@ export type CudaAvailability =
   | { available: true; built: true; binding: CudaBinding; devices: CudaDevice[] }
   | { available: false; built: boolean; reason: string };
 
-function codedError(message: string, code: string): Error {
-  const err = new Error(message);
-  (err as NodeJS.ErrnoException).code = code;
-  return err;
+function codedError(message: string, code: string): AlexnetError {
+  return new AlexnetError(message, code);
 }
 
 /** ALEXNET_CLI_CUDA_ADDON (a path) overrides where alexnet_cuda.node is looked for */
