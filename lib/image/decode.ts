@@ -13,19 +13,16 @@
 // EXIF orientation (JPEG APP1 only): applied by default, as PIL's ImageOps.exif_transpose does.
 // torchvision's own loaders (datasets.folder.pil_loader, io.read_image in 0.14) do NOT apply it, so
 // a phone photo stored sideways reaches the model sideways there; `{ exifOrientation: false }` does the same.
+import { AlexnetError } from '../errors.js';
 import { readFile } from 'node:fs/promises';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { native } from '../native.js';
+import { imageBinding } from './image-binding.js';
 import { canRedoColor, libjpegColor } from './jpeg-color.js';
 import { isJpeg, scanJpeg, type JpegLayout } from './jpeg-markers.js';
+import type { RgbImage } from './rgb-image.js';
 
-/** 8-bit RGB, interleaved, rows top to bottom: data.length === width * height * 3 */
-export interface RgbImage {
-  width: number;
-  height: number;
-  data: Uint8Array;
-}
+export type { RgbImage } from './rgb-image.js';
 
 export type JpegDecoder = 'auto' | 'native' | 'js';
 
@@ -40,42 +37,20 @@ export interface DecodeOptions {
 
 const DEFAULT_MAX_PIXELS = 100e6;
 
-export function imageError(name: string, message: string): Error {
-  const err = new Error(`${name}: ${message}`);
-  (err as NodeJS.ErrnoException).code = 'ERR_IMAGE';
-  return err;
-}
-
-/** What the native addon's decoder returns (registered by native/image/jpeg-decode.cc when libjpeg was found). */
-interface NativeJpegDecoder {
-  decodeJpeg(data: Uint8Array): Promise<{ width: number; height: number; data: Uint8Array }>;
-}
-
-let nativeJpeg: NativeJpegDecoder | null | undefined;
-
-function nativeJpegDecoder(): NativeJpegDecoder | null {
-  if (nativeJpeg === undefined) {
-    nativeJpeg = null;
-    try {
-      const binding = native() as unknown as Partial<NativeJpegDecoder>;
-      if (typeof binding.decodeJpeg === 'function') nativeJpeg = binding as NativeJpegDecoder;
-    } catch {
-      // no addon built: jpeg-js
-    }
-  }
-  return nativeJpeg;
+export function imageError(name: string, message: string): AlexnetError {
+  return new AlexnetError(`${name}: ${message}`, 'ERR_IMAGE');
 }
 
 /** whether JPEGs will be decoded by libjpeg-turbo (for --verbose and benchmarks) */
 export function hasNativeJpeg(): boolean {
-  return nativeJpegDecoder() !== null;
+  return imageBinding() !== null;
 }
 
 export function chooseJpegDecoder(name: string, requested: JpegDecoder | undefined): 'native' | 'js' {
   const env = process.env.ALEXNET_CLI_JPEG;
   const choice = requested ?? (env === 'js' || env === 'native' ? env : 'auto');
   if (choice === 'js') return 'js';
-  if (nativeJpegDecoder()) return 'native';
+  if (imageBinding()) return 'native';
   if (choice === 'native') {
     throw imageError(name, 'expected the native JPEG decoder (ALEXNET_CLI_JPEG=native) but the addon was built without libjpeg');
   }
@@ -140,7 +115,7 @@ async function decodeJpeg(name: string, data: Uint8Array, options: DecodeOptions
   let image: RgbImage;
   if (chooseJpegDecoder(name, options.jpegDecoder) === 'native') {
     try {
-      image = await nativeJpegDecoder()!.decodeJpeg(data);
+      image = await imageBinding()!.decodeJpeg(data);
     } catch (e) {
       throw corruptJpegError(name, e as Error);
     }
