@@ -43,6 +43,8 @@ struct op_tensor {
   std::string packed_conv;
   bool packed_winograd = false;
   int packed_out_features = 0, packed_in_features = 0;
+  lowp_type packed_precision = lowp_type::fp32;  // linear weights packed as bf16 / int8
+  int8_act_quant packed_act{0, 0};
 };
 
 // A decoded record: what an op's check reads
@@ -64,6 +66,7 @@ struct op_step {
   pool2d_params pool{};
   lrn_params lrn{};
   linear_params linear{};
+  linear_weights linear_weights{};  // CPU: the weights as the linear kernel reads them (fp32, bf16, int8)
   softmax_params softmax{};
   adaptive_avgpool_params adaptive{};
   size_t length = 0;

@@ -21,6 +21,9 @@ Napi::Value op_from_file(const Napi::CallbackInfo& info);  // in from-file.cc
 
 Napi::Value op_pack_linear(const Napi::CallbackInfo& info);
 Napi::Value op_unpack_linear(const Napi::CallbackInfo& info);
+Napi::Value op_linear_weight_info(const Napi::CallbackInfo& info);
+Napi::Value op_set_linear_activation_quant(const Napi::CallbackInfo& info);
+Napi::Value op_int8_gemm_i32(const Napi::CallbackInfo& info);
 Napi::Value op_peak_gflops(const Napi::CallbackInfo& info);
 Napi::Value op_memory_bandwidth(const Napi::CallbackInfo& info);
 Napi::Value op_pack_conv(const Napi::CallbackInfo& info);

@@ -30,6 +30,8 @@ struct cpu_backend {
     t.packed_winograd = s.packed_winograd;
     t.packed_out_features = s.packed_out_features;
     t.packed_in_features = s.packed_in_features;
+    t.packed_precision = s.packed_precision;
+    t.packed_act = s.packed_act;
     return t;
   }
   static int device_of(const storage&) { return 0; }
