@@ -94,10 +94,10 @@ op_error check_linear(const op_record& r, op_step* s) {
   if (e.code) return e;
   s->linear = linear_params{r.dims[0], r.dims[1], r.dims[2], r.flags[0] == 1};
   s->packed_weight = weight->packed_out_features != 0;
-  s->linear_weights.data = weight->data;
-  s->linear_weights.packed = s->packed_weight;
-  s->linear_weights.precision = weight->packed_precision;
-  s->linear_weights.act = weight->packed_act;
+  s->linear_w.data = weight->data;
+  s->linear_w.packed = s->packed_weight;
+  s->linear_w.precision = weight->packed_precision;
+  s->linear_w.act = weight->packed_act;
   return distinct(r, output, input, weight, bias);
 }
 
@@ -132,7 +132,7 @@ int avg_pool2d_cpu(const op_step& s, thread_pool& pool) {
 }
 int lrn_cpu(const op_step& s, thread_pool& pool) { return lrn_forward_cpu(s.lrn, s.in, s.out, pool); }
 int linear_cpu(const op_step& s, thread_pool& pool) {
-  return linear_weights_forward_cpu(s.linear, s.in, s.linear_weights, s.bias, s.out, pool);
+  return linear_weights_forward_cpu(s.linear, s.in, s.linear_w, s.bias, s.out, pool);
 }
 int softmax_cpu(const op_step& s, thread_pool& pool) { return softmax_forward_cpu(s.softmax, s.in, s.out, pool); }
 int adaptive_cpu(const op_step& s, thread_pool& pool) {

@@ -66,7 +66,7 @@ struct op_step {
   pool2d_params pool{};
   lrn_params lrn{};
   linear_params linear{};
-  linear_weights linear_weights{};  // CPU: the weights as the linear kernel reads them (fp32, bf16, int8)
+  linear_weights linear_w{};  // CPU: the weights as the linear kernel reads them (fp32, bf16, int8)
   softmax_params softmax{};
   adaptive_avgpool_params adaptive{};
   size_t length = 0;
