@@ -8,6 +8,7 @@
 // a decode at the limit is in docs/images.md.
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { AlexnetError } from '../errors.js';
 
 /** Pillow's Image.MAX_IMAGE_PIXELS: int(1024 * 1024 * 1024 // 4 // 3) */
 export const DEFAULT_MAX_PIXELS = 89_478_485;
@@ -15,10 +16,8 @@ export const DEFAULT_MAX_PIXELS = 89_478_485;
 /** the largest image file read (1 GiB): no image format this tool decodes needs more for the pixel limit */
 export const MAX_IMAGE_FILE_BYTES = 2 ** 30;
 
-export function imageError(name: string, message: string): Error {
-  const err = new Error(`${name}: ${message}`);
-  (err as NodeJS.ErrnoException).code = 'ERR_IMAGE';
-  return err;
+export function imageError(name: string, message: string): AlexnetError {
+  return new AlexnetError(`${name}: ${message}`, 'ERR_IMAGE');
 }
 
 /** the pixel limit in force: the option, else ALEXNET_CLI_MAX_PIXELS, else DEFAULT_MAX_PIXELS */
