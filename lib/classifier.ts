@@ -1,5 +1,5 @@
 // The library's main object: a loaded network with its preprocessing and labels.
-import { AlexnetError } from './errors.js';
+import { AlexnetError, usageError } from './errors.js';
 import type { Preprocess } from './model/layers.js';
 import type { Model, ForwardOptions } from './model/model.js';
 import type { NativeTensor } from './native.js';
@@ -129,10 +129,15 @@ export class Classifier {
     return results;
   }
 
-  /** Decode, preprocess and classify image files (JPEG, PNG) or preprocessed .npy tensors */
-  async classify(paths: string[], options: { top?: number; preprocess?: Preprocess } = {}): Promise<Classification[]> {
+  /**
+   * Decode, preprocess and classify image files (JPEG, PNG) or preprocessed .npy tensors, `batch` images
+   * (of one shape) per forward pass (default 32)
+   */
+  async classify(paths: string[], options: { top?: number; preprocess?: Preprocess; batch?: number } = {}): Promise<Classification[]> {
+    const batch = options.batch ?? 32;
+    if (!Number.isInteger(batch) || batch < 1) throw usageError(`Expected a positive integer for batch but received ${batch}`);
     const items = await loadInputs(paths, options.preprocess ?? this.preprocess);
-    return this.classifyItems(items, options.top ?? 5);
+    return this.classifyItems(items, options.top ?? 5, batch);
   }
 
   dispose(): void {
