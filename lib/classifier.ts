@@ -1,8 +1,12 @@
 // The library's main object: a loaded network with its preprocessing and labels.
+import { AlexnetError, usageError } from './errors.js';
 import type { Preprocess } from './model/layers.js';
 import type { Model, ForwardOptions } from './model/model.js';
-import { readLabels, type ClassLabel } from './labels.js';
+import type { NativeTensor } from './native.js';
+import { defaultLabels, type ClassLabel } from './labels.js';
 import { loadInputs, type InputItem } from './image/preprocess.js';
+import { imageError } from './image/input.js';
+import { inferShapes } from './model/shapes.js';
 
 export interface Prediction {
   index: number;
@@ -49,19 +53,20 @@ export class Classifier {
     this.format = format;
     const classes = model.arch.numClasses;
     if (labels && labels.length !== classes) {
-      const err = new Error(`Expected ${classes} labels for a ${classes}-class head but received ${labels.length}`);
-      (err as NodeJS.ErrnoException).code = 'ERR_LABELS';
-      throw err;
+      throw new AlexnetError(`Expected ${classes} labels for a ${classes}-class head but received ${labels.length}`, 'ERR_LABELS');
     }
-    this.labels = labels ?? (classes === 1000 ? readLabels() : Array.from({ length: classes }, (_, i) => ({ index: i, wnid: '', label: `class ${i}` })));
+    this.labels = labels ?? defaultLabels(classes);
   }
 
   get arch() {
     return this.model.arch;
   }
 
-  /** Raw network output [N, classes] for a [N, C, H, W] tensor (probabilities or logits: arch.output) */
-  forward(data: Float32Array, shape: number[], options?: ForwardOptions): Promise<Float32Array> {
+  /**
+   * Raw network output [N, classes] for a [N, C, H, W] tensor (probabilities or logits: arch.output); data is
+   * host data or a NativeTensor on the model's device (Model.forward)
+   */
+  forward(data: Float32Array | NativeTensor, shape: number[], options?: ForwardOptions): Promise<Float32Array> {
     return this.model.forward(data, shape, options);
   }
 
@@ -70,6 +75,23 @@ export class Classifier {
     const out = await this.forward(data, shape);
     const classes = this.model.arch.numClasses;
     return this.model.arch.output === 'logits' ? softmaxRows(out, shape[0], classes) : out;
+  }
+
+  /**
+   * Whether the network takes an input of height x width with these weights: the layers' shapes infer and
+   * every parameter keeps its shape (a 224x224 input to seed reaches fc6 with 6400 features, not 9216)
+   */
+  acceptsInputSize(height: number, width: number): boolean {
+    const arch = this.model.arch;
+    if (height === arch.input[1] && width === arch.input[2]) return true;
+    try {
+      const expected = inferShapes(arch);
+      const shapes = inferShapes(arch, [height, width]);
+      return shapes.every((layer, i) => [...layer.params].every(([name, shape]) =>
+        expected[i].params.get(name)?.join(',') === shape.join(',')));
+    } catch {
+      return false;
+    }
   }
 
   /** Preprocessed items -> predictions; items of equal shape run as one batch */
@@ -83,6 +105,11 @@ export class Classifier {
     });
     const classes = this.model.arch.numClasses;
     for (const indices of groups.values()) {
+      const [, height, width] = items[indices[0]].shape;
+      if (!this.acceptsInputSize(height, width)) {
+        const [h, w] = this.model.arch.input.slice(1);
+        throw imageError(items[indices[0]].name, `expected ${h}x${w} input for ${this.model.arch.name} but found ${height}x${width}`);
+      }
       for (let start = 0; start < indices.length; start += batchSize) {
         const chunk = indices.slice(start, start + batchSize);
         const itemShape = items[chunk[0]].shape;
@@ -102,10 +129,15 @@ export class Classifier {
     return results;
   }
 
-  /** Decode, preprocess and classify image files (JPEG, PNG) or preprocessed .npy tensors */
-  async classify(paths: string[], options: { top?: number; preprocess?: Preprocess } = {}): Promise<Classification[]> {
+  /**
+   * Decode, preprocess and classify image files (JPEG, PNG) or preprocessed .npy tensors, `batch` images
+   * (of one shape) per forward pass (default 32)
+   */
+  async classify(paths: string[], options: { top?: number; preprocess?: Preprocess; batch?: number } = {}): Promise<Classification[]> {
+    const batch = options.batch ?? 32;
+    if (!Number.isInteger(batch) || batch < 1) throw usageError(`Expected a positive integer for batch but received ${batch}`);
     const items = await loadInputs(paths, options.preprocess ?? this.preprocess);
-    return this.classifyItems(items, options.top ?? 5);
+    return this.classifyItems(items, options.top ?? 5, batch);
   }
 
   dispose(): void {

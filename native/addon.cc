@@ -40,13 +40,19 @@ Napi::Object addon_init(Napi::Env env, Napi::Object exports) {
   exports.Set("relu", Napi::Function::New(env, op_relu, "relu"));
   exports.Set("packLinear", Napi::Function::New(env, op_pack_linear, "packLinear"));
   exports.Set("unpackLinear", Napi::Function::New(env, op_unpack_linear, "unpackLinear"));
+  exports.Set("linearWeightInfo", Napi::Function::New(env, op_linear_weight_info, "linearWeightInfo"));
+  exports.Set("setLinearActivationQuant", Napi::Function::New(env, op_set_linear_activation_quant, "setLinearActivationQuant"));
+  exports.Set("int8GemmI32", Napi::Function::New(env, op_int8_gemm_i32, "int8GemmI32"));
   exports.Set("peakGflops", Napi::Function::New(env, op_peak_gflops, "peakGflops"));
   exports.Set("memoryBandwidth", Napi::Function::New(env, op_memory_bandwidth, "memoryBandwidth"));
   exports.Set("runPlan", Napi::Function::New(env, op_run_plan, "runPlan"));
   exports.Set("packConv", Napi::Function::New(env, op_pack_conv, "packConv"));
   exports.Set("unpackConv", Napi::Function::New(env, op_unpack_conv, "unpackConv"));
 #ifdef ALEXNET_HAVE_JPEG
-  ::image_register(env, exports);  // decodeJpeg (libjpeg-turbo), when found at configure time
+  // native/image: libjpeg-turbo decoding and the fused decode + preprocess, when found at configure time
+  exports.Set("decodeJpeg", Napi::Function::New(env, op_decode_jpeg, "decodeJpeg"));
+  exports.Set("resizeCropRgb", Napi::Function::New(env, op_resize_crop_rgb, "resizeCropRgb"));
+  exports.Set("decodePreprocessJpeg", Napi::Function::New(env, op_decode_preprocess_jpeg, "decodePreprocessJpeg"));
 #endif
   return exports;
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +10,7 @@ import { PNG } from 'pngjs';
 import { ARCH_NAMES, buildArchitecture } from '../lib/model/archs.js';
 import type { Architecture } from '../lib/model/layers.js';
 import { inferShapes } from '../lib/model/shapes.js';
-import { layerTypeName } from '../lib/commands/summary.js';
+import { layerTypeName } from '../lib/format.js';
 import { plotCommand, renderSvg, svgToPng } from '../lib/commands/plot.js';
 
 type XmlNode = Record<string, unknown>;
@@ -164,6 +165,28 @@ test('plot command: -o FILE.svg / FILE.png, --weights from a file, and usage err
     await assert.rejects(run({ output: join(dir, 'x.jpg') }), { code: 'ERR_USAGE', message: `Expected a .svg or .png file for --output but received ${join(dir, 'x.jpg')}` });
     await assert.rejects(run({ arch: 'vgg', output: join(dir, 'x.svg') }), { code: 'ERR_USAGE', message: 'Expected one of seed, caffe, torchvision for --arch but received vgg' });
     await assert.rejects(run({ output: join(dir, 'x.png'), scale: 0 }), { code: 'ERR_USAGE', message: 'Expected a number in (0, 8] for --scale but received 0' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('plot -o x.png draws its text with the shipped DejaVu, with the system fonts hidden', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'alexnet-plot-fonts-'));
+  try {
+    // resvg finds system fonts through fontconfig's configuration: an empty one hides them all
+    const fontsConf = join(dir, 'fonts.conf');
+    writeFileSync(fontsConf, '<?xml version="1.0"?>\n<fontconfig></fontconfig>\n');
+    const out = join(dir, 'seed.png');
+    const cli = fileURLToPath(new URL('../bin/alexnet-cli.js', import.meta.url));
+    const r = spawnSync(process.execPath, [cli, 'plot', '--arch', 'seed', '-o', out], { encoding: 'utf8', env: { ...process.env, FONTCONFIG_FILE: fontsConf } });
+    assert.equal(r.status, 0, r.stderr);
+    const image = PNG.sync.read(readFileSync(out));
+    // the title and the layer names are #212121; nothing else in the picture is that dark
+    let text = 0;
+    for (let i = 0; i < image.data.length; i += 4) {
+      if (image.data[i] < 0x40 && image.data[i + 1] < 0x40 && image.data[i + 2] < 0x40) text++;
+    }
+    assert.ok(text > 2000, `only ${text} pixels of dark text`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -9,7 +9,8 @@ import type { ArchName } from '../model/layers.js';
 import { inferShapes, shapeSize } from '../model/shapes.js';
 import { Rng } from '../model/random.js';
 import { quantile } from '../profile/profile.js';
-import { CliError, formatBytes, renderTable, usageError } from './common.js';
+import { AlexnetError, usageError } from '../errors.js';
+import { formatBytes, renderTable } from '../format.js';
 import type { Isa } from '../native.js';
 
 export interface BenchOptions {
@@ -145,7 +146,7 @@ export function renderBench(report: BenchReport): string {
 
 type Ort = typeof import('onnxruntime-node');
 
-/** onnxruntime-node, or a CliError saying why it cannot be used */
+/** onnxruntime-node, or an AlexnetError saying why it cannot be used */
 export function loadOnnxRuntime(): { ort: Ort; version: string } {
   const require = createRequire(import.meta.url);
   try {
@@ -154,7 +155,7 @@ export function loadOnnxRuntime(): { ort: Ort; version: string } {
     try { version = (require('onnxruntime-node/package.json') as { version: string }).version; } catch { /* exports may hide it */ }
     return { ort, version: ort.env?.versions?.node ?? version };
   } catch (e) {
-    throw new CliError(`Expected onnxruntime-node to be importable for --compare onnxruntime but received ${(e as Error).message.split('\n')[0]}`);
+    throw new AlexnetError(`Expected onnxruntime-node to be importable for --compare onnxruntime but received ${(e as Error).message.split('\n')[0]}`);
   }
 }
 
@@ -280,7 +281,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
   describe: 'Time whole forward passes (random weights): latency, images/s, GFLOP/s; optionally side by side with onnxruntime',
   builder: (y) => y
     .option('arch', { type: 'string', describe: `architectures, comma-separated (${ARCH_NAMES.join(', ')}) or all (default)` })
-    .option('batch', { type: 'string', default: '1,32', describe: 'batch sizes, comma-separated' })
+    .option('batch', { alias: ['b', 'batch-size'], type: 'string', default: '1,32', describe: 'batch sizes, comma-separated' })
     .option('threads', { type: 'number', describe: 'CPU threads for both engines (default: all cores)' })
     .option('warmup', { type: 'number', default: 3, describe: 'untimed forward passes first' })
     .option('iters', { type: 'number', default: 15, describe: 'timed forward passes per configuration' })

@@ -1,7 +1,8 @@
 // `alexnet-cli classify`: top-K ImageNet labels for images or preprocessed tensors.
 import type { CommandModule } from 'yargs';
 import type { Preprocess } from '../model/layers.js';
-import { usageError, withArchOption, withDeviceOption, withThreadsOption } from './common.js';
+import { withArchOption, withDeviceOption, withThreadsOption } from './common.js';
+import { usageError } from '../errors.js';
 
 interface ClassifyArgs {
   inputs: string[];
@@ -85,7 +86,7 @@ export const classifyCommand: CommandModule<object, ClassifyArgs> = {
   builder: (y) => withThreadsOption(withDeviceOption(withArchOption(y)))
     .positional('inputs', { type: 'string', array: true, describe: 'image files or .npy float32 tensors [3,H,W] / [N,3,H,W]' })
     .option('weights', { type: 'string', describe: 'weights file (.safetensors, .pth, .onnx, .caffemodel, .h5, .keras, .npz) or random[:SEED]; default: pretrained torchvision weights from the cache' })
-    .option('top', { type: 'number', default: 5, describe: 'how many classes to show' })
+    .option('top', { alias: 'topk', type: 'number', default: 5, describe: 'how many classes to show' })
     .option('json', { type: 'boolean', default: false, describe: 'print one JSON array' })
     .option('labels', { type: 'string', describe: 'labels file for other heads' })
     .option('num-classes', { type: 'number', describe: 'classes of the head for random weights' })
@@ -94,7 +95,7 @@ export const classifyCommand: CommandModule<object, ClassifyArgs> = {
     .option('mean', { type: 'string', describe: 'per-channel mean, R,G,B' })
     .option('std', { type: 'string', describe: 'per-channel std, R,G,B' })
     .option('bgr', { type: 'boolean', describe: 'feed channels in BGR order' })
-    .option('batch', { type: 'number', default: 32, describe: 'images per forward pass' }) as never,
+    .option('batch', { alias: ['b', 'batch-size'], type: 'number', default: 32, describe: 'images per forward pass' }) as never,
   handler: async (argv) => {
     if (!Number.isInteger(argv.top) || argv.top < 1) throw usageError(`Expected a positive integer for --top but received ${argv.top}`);
     if (!Number.isInteger(argv.batch) || argv.batch < 1) throw usageError(`Expected a positive integer for --batch but received ${argv.batch}`);
@@ -102,14 +103,14 @@ export const classifyCommand: CommandModule<object, ClassifyArgs> = {
     const { loadModel } = await import('../index.js');
     const { native } = await import('../native.js');
     if (argv.threads !== undefined) native().setThreads(argv.threads);
-    const weights = argv.weights ?? await (await import('./default-weights.js')).defaultWeightsPath();
+    const weights = argv.weights ?? await (await import('../weights/cache.js')).defaultWeightsPath();
     const { statSync } = await import('node:fs');
     const winograd = countImages(argv.inputs, (path) => statSync(path).size) >= WINOGRAD_MIN_IMAGES;
     const classifier = await loadModel({
       weights, arch: argv.arch as never, numClasses: argv['num-classes'], labels: argv.labels, device: argv.device, winograd,
     });
     const preprocess = overridePreprocess(classifier.preprocess, argv);
-    const results = await classifier.classify(argv.inputs, { top: argv.top, preprocess });
+    const results = await classifier.classify(argv.inputs, { top: argv.top, preprocess, batch: argv.batch });
     if (argv.json) {
       process.stdout.write(`${JSON.stringify(results)}\n`);
       return;

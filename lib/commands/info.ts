@@ -1,11 +1,13 @@
 // `alexnet-cli info FILE`: what a weights file holds: format, architecture, tensors, parameter count,
 // preprocessing and metadata.
 import type { Argv, CommandModule } from 'yargs';
-import { buildArchitecture, isArchName, ARCH_NAMES } from '../model/archs.js';
+import { ARCH_NAMES } from '../model/archs.js';
 import type { Architecture, Preprocess } from '../model/layers.js';
-import { checkWeights, detectArchitecture, readWeights } from '../weights/index.js';
-import type { WeightSet } from '../weights/types.js';
-import { formatInt, renderTable, usageError } from './common.js';
+import { readWeights } from '../weights/index.js';
+import { resolveWeights, sourcePreprocess } from '../weights/resolve.js';
+import { numClassesOf } from '../weights/detect.js';
+import { usageError } from '../errors.js';
+import { formatInt, renderTable } from '../format.js';
 
 export interface WeightsInfo {
   path: string;
@@ -22,51 +24,27 @@ export interface WeightsInfo {
   metadata: Record<string, string>;
 }
 
-/** The architecture stored with the weights (safetensors metadata written by convert) */
-function archFromMetadata(set: WeightSet): Architecture | undefined {
-  const m = set.metadata;
-  if (m.architecture) return JSON.parse(m.architecture) as Architecture;
-  if (m.arch && isArchName(m.arch)) return buildArchitecture(m.arch, m.numClasses ? Number(m.numClasses) : 1000);
-  return undefined;
-}
-
-/** The set's architecture: --arch, the file's own, its metadata, else detected from tensor shapes */
-export function resolveArchitecture(set: WeightSet, archName?: string): Architecture {
-  if (archName !== undefined) {
-    if (!isArchName(archName)) throw usageError(`Expected one of ${ARCH_NAMES.join(', ')} for --arch but received ${archName}`);
-    const arch = buildArchitecture(archName, set.tensors.get('fc8.weight')?.shape[0] ?? 1000);
-    checkWeights(arch, set);
-    return arch;
-  }
-  const arch = set.arch ?? archFromMetadata(set);
-  if (arch) {
-    checkWeights(arch, set);
-    return arch;
-  }
-  return detectArchitecture(set);
-}
-
 export async function weightsInfo(path: string, archName?: string): Promise<WeightsInfo> {
   const set = await readWeights(path);
   let arch: Architecture | undefined;
+  let preprocess: Preprocess | null = null;
   let architectureError: string | undefined;
   try {
-    arch = resolveArchitecture(set, archName);
+    ({ arch, preprocess } = resolveWeights(set, { arch: archName }));
   } catch (e) {
     if ((e as { code?: string }).code === 'ERR_USAGE') throw e;
     architectureError = (e as Error).message.replace(`${path}: `, '');
+    preprocess = sourcePreprocess(set) ?? null;
   }
   const tensors = [...set.tensors].map(([name, t]) => ({
     name, shape: t.shape, params: t.shape.reduce((a, b) => a * b, 1), storage: (t.file ? 'file' : 'memory') as 'file' | 'memory',
   }));
-  let preprocess: Preprocess | null = set.preprocess ?? arch?.preprocess ?? null;
-  if (set.metadata.preprocess) preprocess = JSON.parse(set.metadata.preprocess) as Preprocess;
   return {
     path,
     format: set.format,
     architecture: arch?.name ?? null,
     ...(architectureError ? { architectureError } : {}),
-    numClasses: arch?.numClasses ?? set.tensors.get('fc8.weight')?.shape[0] ?? null,
+    numClasses: arch?.numClasses ?? numClassesOf(set) ?? null,
     ...(arch ? { layers: arch.layers.map((l) => ({ name: l.name, type: l.type })) } : {}),
     tensors,
     totalParams: tensors.reduce((a, t) => a + t.params, 0),

@@ -6,7 +6,9 @@ import { measurePeak, profileModel, type ProfileReport } from '../profile/profil
 import { renderTrace } from '../profile/trace.js';
 import { renderHtml } from '../profile/html.js';
 import { describePeak, describeRun, describeTotals, layerRow, PROFILE_HEADER, PROFILE_RIGHT_ALIGNED, totalRow } from '../profile/format.js';
-import { renderTable, usageError, withArchOption, withDeviceOption, withThreadsOption } from './common.js';
+import { withArchOption, withDeviceOption, withThreadsOption } from './common.js';
+import { usageError } from '../errors.js';
+import { renderTable } from '../format.js';
 
 export { profileModel, measurePeak, quantile } from '../profile/profile.js';
 export type { ProfileReport, ProfileOptions, LayerProfile, PeakMeasurement, IterationProfile } from '../profile/profile.js';
@@ -51,7 +53,7 @@ export const profileCommand: CommandModule<object, ProfileArgs> = {
   describe: 'Time every layer on the native kernels: median/p90, share, GFLOP/s vs the measured peak, memory',
   builder: (y) => withThreadsOption(withDeviceOption(withArchOption(y)))
     .option('weights', { type: 'string', default: 'random:0', describe: 'weights file or random[:SEED]' })
-    .option('batch', { type: 'number', default: 1, describe: 'images per forward pass' })
+    .option('batch', { alias: ['b', 'batch-size'], type: 'number', default: 1, describe: 'images per forward pass' })
     .option('warmup', { type: 'number', default: 2, describe: 'untimed forward passes first' })
     .option('iters', { type: 'number', default: 10, describe: 'timed forward passes' })
     .option('trace', { type: 'string', describe: 'write a Chrome trace (Perfetto, chrome://tracing) to FILE' })

@@ -10,14 +10,15 @@
 //   js:     resize.ts, the reference twin.
 // Native when the addon has them (it does when it was built with libjpeg); ALEXNET_CLI_PREPROCESS=js
 // forces JavaScript, =native requires the addon.
-import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import type { Preprocess } from '../model/layers.js';
-import { native } from '../native.js';
+import { imageBinding } from './image-binding.js';
 import {
   checkedJpegLayout, chooseJpegDecoder, corruptJpegError, decodeImageData, imageError, readImageInput,
-  type DecodeOptions, type RgbImage,
+  type DecodeOptions,
 } from './decode.js';
+import type { RgbImage } from './rgb-image.js';
+import { readRegularFile } from './input.js';
 import { isJpeg } from './jpeg-markers.js';
 import { centerCrop, resizeBilinear, resizedSize } from './resize.js';
 import { parseNpy, type NpyArray } from '../weights/npy.js';
@@ -27,40 +28,24 @@ export function inputSize(p: Preprocess): [number, number] {
   return p.crop ? [p.crop[0], p.crop[1]] : [p.resize[0], p.resize[1]];
 }
 
-/** What the addon adds when built with libjpeg (native/image/preprocess-napi.cc). */
-interface NativePreprocess {
-  /** geometry: Int32Array(8) [inWidth, inHeight, resizedWidth, resizedHeight, cropTop, cropLeft, outHeight, outWidth] */
-  resizeCropRgb(rgb: Uint8Array, geometry: Int32Array): Uint8Array;
-  /** geometry: the 8 above (in* after orientation) + [orientation, bgr]; lut: normalizeTable() */
-  decodePreprocessJpeg(data: Uint8Array, geometry: Int32Array, lut: Float32Array): Promise<Float32Array>;
-}
-
-let nativePreprocess: NativePreprocess | null | undefined;
-
-function nativePreprocessor(): NativePreprocess | null {
-  if (nativePreprocess === undefined) {
-    nativePreprocess = null;
-    try {
-      const binding = native() as unknown as Partial<NativePreprocess>;
-      if (typeof binding.resizeCropRgb === 'function' && typeof binding.decodePreprocessJpeg === 'function') {
-        nativePreprocess = binding as NativePreprocess;
-      }
-    } catch {
-      // no addon built: JavaScript
-    }
-  }
-  return nativePreprocess;
-}
-
 /** which resize + crop runs now: ALEXNET_CLI_PREPROCESS=js|native, else native when the addon has it */
 export function preprocessBackend(): 'native' | 'js' {
   const env = process.env.ALEXNET_CLI_PREPROCESS;
   if (env === 'js') return 'js';
-  if (nativePreprocessor()) return 'native';
+  if (imageBinding()) return 'native';
   if (env === 'native') {
     throw new Error('Expected the native preprocessing (ALEXNET_CLI_PREPROCESS=native) but the addon was built without libjpeg');
   }
   return 'js';
+}
+
+/** the most pixels a resize or crop may produce (2^26: a 768 MiB float32 tensor; 227x227 is 51,529) */
+export const MAX_PREPROCESS_PIXELS = 2 ** 26;
+
+function preprocessError(message: string): Error {
+  const err = new Error(message);
+  (err as NodeJS.ErrnoException).code = 'ERR_PREPROCESS';
+  return err;
 }
 
 /** Python 3's round(): halves go to the even neighbour */
@@ -80,9 +65,16 @@ export function resizeCropGeometry(width: number, height: number, p: Preprocess)
     ? resizedSize(height, width, p.resize[0])
     : [p.resize[0], p.resize[1]];
   if (!(Number.isInteger(resizedWidth) && Number.isInteger(resizedHeight) && resizedWidth > 0 && resizedHeight > 0)) {
-    throw new Error(`Expected a positive integer size for resize but received ${resizedWidth}x${resizedHeight}`);
+    throw preprocessError(`Expected a positive integer size for resize but received ${resizedWidth}x${resizedHeight}`);
   }
   const [outHeight, outWidth] = p.crop ?? [resizedHeight, resizedWidth];
+  // the preprocessing comes from the weights' metadata or flags: an absurd size is its fault, not the image's
+  const resizedPixels = resizedWidth * resizedHeight;
+  if (!(Number.isInteger(outHeight) && Number.isInteger(outWidth) && outHeight > 0 && outWidth > 0) ||
+      resizedPixels > MAX_PREPROCESS_PIXELS || outHeight * outWidth > MAX_PREPROCESS_PIXELS) {
+    const what = resizedPixels > MAX_PREPROCESS_PIXELS ? `resize to ${resizedWidth}x${resizedHeight}` : `crop ${outHeight}x${outWidth}`;
+    throw preprocessError(`Expected a preprocessing resize and crop of at most ${MAX_PREPROCESS_PIXELS} pixels but received ${what} (from the weights' stored preprocessing or --resize/--crop)`);
+  }
   const offset = (size: number, crop: number) =>
     crop > size ? 0 - Math.floor((crop - size) / 2) : roundHalfEven((size - crop) / 2.0);
   return [width, height, resizedWidth, resizedHeight, offset(resizedHeight, outHeight), offset(resizedWidth, outWidth), outHeight, outWidth];
@@ -93,7 +85,7 @@ export function resizeAndCrop(image: RgbImage, p: Preprocess): RgbImage {
   const geometry = resizeCropGeometry(image.width, image.height, p);
   const [, , resizedWidth, resizedHeight, , , outHeight, outWidth] = geometry;
   if (preprocessBackend() === 'native') {
-    const data = nativePreprocessor()!.resizeCropRgb(image.data, Int32Array.from(geometry));
+    const data = imageBinding()!.resizeCropRgb(image.data, Int32Array.from(geometry));
     return { width: outWidth, height: outHeight, data };
   }
   const resized = resizeBilinear(image, resizedWidth, resizedHeight);
@@ -159,8 +151,10 @@ export async function loadImageTensor(input: string | Uint8Array, p: Preprocess,
     const swap = orientation >= 5 && orientation <= 8;
     const [width, height] = swap ? [layout.height, layout.width] : [layout.width, layout.height];
     const geometry = Int32Array.from([...resizeCropGeometry(width, height, p), orientation, p.bgr ? 1 : 0]);
+    const out = new Float32Array(3 * geometry[6] * geometry[7]);
     try {
-      return await nativePreprocessor()!.decodePreprocessJpeg(data, geometry, normalizeTable(p));
+      await imageBinding()!.decodePreprocessJpeg(data, geometry, normalizeTable(p), out, 0);
+      return out;
     } catch (e) {
       throw corruptJpegError(name, e as Error);
     }
@@ -203,15 +197,23 @@ export async function loadInputs(paths: string[], p: Preprocess, options: Decode
 async function loadNpyInput(path: string): Promise<InputItem[]> {
   let array: NpyArray;
   try {
-    array = parseNpy(await readFile(path), path);
+    array = parseNpy(Buffer.from(await readRegularFile(path, '.npy file')), path);
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_IMAGE') throw e;
     throw imageError(path, (e as Error).message.replace(`${path}: `, ''));
   }
   const { shape, data, dtype } = array;
   if (dtype !== 'float32') throw imageError(path, `expected a float32 (<f4) .npy tensor but found ${dtype}`);
   // any height and width: the model's shape inference says whether it can take them
-  const ok = (shape.length === 3 || shape.length === 4) && shape[shape.length - 3] === 3;
-  if (!ok) throw imageError(path, `expected a float32 tensor of shape [3,H,W] or [N,3,H,W] but found [${shape.join(',')}]`);
+  const ok = (shape.length === 3 || shape.length === 4) && shape[shape.length - 3] === 3 && shape.every((d) => d >= 1);
+  if (!ok) {
+    const empty = shape.length === 4 && shape[0] < 1;
+    throw imageError(path, `expected a float32 tensor of shape [3,H,W] or [N,3,H,W]${empty ? ' with N >= 1' : ''} but found [${shape.join(',')}]`);
+  }
+  // NaN or infinity would come out as a confident-looking prediction: refused, counted
+  let nonFinite = 0;
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) nonFinite++;
+  if (nonFinite > 0) throw imageError(path, `expected finite values in the tensor but found ${nonFinite} of ${data.length} NaN or infinite`);
   const [height, width] = shape.slice(-2);
   const itemShape: [number, number, number] = [3, height, width];
   if (shape.length === 3) return [{ name: path, data, shape: itemShape }];

@@ -1,10 +1,11 @@
 // The layer pipeline: weights in native buffers, activations in a per-(batch, size) arena of two
 // ping-pong buffers. A forward pass is one native runPlan call (the layer list compiled once per arena,
 // lib/model/plan.ts); bindings without runPlan (CUDA) run one primitive per layer, awaited in order.
+import { AlexnetError } from '../errors.js';
 import type { Binding, NativeTensor } from '../native.js';
 import { native } from '../native.js';
 import type { Architecture, Pair } from './layers.js';
-import { inferShapes, type LayerShape, shapeSize, ShapeError } from './shapes.js';
+import { checkWeights, inferShapes, parameterShapes, type LayerShape, shapeSize, ShapeError } from './shapes.js';
 import { initParameter, Rng } from './random.js';
 import { compilePlan, type Plan } from './plan.js';
 import type { WeightSet } from '../weights/types.js';
@@ -34,12 +35,6 @@ interface Arena {
   input: NativeTensor;
   /** compiled on the first forward pass through runPlan */
   plan?: Plan;
-}
-
-export function modelError(message: string, code = 'ERR_SHAPE'): Error {
-  const err = new Error(message);
-  (err as NodeJS.ErrnoException).code = code;
-  return err;
 }
 
 /** How the CPU keeps a model's weights */
@@ -84,23 +79,14 @@ export class Model {
   /** Checks every tensor of `set` against the architecture and loads it into native memory */
   static async fromWeights(arch: Architecture, set: WeightSet, device = 'cpu', options: PackOptions = {}): Promise<Model> {
     const binding = native(device);
-    const expected = new Map<string, number[]>();
-    for (const layer of inferShapes(arch)) for (const [k, v] of layer.params) expected.set(k, v);
-    const problems: string[] = [];
-    for (const [name, shape] of expected) {
-      const t = set.tensors.get(name);
-      if (!t) problems.push(`${name} [${shape.join(',')}] missing`);
-      else if (t.shape.join(',') !== shape.join(',')) problems.push(`${name} expected [${shape.join(',')}] found [${t.shape.join(',')}]`);
-    }
-    if (problems.length) {
-      throw modelError(`${set.path}: weights do not fit the ${arch.name} architecture (${arch.numClasses} classes): ${problems.join('; ')}`, 'ERR_WEIGHTS');
-    }
+    checkWeights(arch, set);
+    const expected = parameterShapes(arch);
     const params = new Map<string, NativeTensor>();
     for (const [name, shape] of expected) {
       const t = set.tensors.get(name)!;
       const count = shapeSize(shape);
       const nonFinite = (detail: string) =>
-        modelError(`${set.path}: expected finite weights but tensor ${name} [${shape.join(',')}] holds ${detail} (NaN or Inf would make every prediction NaN)`, 'ERR_WEIGHTS');
+        new AlexnetError(`${set.path}: expected finite weights but tensor ${name} [${shape.join(',')}] holds ${detail} (NaN or Inf would make every prediction NaN)`, 'ERR_WEIGHTS');
       if (t.file) {
         try {
           params.set(name, await binding.fromFile(device, t.file.path, t.file.byteOffset, count));
@@ -234,28 +220,35 @@ export class Model {
 
   /**
    * Run the network on a [N, C, H, W] float32 tensor; returns the [N, classes] output
-   * (probabilities or logits, as arch.output says).
+   * (probabilities or logits, as arch.output says). `input` is host data (copied into the model's
+   * input buffer) or a NativeTensor on the model's device, used as the plan's input as it is (no copy;
+   * its first N*C*H*W elements are read, so it may be longer; it must not change until the Promise settles).
    */
-  async forward(input: Float32Array, shape: number[], options: ForwardOptions = {}): Promise<Float32Array> {
+  async forward(input: Float32Array | NativeTensor, shape: number[], options: ForwardOptions = {}): Promise<Float32Array> {
     if (shape.length !== 4 || shape[1] !== this.arch.input[0]) {
-      throw modelError(`Expected an input of shape [N,${this.arch.input[0]},H,W] for ${this.arch.name} but received [${shape.join(',')}]`);
+      throw new AlexnetError(`Expected an input of shape [N,${this.arch.input[0]},H,W] for ${this.arch.name} but received [${shape.join(',')}]`, 'ERR_SHAPE');
     }
-    if (input.length !== shapeSize(shape)) {
-      throw modelError(`Expected ${shapeSize(shape)} values for an input of shape [${shape.join(',')}] but received ${input.length}`);
+    const hostInput = input instanceof Float32Array;
+    if (hostInput && input.length !== shapeSize(shape)) {
+      throw new AlexnetError(`Expected ${shapeSize(shape)} values for an input of shape [${shape.join(',')}] but received ${input.length}`, 'ERR_SHAPE');
     }
+    if (!hostInput) this.checkInputTensor(input, shape);
     const [batch, , height, width] = shape;
     let arena: Arena;
     try {
       arena = this.prepareArena(batch, [height, width]);
     } catch (e) {
-      if (e instanceof ShapeError) throw modelError(`${e.message} (input ${height}x${width}; ${this.arch.name} expects ${this.arch.input[1]}x${this.arch.input[2]})`);
+      if (e instanceof ShapeError) throw new AlexnetError(`${e.message} (input ${height}x${width}; ${this.arch.name} expects ${this.arch.input[1]}x${this.arch.input[2]})`, 'ERR_SHAPE');
       throw e;
     }
-    arena.input.write(input);
+    if (hostInput) arena.input.write(input);
+    const inputTensor = hostInput ? arena.input : input;
     if (this.binding.runPlan && options.plan !== false) {
       const plan = arena.plan ??= compilePlan(arena.shapes, batch, this.params, arena.input, arena.buffers);
+      // the input is always tensors[0] (compilePlan)
+      const tensors = hostInput ? plan.tensors : [inputTensor, ...plan.tensors.slice(1)];
       // times only when profiling: otherwise the pass reads no per-op clock
-      await this.binding.runPlan(plan.program, plan.scalars, plan.tensors, options.onLayer ? plan.times : null);
+      await this.binding.runPlan(plan.program, plan.scalars, tensors, options.onLayer ? plan.times : null);
       if (options.onLayer) {
         let op = 0;
         for (let i = 0; i < arena.shapes.length; i++) {
@@ -265,7 +258,7 @@ export class Model {
       }
       return plan.output.read(0, batch * this.arch.numClasses);
     }
-    let current = arena.input;
+    let current = inputTensor;
     let next = 0;
     const b = this.binding;
     for (let i = 0; i < arena.shapes.length; i++) {
@@ -323,6 +316,17 @@ export class Model {
     }
     const classes = this.arch.numClasses;
     return current.read(0, batch * classes);
+  }
+
+  /** a NativeTensor input: on this model's device, alive, holding the values of `shape` */
+  private checkInputTensor(input: NativeTensor, shape: number[]): void {
+    const device = this.device === 'cuda' ? 'cuda:0' : this.device;
+    if (input.device !== device) {
+      throw new AlexnetError(`Expected a NativeTensor on '${device}' for input but received one on '${input.device}'`, 'ERR_DEVICE');
+    }
+    if (input.length < shapeSize(shape)) {
+      throw new AlexnetError(`Expected a NativeTensor of at least ${shapeSize(shape)} elements for an input of shape [${shape.join(',')}] but received NativeTensor(${input.length})`, 'ERR_SHAPE');
+    }
   }
 
   /** Free native memory now (otherwise the GC does it) */

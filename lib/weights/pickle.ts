@@ -104,6 +104,13 @@ export function describePickled(value: unknown, depth = 0): string {
   return typeof value;
 }
 
+/** protocol 0's decimal INT and LONG: exact beyond 2^53 (a BigInt there, as LONG1 and LONG4 give) */
+function decodeDecimal(text: string): number | bigint {
+  if (!/^[+-]?\d+$/.test(text.trim())) return Number.NaN;
+  const v = BigInt(text.trim());
+  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+}
+
 function callGlobal(fn: PyGlobal, args: unknown[], fail: (m: string) => never): unknown {
   switch (fn.qualifiedName) {
     case 'collections.OrderedDict': {
@@ -206,13 +213,13 @@ export function unpickle(data: Buffer, start: number, options: UnpickleOptions):
       }
       case 0x49: { // INT (protocol 0; I01/I00 are True/False)
         const s = line();
-        stack.push(s === '01' ? true : s === '00' ? false : Number.parseInt(s, 10));
+        stack.push(s === '01' ? true : s === '00' ? false : decodeDecimal(s));
         break;
       }
       case 0x4c: { // LONG (protocol 0): decimal text
         const text = line();
         if (text.length > 2 * MAX_LONG_BYTES + 2) fail(`expected an integer of at most ${MAX_LONG_BYTES} bytes at offset ${opcodeOffset} but LONG has ${text.length} digits`);
-        stack.push(Number.parseInt(text.replace(/L$/, ''), 10));
+        stack.push(decodeDecimal(text.replace(/L$/, '')));
         break;
       }
       case 0x47: { need(8); stack.push(data.readDoubleBE(p)); p += 8; break; } // BINFLOAT

@@ -19,6 +19,13 @@ constexpr int64_t MAX_KERNEL_ELEMENTS = 2147483647;
 // inside 32 bits in every kernel
 constexpr int32_t MAX_DIM = 16777216;
 
+// An error found by a check or raised on a worker thread (no JS there), turned into a JS Error with `code`
+// on the main thread; code null for none.
+struct op_error {
+  const char* code;
+  std::string message;
+};
+
 // "Expected <what> for <name> but received <received>"
 std::string expected_message(const std::string& what, const std::string& name, const std::string& received);
 
@@ -48,6 +55,9 @@ std::string conv2d_weight_check(const int32_t* dims);
 std::string pool2d_check(const int32_t* dims, const op_buffers& n, const std::string& prefix);
 std::string lrn_check(const int32_t* dims, const op_buffers& n, const std::string& prefix);
 // linear: packed_out/packed_in are the [outFeatures, inFeatures] of weights packed by packLinear, 0 for plain
+// and `precision` theirs (bf16 and int8 weights are shorter)
+std::string linear_check(const int32_t* dims, const op_buffers& n, int packed_out, int packed_in, lowp_type precision,
+                         const std::string& prefix);
 std::string linear_check(const int32_t* dims, const op_buffers& n, int packed_out, int packed_in,
                          const std::string& prefix);
 std::string softmax_check(const int32_t* dims, const op_buffers& n, const std::string& prefix);
