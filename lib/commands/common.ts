@@ -1,4 +1,5 @@
 // What every sub-command shares: the error type users see, number formatting, common options.
+import { statSync } from 'node:fs';
 import type { Argv } from 'yargs';
 
 /** An error meant for the user: one line, exit code 1 (bad input) or 2 (bad usage) */
@@ -11,6 +12,23 @@ export class CliError extends Error {
 }
 
 export const usageError = (message: string): CliError => new CliError(message, 'ERR_USAGE');
+
+/**
+ * The one rule for files a command writes (classify -o, convert, score --out, profile --trace/--html):
+ * an existing non-empty file is kept unless --force says to replace it. `alternative` names another
+ * way out (score: '--resume to continue that run').
+ */
+export function checkNewOutput(path: string, force: boolean | undefined, alternative?: string): void {
+  if (force) return;
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch {
+    return;
+  }
+  if (size === 0) return;
+  throw usageError(`${path}: expected a new output file but it exists; pass --force to overwrite it${alternative ? `, ${alternative},` : ''} or remove the file`);
+}
 
 export function exitCodeFor(err: unknown): number {
   const code = (err as { code?: string })?.code;
