@@ -1,6 +1,7 @@
 // The library's main object: a loaded network with its preprocessing and labels.
 import type { Preprocess } from './model/layers.js';
 import type { Model, ForwardOptions } from './model/model.js';
+import type { NativeTensor } from './native.js';
 import { readLabels, type ClassLabel } from './labels.js';
 import { loadInputs, loadInputsSettled, type InputItem } from './image/preprocess.js';
 
@@ -71,8 +72,11 @@ export class Classifier {
     return this.model.arch;
   }
 
-  /** Raw network output [N, classes] for a [N, C, H, W] tensor (probabilities or logits: arch.output) */
-  forward(data: Float32Array, shape: number[], options?: ForwardOptions): Promise<Float32Array> {
+  /**
+   * Raw network output [N, classes] for a [N, C, H, W] tensor (probabilities or logits: arch.output); data is
+   * host data or a NativeTensor on the model's device (Model.forward)
+   */
+  forward(data: Float32Array | NativeTensor, shape: number[], options?: ForwardOptions): Promise<Float32Array> {
     return this.model.forward(data, shape, options);
   }
 

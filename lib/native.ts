@@ -119,6 +119,25 @@ export interface Binding {
   packConv?(dims: Int32Array, weight: NativeTensor, winograd?: boolean): NativeTensor;
   /** the plain OIHW weights back from packConv's result */
   unpackConv?(dims: Int32Array, packed: NativeTensor): NativeTensor;
+
+  // native/image, present when the addon was built with libjpeg(-turbo) (lib/image/ uses them, with
+  // JavaScript twins for builds without):
+  /** JPEG -> 8-bit interleaved RGB on a worker thread (the same pixels as PIL with the same libjpeg); ERR_IMAGE on corrupt data */
+  decodeJpeg?(data: Uint8Array): Promise<{ width: number; height: number; data: Uint8Array }>;
+  /**
+   * Pillow's bilinear resize + centre crop of interleaved RGB, synchronous. geometry: Int32Array(8)
+   * [inWidth, inHeight, resizedWidth, resizedHeight, cropTop, cropLeft, outHeight, outWidth]
+   */
+  resizeCropRgb?(rgb: Uint8Array, geometry: Int32Array): Uint8Array;
+  /**
+   * decode + EXIF orientation + resize + crop + ToTensor/Normalize of a JPEG on a worker thread, written as
+   * float32 [3, outHeight, outWidth] straight into `out` (a CPU NativeTensor, e.g. the model's input batch,
+   * or a Float32Array whose buffer stays put until the Promise settles) at element `offset`; ERR_SHAPE when
+   * out has no room there. geometry: the 8 of resizeCropRgb (in* after orientation) + [orientation, bgr];
+   * lut: Float32Array(768), ToTensor + Normalize per output channel and level (lib/image/preprocess.ts).
+   */
+  decodePreprocessJpeg?(data: Uint8Array, geometry: Int32Array, lut: Float32Array, out: NativeTensor | Float32Array,
+    offset: number): Promise<void>;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));

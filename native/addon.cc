@@ -46,7 +46,10 @@ Napi::Object addon_init(Napi::Env env, Napi::Object exports) {
   exports.Set("packConv", Napi::Function::New(env, op_pack_conv, "packConv"));
   exports.Set("unpackConv", Napi::Function::New(env, op_unpack_conv, "unpackConv"));
 #ifdef ALEXNET_HAVE_JPEG
-  ::image_register(env, exports);  // decodeJpeg (libjpeg-turbo), when found at configure time
+  // native/image: libjpeg-turbo decoding and the fused decode + preprocess, when found at configure time
+  exports.Set("decodeJpeg", Napi::Function::New(env, op_decode_jpeg, "decodeJpeg"));
+  exports.Set("resizeCropRgb", Napi::Function::New(env, op_resize_crop_rgb, "resizeCropRgb"));
+  exports.Set("decodePreprocessJpeg", Napi::Function::New(env, op_decode_preprocess_jpeg, "decodePreprocessJpeg"));
 #endif
   return exports;
 }

@@ -210,9 +210,10 @@ test('fused path errors are the decoder errors, naming the file', { skip }, asyn
   });
 });
 
-test('native resizeCropRgb re-checks the buffer length', { skip }, async () => {
+test('native resizeCropRgb and decodePreprocessJpeg re-check buffer lengths and offsets', { skip }, async () => {
+  const { imageBinding } = await import('../lib/image/image-binding.js');
   const { native } = await import('../lib/native.js');
-  const binding = native() as unknown as { resizeCropRgb(rgb: Uint8Array, g: Int32Array): Uint8Array };
+  const binding = imageBinding()!;
   assert.throws(() => binding.resizeCropRgb(new Uint8Array(10), Int32Array.from([4, 4, 2, 2, 0, 0, 2, 2])), {
     code: 'ERR_SHAPE',
     message: 'Expected at least 48 bytes for rgb but received 10',
@@ -221,6 +222,19 @@ test('native resizeCropRgb re-checks the buffer length', { skip }, async () => {
     code: 'ERR_ARG',
     message: 'Expected positive sizes for geometry but received 0',
   });
+  // a destination one element short at the offset, a negative offset, a disposed tensor: refused before any write
+  const jpeg = new Uint8Array(readFileSync(fixture('coffee-baseline.jpg')));
+  const geometry = Int32Array.from([500, 375, 299, 224, 0, 37, 224, 224, 1, 0]);
+  const lut = new Float32Array(768);
+  const tensor = native().alloc('cpu', 2 * 3 * 224 * 224);
+  assert.throws(() => binding.decodePreprocessJpeg(jpeg, geometry, lut, tensor, 3 * 224 * 224 + 1), {
+    code: 'ERR_SHAPE',
+    message: 'Expected room for 150528 elements at offset 150529 for out but received 301056 elements',
+  });
+  assert.throws(() => binding.decodePreprocessJpeg(jpeg, geometry, lut, new Float32Array(150527), 0), { code: 'ERR_SHAPE' });
+  assert.throws(() => binding.decodePreprocessJpeg(jpeg, geometry, lut, tensor, -1), { code: 'ERR_ARG' });
+  tensor.dispose();
+  assert.throws(() => binding.decodePreprocessJpeg(jpeg, geometry, lut, tensor, 0), { code: 'ERR_DISPOSED' });
 });
 
 // The score command decodes in worker_threads: the addon must load and compute in each of them

@@ -6,6 +6,7 @@ import { Rng } from '../lib/model/random.js';
 import { ARCH_NAMES } from '../lib/model/archs.js';
 import { referenceForward, relativeL2 } from './reference-forward.js';
 import { softmax } from './reference.js';
+import { native, type NativeTensor } from '../lib/native.js';
 
 // fp32 kernels against a float64-accumulating reference through 8 layers: the issue's bound
 const BOUND = 1e-5;
@@ -97,4 +98,33 @@ test('PackOptions.winograd: false keeps conv weights at their size and computes 
   assert.ok(err <= 20 * BOUND, `relative L2 of probabilities ${err}`);
   fast.dispose();
   lean.dispose();
+});
+
+test('forward takes a NativeTensor as its input (no copy): the same result as host data, shape and device checked', async () => {
+  const arch = buildArchitecture('torchvision', 10);
+  const model = await Model.random(arch, 2);
+  const shape = [2, 3, 224, 224];
+  const input = randomInput(shape, 3);
+  // one element more than the shape: only the first N*C*H*W are read
+  const tensor = native().alloc('cpu', input.length + 1);
+  tensor.write(input);
+  try {
+    const expected = await model.forward(input, shape);
+    for (const plan of [true, false]) {
+      const out = await model.forward(tensor, shape, { plan });
+      assert.ok(out.every((v, i) => Object.is(v, expected[i])), `bitwise identical, plan ${plan}`);
+    }
+    await assert.rejects(model.forward(tensor, [3, 3, 224, 224]), {
+      code: 'ERR_SHAPE',
+      message: 'Expected a NativeTensor of at least 451584 elements for an input of shape [3,3,224,224] but received NativeTensor(301057)',
+    });
+    const fake = { device: 'cuda:0', length: input.length } as unknown as NativeTensor;
+    await assert.rejects(model.forward(fake, shape), {
+      code: 'ERR_DEVICE', message: "Expected a NativeTensor on 'cpu' for input but received one on 'cuda:0'",
+    });
+    tensor.dispose();
+    await assert.rejects(model.forward(tensor, shape), { code: 'ERR_DISPOSED' });
+  } finally {
+    model.dispose();
+  }
 });

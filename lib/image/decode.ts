@@ -16,16 +16,12 @@
 import { readFile } from 'node:fs/promises';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { native } from '../native.js';
+import { imageBinding } from './image-binding.js';
 import { canRedoColor, libjpegColor } from './jpeg-color.js';
 import { isJpeg, scanJpeg, type JpegLayout } from './jpeg-markers.js';
+import type { RgbImage } from './rgb-image.js';
 
-/** 8-bit RGB, interleaved, rows top to bottom: data.length === width * height * 3 */
-export interface RgbImage {
-  width: number;
-  height: number;
-  data: Uint8Array;
-}
+export type { RgbImage } from './rgb-image.js';
 
 export type JpegDecoder = 'auto' | 'native' | 'js';
 
@@ -46,36 +42,16 @@ export function imageError(name: string, message: string): Error {
   return err;
 }
 
-/** What the native addon's decoder returns (registered by native/image/jpeg-decode.cc when libjpeg was found). */
-interface NativeJpegDecoder {
-  decodeJpeg(data: Uint8Array): Promise<{ width: number; height: number; data: Uint8Array }>;
-}
-
-let nativeJpeg: NativeJpegDecoder | null | undefined;
-
-function nativeJpegDecoder(): NativeJpegDecoder | null {
-  if (nativeJpeg === undefined) {
-    nativeJpeg = null;
-    try {
-      const binding = native() as unknown as Partial<NativeJpegDecoder>;
-      if (typeof binding.decodeJpeg === 'function') nativeJpeg = binding as NativeJpegDecoder;
-    } catch {
-      // no addon built: jpeg-js
-    }
-  }
-  return nativeJpeg;
-}
-
 /** whether JPEGs will be decoded by libjpeg-turbo (for --verbose and benchmarks) */
 export function hasNativeJpeg(): boolean {
-  return nativeJpegDecoder() !== null;
+  return imageBinding() !== null;
 }
 
 export function chooseJpegDecoder(name: string, requested: JpegDecoder | undefined): 'native' | 'js' {
   const env = process.env.ALEXNET_CLI_JPEG;
   const choice = requested ?? (env === 'js' || env === 'native' ? env : 'auto');
   if (choice === 'js') return 'js';
-  if (nativeJpegDecoder()) return 'native';
+  if (imageBinding()) return 'native';
   if (choice === 'native') {
     throw imageError(name, 'expected the native JPEG decoder (ALEXNET_CLI_JPEG=native) but the addon was built without libjpeg');
   }
@@ -140,7 +116,7 @@ async function decodeJpeg(name: string, data: Uint8Array, options: DecodeOptions
   let image: RgbImage;
   if (chooseJpegDecoder(name, options.jpegDecoder) === 'native') {
     try {
-      image = await nativeJpegDecoder()!.decodeJpeg(data);
+      image = await imageBinding()!.decodeJpeg(data);
     } catch (e) {
       throw corruptJpegError(name, e as Error);
     }

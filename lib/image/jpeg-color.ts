@@ -4,7 +4,7 @@
 // jdsample.c) and converts with rounded 16-bit fixed-point tables (jdcolor.c). Asking jpeg-js for
 // raw YCbCr and redoing both steps brings the mean difference to libjpeg from ~1 level to ~0.15
 // (what remains is jpeg-js' IDCT) and the largest from 33 levels to 3 on the fixtures.
-import type { RgbImage } from './decode.js';
+import type { RgbImage } from './rgb-image.js';
 import type { JpegLayout } from './jpeg-markers.js';
 
 const SCALEBITS = 16;

@@ -13,11 +13,12 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import type { Preprocess } from '../model/layers.js';
-import { native } from '../native.js';
+import { imageBinding } from './image-binding.js';
 import {
   checkedJpegLayout, chooseJpegDecoder, corruptJpegError, decodeImageData, imageError, readImageInput,
-  type DecodeOptions, type RgbImage,
+  type DecodeOptions,
 } from './decode.js';
+import type { RgbImage } from './rgb-image.js';
 import { isJpeg } from './jpeg-markers.js';
 import { centerCrop, resizeBilinear, resizedSize } from './resize.js';
 import { parseNpy, type NpyArray } from '../weights/npy.js';
@@ -27,36 +28,11 @@ export function inputSize(p: Preprocess): [number, number] {
   return p.crop ? [p.crop[0], p.crop[1]] : [p.resize[0], p.resize[1]];
 }
 
-/** What the addon adds when built with libjpeg (native/image/preprocess-napi.cc). */
-interface NativePreprocess {
-  /** geometry: Int32Array(8) [inWidth, inHeight, resizedWidth, resizedHeight, cropTop, cropLeft, outHeight, outWidth] */
-  resizeCropRgb(rgb: Uint8Array, geometry: Int32Array): Uint8Array;
-  /** geometry: the 8 above (in* after orientation) + [orientation, bgr]; lut: normalizeTable() */
-  decodePreprocessJpeg(data: Uint8Array, geometry: Int32Array, lut: Float32Array): Promise<Float32Array>;
-}
-
-let nativePreprocess: NativePreprocess | null | undefined;
-
-function nativePreprocessor(): NativePreprocess | null {
-  if (nativePreprocess === undefined) {
-    nativePreprocess = null;
-    try {
-      const binding = native() as unknown as Partial<NativePreprocess>;
-      if (typeof binding.resizeCropRgb === 'function' && typeof binding.decodePreprocessJpeg === 'function') {
-        nativePreprocess = binding as NativePreprocess;
-      }
-    } catch {
-      // no addon built: JavaScript
-    }
-  }
-  return nativePreprocess;
-}
-
 /** which resize + crop runs now: ALEXNET_CLI_PREPROCESS=js|native, else native when the addon has it */
 export function preprocessBackend(): 'native' | 'js' {
   const env = process.env.ALEXNET_CLI_PREPROCESS;
   if (env === 'js') return 'js';
-  if (nativePreprocessor()) return 'native';
+  if (imageBinding()) return 'native';
   if (env === 'native') {
     throw new Error('Expected the native preprocessing (ALEXNET_CLI_PREPROCESS=native) but the addon was built without libjpeg');
   }
@@ -93,7 +69,7 @@ export function resizeAndCrop(image: RgbImage, p: Preprocess): RgbImage {
   const geometry = resizeCropGeometry(image.width, image.height, p);
   const [, , resizedWidth, resizedHeight, , , outHeight, outWidth] = geometry;
   if (preprocessBackend() === 'native') {
-    const data = nativePreprocessor()!.resizeCropRgb(image.data, Int32Array.from(geometry));
+    const data = imageBinding()!.resizeCropRgb(image.data, Int32Array.from(geometry));
     return { width: outWidth, height: outHeight, data };
   }
   const resized = resizeBilinear(image, resizedWidth, resizedHeight);
@@ -159,8 +135,10 @@ export async function loadImageTensor(input: string | Uint8Array, p: Preprocess,
     const swap = orientation >= 5 && orientation <= 8;
     const [width, height] = swap ? [layout.height, layout.width] : [layout.width, layout.height];
     const geometry = Int32Array.from([...resizeCropGeometry(width, height, p), orientation, p.bgr ? 1 : 0]);
+    const out = new Float32Array(3 * geometry[6] * geometry[7]);
     try {
-      return await nativePreprocessor()!.decodePreprocessJpeg(data, geometry, normalizeTable(p));
+      await imageBinding()!.decodePreprocessJpeg(data, geometry, normalizeTable(p), out, 0);
+      return out;
     } catch (e) {
       throw corruptJpegError(name, e as Error);
     }

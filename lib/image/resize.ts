@@ -5,7 +5,7 @@
 //    horizontal then vertical, each rounding to uint8 through 22-bit fixed-point coefficients.
 //  - resizedSize = torchvision 0.14 transforms.functional._compute_resized_output_size
 //  - centerCrop = torchvision transforms.functional.center_crop (zero padding when the crop is larger)
-import type { RgbImage } from './decode.js';
+import type { RgbImage } from './rgb-image.js';
 
 /** Resample.c: 32 - 8 - 2 bits, "8 bits for result, two extra bits for overflow and int type" */
 const PRECISION_BITS = 22;

@@ -213,15 +213,19 @@ export class Model {
 
   /**
    * Run the network on a [N, C, H, W] float32 tensor; returns the [N, classes] output
-   * (probabilities or logits, as arch.output says).
+   * (probabilities or logits, as arch.output says). `input` is host data (copied into the model's
+   * input buffer) or a NativeTensor on the model's device, used as the plan's input as it is (no copy;
+   * its first N*C*H*W elements are read, so it may be longer; it must not change until the Promise settles).
    */
-  async forward(input: Float32Array, shape: number[], options: ForwardOptions = {}): Promise<Float32Array> {
+  async forward(input: Float32Array | NativeTensor, shape: number[], options: ForwardOptions = {}): Promise<Float32Array> {
     if (shape.length !== 4 || shape[1] !== this.arch.input[0]) {
       throw modelError(`Expected an input of shape [N,${this.arch.input[0]},H,W] for ${this.arch.name} but received [${shape.join(',')}]`);
     }
-    if (input.length !== shapeSize(shape)) {
+    const hostInput = input instanceof Float32Array;
+    if (hostInput && input.length !== shapeSize(shape)) {
       throw modelError(`Expected ${shapeSize(shape)} values for an input of shape [${shape.join(',')}] but received ${input.length}`);
     }
+    if (!hostInput) this.checkInputTensor(input, shape);
     const [batch, , height, width] = shape;
     let arena: Arena;
     try {
@@ -230,11 +234,14 @@ export class Model {
       if (e instanceof ShapeError) throw modelError(`${e.message} (input ${height}x${width}; ${this.arch.name} expects ${this.arch.input[1]}x${this.arch.input[2]})`);
       throw e;
     }
-    arena.input.write(input);
+    if (hostInput) arena.input.write(input);
+    const inputTensor = hostInput ? arena.input : input;
     if (this.binding.runPlan && options.plan !== false) {
       const plan = arena.plan ??= compilePlan(arena.shapes, batch, this.params, arena.input, arena.buffers);
+      // the input is always tensors[0] (compilePlan)
+      const tensors = hostInput ? plan.tensors : [inputTensor, ...plan.tensors.slice(1)];
       // times only when profiling: otherwise the pass reads no per-op clock
-      await this.binding.runPlan(plan.program, plan.scalars, plan.tensors, options.onLayer ? plan.times : null);
+      await this.binding.runPlan(plan.program, plan.scalars, tensors, options.onLayer ? plan.times : null);
       if (options.onLayer) {
         let op = 0;
         for (let i = 0; i < arena.shapes.length; i++) {
@@ -244,7 +251,7 @@ export class Model {
       }
       return plan.output.read(0, batch * this.arch.numClasses);
     }
-    let current = arena.input;
+    let current = inputTensor;
     let next = 0;
     const b = this.binding;
     for (let i = 0; i < arena.shapes.length; i++) {
@@ -302,6 +309,17 @@ export class Model {
     }
     const classes = this.arch.numClasses;
     return current.read(0, batch * classes);
+  }
+
+  /** a NativeTensor input: on this model's device, alive, holding the values of `shape` */
+  private checkInputTensor(input: NativeTensor, shape: number[]): void {
+    const device = this.device === 'cuda' ? 'cuda:0' : this.device;
+    if (input.device !== device) {
+      throw modelError(`Expected a NativeTensor on '${device}' for input but received one on '${input.device}'`, 'ERR_DEVICE');
+    }
+    if (input.length < shapeSize(shape)) {
+      throw modelError(`Expected a NativeTensor of at least ${shapeSize(shape)} elements for an input of shape [${shape.join(',')}] but received NativeTensor(${input.length})`);
+    }
   }
 
   /** Free native memory now (otherwise the GC does it) */

@@ -50,6 +50,7 @@ export function compilePlan(shapes: LayerShape[], batch: number, params: Map<str
     }
     return i;
   };
+  index(input); // tensors[0]: Model.forward passes a caller's NativeTensor in its place
   let current = input;
   let next = 0;
   shapes.forEach((layer, i) => {

@@ -3,7 +3,7 @@
 # side keeps using jpeg-js. Debian/Ubuntu: apt install libjpeg-dev (libjpeg62-turbo-dev).
 find_package(JPEG)
 if(JPEG_FOUND)
-  # preprocess*.cc: resize + crop + ToTensor (registered from image_register, so with libjpeg only)
+  # preprocess*.cc: resize + crop + ToTensor (listed in addon.cc under ALEXNET_HAVE_JPEG, so with libjpeg only)
   target_sources(alexnet_native PRIVATE ${CMAKE_CURRENT_LIST_DIR}/jpeg-decode.cc
     ${CMAKE_CURRENT_LIST_DIR}/preprocess.cc ${CMAKE_CURRENT_LIST_DIR}/preprocess-napi.cc)
   # the resize coefficients must round as resize.ts does: no FMA contraction of the double math

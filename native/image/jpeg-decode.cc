@@ -9,6 +9,7 @@
 // in grey, which would quietly feed the model a broken image: those warnings are errors too.
 #include "image/image.h"
 #include "image/preprocess.h"
+#include "napi/errors.h"
 
 #include <csetjmp>
 #include <cstdint>
@@ -173,14 +174,13 @@ class jpeg_decode_worker : public Napi::AsyncWorker {
   jpeg_decoded decoded_;
 };
 
+}  // namespace
+
 // decodeJpeg(data: Uint8Array): Promise<{ width, height, data: Buffer }>
-Napi::Value image_decode_jpeg(const Napi::CallbackInfo& info) {
+Napi::Value alexnet::op_decode_jpeg(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsTypedArray() ||
-      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-    Napi::TypeError::New(env, "Expected a Uint8Array for data but received another type")
-        .ThrowAsJavaScriptException();
-    return env.Undefined();
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    alexnet::throw_expected(env, "ERR_ARG", "a Uint8Array", "data", alexnet::describe_value(info[0]));
   }
   Napi::Uint8Array bytes = info[0].As<Napi::Uint8Array>();
   auto* worker = new jpeg_decode_worker(env, bytes.Data(), bytes.ByteLength());
@@ -188,8 +188,6 @@ Napi::Value image_decode_jpeg(const Napi::CallbackInfo& info) {
   worker->Queue();
   return promise;
 }
-
-}  // namespace
 
 bool jpeg_decode_rgb(const uint8_t* data, size_t size, int* width, int* height,
                      std::vector<uint8_t>* rgb, std::string* error) {
@@ -201,9 +199,4 @@ bool jpeg_decode_rgb(const uint8_t* data, size_t size, int* width, int* height,
   *width = decoded.width;
   *height = decoded.height;
   return true;
-}
-
-void image_register(Napi::Env env, Napi::Object exports) {
-  exports.Set("decodeJpeg", Napi::Function::New(env, image_decode_jpeg, "decodeJpeg"));
-  image_register_preprocess(env, exports);
 }

@@ -3,11 +3,14 @@
 //
 //   resizeCropRgb(rgb: Uint8Array, geometry: Int32Array(8)): Buffer
 //     synchronous, for the synchronous resizeAndCrop() (a few hundred microseconds for 500x375 -> 224x224)
-//   decodePreprocessJpeg(data: Uint8Array, geometry: Int32Array(10), lut: Float32Array(768)): Promise<Float32Array>
-//     decode + EXIF orientation + resize + crop + ToTensor/Normalize on a libuv worker thread
+//   decodePreprocessJpeg(data: Uint8Array, geometry: Int32Array(10), lut: Float32Array(768),
+//                        out: NativeTensor | Float32Array, offset: number): Promise<void>
+//     decode + EXIF orientation + resize + crop + ToTensor/Normalize on a libuv worker thread, written
+//     straight into the model's input tensor (or a batch buffer) at an element offset
 //
 // geometry: [inWidth, inHeight, resizedWidth, resizedHeight, cropTop, cropLeft, outHeight, outWidth,
 //            orientation, bgr] (the last two for decodePreprocessJpeg only; in* after orientation)
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -16,7 +19,9 @@
 
 #include "image/image.h"
 #include "image/preprocess.h"
+#include "napi/args.h"
 #include "napi/errors.h"
+#include "napi/native-tensor.h"
 
 namespace {
 
@@ -50,31 +55,26 @@ image_geometry preprocess_arg_geometry(Napi::Env env, const Napi::Value& value, 
   return g;
 }
 
-// resizeCropRgb(rgb, geometry): Buffer of outHeight * outWidth * 3
-Napi::Value image_resize_crop_rgb_op(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Uint8Array rgb = preprocess_arg_array<Napi::Uint8Array>(env, info[0], napi_uint8_array, "a Uint8Array", "rgb");
-  const image_geometry g = preprocess_arg_geometry(env, info[1], 8);
-  const int64_t needed = int64_t{g.in_width} * g.in_height * 3;
-  if (static_cast<int64_t>(rgb.ByteLength()) < needed) {
-    alexnet::throw_expected(env, "ERR_SHAPE", "at least " + std::to_string(needed) + " bytes", "rgb",
-                            std::to_string(rgb.ByteLength()));
-  }
-  Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(env, static_cast<size_t>(g.out_height) * g.out_width * 3);
-  image_resize_crop_rgb(rgb.Data(), g, out.Data());
-  return out;
-}
+// Where decodePreprocessJpeg writes: a NativeTensor (its storage kept alive by the shared pointer while
+// the worker runs, even if JS disposes the handle) or a Float32Array (kept from GC by a reference; the
+// caller must not transfer its buffer while the Promise is pending).
+struct preprocess_target {
+  std::shared_ptr<alexnet::tensor_storage> tensor;
+  Napi::ObjectReference array;
+  float* data = nullptr;
+};
 
 class decode_preprocess_worker : public Napi::AsyncWorker {
  public:
   decode_preprocess_worker(Napi::Env env, const uint8_t* data, size_t size, const image_geometry& g,
-                           int orientation, bool bgr, const float* lut)
+                           int orientation, bool bgr, const float* lut, preprocess_target target)
       : Napi::AsyncWorker(env, "alexnet:decodePreprocessJpeg"),
         deferred_(Napi::Promise::Deferred::New(env)),
         input_(data, data + size),
         geometry_(g),
         orientation_(orientation),
-        lut_(lut, lut + 3 * 256) {
+        lut_(lut, lut + 3 * 256),
+        target_(std::move(target)) {
     source_[0] = bgr ? 2 : 0;
     source_[1] = 1;
     source_[2] = bgr ? 0 : 2;
@@ -109,23 +109,12 @@ class decode_preprocess_worker : public Napi::AsyncWorker {
                std::to_string(geometry_.in_width) + "x" + std::to_string(geometry_.in_height));
       return;
     }
-    // the result's own memory, handed to JS as it is (OnOK): image_resize_crop_tensor writes every element
-    tensor_length_ = static_cast<size_t>(3) * geometry_.out_height * geometry_.out_width;
-    tensor_.reset(static_cast<float*>(std::malloc(tensor_length_ * sizeof(float))));
-    if (!tensor_) {
-      SetError("out of memory for the " + std::to_string(tensor_length_ * sizeof(float)) + "-byte tensor");
-      return;
-    }
-    image_resize_crop_tensor(rgb.data(), geometry_, lut_.data(), source_, tensor_.get());
+    // straight into the destination (checked on the JS thread to hold 3 * outHeight * outWidth from the
+    // offset): image_resize_crop_tensor writes every element of the window
+    image_resize_crop_tensor(rgb.data(), geometry_, lut_.data(), source_, target_.data);
   }
 
-  void OnOK() override {
-    Napi::Env env = Env();
-    Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, tensor_.get(), tensor_length_ * sizeof(float),
-                                                      [](Napi::Env, void* data) { std::free(data); });
-    tensor_.release();
-    deferred_.Resolve(Napi::Float32Array::New(env, tensor_length_, buffer, 0));
-  }
+  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
 
   void OnError(const Napi::Error& e) override {
     deferred_.Reject(alexnet::make_error(Env(), "ERR_IMAGE", e.Message()).Value());
@@ -138,15 +127,30 @@ class decode_preprocess_worker : public Napi::AsyncWorker {
   int orientation_;
   int source_[3];
   std::vector<float> lut_;
-  struct free_deleter {
-    void operator()(float* p) const { std::free(p); }
-  };
-  std::unique_ptr<float, free_deleter> tensor_;
-  size_t tensor_length_ = 0;
+  preprocess_target target_;
 };
 
-// decodePreprocessJpeg(data, geometry, lut): Promise<Float32Array [3, outHeight, outWidth]>
-Napi::Value image_decode_preprocess_jpeg_op(const Napi::CallbackInfo& info) {
+}  // namespace
+
+// resizeCropRgb(rgb, geometry): Buffer of outHeight * outWidth * 3
+Napi::Value alexnet::op_resize_crop_rgb(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Uint8Array rgb = preprocess_arg_array<Napi::Uint8Array>(env, info[0], napi_uint8_array, "a Uint8Array", "rgb");
+  const image_geometry g = preprocess_arg_geometry(env, info[1], 8);
+  const int64_t needed = int64_t{g.in_width} * g.in_height * 3;
+  if (static_cast<int64_t>(rgb.ByteLength()) < needed) {
+    alexnet::throw_expected(env, "ERR_SHAPE", "at least " + std::to_string(needed) + " bytes", "rgb",
+                            std::to_string(rgb.ByteLength()));
+  }
+  Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(env, static_cast<size_t>(g.out_height) * g.out_width * 3);
+  image_resize_crop_rgb(rgb.Data(), g, out.Data());
+  return out;
+}
+
+// decodePreprocessJpeg(data, geometry, lut, out, offset): Promise<void>, [3, outHeight, outWidth] written at
+// element `offset` of out (a CPU NativeTensor or a Float32Array), whose length is checked here: a wrong one
+// from JS would be a heap overflow
+Napi::Value alexnet::op_decode_preprocess_jpeg(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Uint8Array data = preprocess_arg_array<Napi::Uint8Array>(env, info[0], napi_uint8_array, "a Uint8Array", "data");
   const image_geometry g = preprocess_arg_geometry(env, info[1], 10);
@@ -155,15 +159,28 @@ Napi::Value image_decode_preprocess_jpeg_op(const Napi::CallbackInfo& info) {
   if (lut.ElementLength() != 3 * 256) {
     alexnet::throw_expected(env, "ERR_ARG", "a Float32Array of 768", "lut", alexnet::describe_value(info[2]));
   }
-  auto* worker = new decode_preprocess_worker(env, data.Data(), data.ByteLength(), g, extra[0], extra[1] != 0, lut.Data());
+  preprocess_target target;
+  size_t length = 0;
+  if (info[3].IsTypedArray()) {
+    Napi::Float32Array array = preprocess_arg_array<Napi::Float32Array>(env, info[3], napi_float32_array, "a NativeTensor or a Float32Array", "out");
+    target.data = array.Data();
+    length = array.ElementLength();
+    target.array = Napi::Persistent(array.As<Napi::Object>());
+  } else {
+    target.tensor = alexnet::arg_tensor(env, info[3], "out");
+    target.data = target.tensor->data;
+    length = target.tensor->length;
+  }
+  const int64_t offset = alexnet::arg_integer(env, info[4], "offset", 0, INT64_MAX);
+  const int64_t needed = int64_t{3} * g.out_height * g.out_width;
+  if (offset < 0 || offset > static_cast<int64_t>(length) || static_cast<int64_t>(length) - offset < needed) {
+    alexnet::throw_expected(env, "ERR_SHAPE", "room for " + std::to_string(needed) + " elements at offset " +
+                            std::to_string(offset), "out", std::to_string(length) + " elements");
+  }
+  target.data += offset;
+  auto* worker = new decode_preprocess_worker(env, data.Data(), data.ByteLength(), g, extra[0], extra[1] != 0,
+                                              lut.Data(), std::move(target));
   Napi::Promise promise = worker->promise();
   worker->Queue();
   return promise;
-}
-
-}  // namespace
-
-void image_register_preprocess(Napi::Env env, Napi::Object exports) {
-  exports.Set("resizeCropRgb", Napi::Function::New(env, image_resize_crop_rgb_op, "resizeCropRgb"));
-  exports.Set("decodePreprocessJpeg", Napi::Function::New(env, image_decode_preprocess_jpeg_op, "decodePreprocessJpeg"));
 }
