@@ -2,12 +2,14 @@
 // misbehaves on request (truncates, drops the connection, ignores Range, redirects, never answers).
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { hostname, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { formatVerify } from '../lib/commands/weights.js';
 import {
@@ -365,6 +367,91 @@ describe('cache', () => {
       code: 'ERR_INVALID_ARG_VALUE',
       message: 'Expected one of torchvision, bvlc for pretrained weights but received vgg',
     });
+  });
+
+  it('processes sharing a cache download and convert once: the others wait for the lock', async () => {
+    // a slow transfer, so that all three are running while the first downloads
+    routes.set('/tiny.pth', (_req, res) => {
+      res.writeHead(200, { 'content-length': DATA.length });
+      let sent = 0;
+      const step = () => {
+        if (sent >= DATA.length) {
+          res.end();
+          return;
+        }
+        res.write(DATA.subarray(sent, sent + 20_000));
+        sent += 20_000;
+        setTimeout(step, 40);
+      };
+      step();
+    });
+    const cache = join(dir, 'shared-cache');
+    const log = join(dir, 'converted.log');
+    const child = join(dir, 'child.mjs');
+    await writeFile(child, `
+      const [cacheJs, registry, cache, base, log] = process.argv.slice(2);
+      const { ensurePretrained } = await import(cacheJs);
+      const { appendFileSync, copyFileSync } = await import('node:fs');
+      const path = await ensurePretrained('tiny', {
+        env: { ALEXNET_CLI_CACHE: cache, ALEXNET_CLI_WEIGHTS_URL: base }, registry: JSON.parse(registry), onProgress: () => {},
+        onWait: (holder) => appendFileSync(log + '.waited', holder + '\\n'),
+        convert: (src, dst) => { appendFileSync(log, process.pid + '\\n'); copyFileSync(src, dst); },
+      });
+      process.stdout.write(path);
+    `);
+    const cacheJs = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '..', 'lib', 'weights', 'cache.js')).href;
+    const run = () => new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const p = spawn(process.execPath, [child, cacheJs, JSON.stringify(registry), cache, base, log]);
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (d) => { stdout += d; });
+      p.stderr.on('data', (d) => { stderr += d; });
+      p.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    const results = await Promise.all([run(), run(), run()]);
+    for (const r of results) {
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, join(cache, 'tiny.safetensors'));
+    }
+    assert.equal(requests.filter((r) => r.url === '/tiny.pth').length, 1, 'one download');
+    assert.equal((await readFile(log, 'utf8')).trim().split('\n').length, 1, 'one conversion');
+    assert.ok(existsSync(`${log}.waited`), 'the others waited for the lock');
+    assert.deepEqual(await readFile(join(cache, 'tiny.safetensors')), DATA);
+    assert.deepEqual((await readdir(cache)).sort(), ['tiny.pth', 'tiny.safetensors']); // no lock, no .part left
+  });
+
+  it('a lock whose holder is gone is taken over; a live one is waited for', async () => {
+    routes.set('/tiny.pth', (req, res) => sendFile(req, res, DATA));
+    const env = { ALEXNET_CLI_CACHE: dir, ALEXNET_CLI_WEIGHTS_URL: base };
+    const lock = join(dir, 'tiny.pth.lock');
+    const waited: string[] = [];
+    const onWait = (holder: string) => waited.push(holder);
+
+    // a process of this host that has exited
+    const gone = spawnSync(process.execPath, ['-e', '']).pid;
+    await writeFile(lock, `${hostname()} ${gone}\n`);
+    assert.equal(await ensureSource('tiny', { env, registry, onWait, onProgress: () => {} }), join(dir, 'tiny.pth'));
+    assert.deepEqual(waited, []);
+    assert.equal(existsSync(lock), false);
+
+    // another host's lock, untouched for a minute
+    await rm(join(dir, 'tiny.pth'));
+    await writeFile(lock, 'elsewhere 4242\n');
+    const old = new Date(Date.now() - 60_000);
+    await utimes(lock, old, old);
+    await ensureSource('tiny', { env, registry, onWait, onProgress: () => {} });
+    assert.deepEqual(waited, []);
+
+    // another host's lock in use: wait until it is released
+    await rm(join(dir, 'tiny.pth'));
+    await writeFile(lock, 'elsewhere 4242\n');
+    const pending = ensureSource('tiny', { env, registry, onWait, onProgress: () => {} });
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    assert.deepEqual(waited, ['elsewhere 4242']);
+    assert.equal(existsSync(join(dir, 'tiny.pth')), false, 'nothing downloaded while the lock is held');
+    await rm(lock);
+    assert.equal(await pending, join(dir, 'tiny.pth'));
+    assert.deepEqual(await readFile(join(dir, 'tiny.pth')), DATA);
   });
 
   it('weights verify reports OK, MISMATCH and missing files', async () => {

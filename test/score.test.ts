@@ -1,6 +1,5 @@
-// `score` and `merge` end to end: a dataset generated here from the committed photographs (crops,
-// flips, resizes, JPEG/PNG re-encodings) in class folders, scored by a tiny random network (written
-// here as safetensors with its architecture in the metadata, so it loads and runs in milliseconds)
+// `score` and `merge` end to end: a dataset generated from the committed photographs (crops, flips,
+// resizes, JPEG/PNG re-encodings) in class folders, scored by a tiny random network (test/score-dataset.ts)
 // through a scratch CLI entry point (the same yargs CommandModules bin/ wires), with the metrics
 // checked against an independent computation from the per-image output.
 import { test } from 'node:test';
@@ -10,20 +9,14 @@ import { appendFileSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempS
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import jpeg from 'jpeg-js';
-import { PNG } from 'pngjs';
-import { decodeImage, type RgbImage } from '../lib/image/decode.js';
-import { resizeBilinear } from '../lib/image/resize.js';
 import { readLabels } from '../lib/labels.js';
-import type { Architecture, Preprocess } from '../lib/model/layers.js';
-import { inferShapes } from '../lib/model/shapes.js';
-import { initParameter, Rng } from '../lib/model/random.js';
-import { writeSafetensors } from '../lib/weights/safetensors.js';
+import { compareBytes } from '../lib/score/dataset.js';
+import { chooseShard, expandOutPath } from '../lib/score/scheduler.js';
+import { CLASSES, IMAGES, makeImageFolder, readJsonl, writeTinyWeights, type Generated, type Rec } from './score-dataset.js';
 
-// dist/test/score.test.js -> dist/lib, <root>/test/fixtures/images
+// dist/test/score.test.js -> dist/lib
 const here = dirname(fileURLToPath(import.meta.url));
 const DIST_LIB = join(here, '..', 'lib');
-const IMAGES = join(here, '..', '..', 'test', 'fixtures', 'images');
 
 // A scratch entry point: score and merge on yargs, errors as bin/alexnet-cli.ts prints them
 const RUNNER = `
@@ -42,101 +35,15 @@ const runnerFile = join(work, 'runner.mjs');
 writeFileSync(runnerFile, RUNNER);
 const runnerArgs = (args: string[]) => [runnerFile, ...args];
 
-function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, runnerArgs(args), { encoding: 'utf8' });
+// none of a scheduler's variables (a test run inside a Slurm job scores 0/1 all the same), plus `env`
+const SCHEDULER_VARIABLE = /^(SLURM_|JOB_COMPLETION_INDEX$|ALEXNET_CLI_SHARD_COUNT$)/;
+const cleanEnv = (env: Record<string, string> = {}) => ({
+  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !SCHEDULER_VARIABLE.test(k))), ...env,
+});
+
+function cli(args: string[], env?: Record<string, string>): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, runnerArgs(args), { encoding: 'utf8', env: cleanEnv(env) });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-const CLASSES = ['astronaut', 'cat', 'coffee', 'rocket'];
-const PHOTOS: Record<string, string> = {
-  astronaut: 'astronaut.png', cat: 'chelsea-progressive.jpg', coffee: 'coffee-baseline.jpg', rocket: 'rocket-rgba.png',
-};
-
-function crop(image: RgbImage, left: number, top: number, width: number, height: number): RgbImage {
-  const out = new Uint8Array(width * height * 3);
-  for (let y = 0; y < height; y++) {
-    out.set(image.data.subarray(((top + y) * image.width + left) * 3, ((top + y) * image.width + left + width) * 3), y * width * 3);
-  }
-  return { width, height, data: out };
-}
-
-function flip(image: RgbImage): RgbImage {
-  const out = new Uint8Array(image.data.length);
-  for (let y = 0; y < image.height; y++) {
-    for (let x = 0; x < image.width; x++) {
-      const s = (y * image.width + x) * 3;
-      const d = (y * image.width + (image.width - 1 - x)) * 3;
-      out[d] = image.data[s];
-      out[d + 1] = image.data[s + 1];
-      out[d + 2] = image.data[s + 2];
-    }
-  }
-  return { ...image, data: out };
-}
-
-function rgba(image: RgbImage): Buffer {
-  const out = Buffer.alloc(image.width * image.height * 4, 255);
-  for (let i = 0; i < image.width * image.height; i++) {
-    out[i * 4] = image.data[i * 3];
-    out[i * 4 + 1] = image.data[i * 3 + 1];
-    out[i * 4 + 2] = image.data[i * 3 + 2];
-  }
-  return out;
-}
-
-const encodeJpeg = (image: RgbImage, quality: number) => jpeg.encode({ data: rgba(image), width: image.width, height: image.height }, quality).data;
-
-function encodePng(image: RgbImage): Buffer {
-  const png = new PNG({ width: image.width, height: image.height });
-  png.data = rgba(image);
-  return PNG.sync.write(png);
-}
-
-/** 4 variants per photograph, small so that the test stays quick */
-async function variants(name: string): Promise<{ file: string; data: Uint8Array }[]> {
-  const photo = await decodeImage(join(IMAGES, PHOTOS[name]));
-  const w = photo.width;
-  const h = photo.height;
-  const small = (img: RgbImage, width: number) => resizeBilinear(img, width, Math.max(1, Math.round((img.height * width) / img.width)));
-  return [
-    { file: `${name}-whole.jpg`, data: encodeJpeg(small(photo, 96), 90) },
-    { file: `${name}-flip-crop.jpg`, data: encodeJpeg(small(flip(crop(photo, Math.floor(w / 10), Math.floor(h / 10), Math.floor(w * 0.8), Math.floor(h * 0.8))), 80), 70) },
-    { file: `${name}-corner.png`, data: encodePng(small(crop(photo, 0, 0, Math.floor(w * 0.6), Math.floor(h * 0.6)), 72)) },
-    { file: `${name}-squashed.JPEG`, data: encodeJpeg(resizeBilinear(photo, 61, 97), 50) },
-  ];
-}
-
-interface Generated {
-  root: string;
-  labelsFile: string;
-  /** relative path -> class index, the images only */
-  truth: Map<string, number>;
-  /** relative paths of the broken files */
-  broken: string[];
-}
-
-async function makeImageFolder(root: string): Promise<Generated> {
-  const truth = new Map<string, number>();
-  for (const [index, name] of CLASSES.entries()) {
-    mkdirSync(join(root, name), { recursive: true });
-    for (const v of await variants(name)) {
-      writeFileSync(join(root, name, v.file), v.data);
-      truth.set(`${name}/${v.file}`, index);
-    }
-  }
-  const broken = ['cat/corrupt.jpg', 'coffee/truncated.jpg', 'rocket/not-an-image.jpg', 'astronaut/empty.jpg'];
-  for (const b of broken) copyFileSync(join(IMAGES, b.split('/')[1]), join(root, b));
-  writeFileSync(join(root, 'rocket', 'notes.txt'), 'not an image by extension\n');
-  const labelsFile = join(root, '..', 'labels.txt');
-  writeFileSync(labelsFile, `${CLASSES.join('\n')}\n`);
-  return { root, labelsFile, truth, broken };
-}
-
-interface Rec { path: string; label: number; top?: number[]; prob?: number[]; error?: string }
-
-function readJsonl(path: string): { header: Record<string, unknown>; records: Rec[] } {
-  const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l !== '');
-  return { header: JSON.parse(lines[0]), records: lines.slice(1).map((l) => JSON.parse(l) as Rec) };
 }
 
 /** top-1, top-5, mean per-class accuracy computed here, independently of lib/score/metrics.ts */
@@ -163,37 +70,6 @@ function independentMetrics(records: Rec[], numClasses: number) {
     top5: top5 / ok.length,
     meanPerClassTop1: classAcc.reduce((a, b) => a + b, 0) / classAcc.length,
   };
-}
-
-/** An AlexNet in miniature (same layer types as torchvision's), random He-initialised weights */
-function writeTinyWeights(path: string, numClasses: number, seed: number): void {
-  const preprocess: Preprocess = {
-    resizeMode: 'shorter', resize: [72, 72], crop: [64, 64], range: 1, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], bgr: false,
-  };
-  const conv = (name: string, outChannels: number, kernel: number, stride: number, p: number) => ({
-    type: 'conv2d' as const, name, outChannels, kernel: [kernel, kernel] as [number, number], stride: [stride, stride] as [number, number],
-    pad: [p, p, p, p] as [number, number, number, number], groups: 1, bias: true, relu: true,
-  });
-  const pool = (name: string) => ({ type: 'maxPool2d' as const, name, kernel: [3, 3] as [number, number], stride: [2, 2] as [number, number], pad: [0, 0, 0, 0] as [number, number, number, number], ceil: false });
-  const arch: Architecture = {
-    name: 'tiny', input: [3, 64, 64], preprocess, output: 'logits', numClasses,
-    layers: [
-      conv('conv1', 8, 11, 4, 2), pool('pool1'), conv('conv2', 12, 5, 1, 2), pool('pool2'), conv('conv3', 16, 3, 1, 1),
-      { type: 'flatten', name: 'flatten' },
-      { type: 'linear', name: 'fc6', outFeatures: 32, bias: true, relu: true },
-      { type: 'linear', name: 'fc8', outFeatures: numClasses, bias: true, relu: false },
-    ],
-  };
-  const rng = new Rng(seed);
-  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const layer of inferShapes(arch)) {
-    for (const [name, shape] of layer.params) {
-      const weightShape = layer.params.get(`${layer.spec.name}.weight`)!;
-      const fanIn = weightShape.slice(1).reduce((a, b) => a * b, 1);
-      tensors.set(name, { shape, data: initParameter(rng, shape, fanIn, name.endsWith('.bias')) });
-    }
-  }
-  writeSafetensors(path, tensors, { architecture: JSON.stringify(arch), preprocess: JSON.stringify(preprocess) });
 }
 
 let generated: Generated;
@@ -288,7 +164,7 @@ let larger: { root: string; reference: Rec[] };
 
 /** Starts a run and sends `signal` once `lines` lines are in the output file (or the run ended first) */
 async function interrupt(args: string[], out: string, lines: number, signal: NodeJS.Signals): Promise<{ code: number | null; stderr: string; finished: boolean }> {
-  const child = spawn(process.execPath, runnerArgs(args), { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, runnerArgs(args), { stdio: ['ignore', 'ignore', 'pipe'], env: cleanEnv() });
   let stderr = '';
   child.stderr!.on('data', (d) => { stderr += d; });
   let code: number | null | undefined;
@@ -366,7 +242,7 @@ test('--resume refuses an output written by another configuration; an existing o
   writeTinyWeights(otherWeights, 4, 8);
   const other = cli(['score', generated.root, '--labels', generated.labelsFile, '--weights', otherWeights, '--out', out, '--resume']);
   assert.equal(other.status, 2);
-  assert.match(other.stderr, /full.jsonl: expected the output of the same run to resume but it was written with weights .*tiny-4.safetensors where this run has .*tiny-other.safetensors/);
+  assert.match(other.stderr, /full.jsonl: expected the output of the same run to resume but it was written with weights .*tiny-4.safetensors \(SHA-256 [0-9a-f]{12}\) where this run has .*tiny-other.safetensors \(SHA-256 [0-9a-f]{12}\)/);
   const again = cli(['score', generated.root, '--labels', generated.labelsFile, ...MODEL, '--out', out]);
   assert.equal(again.status, 2);
   assert.match(again.stderr, /full.jsonl: expected a new output file but it exists; pass --resume to continue that run or remove the file/);
@@ -390,7 +266,7 @@ test('three shards merged equal the single run; overlaps and mixed configuration
 
   const partial = cli(['merge', shardOut(0), shardOut(2)]);
   assert.equal(partial.status, 0);
-  assert.match(partial.stderr, /shard 1\/3 missing: the metrics cover 13 of 20 images/);
+  assert.match(partial.stderr, /shard 1\/3 missing\n.*the metrics cover 13 of 20 images \(7 missing\)/);
 
   const overlap = cli(['merge', shardOut(0), join(work, 'full.jsonl')]);
   assert.equal(overlap.status, 1);
@@ -398,6 +274,151 @@ test('three shards merged equal the single run; overlaps and mixed configuration
   const twice = cli(['merge', shardOut(1), shardOut(1)]);
   assert.equal(twice.status, 1);
   assert.match(twice.stderr, /shard-1.jsonl: expected distinct shards but it holds shard 1\/3, as .*shard-1.jsonl does/);
+});
+
+test('merge --out writes the predictions of one unsharded run, line for line; --complete refuses what is missing', () => {
+  const whole = join(work, 'whole.jsonl');
+  const r = cli(['score', generated.root, '--labels', generated.labelsFile, ...MODEL, '--out', whole, '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const shardOut = (i: number) => join(work, `shard-${i}.jsonl`);
+  const mergedFile = join(work, 'merged.jsonl');
+  // the shards in another order than their indices
+  const merged = cli(['merge', shardOut(2), shardOut(0), shardOut(1), '--out', mergedFile, '--complete', '--json']);
+  assert.equal(merged.status, 0, merged.stderr);
+  assert.equal(readFileSync(mergedFile, 'utf8'), readFileSync(whole, 'utf8'));
+  const report = JSON.parse(merged.stdout);
+  assert.deepEqual([report.missingShards, report.incompleteShards, report.missingImages], [[], [], 0]);
+  for (const key of ['top1', 'top5', 'meanPerClassTop1', 'perClass', 'errors']) assert.deepEqual(report[key], JSON.parse(r.stdout)[key], key);
+
+  // a shard cut short (a task killed before it ended) and one missing
+  const cut = join(work, 'shard-0-cut.jsonl');
+  writeFileSync(cut, readFileSync(shardOut(0), 'utf8').split('\n').slice(0, 4).join('\n') + '\n');
+  const partial = cli(['merge', cut, shardOut(2), '--json']);
+  assert.equal(partial.status, 0, partial.stderr);
+  const p = JSON.parse(partial.stdout);
+  assert.deepEqual(p.missingShards, [1]);
+  assert.deepEqual(p.incompleteShards, [{ index: 0, path: cut, images: 3, expected: 7 }]);
+  assert.equal(p.missingImages, 11);
+  const strict = cli(['merge', cut, shardOut(2), '--complete']);
+  assert.equal(strict.status, 1);
+  assert.match(strict.stderr, /Expected every shard complete \(--complete\) but found .*shard-0-cut.jsonl holds 3 of the 7 images of shard 0\/3 \(run it again with --resume\); shard 1\/3 missing; the metrics cover 9 of 20 images \(11 missing\); submit the array again/);
+
+  // the same image in two outputs: every one named
+  const doubled = join(work, 'shard-1-doubled.jsonl');
+  const lines0 = readFileSync(shardOut(0), 'utf8').split('\n');
+  writeFileSync(doubled, readFileSync(shardOut(1), 'utf8') + lines0[1] + '\n' + lines0[2] + '\n');
+  const twice = cli(['merge', shardOut(0), doubled, shardOut(2)]);
+  assert.equal(twice.status, 1);
+  const first = JSON.parse(lines0[1]).path;
+  assert.match(twice.stderr, new RegExp(`shard-1-doubled.jsonl: expected each image in one output only but found 2 images twice: ${first} \\(also in .*shard-0.jsonl\\), `));
+});
+
+test('merge and --resume refuse another dataset of the same size, and outputs of an older format', () => {
+  // the same files, one of them under another class: same size, other labels
+  const other = join(work, 'folder-relabelled');
+  for (const cls of CLASSES) mkdirSync(join(other, cls), { recursive: true });
+  for (const path of [...generated.truth.keys(), ...generated.broken]) {
+    const [cls, file] = path.split('/');
+    const to = path === 'cat/cat-whole.jpg' ? join(other, 'coffee', 'cat-whole.jpg') : join(other, cls, file);
+    copyFileSync(join(generated.root, path), to);
+  }
+  const out = join(work, 'relabelled-shard-1.jsonl');
+  const r = cli(['score', other, '--labels', generated.labelsFile, ...MODEL, '--shard', '1/3', '--out', out]);
+  assert.equal(r.status, 0, r.stderr);
+  const merged = cli(['merge', join(work, 'shard-0.jsonl'), out]);
+  assert.equal(merged.status, 1);
+  assert.match(merged.stderr, /relabelled-shard-1.jsonl: expected the same configuration as .*shard-0.jsonl but found dataset .*folder-relabelled \(20 images, listing SHA-256 [0-9a-f]{12}\) where .*shard-0.jsonl has .*folder \(20 images, listing SHA-256 [0-9a-f]{12}\)/);
+  const resumed = cli(['score', generated.root, '--labels', generated.labelsFile, ...MODEL, '--shard', '1/3', '--out', out, '--resume']);
+  assert.equal(resumed.status, 2);
+  assert.match(resumed.stderr, /relabelled-shard-1.jsonl: expected the output of the same run to resume but it was written with dataset .*folder-relabelled/);
+
+  const v1 = join(work, 'version-1.jsonl');
+  const [header, ...rest] = readFileSync(join(work, 'shard-0.jsonl'), 'utf8').split('\n');
+  writeFileSync(v1, [JSON.stringify({ ...JSON.parse(header), alexnetCliScore: 1 }), ...rest].join('\n'));
+  const old = cli(['merge', v1]);
+  assert.equal(old.status, 1);
+  assert.match(old.stderr, /version-1.jsonl: expected an alexnet-cli score output \(header line version 2\) but found version 1 \(another alexnet-cli release; score again, or merge with that release\) on line 1/);
+});
+
+test('the shard from the scheduler: Slurm array, srun step, Kubernetes Indexed Job; --shard wins', () => {
+  const slurm = { SLURM_ARRAY_TASK_ID: '5', SLURM_ARRAY_TASK_COUNT: '3', SLURM_ARRAY_TASK_MIN: '1', SLURM_ARRAY_TASK_MAX: '9', SLURM_ARRAY_TASK_STEP: '4' };
+  const fromSlurm = cli(['score', generated.root, '--labels', generated.labelsFile, ...MODEL, '--out', join(work, 'env-shard-{shard}.jsonl'), '--json'], slurm);
+  assert.equal(fromSlurm.status, 0, fromSlurm.stderr);
+  const report = JSON.parse(fromSlurm.stdout);
+  assert.deepEqual(report.shards, [{ index: 1, count: 3 }]); // --array=1-9:4: task 5 is the second
+  assert.equal(report.shardFrom.source, 'slurm-array');
+  assert.deepEqual(report.shardFrom.variables, slurm);
+  assert.equal(report.output, join(work, 'env-shard-1.jsonl'));
+  // the same images as --shard 1/3
+  assert.deepEqual(readJsonl(join(work, 'env-shard-1.jsonl')).records.map((x) => x.path), readJsonl(join(work, 'shard-1.jsonl')).records.map((x) => x.path));
+
+  const text = cli(['score', generated.root, '--labels', generated.labelsFile, ...MODEL, '--limit', '4'], { JOB_COMPLETION_INDEX: '3', ALEXNET_CLI_SHARD_COUNT: '4' });
+  assert.equal(text.status, 0, text.stderr);
+  assert.match(text.stdout, /shard 3\/4: 1 images\nshard {8}from the Kubernetes Indexed Job \(JOB_COMPLETION_INDEX=3 ALEXNET_CLI_SHARD_COUNT=4\)\n/);
+
+  const option = cli(['score', generated.root, '--labels', generated.labelsFile, ...MODEL, '--shard', '2/3', '--json'], slurm);
+  assert.equal(option.status, 0, option.stderr);
+  assert.deepEqual(JSON.parse(option.stdout).shards, [{ index: 2, count: 3 }]);
+  assert.equal(JSON.parse(option.stdout).shardFrom.source, 'option');
+
+  const noCount = cli(['score', generated.root, ...MODEL], { JOB_COMPLETION_INDEX: '1' });
+  assert.equal(noCount.status, 2);
+  assert.match(noCount.stderr, /Expected ALEXNET_CLI_SHARD_COUNT \(the Job's spec.completions\) next to JOB_COMPLETION_INDEX=1 but received nothing; set it in the manifest's env, or pass --shard I\/N/);
+});
+
+test('chooseShard reads the variables of each scheduler', () => {
+  assert.deepEqual(chooseShard(undefined, {}), { shard: { index: 0, count: 1 }, source: 'default', variables: {} });
+  assert.deepEqual(chooseShard('1/2', { SLURM_ARRAY_TASK_ID: '0', SLURM_ARRAY_TASK_COUNT: '4' }).shard, { index: 1, count: 2 });
+  const array = { SLURM_ARRAY_TASK_ID: '2', SLURM_ARRAY_TASK_COUNT: '4', SLURM_ARRAY_TASK_MIN: '0', SLURM_ARRAY_TASK_MAX: '3', SLURM_ARRAY_TASK_STEP: '1' };
+  assert.deepEqual(chooseShard(undefined, array).shard, { index: 2, count: 4 });
+  // the batch script of a job with --ntasks=2: SLURM_PROCID/SLURM_NTASKS but no step
+  assert.deepEqual(chooseShard(undefined, { ...array, SLURM_PROCID: '0', SLURM_NTASKS: '2' }).shard, { index: 2, count: 4 });
+  assert.deepEqual(chooseShard(undefined, { SLURM_PROCID: '0', SLURM_NTASKS: '2', SLURM_JOB_ID: '7' }).source, 'default');
+  // srun -n 3: step 0, tasks 0..2; inside an array task: array position * 3 + task
+  assert.deepEqual(chooseShard(undefined, { SLURM_STEP_ID: '0', SLURM_PROCID: '1', SLURM_NTASKS: '3' }), {
+    shard: { index: 1, count: 3 }, source: 'slurm-step', variables: { SLURM_PROCID: '1', SLURM_NTASKS: '3' },
+  });
+  const both = chooseShard(undefined, { ...array, SLURM_STEP_ID: '0', SLURM_PROCID: '1', SLURM_NTASKS: '3' });
+  assert.deepEqual([both.shard, both.source], [{ index: 7, count: 12 }, 'slurm-array-step']);
+  // a task list that is no range, unless the shard count is given
+  const list = { SLURM_ARRAY_TASK_ID: '4', SLURM_ARRAY_TASK_COUNT: '3', SLURM_ARRAY_TASK_MIN: '1', SLURM_ARRAY_TASK_MAX: '9', SLURM_ARRAY_TASK_STEP: '1' };
+  assert.throws(() => chooseShard(undefined, list), {
+    code: 'ERR_USAGE',
+    message: 'Expected the Slurm array\'s task ids to be a range (--array=A-B or A-B:STEP) but found SLURM_ARRAY_TASK_ID=4 SLURM_ARRAY_TASK_COUNT=3 SLURM_ARRAY_TASK_MIN=1 SLURM_ARRAY_TASK_MAX=9 SLURM_ARRAY_TASK_STEP=1; pass --shard I/N, or set ALEXNET_CLI_SHARD_COUNT=N to use the task id as the shard index',
+  });
+  assert.deepEqual(chooseShard(undefined, { ...list, ALEXNET_CLI_SHARD_COUNT: '8' }).shard, { index: 4, count: 8 });
+  assert.throws(() => chooseShard(undefined, { ...list, ALEXNET_CLI_SHARD_COUNT: '4' }), /Expected SLURM_ARRAY_TASK_ID below ALEXNET_CLI_SHARD_COUNT=4/);
+  assert.deepEqual(chooseShard(undefined, { JOB_COMPLETION_INDEX: '0', ALEXNET_CLI_SHARD_COUNT: '8' }).shard, { index: 0, count: 8 });
+  assert.throws(() => chooseShard(undefined, { JOB_COMPLETION_INDEX: 'x', ALEXNET_CLI_SHARD_COUNT: '8' }), {
+    message: 'Expected an integer >= 0 in the environment variable JOB_COMPLETION_INDEX but received "x"',
+  });
+  assert.equal(expandOutPath('r/shard-{shard}-of-{shards}.jsonl', { index: 3, count: 8 }), 'r/shard-3-of-8.jsonl');
+});
+
+test('a resumed run whose output is complete exits without loading the network', () => {
+  const out = join(work, 'shard-2.jsonl');
+  const before = readFileSync(out, 'utf8');
+  const r = cli(['score', generated.root, '--labels', generated.labelsFile, ...MODEL, '--shard', '2/3', '--out', out, '--resume', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /shard-2.jsonl already holds all 6 images of shard 2\/3; nothing to score/);
+  const report = JSON.parse(r.stdout);
+  assert.equal(report.resumed, 6);
+  assert.equal(report.timing, undefined, 'nothing ran');
+  assert.equal(readFileSync(out, 'utf8'), before);
+  // the metrics from the file are those the run reported
+  const merged = JSON.parse(cli(['merge', out, '--json']).stdout);
+  for (const key of ['top1', 'top5', 'scored', 'unreadable', 'perClass']) assert.deepEqual(report[key], merged[key], key);
+  // other weights are not "complete": the ordinary path refuses them
+  const other = cli(['score', generated.root, '--labels', generated.labelsFile, '--weights', join(work, 'other', 'tiny-other.safetensors'), '--shard', '2/3', '--out', out, '--resume']);
+  assert.equal(other.status, 2);
+  assert.doesNotMatch(other.stderr, /nothing to score/);
+});
+
+test('images are sorted by their UTF-8 bytes, whatever the UTF-16 order', () => {
+  const names = ['a', 'b', 'a\u{1F600}', 'a\uFF01', 'a\uE000', 'a\uD7FF', 'ab', 'A', '\u00e9', 'e\u0301', ''];
+  const byBytes = [...names].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+  assert.deepEqual([...names].sort(compareBytes), byBytes);
+  assert.notDeepEqual([...names].sort(), byBytes); // JavaScript's default order differs here
 });
 
 test('flat folders with Kaggle LOC_val_solution.csv, BVLC val.txt and path,label CSV give the same labels', () => {

@@ -2,7 +2,8 @@
 import type { CommandModule } from 'yargs';
 import type { Classification, ClassificationFailure } from '../classifier.js';
 import type { Preprocess } from '../model/layers.js';
-import { checkNewOutput, usageError, withArchOption, withDeviceOption, withThreadsOption } from './common.js';
+import { checkNewOutput, withArchOption, withDeviceOption, withThreadsOption } from './common.js';
+import { usageError } from '../errors.js';
 
 const RESULTS_FORMATS = ['text', 'json', 'csv'] as const;
 type ResultsFormat = (typeof RESULTS_FORMATS)[number];
@@ -162,7 +163,7 @@ export const classifyCommand: CommandModule<object, ClassifyArgs> = {
     const { loadModel } = await import('../index.js');
     const { native } = await import('../native.js');
     if (argv.threads !== undefined) native().setThreads(argv.threads);
-    const weights = argv.weights ?? await (await import('./default-weights.js')).defaultWeightsPath();
+    const weights = argv.weights ?? await (await import('../weights/cache.js')).defaultWeightsPath();
     const { statSync, writeFileSync } = await import('node:fs');
     const winograd = countImages(paths, (path) => statSync(path).size) >= WINOGRAD_MIN_IMAGES;
     const classifier = await loadModel({

@@ -4,7 +4,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { CommandModule } from 'yargs';
-import { usageError, withArchOption, withDeviceOption, withThreadsOption } from './common.js';
+import { withArchOption, withDeviceOption, withThreadsOption } from './common.js';
+import { usageError } from '../errors.js';
 
 export interface ScoreArgs {
   dataset: string;
@@ -18,7 +19,7 @@ export interface ScoreArgs {
   top: number;
   out?: string;
   limit?: number;
-  shard: string;
+  shard?: string;
   resume: boolean;
   json: boolean;
   confusion?: string;
@@ -38,25 +39,56 @@ export async function scoreHandler(argv: ScoreArgs): Promise<void> {
   positiveInteger(argv.top, 'top');
   positiveInteger(argv['num-classes'], 'num-classes');
   if (argv.limit !== undefined && (!Number.isInteger(argv.limit) || argv.limit < 0)) throw usageError(`Expected a non-negative integer for --limit but received ${argv.limit}`);
-  const { parseShard, readDataset, ClassResolver } = await import('../score/dataset.js');
+  const { readDataset, ClassResolver } = await import('../score/dataset.js');
+  const { chooseShard, describeShardChoice, expandOutPath } = await import('../score/scheduler.js');
   const { outputFormatFor } = await import('../score/records.js');
-  const shard = parseShard(argv.shard);
-  if (argv.out) outputFormatFor(argv.out);
-  if (argv.resume && !argv.out) throw usageError('Expected --out FILE with --resume but received no --out');
+  // --shard, else the scheduler's array task (Slurm, Kubernetes Indexed Job), else 0/1
+  const shardChoice = chooseShard(argv.shard);
+  const shard = shardChoice.shard;
+  const shardFrom = { ...shardChoice, text: describeShardChoice(shardChoice) };
+  const out = argv.out !== undefined ? expandOutPath(argv.out, shard) : undefined;
+  if (out) outputFormatFor(out);
+  if (argv.resume && !out) throw usageError('Expected --out FILE with --resume but received no --out');
   // before the model loads (seconds): the same check runScore makes
-  if (argv.out && !argv.resume && existsSync(argv.out) && statSync(argv.out).size > 0) {
-    throw usageError(`${argv.out}: expected a new output file but it exists; pass --resume to continue that run or remove the file`);
+  if (out && !argv.resume && existsSync(out) && statSync(out).size > 0) {
+    throw usageError(`${out}: expected a new output file but it exists; pass --resume to continue that run or remove the file`);
+  }
+
+  const { readLabels } = await import('../labels.js');
+  const { buildReport, progressLine, renderReport } = await import('../score/report.js');
+  const weights = argv.weights ?? await (await import('../weights/cache.js')).defaultWeightsPath();
+  // a random head takes its size from --labels unless --num-classes says otherwise
+  const numClasses = argv['num-classes'] ?? (argv.labels && weights.startsWith('random') ? readLabels(argv.labels).length : undefined);
+
+  // a resubmitted array: a task whose output is complete reports it and exits without loading the network
+  if (argv.resume && out) {
+    const { findCompleteOutput } = await import('../score/complete.js');
+    const complete = await findCompleteOutput({
+      dataset: argv.dataset, groundTruth: argv['ground-truth'], weights, labels: argv.labels, arch: argv.arch, numClasses,
+      top: argv.top, limit: argv.limit, exifOrientation: argv['exif-orientation'], shard, out,
+    });
+    if (complete) {
+      const { MetricsAccumulator } = await import('../score/metrics.js');
+      const { headerLabels } = await import('../score/records.js');
+      const { writeFileSync } = await import('node:fs');
+      const labels = headerLabels(complete.header);
+      const accumulator = new MetricsAccumulator(complete.header.numClasses, complete.header.top);
+      for (const r of complete.records) accumulator.add(r);
+      if (argv.confusion) writeFileSync(argv.confusion, accumulator.confusionCsv(labels));
+      process.stderr.write(`alexnet-cli: ${out} already holds all ${complete.header.count} images of shard ${shard.index}/${shard.count}; nothing to score\n`);
+      const report = buildReport(complete.header, accumulator.result(labels), {
+        shards: [shard], shardFrom, images: complete.header.count, resumed: complete.records.length,
+        warnings: complete.dataset.warnings, ignored: complete.dataset.ignored, output: out, confusion: argv.confusion,
+      });
+      process.stdout.write(argv.json ? `${JSON.stringify(report)}\n` : renderReport(report));
+      return;
+    }
   }
 
   const { loadModel } = await import('../index.js');
-  const { readLabels } = await import('../labels.js');
   const { native } = await import('../native.js');
   const { runScore } = await import('../score/run.js');
-  const { buildReport, progressLine, renderReport } = await import('../score/report.js');
   if (argv.threads !== undefined) native().setThreads(argv.threads);
-  const weights = argv.weights ?? await (await import('./default-weights.js')).defaultWeightsPath();
-  // a random head takes its size from --labels unless --num-classes says otherwise
-  const numClasses = argv['num-classes'] ?? (argv.labels && weights.startsWith('random') ? readLabels(argv.labels).length : undefined);
   const classifier = await loadModel({ weights, arch: argv.arch as never, numClasses, labels: argv.labels, device: argv.device });
   try {
     const resolver = new ClassResolver(classifier.labels);
@@ -78,7 +110,7 @@ export async function scoreHandler(argv: ScoreArgs): Promise<void> {
     process.on('SIGINT', onSigint);
     let lastDraw = 0;
     const result = await runScore(dataset, classifier, {
-      batch: argv.batch, workers: argv.workers ?? availableParallelism(), top: argv.top, out: argv.out, limit: argv.limit, shard,
+      batch: argv.batch, workers: argv.workers ?? availableParallelism(), top: argv.top, out, limit: argv.limit, shard,
       resume: argv.resume, exifOrientation: argv['exif-orientation'], weights, labels: argv.labels, confusion: argv.confusion,
       signal: abort.signal,
       onProgress: showProgress
@@ -91,18 +123,18 @@ export async function scoreHandler(argv: ScoreArgs): Promise<void> {
         : undefined,
     }).finally(() => process.off('SIGINT', onSigint));
     if (showProgress && lastDraw) process.stderr.write('\n');
-    if (result.droppedTornLine) process.stderr.write(`alexnet-cli: warning: ${argv.out}: dropped a torn last line (the previous run was killed while writing it); that image is scored again\n`);
+    if (result.droppedTornLine) process.stderr.write(`alexnet-cli: warning: ${out}: dropped a torn last line (the previous run was killed while writing it); that image is scored again\n`);
 
     if (result.interrupted) {
       const done = result.header.count - result.remaining;
       process.stderr.write(`alexnet-cli: interrupted after ${done} of ${result.header.count} images`
-        + `${argv.out ? `; the predictions are in ${argv.out}, continue with --resume` : ''}\n`);
+        + `${out ? `; the predictions are in ${out}, continue with --resume` : ''}\n`);
       process.exitCode = 130;
       return;
     }
     const report = buildReport(result.header, result.metrics, {
-      shards: [result.header.shard], images: result.header.count, timing: result.timing,
-      warnings: dataset.warnings, ignored: dataset.ignored, output: argv.out, confusion: argv.confusion,
+      shards: [result.header.shard], shardFrom, images: result.header.count, resumed: result.resumed, timing: result.timing,
+      warnings: dataset.warnings, ignored: dataset.ignored, output: out, confusion: argv.confusion,
     });
     process.stdout.write(argv.json ? `${JSON.stringify(report)}\n` : renderReport(report));
   } finally {
@@ -122,9 +154,13 @@ export const scoreCommand: CommandModule<object, ScoreArgs> = {
     .option('batch', { alias: ['b', 'batch-size'], type: 'number', default: 32, describe: 'images per forward pass' })
     .option('workers', { type: 'number', describe: 'decode/preprocess worker threads (default: the number of cores)' })
     .option('top', { alias: 'topk', type: 'number', default: 5, describe: 'predictions kept per image (top-5 accuracy needs 5)' })
-    .option('out', { alias: 'o', type: 'string', describe: 'per-image predictions, appended and fsync\'d a batch at a time: FILE.jsonl or FILE.csv' })
+    .option('out', { alias: 'o', type: 'string', describe: 'per-image predictions, appended and fsync\'d a batch at a time: FILE.jsonl or FILE.csv; {shard} in the name is replaced by the shard index' })
     .option('limit', { type: 'number', describe: 'only the first N images of the sorted dataset (before sharding)' })
-    .option('shard', { type: 'string', default: '0/1', describe: 'I/N: score the sorted images with position % N == I (Slurm arrays, Kubernetes Indexed Jobs); combine with "merge"' })
+    .option('shard', {
+      type: 'string',
+      describe: 'I/N: score the images (in UTF-8 byte order) at positions I, I+N, ...; combine with "merge". Default: from the scheduler '
+        + '(SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT, SLURM_PROCID/SLURM_NTASKS in an srun step, JOB_COMPLETION_INDEX/ALEXNET_CLI_SHARD_COUNT), else 0/1',
+    })
     .option('resume', { type: 'boolean', default: false, describe: 'continue an interrupted run from its --out file: nothing scored twice, nothing lost' })
     .option('confusion', { type: 'string', describe: 'write the confusion matrix (rows: true class, columns: predicted) as CSV' })
     .option('exif-orientation', {

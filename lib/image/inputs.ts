@@ -3,6 +3,7 @@
 // here, the same on every shell and platform. `-` (standard input) passes through untouched.
 import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
+import { AlexnetError } from '../errors.js';
 
 /** What torchvision's ImageFolder would try to open (datasets/folder.py IMG_EXTENSIONS) */
 const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.jpe', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp', '.gif'];
@@ -29,9 +30,7 @@ export interface ExpandedInput {
 
 const GLOB_CHARS = /[*?[\]{}]/;
 
-function inputError(message: string): Error & { code: string } {
-  return Object.assign(new Error(message), { code: 'ERR_INPUT' });
-}
+const inputError = (message: string): AlexnetError => new AlexnetError(message, 'ERR_INPUT');
 
 // code-unit order, as score's datasets: the same listing on every machine and locale
 const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

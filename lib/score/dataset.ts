@@ -9,13 +9,15 @@
 //   - BVLC's val.txt: `file index` per line, the 0-based index into the sorted WNIDs;
 //   - a plain CSV `path,label` (optional header), label as for folder names.
 //
-// Paths are kept relative to the dataset root with '/' separators, sorted by code unit, so every
-// machine lists the same images in the same order: what --shard and --resume rely on.
+// Paths are kept relative to the dataset root with '/' separators, sorted by their UTF-8 bytes (what
+// `LC_ALL=C sort` gives, whatever the locale or the file system's listing order), so every machine
+// lists the same images in the same order: what --shard and --resume rely on.
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import type { ClassLabel } from '../labels.js';
 import { isImageName } from '../image/inputs.js';
-import { CliError } from '../commands/common.js';
+import { AlexnetError } from '../errors.js';
 
 export interface DatasetItem {
   /** relative to the dataset root, '/'-separated */
@@ -42,7 +44,7 @@ export interface Dataset {
 // images by extension: the list classify's folder inputs use too
 export { isImageName };
 
-const datasetError = (message: string) => new CliError(message, 'ERR_INPUT');
+const datasetError = (message: string) => new AlexnetError(message, 'ERR_INPUT');
 
 /** Up to `n` examples, then "and N more" */
 export function listSome(values: string[], n = 5): string {
@@ -110,9 +112,27 @@ function walkFiles(root: string, dir = root, out: string[] = []): string[] {
   return out;
 }
 
-const byPath = (a: DatasetItem, b: DatasetItem) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+/**
+ * Compares strings by their UTF-8 bytes, which is code point order. JavaScript's `<` compares UTF-16
+ * code units, which differs where a surrogate pair (U+10000 and up) meets U+E000-U+FFFF: move the
+ * surrogates above that range and the units compare as code points.
+ */
+export function compareBytes(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800) x += x >= 0xe000 ? -0x800 : 0x2000;
+    if (y >= 0xd800) y += y >= 0xe000 ? -0x800 : 0x2000;
+    return x - y;
+  }
+  return a.length - b.length;
+}
 
-function unknownClassesError(what: string, unknown: string[], resolver: ClassResolver, labelsSource: string): CliError {
+const byPath = (a: DatasetItem, b: DatasetItem) => compareBytes(a.path, b.path);
+
+function unknownClassesError(what: string, unknown: string[], resolver: ClassResolver, labelsSource: string): AlexnetError {
   const ambiguous = unknown.filter((u) => resolver.isAmbiguous(u));
   const hint = ambiguous.length ? `; ${listSome(ambiguous)} name more than one class, use the WNID or index` : '';
   return datasetError(`Expected ${what} to name classes of the ${resolver.numClasses}-class head (a WNID, a name from ${labelsSource}, or an index 0-${resolver.numClasses - 1}) but found ${unknown.length} unknown: ${listSome(unknown)}${hint}`);
@@ -271,12 +291,23 @@ export function parseShard(text: string): Shard {
   const index = m ? Number(m[1]) : NaN;
   const count = m ? Number(m[2]) : NaN;
   if (!m || count < 1 || index >= count) {
-    throw new CliError(`Expected I/N with 0 <= I < N for --shard but received ${text}`, 'ERR_USAGE');
+    throw new AlexnetError(`Expected I/N with 0 <= I < N for --shard but received ${text}`, 'ERR_USAGE');
   }
   return { index, count };
 }
 
-/** The sorted items with position % N == I */
+/**
+ * SHA-256 of the sorted `path<TAB>label` lines: the same for the same images with the same labels,
+ * wherever the dataset is mounted; what --resume and merge compare so that shards of different
+ * datasets are never combined.
+ */
+export function datasetDigest(items: DatasetItem[]): string {
+  const hash = createHash('sha256');
+  for (const it of items) hash.update(`${it.path}\t${it.label}\n`);
+  return hash.digest('hex');
+}
+
+/** The items (sorted by byte order) with position % N == I: shards of equal size +-1 */
 export function shardItems<T>(items: T[], shard: Shard): T[] {
   return shard.count === 1 ? items : items.filter((_, i) => i % shard.count === shard.index);
 }

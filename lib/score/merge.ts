@@ -1,61 +1,133 @@
-// Combining the outputs of `score --shard I/N` runs into the metrics of the whole dataset.
-import { CliError } from '../commands/common.js';
-import { listSome } from './dataset.js';
+// Combining the outputs of `score --shard I/N` runs into the metrics and the predictions of the
+// whole dataset: the same numbers and the same per-image lines as one unsharded run.
+import { rename, rm } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { AlexnetError } from '../errors.js';
+import type { ClassLabel } from '../labels.js';
+import { compareBytes, listSome } from './dataset.js';
 import { MetricsAccumulator, type ScoreMetrics } from './metrics.js';
-import { readOutput, type ScoreHeader } from './records.js';
+import { OutputWriter, readOutput, type ScoreHeader, type ScoreRecord } from './records.js';
 import { COMPARED_FIELDS, headerMismatch } from './run.js';
 
+export interface IncompleteShard {
+  index: number;
+  path: string;
+  /** images in the output */
+  images: number;
+  /** images of the shard */
+  expected: number;
+}
+
 export interface MergeResult {
+  /** the header of the whole run: that of the first output, as shard 0/1 of datasetSize images */
   header: ScoreHeader;
   metrics: ScoreMetrics;
   accumulator: MetricsAccumulator;
   shards: { index: number; count: number }[];
   /** images in the merged outputs */
   images: number;
-  /** what is incomplete (missing shards, shards not run to the end): the metrics cover less than the dataset */
+  /** every record, in the dataset's order (UTF-8 byte order of the paths), as an unsharded run writes them */
+  records: ScoreRecord[];
+  missingShards: number[];
+  /** outputs that hold fewer images than their shard (a task that stopped: run it again with --resume) */
+  incompleteShards: IncompleteShard[];
+  /** images of the dataset in no output: datasetSize - images */
+  missingImages: number;
+  /** what is missing, one line each: the metrics cover less than the dataset */
   warnings: string[];
 }
 
-export function mergeOutputs(paths: string[], labels: { index: number; wnid: string; label: string }[] | ((header: ScoreHeader) => { index: number; wnid: string; label: string }[])): MergeResult {
-  if (paths.length === 0) throw new CliError('Expected at least one score output for OUT but received none', 'ERR_USAGE');
+export function mergeOutputs(paths: string[], labels: ClassLabel[] | ((header: ScoreHeader) => ClassLabel[])): MergeResult {
+  if (paths.length === 0) throw new AlexnetError('Expected at least one score output for OUT but received none', 'ERR_USAGE');
   const outputs = paths.map((path) => {
     const contents = readOutput(path);
-    if (!contents.header) throw new CliError(`${path}: expected an alexnet-cli score output but the file is empty`);
+    if (!contents.header) throw new AlexnetError(`${path}: expected an alexnet-cli score output but the file is empty`);
     return { path, ...contents, header: contents.header };
   });
   const first = outputs[0];
-  const byShard = new Map<number, string>();
+  // refused: outputs of another dataset, weights, preprocessing or shard count
   for (const o of outputs) {
-    const mismatch = headerMismatch(first.header, o.header, ['weights', ...COMPARED_FIELDS]);
-    if (mismatch) throw new CliError(`${o.path}: expected the same configuration as ${first.path} but found ${mismatch.replace('where this run has', `where ${first.path} has`)}`);
+    const mismatch = headerMismatch(first.header, o.header, COMPARED_FIELDS);
+    if (mismatch) throw new AlexnetError(`${o.path}: expected the same configuration as ${first.path} but found ${mismatch.replace('where this run has', `where ${first.path} has`)}`);
     if (o.header.shard.count !== first.header.shard.count) {
-      throw new CliError(`${o.path}: expected a shard of ${first.header.shard.count} (as ${first.path}) but found shard ${o.header.shard.index}/${o.header.shard.count}`);
+      throw new AlexnetError(`${o.path}: expected a shard of ${first.header.shard.count} (as ${first.path}) but found shard ${o.header.shard.index}/${o.header.shard.count}`);
     }
-    const other = byShard.get(o.header.shard.index);
-    if (other !== undefined) throw new CliError(`${o.path}: expected distinct shards but it holds shard ${o.header.shard.index}/${o.header.shard.count}, as ${other} does`);
-    byShard.set(o.header.shard.index, o.path);
   }
-  const header = first.header;
-  const accumulator = new MetricsAccumulator(header.numClasses, header.top);
+  // refused: the same shard twice (all of them named), the same image twice
+  const byShard = new Map<number, string>();
+  const twice: string[] = [];
+  for (const o of outputs) {
+    const other = byShard.get(o.header.shard.index);
+    if (other !== undefined) twice.push(`${o.path}: expected distinct shards but it holds shard ${o.header.shard.index}/${o.header.shard.count}, as ${other} does`);
+    else byShard.set(o.header.shard.index, o.path);
+  }
+  if (twice.length) throw new AlexnetError(twice.join('; '));
   const seen = new Map<string, string>();
-  const warnings: string[] = [];
-  let images = 0;
+  const doubled: string[] = [];
+  let firstDoubled = '';
   for (const o of outputs) {
     for (const r of o.records) {
       const other = seen.get(r.path);
-      if (other !== undefined) throw new CliError(`${o.path}: expected each image in one output only but found ${r.path} in ${other === o.path ? 'it twice' : `${other} too`}`);
-      seen.set(r.path, o.path);
-      accumulator.add(r);
-    }
-    images += o.records.length;
-    if (o.records.length < o.header.count) {
-      warnings.push(`${o.path} holds ${o.records.length} of the ${o.header.count} images of shard ${o.header.shard.index}/${o.header.shard.count} (run it again with --resume)`);
+      if (other === undefined) {
+        seen.set(r.path, o.path);
+        continue;
+      }
+      firstDoubled ||= o.path;
+      doubled.push(`${r.path} (${other === o.path ? 'twice in it' : `also in ${other}`})`);
     }
   }
-  const missing: number[] = [];
-  for (let i = 0; i < header.shard.count; i++) if (!byShard.has(i)) missing.push(i);
-  if (missing.length) warnings.push(`shard${missing.length > 1 ? 's' : ''} ${listSome(missing.map((i) => `${i}/${header.shard.count}`))} missing: the metrics cover ${images} of ${header.datasetSize} images`);
-  const shards = [...byShard.keys()].sort((a, b) => a - b).map((index) => ({ index, count: header.shard.count }));
-  const classLabels = typeof labels === 'function' ? labels(header) : labels;
-  return { header, metrics: accumulator.result(classLabels), accumulator, shards, images, warnings };
+  if (doubled.length) {
+    throw new AlexnetError(`${firstDoubled}: expected each image in one output only but found ${doubled.length} image${doubled.length > 1 ? 's' : ''} twice: ${listSome(doubled)}`);
+  }
+
+  const header: ScoreHeader = { ...first.header, shard: { index: 0, count: 1 }, count: first.header.datasetSize };
+  const accumulator = new MetricsAccumulator(header.numClasses, header.top);
+  const records: ScoreRecord[] = [];
+  const incompleteShards: IncompleteShard[] = [];
+  for (const o of outputs) {
+    for (const r of o.records) {
+      accumulator.add(r);
+      records.push(r);
+    }
+    if (o.records.length < o.header.count) {
+      incompleteShards.push({ index: o.header.shard.index, path: o.path, images: o.records.length, expected: o.header.count });
+    }
+  }
+  records.sort((a, b) => compareBytes(a.path, b.path));
+  const count = first.header.shard.count;
+  const missingShards: number[] = [];
+  for (let i = 0; i < count; i++) if (!byShard.has(i)) missingShards.push(i);
+  const missingImages = header.datasetSize - records.length;
+  const warnings: string[] = [];
+  for (const s of incompleteShards.sort((a, b) => a.index - b.index)) {
+    warnings.push(`${s.path} holds ${s.images} of the ${s.expected} images of shard ${s.index}/${count} (run it again with --resume)`);
+  }
+  if (missingShards.length) warnings.push(`shard${missingShards.length > 1 ? 's' : ''} ${listSome(missingShards.map((i) => `${i}/${count}`), 10)} missing`);
+  if (missingImages > 0) warnings.push(`the metrics cover ${records.length} of ${header.datasetSize} images (${missingImages} missing)`);
+  const shards = [...byShard.keys()].sort((a, b) => a - b).map((index) => ({ index, count }));
+  const classLabels = typeof labels === 'function' ? labels(first.header) : labels;
+  return {
+    header, metrics: accumulator.result(classLabels), accumulator, shards, images: records.length, records,
+    missingShards, incompleteShards, missingImages, warnings,
+  };
+}
+
+/**
+ * Writes the merged predictions as one unsharded run would (same header but for its place, same
+ * lines in the same order), to a temporary file renamed into place: a merge job that is run again
+ * replaces the file whole.
+ */
+export async function writeMerged(path: string, result: MergeResult): Promise<void> {
+  const tmp = `${path}.${process.pid}.partial${extname(path)}`;
+  try {
+    const writer = await OutputWriter.open(tmp, result.header);
+    try {
+      for (let i = 0; i < result.records.length; i += 4096) await writer.append(result.records.slice(i, i + 4096));
+    } finally {
+      await writer.close();
+    }
+    await rename(tmp, path);
+  } finally {
+    await rm(tmp, { force: true });
+  }
 }

@@ -1,7 +1,7 @@
 // The per-image output of `score` (JSONL or CSV), its header line, and reading it back for
 // --resume and `merge`.
 //
-// JSONL: line 1 {"alexnetCliScore":1, ...header}, then one object per image:
+// JSONL: line 1 {"alexnetCliScore":2, ...header}, then one object per image:
 //   {"path":"n01440764/x.JPEG","label":0,"top":[0,391,...],"prob":[0.93,0.01,...]}
 //   {"path":"n01440764/y.JPEG","label":0,"error":"... expected a JPEG or PNG image but found ..."}
 // CSV: line 1 "# alexnet-cli score " + the header as JSON, line 2 the column names, then
@@ -11,10 +11,13 @@
 // whole batches plus at most one torn last line (no newline yet), which readOutput() drops.
 import { closeSync, existsSync, ftruncateSync, openSync, readFileSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { CliError } from '../commands/common.js';
+import { AlexnetError } from '../errors.js';
+import { defaultLabels, readLabels, type ClassLabel } from '../labels.js';
 import { splitCsvLine } from './dataset.js';
 
-export const FORMAT_VERSION = 1;
+// 2: the header names the dataset and the weights by their SHA-256 (datasetSha256, weightsSha256),
+// and images are in UTF-8 byte order (version 1 sorted by UTF-16 code unit)
+export const FORMAT_VERSION = 2;
 
 export interface ScoreHeader {
   alexnetCliScore: number;
@@ -24,10 +27,14 @@ export interface ScoreHeader {
   groundTruth: string | null;
   /** images in the whole dataset after --limit, before sharding */
   datasetSize: number;
+  /** SHA-256 of those images' sorted `path<TAB>label` lines (dataset.ts datasetDigest): the dataset wherever it is mounted */
+  datasetSha256: string;
   shard: { index: number; count: number };
   /** images in this shard */
   count: number;
   weights: string;
+  /** SHA-256 of the weights file; null for random:SEED, which `weights` names exactly */
+  weightsSha256: string | null;
   /** the --labels file (absolute), null for the built-in ImageNet list or numbered classes */
   labels: string | null;
   arch: string;
@@ -37,6 +44,13 @@ export interface ScoreHeader {
   preprocess: unknown;
   exifOrientation: boolean;
   limit: number | null;
+}
+
+/** The class names of the head an output was scored with: `override`, else the run's --labels file where it is readable here, else the default ones */
+export function headerLabels(header: ScoreHeader, override?: string): ClassLabel[] {
+  if (override) return readLabels(override);
+  if (header.labels && existsSync(header.labels)) return readLabels(header.labels);
+  return defaultLabels(header.numClasses);
 }
 
 export interface ScoreRecord {
@@ -54,7 +68,7 @@ export function outputFormatFor(path: string): OutputFormat {
   const lower = path.toLowerCase();
   if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson')) return 'jsonl';
   if (lower.endsWith('.csv')) return 'csv';
-  throw new CliError(`Expected a .jsonl or .csv file for --out but received ${path}`, 'ERR_USAGE');
+  throw new AlexnetError(`Expected a .jsonl or .csv file for --out but received ${path}`, 'ERR_USAGE');
 }
 
 const CSV_HEADER_PREFIX = '# alexnet-cli score ';
@@ -133,9 +147,12 @@ export function readOutput(path: string): OutputContents {
     const text = format === 'csv' ? lines[0].slice(CSV_HEADER_PREFIX.length) : lines[0];
     if (format === 'csv' && !lines[0].startsWith(CSV_HEADER_PREFIX)) throw new Error('no header');
     header = JSON.parse(text) as ScoreHeader;
-    if (header.alexnetCliScore !== FORMAT_VERSION) throw new Error('no header');
   } catch {
-    throw new CliError(`${path}: expected an alexnet-cli score output (header line version ${FORMAT_VERSION}) but found other text on line 1`);
+    throw new AlexnetError(`${path}: expected an alexnet-cli score output (header line version ${FORMAT_VERSION}) but found other text on line 1`);
+  }
+  if (header?.alexnetCliScore !== FORMAT_VERSION) {
+    const found = typeof header?.alexnetCliScore === 'number' ? `version ${header.alexnetCliScore} (another alexnet-cli release; score again, or merge with that release)` : 'other text';
+    throw new AlexnetError(`${path}: expected an alexnet-cli score output (header line version ${FORMAT_VERSION}) but found ${found} on line 1`);
   }
   if (format === 'csv') {
     // the column-name line; when the header alone was written before a kill, it may be missing
@@ -148,7 +165,7 @@ export function readOutput(path: string): OutputContents {
     try {
       records.push(parseRecord(lines[i], format, header.top));
     } catch (e) {
-      throw new CliError(`${path}: expected a ${format.toUpperCase()} record on line ${i + 1} but found a bad line (${(e as Error).message})`);
+      throw new AlexnetError(`${path}: expected a ${format.toUpperCase()} record on line ${i + 1} but found a bad line (${(e as Error).message})`);
     }
   }
   return { header, records, validBytes, tornTail, hasColumns: true };

@@ -1,5 +1,5 @@
 // What `score` and `merge` print: the metrics as text tables or one JSON object, and the TTY progress line.
-import { formatInt, renderTable } from '../commands/common.js';
+import { formatInt, renderTable } from '../format.js';
 import type { ScoreMetrics } from './metrics.js';
 import type { ScoreHeader } from './records.js';
 import type { ScoreProgress, ScoreTiming } from './run.js';
@@ -11,6 +11,14 @@ export interface ScoreReport {
   /** the shards covered: one for `score`, all merged ones for `merge` */
   shards: { index: number; count: number }[];
   images: number;
+  /** score: where the shard came from (--shard, the scheduler's environment, or the default 0/1) */
+  shardFrom?: { source: string; variables: Record<string, string>; text: string };
+  /** score --resume: images found in the output and not scored again */
+  resumed?: number;
+  /** merge: shards with no output, outputs short of their shard's images, images in no output */
+  missingShards?: number[];
+  incompleteShards?: { index: number; path: string; images: number; expected: number }[];
+  missingImages?: number;
   weights: string;
   arch: string;
   numClasses: number;
@@ -51,6 +59,8 @@ export function renderReport(r: ScoreReport): string {
     ? ''
     : `, shard${r.shards.length > 1 ? 's' : ''} ${r.shards.map((s) => `${s.index}/${s.count}`).join(' ')}: ${formatInt(r.images)} images`;
   lines.push(`dataset      ${r.dataset} (${r.layout}), ${formatInt(r.datasetSize)} images${shardText}`);
+  if (r.shardFrom && r.shardFrom.source !== 'default') lines.push(`shard        from ${r.shardFrom.text}`);
+  if (r.resumed) lines.push(`resumed      ${formatInt(r.resumed)} images already in the output`);
   lines.push(`model        ${r.arch}, ${r.numClasses} classes, weights ${r.weights}`);
   lines.push(`images       ${formatInt(r.scored)} scored, ${formatInt(r.unreadable)} unreadable`);
   lines.push(`top-1        ${percent(r.top1)} (${formatInt(r.correctTop1)}/${formatInt(r.scored)})`);

@@ -6,12 +6,13 @@
 //              [decode b+2][decode b+4] ...
 //   main:      [forward b ][write b][forward b+1] ...
 import { existsSync, statSync, writeFileSync } from 'node:fs';
-import { resolve as resolvePath, basename } from 'node:path';
+import { resolve as resolvePath } from 'node:path';
 import type { Classifier } from '../classifier.js';
 import { topK } from '../classifier.js';
 import { inputSize } from '../image/preprocess.js';
-import { CliError } from '../commands/common.js';
-import { shardItems, type Dataset, type DatasetItem, type Shard } from './dataset.js';
+import { AlexnetError } from '../errors.js';
+import { hashFile } from '../weights/download.js';
+import { datasetDigest, shardItems, type Dataset, type DatasetItem, type Shard } from './dataset.js';
 import { MetricsAccumulator, type ScoreMetrics } from './metrics.js';
 import { DecodePool } from './pool.js';
 import { FORMAT_VERSION, OutputWriter, readOutput, type ScoreHeader, type ScoreRecord } from './records.js';
@@ -29,6 +30,8 @@ export interface ScoreOptions {
   exifOrientation: boolean;
   /** the weights as the user named them (recorded in the header) */
   weights: string;
+  /** their SHA-256 when the caller has it already (weightsDigest); computed otherwise */
+  weightsSha256?: string | null;
   /** the --labels file, if any (recorded in the header, so merge can name the classes) */
   labels?: string;
   /** write the confusion matrix CSV here */
@@ -85,20 +88,40 @@ export function weightsIdentity(weights: string): string {
   return weights.startsWith('random') ? weights : resolvePath(weights);
 }
 
-/** Header fields that must agree for two outputs to be parts of one evaluation (merge) */
-export const COMPARED_FIELDS: (keyof ScoreHeader)[] = ['layout', 'datasetSize', 'arch', 'numClasses', 'top', 'preprocess', 'exifOrientation', 'limit'];
+/** SHA-256 of a weights file, what --resume and merge compare wherever the file lies; null for random:SEED */
+export async function weightsDigest(weights: string): Promise<string | null> {
+  return weights.startsWith('random') ? null : hashFile(weights);
+}
+
+/**
+ * Header fields that must agree for two outputs to be parts of one evaluation (merge); 'weights'
+ * compares the weights' SHA-256 (random:SEED by name), 'datasetSha256' the images and their labels.
+ */
+export const COMPARED_FIELDS: (keyof ScoreHeader)[] = ['weights', 'layout', 'datasetSize', 'datasetSha256', 'arch', 'numClasses', 'top', 'preprocess', 'exifOrientation', 'limit'];
+
+const short = (sha256: string) => sha256.slice(0, 12);
+
+function fieldKey(h: ScoreHeader, f: keyof ScoreHeader): string {
+  return f === 'weights' ? h.weightsSha256 ?? h.weights : JSON.stringify(h[f]);
+}
+
+function describeField(h: ScoreHeader, f: keyof ScoreHeader): string {
+  if (f === 'weights') return h.weightsSha256 ? `${h.weights} (SHA-256 ${short(h.weightsSha256)})` : h.weights;
+  if (f === 'datasetSha256') return `${h.dataset} (${h.datasetSize} images, listing SHA-256 ${short(h.datasetSha256)})`;
+  return JSON.stringify(h[f]);
+}
 
 /** The first field where `found` differs from `expected`, for a one-line message */
 export function headerMismatch(expected: ScoreHeader, found: ScoreHeader, fields: (keyof ScoreHeader)[]): string | undefined {
   for (const f of fields) {
-    const a = f === 'weights' ? basename(String(expected[f])) : JSON.stringify(expected[f]);
-    const b = f === 'weights' ? basename(String(found[f])) : JSON.stringify(found[f]);
-    if (a !== b) return `${f} ${b} where this run has ${a}`;
+    if (fieldKey(expected, f) !== fieldKey(found, f)) {
+      return `${f === 'datasetSha256' ? 'dataset' : f} ${describeField(found, f)} where this run has ${describeField(expected, f)}`;
+    }
   }
   return undefined;
 }
 
-export function buildHeader(dataset: Dataset, classifier: Classifier, options: ScoreOptions, preprocess: unknown): ScoreHeader {
+export function buildHeader(dataset: Dataset, classifier: Classifier, options: ScoreOptions, preprocess: unknown, weightsSha256: string | null): ScoreHeader {
   const size = options.limit !== undefined ? Math.min(options.limit, dataset.items.length) : dataset.items.length;
   const count = shardItems(dataset.items.slice(0, size), options.shard).length;
   return {
@@ -107,9 +130,11 @@ export function buildHeader(dataset: Dataset, classifier: Classifier, options: S
     layout: dataset.layout,
     groundTruth: dataset.groundTruth ? resolvePath(dataset.groundTruth) : null,
     datasetSize: size,
+    datasetSha256: datasetDigest(dataset.items.slice(0, size)),
     shard: { index: options.shard.index, count: options.shard.count },
     count,
     weights: weightsIdentity(options.weights),
+    weightsSha256,
     labels: options.labels ? resolvePath(options.labels) : null,
     arch: classifier.arch.name,
     numClasses: classifier.arch.numClasses,
@@ -124,11 +149,12 @@ const elapsedMs = (since: bigint) => Number(process.hrtime.bigint() - since) / 1
 
 export async function runScore(dataset: Dataset, classifier: Classifier, options: ScoreOptions): Promise<ScoreResult> {
   const preprocess = classifier.preprocess;
-  const header = buildHeader(dataset, classifier, options, preprocess);
+  const weightsSha256 = options.weightsSha256 !== undefined ? options.weightsSha256 : await weightsDigest(options.weights);
+  const header = buildHeader(dataset, classifier, options, preprocess, weightsSha256);
   const items: DatasetItem[] = shardItems(dataset.items.slice(0, header.datasetSize), options.shard);
   const numClasses = classifier.arch.numClasses;
   for (const it of items) {
-    if (it.label >= numClasses) throw new CliError(`${it.path}: expected a class index below ${numClasses} but found ${it.label}`);
+    if (it.label >= numClasses) throw new AlexnetError(`${it.path}: expected a class index below ${numClasses} but found ${it.label}`);
   }
   const metrics = new MetricsAccumulator(numClasses, options.top);
 
@@ -138,18 +164,18 @@ export async function runScore(dataset: Dataset, classifier: Classifier, options
   let droppedTornLine = false;
   if (options.out && existsSync(options.out) && statSync(options.out).size > 0) {
     if (!options.resume) {
-      throw new CliError(`${options.out}: expected a new output file but it exists; pass --resume to continue that run or remove the file`, 'ERR_USAGE');
+      throw new AlexnetError(`${options.out}: expected a new output file but it exists; pass --resume to continue that run or remove the file`, 'ERR_USAGE');
     }
     const contents = readOutput(options.out);
     droppedTornLine = contents.tornTail;
     if (contents.header) {
-      const mismatch = headerMismatch(header, contents.header, ['weights', ...COMPARED_FIELDS, 'shard', 'count']);
-      if (mismatch) throw new CliError(`${options.out}: expected the output of the same run to resume but it was written with ${mismatch}`, 'ERR_USAGE');
+      const mismatch = headerMismatch(header, contents.header, [...COMPARED_FIELDS, 'shard', 'count']);
+      if (mismatch) throw new AlexnetError(`${options.out}: expected the output of the same run to resume but it was written with ${mismatch}`, 'ERR_USAGE');
       const expected = new Map(items.map((it) => [it.path, it.label]));
       for (const r of contents.records) {
-        if (done.has(r.path)) throw new CliError(`${options.out}: expected each image once but found ${r.path} twice`);
+        if (done.has(r.path)) throw new AlexnetError(`${options.out}: expected each image once but found ${r.path} twice`);
         if (expected.get(r.path) !== r.label) {
-          throw new CliError(`${options.out}: expected records of this shard's images but found ${r.path} (label ${r.label}), which this dataset does not hold with that label`);
+          throw new AlexnetError(`${options.out}: expected records of this shard's images but found ${r.path} (label ${r.label}), which this dataset does not hold with that label`);
         }
         done.add(r.path);
         metrics.add(r);

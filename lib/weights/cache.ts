@@ -4,11 +4,17 @@
 // Layout of the cache folder: the source files under their published names (alexnet-owt-7be5be79.pth,
 // bvlcalexnet-12.onnx), kept so that `weights verify` can re-hash them, and `<name>.safetensors` next
 // to them, the converted weights that loading uses.
+//
+// Processes that share a cache (the tasks of a job array, on one node or on several over NFS) take
+// `<file>.lock` before they download or convert (lock.ts): one works, the others wait and then use
+// its file, so no two ever write the same `.part` or converted file.
+import { AlexnetError } from '../errors.js';
 import { rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { isAbsolute, join } from 'node:path';
+import { basename, isAbsolute, join } from 'node:path';
 import type { ArchName } from '../model/layers.js';
 import { checksumError, download, hashFile, hashMatches, progressBar, type DownloadOptions } from './download.js';
+import { withFileLock } from './lock.js';
 
 export interface PretrainedWeights {
   name: string;
@@ -63,6 +69,13 @@ export interface EnsureOptions {
   onProgress?: DownloadOptions['onProgress'];
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** another process holds the cache entry's lock (its "<host> <pid>"); default: a line on stderr */
+  onWait?: (holder: string, file: string) => void;
+}
+
+function lockOptions(path: string, options: EnsureOptions) {
+  const onWait = options.onWait ?? ((holder: string, file: string) => process.stderr.write(`alexnet-cli: waiting for ${holder}, which is writing ${file} into the cache\n`));
+  return { signal: options.signal, onWait: (holder: string) => onWait(holder, basename(path)) };
 }
 
 /** `$ALEXNET_CLI_CACHE`, else `$XDG_CACHE_HOME/alexnet-cli`, else `~/.cache/alexnet-cli`. */
@@ -90,9 +103,7 @@ export function convertedPath(name: string, env: Env = process.env): string {
 export function lookupPretrained(name: string, registry: Record<string, PretrainedWeights> = PRETRAINED): PretrainedWeights {
   const weights = Object.hasOwn(registry, name) ? registry[name] : undefined;
   if (!weights) {
-    const err = new Error(`Expected one of ${Object.keys(registry).join(', ')} for pretrained weights but received ${name}`);
-    (err as NodeJS.ErrnoException).code = 'ERR_INVALID_ARG_VALUE';
-    throw err;
+    throw new AlexnetError(`Expected one of ${Object.keys(registry).join(', ')} for pretrained weights but received ${name}`, 'ERR_INVALID_ARG_VALUE');
   }
   return weights;
 }
@@ -115,58 +126,79 @@ export async function ensureSource(name: string, options: EnsureOptions = {}): P
   const env = options.env ?? process.env;
   const weights = lookupPretrained(name, options.registry);
   const path = sourcePath(weights, env);
-  if (await sizeOf(path) !== undefined) {
+  // a file under the final name is complete (download renames only a verified one)
+  const verified = async (): Promise<boolean> => {
+    if (await sizeOf(path) === undefined) return false;
     const found = await hashFile(path, options.signal);
     if (!hashMatches(found, weights)) throw checksumError(path, weights.sha256 ?? `${weights.sha256Prefix}...`, found);
+    return true;
+  };
+  if (await verified()) return path;
+  return withFileLock(path, async () => {
+    if (await verified()) return path; // another process downloaded it while this one waited
+    const bar = options.onProgress ? undefined : progressBar(name);
+    try {
+      await download(sourceUrl(weights, env), path, {
+        sha256: weights.sha256,
+        sha256Prefix: weights.sha256Prefix,
+        size: weights.size,
+        onProgress: options.onProgress ?? bar?.update,
+        signal: options.signal,
+        timeoutMs: options.timeoutMs,
+      });
+    } finally {
+      bar?.end();
+    }
     return path;
-  }
-  const bar = options.onProgress ? undefined : progressBar(name);
-  try {
-    await download(sourceUrl(weights, env), path, {
-      sha256: weights.sha256,
-      sha256Prefix: weights.sha256Prefix,
-      size: weights.size,
-      onProgress: options.onProgress ?? bar?.update,
-      signal: options.signal,
-      timeoutMs: options.timeoutMs,
-    });
-  } finally {
-    bar?.end();
-  }
-  return path;
+  }, lockOptions(path, options));
 }
 
 // one conversion per file at a time within this process
 const converting = new Map<string, Promise<string>>();
 
+/** lib/weights/convert.ts, loaded only when a conversion is needed */
+const convertToSafetensors: Converter = async (src, dst) => {
+  await (await import('./convert.js')).convertWeights(src, dst);
+};
+
 /**
  * The path of `<cache>/<name>.safetensors`, the native weights. When absent: downloads the source file
- * (ensureSource), then calls `convert(source, tmp)` once and renames tmp into place, so a failed or
- * interrupted conversion never leaves a half-written file under the final name.
+ * (ensureSource), then calls `convert(source, tmp)` once (convertWeights unless a test brings its own)
+ * and renames tmp into place, so a failed or interrupted conversion never leaves a half-written file
+ * under the final name.
  */
-export async function ensurePretrained(name: string, options: EnsureOptions & { convert: Converter }): Promise<string> {
+export async function ensurePretrained(name: string, options: EnsureOptions & { convert?: Converter } = {}): Promise<string> {
+  const convert = options.convert ?? convertToSafetensors;
   const env = options.env ?? process.env;
   lookupPretrained(name, options.registry);
   const dst = convertedPath(name, env);
   if (await sizeOf(dst) !== undefined) return dst;
   let pending = converting.get(dst);
   if (!pending) {
-    pending = (async () => {
+    pending = withFileLock(dst, async () => {
+      if (await sizeOf(dst) !== undefined) return dst; // converted by another process meanwhile
       const src = await ensureSource(name, options);
       // still ending in .safetensors, for a writer that goes by the extension
       const tmp = convertedPath(`${name}.${process.pid}.tmp`, env);
       try {
-        await options.convert(src, tmp);
+        await convert(src, tmp);
         await rename(tmp, dst);
       } finally {
         await rm(tmp, { force: true });
       }
       return dst;
-    })();
+    }, lockOptions(dst, options));
     converting.set(dst, pending);
     pending.then(() => converting.delete(dst), () => converting.delete(dst));
   }
   return pending;
+}
+
+/** The weights used when none are given: torchvision's pretrained weights, converted once into the cache */
+export const DEFAULT_PRETRAINED = 'torchvision';
+
+export async function defaultWeightsPath(): Promise<string> {
+  return ensurePretrained(DEFAULT_PRETRAINED);
 }
 
 export interface CachedWeights {
