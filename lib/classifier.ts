@@ -1,10 +1,12 @@
 // The library's main object: a loaded network with its preprocessing and labels.
-import { AlexnetError } from './errors.js';
+import { AlexnetError, usageError } from './errors.js';
 import type { Preprocess } from './model/layers.js';
 import type { Model, ForwardOptions } from './model/model.js';
 import type { NativeTensor } from './native.js';
 import { defaultLabels, type ClassLabel } from './labels.js';
 import { loadInputs, loadInputsSettled, type InputItem } from './image/preprocess.js';
+import { imageError } from './image/input.js';
+import { inferShapes } from './model/shapes.js';
 
 export interface Prediction {
   index: number;
@@ -86,6 +88,23 @@ export class Classifier {
     return this.model.arch.output === 'logits' ? softmaxRows(out, shape[0], classes) : out;
   }
 
+  /**
+   * Whether the network takes an input of height x width with these weights: the layers' shapes infer and
+   * every parameter keeps its shape (a 224x224 input to seed reaches fc6 with 6400 features, not 9216)
+   */
+  acceptsInputSize(height: number, width: number): boolean {
+    const arch = this.model.arch;
+    if (height === arch.input[1] && width === arch.input[2]) return true;
+    try {
+      const expected = inferShapes(arch);
+      const shapes = inferShapes(arch, [height, width]);
+      return shapes.every((layer, i) => [...layer.params].every(([name, shape]) =>
+        expected[i].params.get(name)?.join(',') === shape.join(',')));
+    } catch {
+      return false;
+    }
+  }
+
   /** Preprocessed items -> predictions; items of equal shape run as one batch */
   async classifyItems(items: InputItem[], top = 5, batchSize = 32): Promise<Classification[]> {
     const results: Classification[] = new Array(items.length);
@@ -97,6 +116,11 @@ export class Classifier {
     });
     const classes = this.model.arch.numClasses;
     for (const indices of groups.values()) {
+      const [, height, width] = items[indices[0]].shape;
+      if (!this.acceptsInputSize(height, width)) {
+        const [h, w] = this.model.arch.input.slice(1);
+        throw imageError(items[indices[0]].name, `expected ${h}x${w} input for ${this.model.arch.name} but found ${height}x${width}`);
+      }
       for (let start = 0; start < indices.length; start += batchSize) {
         const chunk = indices.slice(start, start + batchSize);
         const itemShape = items[chunk[0]].shape;
@@ -116,17 +140,22 @@ export class Classifier {
     return results;
   }
 
-  /** Decode, preprocess and classify image files (JPEG, PNG) or preprocessed .npy tensors */
-  async classify(paths: string[], options: { top?: number; preprocess?: Preprocess } = {}): Promise<Classification[]> {
+  /**
+   * Decode, preprocess and classify image files (JPEG, PNG) or preprocessed .npy tensors, `batch` images
+   * (of one shape) per forward pass (default 32)
+   */
+  async classify(paths: string[], options: { top?: number; preprocess?: Preprocess; batch?: number } = {}): Promise<Classification[]> {
+    const batch = options.batch ?? 32;
+    if (!Number.isInteger(batch) || batch < 1) throw usageError(`Expected a positive integer for batch but received ${batch}`);
     const items = await loadInputs(paths, options.preprocess ?? this.preprocess);
-    return this.classifyItems(items, options.top ?? 5);
+    return this.classifyItems(items, options.top ?? 5, batch);
   }
 
   /**
    * classify() that goes on past inputs that fail: every good input classified, each bad one a
    * ClassificationFailure in its place (input order kept), as `classify a.jpg truncated.jpg b.jpg` does.
    */
-  async classifyEach(paths: string[], options: { top?: number; preprocess?: Preprocess } = {}): Promise<(Classification | ClassificationFailure)[]> {
+  async classifyEach(paths: string[], options: { top?: number; preprocess?: Preprocess; batch?: number } = {}): Promise<(Classification | ClassificationFailure)[]> {
     const codeOf = (error: Error): string => (error as NodeJS.ErrnoException).code ?? ((error.cause as NodeJS.ErrnoException | undefined)?.code) ?? 'ERR_INPUT';
     // the Error itself rides along, not enumerable, so JSON output stays {input, error, code}
     const failure = (input: string, error: Error): ClassificationFailure =>
@@ -142,11 +171,14 @@ export class Classifier {
     const done = new Map<InputItem, Classification | ClassificationFailure>();
     for (const items of byShape.values()) {
       try {
-        const results = await this.classifyItems(items, options.top ?? 5);
+        const results = await this.classifyItems(items, options.top ?? 5, options.batch ?? 32);
         items.forEach((item, i) => done.set(item, results[i]));
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ERR_SHAPE') throw error;
-        for (const item of items) done.set(item, failure(item.name, new Error(`${item.name}: ${(error as Error).message}`, { cause: error })));
+        if (!['ERR_SHAPE', 'ERR_IMAGE'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+        const message = (error as Error).message;
+        for (const item of items) {
+          done.set(item, failure(item.name, message.startsWith(`${item.name}:`) ? error as Error : new Error(`${item.name}: ${message}`, { cause: error })));
+        }
       }
     }
     return settled.flatMap((s) => (s.error ? [failure(s.input, s.error)] : s.items!.map((item) => done.get(item)!)));

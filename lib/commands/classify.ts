@@ -170,7 +170,7 @@ export const classifyCommand: CommandModule<object, ClassifyArgs> = {
       weights, arch: argv.arch as never, numClasses: argv['num-classes'], labels: argv.labels, device: argv.device, winograd,
     });
     const preprocess = overridePreprocess(classifier.preprocess, argv);
-    const classified = paths.length > 0 ? await classifier.classifyEach(paths, { top: argv.top, preprocess }) : [];
+    const classified = paths.length > 0 ? await classifier.classifyEach(paths, { top: argv.top, preprocess, batch: argv.batch }) : [];
     // an argument that gave no files (an empty folder, a glob with no match) takes its place among the results
     let next = 0;
     const results: Result[] = expanded.flatMap((e): Result[] => {
