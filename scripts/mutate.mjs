@@ -28,7 +28,7 @@ export const AREAS = {
   score: { mutate: 'dist/lib/score', fast: ['score-metrics'], slow: ['score'] },
   weights: {
     mutate: 'dist/lib/weights',
-    fast: ['weights-pickle', 'weights-safetensors', 'weights-torch', 'weights-onnx', 'weights-formats'],
+    fast: ['weights-pickle', 'weights-onnx-defaults', 'weights-resolve', 'weights-safetensors', 'weights-torch', 'weights-onnx', 'weights-formats'],
     slow: ['weights-forward', 'weights-commands', 'download'],
   },
   model: { mutate: 'dist/lib/model', fast: ['model-shapes', 'plan', 'summary'], slow: ['model'] },
@@ -40,7 +40,7 @@ function parseArgs(argv) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--area') opts.areas = argv[++i].split(',');
-    else if (a === '--sample') opts.sample = argv[++i] === 'all' ? 0 : Number(argv[++i - 1]);
+    else if (a === '--sample') { const v = argv[++i]; opts.sample = v === 'all' ? 0 : Number(v); }
     else if (a === '--all') opts.sample = 0;
     else if (a === '--seed') opts.seed = Number(argv[++i]);
     else if (a === '--incremental') opts.incremental = true;
