@@ -2,7 +2,7 @@
 // yargs wiring only: parse, call lib/, print, set the exit code.
 import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { exitCodeFor } from '../lib/commands/common.js';
+import { exitCodeFor } from '../lib/errors.js';
 import { setQuiet } from '../lib/status.js';
 
 const verbose = process.argv.includes('--verbose');
@@ -80,11 +80,7 @@ const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
   bench: async () => (await import('../lib/commands/bench.js')).benchCommand as AnyCommand,
   plot: async () => (await import('../lib/commands/plot.js')).plotCommand as AnyCommand,
   convert: async () => (await import('../lib/commands/convert.js')).convertCommand as AnyCommand,
-  weights: async () => {
-    const [{ createWeightsCommand }, { convertWeights }] = await Promise.all([
-      import('../lib/commands/weights.js'), import('../lib/commands/convert.js')]);
-    return createWeightsCommand(async (src, dst) => { await convertWeights(src, dst); }) as AnyCommand;
-  },
+  weights: async () => (await import('../lib/commands/weights.js')).weightsCommand as AnyCommand,
 };
 // Load only the named command's module when the command word is unambiguous: every option before it is
 // --verbose or carries its value with '=' (otherwise '--arch info summary' would take 'info' for the command).

@@ -1,4 +1,5 @@
 // The library's main object: a loaded network with its preprocessing and labels.
+import { AlexnetError } from './errors.js';
 import type { Preprocess } from './model/layers.js';
 import type { Model, ForwardOptions } from './model/model.js';
 import type { NativeTensor } from './native.js';
@@ -50,9 +51,7 @@ export class Classifier {
     this.format = format;
     const classes = model.arch.numClasses;
     if (labels && labels.length !== classes) {
-      const err = new Error(`Expected ${classes} labels for a ${classes}-class head but received ${labels.length}`);
-      (err as NodeJS.ErrnoException).code = 'ERR_LABELS';
-      throw err;
+      throw new AlexnetError(`Expected ${classes} labels for a ${classes}-class head but received ${labels.length}`, 'ERR_LABELS');
     }
     this.labels = labels ?? defaultLabels(classes);
   }

@@ -13,7 +13,7 @@ export interface ModelOptions extends Partial<LoadOptions> {
  * without `weights`, torchvision's pretrained weights from the cache (downloaded and converted on first use).
  */
 export async function loadModel(options: ModelOptions = {}): Promise<Classifier> {
-  const weights = options.weights ?? await (await import('./commands/default-weights.js')).defaultWeightsPath();
+  const weights = options.weights ?? await (await import('./weights/cache.js')).defaultWeightsPath();
   const loaded = await loadWeightsAndModel({ ...options, weights });
   const labels = options.labels ? readLabels(options.labels) : undefined;
   return new Classifier(loaded.model, loaded.preprocess, labels, loaded.format);

@@ -1,4 +1,5 @@
 // Class labels: ImageNet-1k in the canonical sorted-WNID order (data/imagenet-classes.tsv), or a user's file.
+import { AlexnetError } from './errors.js';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,10 +14,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** dist/lib/labels.js -> <root>/data/imagenet-classes.tsv */
 export const IMAGENET_LABELS = join(here, '..', '..', 'data', 'imagenet-classes.tsv');
 
-function labelsError(path: string, message: string): Error {
-  const err = new Error(`${path}: ${message}`);
-  (err as NodeJS.ErrnoException).code = 'ERR_LABELS';
-  return err;
+function labelsError(path: string, message: string): AlexnetError {
+  return new AlexnetError(`${path}: ${message}`, 'ERR_LABELS');
 }
 
 /**

@@ -5,19 +5,45 @@
 // Every primitive returns a Promise (it runs on a Napi::AsyncWorker, off the main thread) that
 // resolves with the native compute time in nanoseconds (steady clock around the kernel), which the
 // profiler uses; it costs two clock reads.
+import { AlexnetError } from './errors.js';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export type Isa = 'avx512' | 'avx2' | 'portable';
+/**
+ * Kernel sets. The -vnni sets add the dot-product instructions of the bf16/int8 kernels: 'avx2-vnni' =
+ * AVX2 + AVX-VNNI, 'avx512-vnni' = AVX-512 + AVX512_VNNI (and vdpbf16ps where the CPU has AVX512_BF16);
+ * their fp32 kernels are those of 'avx2' / 'avx512'.
+ */
+export type Isa = 'avx512-vnni' | 'avx512' | 'avx2-vnni' | 'avx2' | 'portable';
+export const ALL_ISAS: readonly Isa[] = ['avx512-vnni', 'avx512', 'avx2-vnni', 'avx2', 'portable'];
+
+/** arithmetic of the linear layers: fp32, or weights held as bf16 or int8 (packLinear) */
+export type Precision = 'fp32' | 'bf16' | 'int8';
+export const PRECISIONS: readonly Precision[] = ['fp32', 'bf16', 'int8'];
+
+/** what packLinear made of a weight (linearWeightInfo) */
+export interface LinearWeightInfo {
+  precision: Precision;
+  /** int8: each output feature's weight scale (w = q * scale) */
+  scales?: Float32Array;
+  /** int8: the static activation quantization (u8 = round(x / scale) + zeroPoint); scale 0: dynamic, per call */
+  activationScale?: number;
+  activationZeroPoint?: number;
+}
 
 export interface CpuFeatures {
   /** what the CPU reports (cpuid) */
   avx2: boolean;
   fma: boolean;
   avx512f: boolean;
+  avx512vnni: boolean;
+  avx512bf16: boolean;
+  avxvnni: boolean;
+  /** the bf16 and int8 linear kernels the kernel set in use runs ("avx512-vnni vpdpbusd", ...) */
+  lowpKernels: { bf16: string; int8: string };
   /** the kernel set in use now: the best supported, or the one forced by ALEXNET_CLI_ISA / setIsa() */
   isa: Isa;
   /** kernel sets this CPU can run, best first */
@@ -90,9 +116,24 @@ export interface Binding {
    * in place, so no second copy exists; the handle reads as disposed); packs on a worker thread (the
    * event loop is not blocked). dims [outFeatures, inFeatures]. CPU only.
    */
-  packLinear?(dims: Int32Array, weight: NativeTensor): Promise<NativeTensor>;
-  /** a plain [outFeatures, inFeatures] copy of weights packed by packLinear */
+  /**
+   * `precision` 'bf16' holds the weights as bf16 (round to nearest even; half the bytes), 'int8' as int8
+   * with a symmetric scale per output feature (max |w| / 127; a quarter of the bytes plus the scales): then
+   * linear() runs the bf16 / int8 kernels (the input rounded to bf16, or quantized to u8 per call unless
+   * setLinearActivationQuant gave a static scale).
+   */
+  packLinear?(dims: Int32Array, weight: NativeTensor, precision?: Precision): Promise<NativeTensor>;
+  /** a plain [outFeatures, inFeatures] copy of weights packed by packLinear (bf16: rounded; int8: q * scale) */
   unpackLinear?(dims: Int32Array, packed: NativeTensor): NativeTensor;
+  /** the precision of weights packed by packLinear, and for int8 their scales */
+  linearWeightInfo?(weight: NativeTensor): LinearWeightInfo;
+  /** int8 weights: quantize their input with this scale and zero point (calibrated); scale 0 = dynamic */
+  setLinearActivationQuant?(weight: NativeTensor, scale: number, zeroPoint: number): void;
+  /**
+   * For tests: the int32 sums a[m, k] (u8) x q[n, k]^T of int8 weights packed by packLinear, dims [m, n, k],
+   * with the current kernel set's int8 kernel. Synchronous.
+   */
+  int8GemmI32?(dims: Int32Array, a: Uint8Array, weight: NativeTensor): Int32Array;
   /** fp32 GFLOP/s of a register-only FMA loop of the current ISA on the kernel threads (threads = getThreads()) */
   peakGflops?(threads?: number): number;
   /**
@@ -150,9 +191,7 @@ function locateAddon(): string {
   ];
   const found = candidates.find((p) => existsSync(p));
   if (!found) {
-    const err = new Error(`Expected the native addon at ${candidates[0]} but it is missing: run "npm install" (it builds with cmake-js)`);
-    (err as NodeJS.ErrnoException).code = 'ERR_ADDON';
-    throw err;
+    throw new AlexnetError(`Expected the native addon at ${candidates[0]} but it is missing: run "npm install" (it builds with cmake-js)`, 'ERR_ADDON');
   }
   return found;
 }
@@ -215,10 +254,8 @@ export type CudaAvailability =
   | { available: true; built: true; binding: CudaBinding; devices: CudaDevice[] }
   | { available: false; built: boolean; reason: string };
 
-function codedError(message: string, code: string): Error {
-  const err = new Error(message);
-  (err as NodeJS.ErrnoException).code = code;
-  return err;
+function codedError(message: string, code: string): AlexnetError {
+  return new AlexnetError(message, code);
 }
 
 /** ALEXNET_CLI_CUDA_ADDON (a path) overrides where alexnet_cuda.node is looked for */

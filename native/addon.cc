@@ -40,6 +40,9 @@ Napi::Object addon_init(Napi::Env env, Napi::Object exports) {
   exports.Set("relu", Napi::Function::New(env, op_relu, "relu"));
   exports.Set("packLinear", Napi::Function::New(env, op_pack_linear, "packLinear"));
   exports.Set("unpackLinear", Napi::Function::New(env, op_unpack_linear, "unpackLinear"));
+  exports.Set("linearWeightInfo", Napi::Function::New(env, op_linear_weight_info, "linearWeightInfo"));
+  exports.Set("setLinearActivationQuant", Napi::Function::New(env, op_set_linear_activation_quant, "setLinearActivationQuant"));
+  exports.Set("int8GemmI32", Napi::Function::New(env, op_int8_gemm_i32, "int8GemmI32"));
   exports.Set("peakGflops", Napi::Function::New(env, op_peak_gflops, "peakGflops"));
   exports.Set("memoryBandwidth", Napi::Function::New(env, op_memory_bandwidth, "memoryBandwidth"));
   exports.Set("runPlan", Napi::Function::New(env, op_run_plan, "runPlan"));

@@ -14,6 +14,8 @@ import { random, randomArray } from './reference.js';
 
 const b = native();
 const features = b.cpuFeatures();
+// the fp32 kernel sets (avx512-vnni and avx2-vnni run avx512's and avx2's fp32 kernels; their own
+// kernels are tested in test/precision.test.ts)
 const ALL_ISAS: Isa[] = ['avx512', 'avx2', 'portable'];
 
 // fp32 error bounds against the float64-accumulating reference: relative L2 error of the whole
@@ -403,7 +405,7 @@ describe('cpu features and ISA selection', () => {
 
   test('setIsa rejects unknown and unsupported kernel sets', () => {
     assert.throws(() => b.setIsa('sse' as Isa), {
-      code: 'ERR_ARG', message: "Expected one of 'avx512', 'avx2', 'portable', 'auto' for isa but received 'sse'",
+      code: 'ERR_ARG', message: "Expected one of 'avx512-vnni', 'avx512', 'avx2-vnni', 'avx2', 'portable', 'auto' for isa but received 'sse'",
     });
     const unsupported = ALL_ISAS.find((isa) => !features.supported.includes(isa));
     if (unsupported) {
@@ -425,7 +427,7 @@ describe('cpu features and ISA selection', () => {
     assert.deepEqual(JSON.parse(r.stdout), { isa: 'portable' });
     const bad = loadWithEnv('mmx');
     assert.deepEqual(JSON.parse(bad.stdout), {
-      code: 'ERR_ARG', message: "Expected one of 'avx512', 'avx2', 'portable', 'auto' for ALEXNET_CLI_ISA but received 'mmx'",
+      code: 'ERR_ARG', message: "Expected one of 'avx512-vnni', 'avx512', 'avx2-vnni', 'avx2', 'portable', 'auto' for ALEXNET_CLI_ISA but received 'mmx'",
     });
   });
 

@@ -10,7 +10,7 @@ import { PNG } from 'pngjs';
 import { ARCH_NAMES, buildArchitecture } from '../lib/model/archs.js';
 import type { Architecture } from '../lib/model/layers.js';
 import { inferShapes } from '../lib/model/shapes.js';
-import { layerTypeName } from '../lib/commands/summary.js';
+import { layerTypeName } from '../lib/format.js';
 import { plotCommand, renderSvg, svgToPng } from '../lib/commands/plot.js';
 
 type XmlNode = Record<string, unknown>;

@@ -178,3 +178,103 @@ export function randomArray(length: number, seed: number, scale = 1): Float32Arr
   const next = random(seed);
   return Float32Array.from({ length }, () => (next() * 2 - 1) * scale);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Reduced precision: the naive twins of lib's bf16 and int8 linear kernels (native/kernels/cpu/lowp.cc)
+
+/** fp32 -> bf16 -> fp32, round to nearest even (as the packing and the input conversion do) */
+export function bf16Round(values: Float32Array): Float32Array {
+  const bits = new Uint32Array(values.length);
+  new Float32Array(bits.buffer).set(values);
+  for (let i = 0; i < bits.length; i++) {
+    const b = bits[i];
+    if ((b & 0x7fffffff) > 0x7f800000) { bits[i] = (b | 0x400000) & 0xffff0000; continue; }  // NaN stays NaN
+    bits[i] = ((b + 0x7fff + ((b >>> 16) & 1)) >>> 0) & 0xffff0000;
+  }
+  return new Float32Array(bits.buffer);
+}
+
+/** bf16 linear: the input and the weights rounded to bf16, the products summed in float64 */
+export function linearBf16(dims: Dims, input: Float32Array, weight: Float32Array, bias: Float32Array | null,
+  relu: boolean): Float32Array {
+  return linear(dims, bf16Round(input), bf16Round(weight), bias, relu);
+}
+
+/** round half to even, as C's nearbyint in the default rounding mode */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** the int32 sums a[m, k] (u8) x q[n, k]^T, exact */
+export function int8GemmI32(m: number, n: number, k: number, a: Uint8Array, q: Int8Array): Int32Array {
+  const c = new Int32Array(m * n);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let sum = 0;
+      for (let p = 0; p < k; p++) sum += a[i * k + p] * q[j * k + p];
+      c[i * n + j] = sum;
+    }
+  return c;
+}
+
+export interface ActQuant { scale: number; zeroPoint: number }
+
+/** the dynamic per-tensor quantization of lowp.cc int8_dynamic_quant, in fp32 steps */
+export function dynamicQuant(input: Float32Array): ActQuant {
+  let lo = 0;
+  let hi = 0;
+  for (const x of input) { if (x < lo) lo = x; if (x > hi) hi = x; }
+  if (!(hi > lo)) return { scale: 1, zeroPoint: 0 };
+  const scale = Math.fround(Math.fround(hi - lo) / 255);
+  return { scale, zeroPoint: Math.min(255, roundHalfEven(Math.fround(-lo / scale))) };
+}
+
+/** u8 = clamp(round-half-even(x * fp32(1 / scale)) + zeroPoint, 0, 255), the product in fp32 */
+export function quantizeU8(input: Float32Array, q: ActQuant): Uint8Array {
+  const inverse = Math.fround(1 / q.scale);
+  return Uint8Array.from(input, (x) => {
+    const v = roundHalfEven(Math.fround(x * inverse)) + q.zeroPoint;
+    return v >= 0 ? Math.min(v, 255) : 0;
+  });
+}
+
+/** int8 weights as packLinear makes them: scale = max |w| / 127 per output feature, q = round(w / scale) */
+export function quantizeWeights(weight: Float32Array, outF: number, inF: number): { q: Int8Array; scales: Float32Array } {
+  const q = new Int8Array(outF * inF);
+  const scales = new Float32Array(outF);
+  for (let o = 0; o < outF; o++) {
+    let maxAbs = 0;
+    for (let i = 0; i < inF; i++) maxAbs = Math.max(maxAbs, Math.abs(weight[o * inF + i]));
+    const scale = maxAbs > 0 ? Math.fround(maxAbs / 127) : 1;
+    scales[o] = scale;
+    for (let i = 0; i < inF; i++)
+      q[o * inF + i] = Math.max(-127, Math.min(127, roundHalfEven(Math.fround(weight[o * inF + i] / scale))));
+  }
+  return { q, scales };
+}
+
+/**
+ * int8 linear with lowp.cc's fp32 epilogue: out = fp32(sum - zeroPoint * sum_k q) * fp32(act scale * w scale)
+ * + bias, each step rounded to fp32 (what the native code computes, to the bit)
+ */
+export function linearInt8(dims: Dims, input: Float32Array, weight: Float32Array, bias: Float32Array | null,
+  relu: boolean, act?: ActQuant): Float32Array {
+  const [rows, inF, outF] = Array.from(dims);
+  const quant = act ?? dynamicQuant(input.subarray(0, rows * inF));
+  const a = quantizeU8(input.subarray(0, rows * inF), quant);
+  const { q, scales } = quantizeWeights(weight, outF, inF);
+  const sums = int8GemmI32(rows, outF, inF, a, q);
+  const out = new Float32Array(rows * outF);
+  for (let o = 0; o < outF; o++) {
+    let wSum = 0;
+    for (let i = 0; i < inF; i++) wSum += q[o * inF + i];
+    const scale = Math.fround(quant.scale * scales[o]);
+    for (let r = 0; r < rows; r++) {
+      let v = Math.fround(Math.fround(sums[r * outF + o] - quant.zeroPoint * wSum) * scale);
+      if (bias) v = Math.fround(v + bias[o]);
+      out[r * outF + o] = relu && v < 0 ? 0 : v;
+    }
+  }
+  return out;
+}

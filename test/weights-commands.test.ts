@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { convertWeights } from '../lib/commands/convert.js';
+import { convertWeights } from '../lib/weights/convert.js';
 import { formatInfo, weightsInfo } from '../lib/commands/info.js';
 import { loadModel } from '../lib/index.js';
 import { PREPROCESS } from '../lib/model/archs.js';

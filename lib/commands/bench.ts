@@ -9,7 +9,8 @@ import type { ArchName } from '../model/layers.js';
 import { inferShapes, shapeSize } from '../model/shapes.js';
 import { Rng } from '../model/random.js';
 import { quantile } from '../profile/profile.js';
-import { CliError, formatBytes, renderTable, usageError } from './common.js';
+import { AlexnetError, usageError } from '../errors.js';
+import { formatBytes, renderTable } from '../format.js';
 import type { Isa } from '../native.js';
 
 export interface BenchOptions {
@@ -145,7 +146,7 @@ export function renderBench(report: BenchReport): string {
 
 type Ort = typeof import('onnxruntime-node');
 
-/** onnxruntime-node, or a CliError saying why it cannot be used */
+/** onnxruntime-node, or an AlexnetError saying why it cannot be used */
 export function loadOnnxRuntime(): { ort: Ort; version: string } {
   const require = createRequire(import.meta.url);
   try {
@@ -154,7 +155,7 @@ export function loadOnnxRuntime(): { ort: Ort; version: string } {
     try { version = (require('onnxruntime-node/package.json') as { version: string }).version; } catch { /* exports may hide it */ }
     return { ort, version: ort.env?.versions?.node ?? version };
   } catch (e) {
-    throw new CliError(`Expected onnxruntime-node to be importable for --compare onnxruntime but received ${(e as Error).message.split('\n')[0]}`);
+    throw new AlexnetError(`Expected onnxruntime-node to be importable for --compare onnxruntime but received ${(e as Error).message.split('\n')[0]}`);
   }
 }
 

@@ -1,7 +1,8 @@
 // `alexnet-cli classify`: top-K ImageNet labels for images or preprocessed tensors.
 import type { CommandModule } from 'yargs';
 import type { Preprocess } from '../model/layers.js';
-import { usageError, withArchOption, withDeviceOption, withThreadsOption } from './common.js';
+import { withArchOption, withDeviceOption, withThreadsOption } from './common.js';
+import { usageError } from '../errors.js';
 
 interface ClassifyArgs {
   inputs: string[];
@@ -102,7 +103,7 @@ export const classifyCommand: CommandModule<object, ClassifyArgs> = {
     const { loadModel } = await import('../index.js');
     const { native } = await import('../native.js');
     if (argv.threads !== undefined) native().setThreads(argv.threads);
-    const weights = argv.weights ?? await (await import('./default-weights.js')).defaultWeightsPath();
+    const weights = argv.weights ?? await (await import('../weights/cache.js')).defaultWeightsPath();
     const { statSync } = await import('node:fs');
     const winograd = countImages(argv.inputs, (path) => statSync(path).size) >= WINOGRAD_MIN_IMAGES;
     const classifier = await loadModel({

@@ -1,42 +1,5 @@
-// What every sub-command shares: the error type users see, number formatting, common options.
+// The options several sub-commands share. (The error type is lib/errors.ts, formatting lib/format.ts.)
 import type { Argv } from 'yargs';
-
-/** An error meant for the user: one line, exit code 1 (bad input) or 2 (bad usage) */
-export class CliError extends Error {
-  code: string;
-  constructor(message: string, code = 'ERR_INPUT') {
-    super(message);
-    this.code = code;
-  }
-}
-
-export const usageError = (message: string): CliError => new CliError(message, 'ERR_USAGE');
-
-export function exitCodeFor(err: unknown): number {
-  const code = (err as { code?: string })?.code;
-  return code === 'ERR_USAGE' || code === 'ERR_INVALID_ARG_VALUE' ? 2 : 1;
-}
-
-export const formatInt = (n: number): string => n.toLocaleString('en-US');
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB'];
-  let v = bytes;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v.toFixed(u === 0 ? 0 : 2)} ${units[u]}`;
-}
-
-/** Render rows as a plain-text table with right-aligned numeric columns */
-export function renderTable(header: string[], rows: string[][], rightAligned: boolean[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (rightAligned[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
-  const rule = '-'.repeat(widths.reduce((a, b) => a + b + 2, -2));
-  return [line(header), rule, ...rows.map(line), rule].join('\n');
-}
 
 export function withArchOption<T>(y: Argv<T>) {
   return y.option('arch', { type: 'string', choices: ['seed', 'caffe', 'torchvision'], describe: 'architecture (default: what the weights say, else seed)' });

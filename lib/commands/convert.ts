@@ -1,46 +1,7 @@
-// `alexnet-cli convert IN OUT [--arch]`: any readable weights -> .safetensors (canonical tensors with the
-// architecture, classes, preprocessing and source format in __metadata__) or .onnx (opset 13).
-import { extname } from 'node:path';
+// `alexnet-cli convert IN OUT [--arch]`: the command around lib/weights/convert.ts.
 import type { Argv, CommandModule } from 'yargs';
-import { ARCH_NAMES, isArchName } from '../model/archs.js';
-import type { Architecture, Preprocess } from '../model/layers.js';
-import { readWeights } from '../weights/index.js';
-import { tensorValues, writeSafetensors } from '../weights/safetensors.js';
-import { resolveArchitecture } from './info.js';
-import { usageError } from './common.js';
-
-export interface ConvertResult {
-  arch: Architecture;
-  preprocess: Preprocess;
-  source: string;
-  tensors: number;
-}
-
-export async function convertWeights(src: string, dst: string, options: { arch?: string } = {}): Promise<ConvertResult> {
-  const ext = extname(dst).toLowerCase();
-  if (ext !== '.safetensors' && ext !== '.onnx') throw usageError(`Expected an output file ending in .safetensors or .onnx but received ${dst}`);
-  const set = await readWeights(src);
-  const arch = resolveArchitecture(set, options.arch);
-  let preprocess: Preprocess = set.preprocess ?? arch.preprocess;
-  if (set.metadata.preprocess) preprocess = JSON.parse(set.metadata.preprocess) as Preprocess;
-  // only the architecture's parameters, in layer order
-  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const layer of arch.layers) {
-    for (const kind of ['weight', 'bias']) {
-      const t = set.tensors.get(`${layer.name}.${kind}`);
-      if (t) tensors.set(`${layer.name}.${kind}`, { shape: t.shape, data: tensorValues(t) });
-    }
-  }
-  const metadata: Record<string, string> = {
-    arch: arch.name, numClasses: String(arch.numClasses), preprocess: JSON.stringify(preprocess), source: set.format,
-  };
-  // a graph that is not one of the three named architectures travels whole
-  if (!isArchName(arch.name)) metadata.architecture = JSON.stringify(arch);
-  // protobufjs (~10 MB of RSS) loads only when an ONNX file is written
-  if (ext === '.onnx') (await import('../weights/onnx-export.js')).writeOnnx(dst, arch, tensors, { metadata });
-  else writeSafetensors(dst, tensors, metadata);
-  return { arch, preprocess, source: set.format, tensors: tensors.size };
-}
+import { ARCH_NAMES } from '../model/archs.js';
+import { convertWeights } from '../weights/convert.js';
 
 interface ConvertArgs {
   input: string;

@@ -1,11 +1,12 @@
 // `alexnet-cli info FILE`: what a weights file holds: format, architecture, tensors, parameter count,
 // preprocessing and metadata.
 import type { Argv, CommandModule } from 'yargs';
-import { buildArchitecture, isArchName, ARCH_NAMES } from '../model/archs.js';
+import { ARCH_NAMES } from '../model/archs.js';
 import type { Architecture, Preprocess } from '../model/layers.js';
-import { checkWeights, detectArchitecture, readWeights } from '../weights/index.js';
-import type { WeightSet } from '../weights/types.js';
-import { formatInt, renderTable, usageError } from './common.js';
+import { readWeights } from '../weights/index.js';
+import { resolveArchitecture } from '../weights/resolve.js';
+import { usageError } from '../errors.js';
+import { formatInt, renderTable } from '../format.js';
 
 export interface WeightsInfo {
   path: string;
@@ -20,30 +21,6 @@ export interface WeightsInfo {
   totalParams: number;
   preprocess: Preprocess | null;
   metadata: Record<string, string>;
-}
-
-/** The architecture stored with the weights (safetensors metadata written by convert) */
-function archFromMetadata(set: WeightSet): Architecture | undefined {
-  const m = set.metadata;
-  if (m.architecture) return JSON.parse(m.architecture) as Architecture;
-  if (m.arch && isArchName(m.arch)) return buildArchitecture(m.arch, m.numClasses ? Number(m.numClasses) : 1000);
-  return undefined;
-}
-
-/** The set's architecture: --arch, the file's own, its metadata, else detected from tensor shapes */
-export function resolveArchitecture(set: WeightSet, archName?: string): Architecture {
-  if (archName !== undefined) {
-    if (!isArchName(archName)) throw usageError(`Expected one of ${ARCH_NAMES.join(', ')} for --arch but received ${archName}`);
-    const arch = buildArchitecture(archName, set.tensors.get('fc8.weight')?.shape[0] ?? 1000);
-    checkWeights(arch, set);
-    return arch;
-  }
-  const arch = set.arch ?? archFromMetadata(set);
-  if (arch) {
-    checkWeights(arch, set);
-    return arch;
-  }
-  return detectArchitecture(set);
 }
 
 export async function weightsInfo(path: string, archName?: string): Promise<WeightsInfo> {

@@ -2,7 +2,7 @@
 // from the outputs of `score --shard I/N` runs.
 import { writeFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { CliError } from './common.js';
+import { AlexnetError } from '../errors.js';
 
 export interface MergeArgs {
   outputs: string[];
@@ -21,7 +21,7 @@ export async function mergeHandler(argv: MergeArgs): Promise<void> {
   const result = mergeOutputs(argv.outputs, (header) => headerLabels(header, argv.labels));
   for (const w of result.warnings) process.stderr.write(`alexnet-cli: warning: ${w}\n`);
   if (argv.complete && result.warnings.length) {
-    throw new CliError(`Expected every shard complete (--complete) but found ${result.warnings.join('; ')}; submit the array again (tasks whose output is complete exit at once), then merge`);
+    throw new AlexnetError(`Expected every shard complete (--complete) but found ${result.warnings.join('; ')}; submit the array again (tasks whose output is complete exit at once), then merge`);
   }
   if (argv.out) await writeMerged(argv.out, result);
   if (argv.confusion) writeFileSync(argv.confusion, result.accumulator.confusionCsv(headerLabels(result.header, argv.labels)));

@@ -6,7 +6,8 @@ import { ARCH_NAMES, buildArchitecture, isArchName } from '../model/archs.js';
 import type { Architecture } from '../model/layers.js';
 import { parseRandomSpec } from '../model/random.js';
 import { renderSvg } from '../plot/svg.js';
-import { usageError, withArchOption } from './common.js';
+import { withArchOption } from './common.js';
+import { usageError } from '../errors.js';
 
 export { renderSvg, type PlotOptions } from '../plot/svg.js';
 export { svgToPng, type PngOptions } from '../plot/png.js';

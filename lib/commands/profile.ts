@@ -6,7 +6,9 @@ import { measurePeak, profileModel, type ProfileReport } from '../profile/profil
 import { renderTrace } from '../profile/trace.js';
 import { renderHtml } from '../profile/html.js';
 import { describePeak, describeRun, describeTotals, layerRow, PROFILE_HEADER, PROFILE_RIGHT_ALIGNED, totalRow } from '../profile/format.js';
-import { renderTable, usageError, withArchOption, withDeviceOption, withThreadsOption } from './common.js';
+import { withArchOption, withDeviceOption, withThreadsOption } from './common.js';
+import { usageError } from '../errors.js';
+import { renderTable } from '../format.js';
 
 export { profileModel, measurePeak, quantile } from '../profile/profile.js';
 export type { ProfileReport, ProfileOptions, LayerProfile, PeakMeasurement, IterationProfile } from '../profile/profile.js';

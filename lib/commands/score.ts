@@ -4,7 +4,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { CommandModule } from 'yargs';
-import { usageError, withArchOption, withDeviceOption, withThreadsOption } from './common.js';
+import { withArchOption, withDeviceOption, withThreadsOption } from './common.js';
+import { usageError } from '../errors.js';
 
 export interface ScoreArgs {
   dataset: string;
@@ -55,7 +56,7 @@ export async function scoreHandler(argv: ScoreArgs): Promise<void> {
 
   const { readLabels } = await import('../labels.js');
   const { buildReport, progressLine, renderReport } = await import('../score/report.js');
-  const weights = argv.weights ?? await (await import('./default-weights.js')).defaultWeightsPath();
+  const weights = argv.weights ?? await (await import('../weights/cache.js')).defaultWeightsPath();
   // a random head takes its size from --labels unless --num-classes says otherwise
   const numClasses = argv['num-classes'] ?? (argv.labels && weights.startsWith('random') ? readLabels(argv.labels).length : undefined);
 

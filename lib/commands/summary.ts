@@ -1,9 +1,10 @@
 // `alexnet-cli summary`: the network's structure, like Keras' model.summary(), plus MACs.
 import type { CommandModule } from 'yargs';
 import { buildArchitecture } from '../model/archs.js';
-import type { Architecture, ArchName, LayerSpec } from '../model/layers.js';
+import type { Architecture, ArchName } from '../model/layers.js';
 import { inferShapes } from '../model/shapes.js';
-import { formatBytes, formatInt, renderTable, usageError } from './common.js';
+import { usageError } from '../errors.js';
+import { formatBytes, formatInt, layerTypeName, renderTable } from '../format.js';
 
 export interface LayerSummary {
   name: string;
@@ -22,32 +23,6 @@ export interface ModelSummary {
   totalParams: number;
   paramBytes: number;
   totalMacs: number;
-}
-
-/** Keras-style type names, with the fused activation and grouping visible */
-export function layerTypeName(spec: LayerSpec): string {
-  switch (spec.type) {
-    case 'conv2d':
-      return `Conv2D${spec.groups > 1 ? `/g${spec.groups}` : ''}${spec.relu ? '+ReLU' : ''}`;
-    case 'maxPool2d':
-      return `MaxPool2D${spec.ceil ? '/ceil' : ''}`;
-    case 'avgPool2d':
-      return `AvgPool2D${spec.ceil ? '/ceil' : ''}`;
-    case 'lrn':
-      return 'LRN';
-    case 'adaptiveAvgPool2d':
-      return 'AdaptiveAvgPool2D';
-    case 'flatten':
-      return 'Flatten';
-    case 'linear':
-      return `Dense${spec.relu ? '+ReLU' : ''}`;
-    case 'relu':
-      return 'ReLU';
-    case 'dropout':
-      return 'Dropout';
-    case 'softmax':
-      return 'Softmax';
-  }
 }
 
 export function summarize(arch: Architecture, inputSize?: [number, number]): ModelSummary {

@@ -1,7 +1,7 @@
 // `alexnet-cli weights <download|list|verify> [name]`: manage the pretrained weights cache.
 import type { Argv, CommandModule } from 'yargs';
 import {
-  PRETRAINED, cacheDir, ensurePretrained, ensureSource, listCache, verifyCache, type Converter,
+  DEFAULT_PRETRAINED, PRETRAINED, cacheDir, ensurePretrained, listCache, verifyCache,
 } from '../weights/cache.js';
 
 const ACTIONS = ['download', 'list', 'verify'] as const;
@@ -47,32 +47,22 @@ export async function formatVerify(names?: string[], env = process.env): Promise
   return { lines, ok };
 }
 
-/**
- * The command module. With `convert` (the lead wires readWeights + writeSafetensors), `download` also
- * converts to `<cache>/<name>.safetensors`; without it, it downloads and verifies the source file only
- * and conversion happens on first use.
- */
-export function createWeightsCommand(convert?: Converter): CommandModule<object, WeightsArgs> {
-  return {
-    command: 'weights <action> [name]',
-    describe: 'Download, list or verify the pretrained weights in the cache',
-    builder: (yargs: Argv<object>) => yargs
-      .positional('action', { choices: ACTIONS, demandOption: true, describe: 'what to do' })
-      .positional('name', { choices: Object.keys(PRETRAINED), type: 'string', describe: 'which weights (download: torchvision by default)' }) as Argv<WeightsArgs>,
-    handler: async (argv) => {
-      if (argv.action === 'download') {
-        const name = argv.name ?? 'torchvision';
-        const path = convert ? await ensurePretrained(name, { convert }) : await ensureSource(name);
-        console.log(path);
-      } else if (argv.action === 'list') {
-        for (const line of await formatList()) console.log(line);
-      } else {
-        const { lines, ok } = await formatVerify(argv.name === undefined ? undefined : [argv.name]);
-        for (const line of lines) console.log(line);
-        if (!ok) process.exitCode = 1;
-      }
-    },
-  };
-}
-
-export const weightsCommand = createWeightsCommand();
+export const weightsCommand: CommandModule<object, WeightsArgs> = {
+  command: 'weights <action> [name]',
+  describe: 'Download, list or verify the pretrained weights in the cache',
+  builder: (yargs: Argv<object>) => yargs
+    .positional('action', { choices: ACTIONS, demandOption: true, describe: 'what to do' })
+    .positional('name', { choices: Object.keys(PRETRAINED), type: 'string', describe: 'which weights (download: torchvision by default)' }) as Argv<WeightsArgs>,
+  handler: async (argv) => {
+    if (argv.action === 'download') {
+      // downloads, verifies and converts to <cache>/<name>.safetensors
+      console.log(await ensurePretrained(argv.name ?? DEFAULT_PRETRAINED));
+    } else if (argv.action === 'list') {
+      for (const line of await formatList()) console.log(line);
+    } else {
+      const { lines, ok } = await formatVerify(argv.name === undefined ? undefined : [argv.name]);
+      for (const line of lines) console.log(line);
+      if (!ok) process.exitCode = 1;
+    }
+  },
+};

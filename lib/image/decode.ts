@@ -13,6 +13,7 @@
 // EXIF orientation (JPEG APP1 only): applied by default, as PIL's ImageOps.exif_transpose does.
 // torchvision's own loaders (datasets.folder.pil_loader, io.read_image in 0.14) do NOT apply it, so
 // a phone photo stored sideways reaches the model sideways there; `{ exifOrientation: false }` does the same.
+import { AlexnetError } from '../errors.js';
 import { readFile } from 'node:fs/promises';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
@@ -36,10 +37,8 @@ export interface DecodeOptions {
 
 const DEFAULT_MAX_PIXELS = 100e6;
 
-export function imageError(name: string, message: string): Error {
-  const err = new Error(`${name}: ${message}`);
-  (err as NodeJS.ErrnoException).code = 'ERR_IMAGE';
-  return err;
+export function imageError(name: string, message: string): AlexnetError {
+  return new AlexnetError(`${name}: ${message}`, 'ERR_IMAGE');
 }
 
 /** whether JPEGs will be decoded by libjpeg-turbo (for --verbose and benchmarks) */

@@ -1,8 +1,9 @@
 // From what a user passes (--weights FILE | random[:SEED], --arch, --num-classes) to a loaded Model
 // and the preprocessing that goes with its weights.
+import { usageError } from '../errors.js';
 import { buildArchitecture, isArchName, ARCH_NAMES } from './archs.js';
 import type { ArchName, Architecture, Preprocess } from './layers.js';
-import { Model, modelError } from './model.js';
+import { Model } from './model.js';
 import { parseRandomSpec } from './random.js';
 import type { WeightSet } from '../weights/types.js';
 import { readWeights, detectArchitecture } from '../weights/index.js';
@@ -29,7 +30,7 @@ export interface LoadedModel {
 }
 
 export function parseArchName(name: string): ArchName {
-  if (!isArchName(name)) throw modelError(`Expected one of ${ARCH_NAMES.join(', ')} for --arch but received ${name}`, 'ERR_USAGE');
+  if (!isArchName(name)) throw usageError(`Expected one of ${ARCH_NAMES.join(', ')} for --arch but received ${name}`);
   return name;
 }
 

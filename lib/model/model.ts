@@ -1,6 +1,7 @@
 // The layer pipeline: weights in native buffers, activations in a per-(batch, size) arena of two
 // ping-pong buffers. A forward pass is one native runPlan call (the layer list compiled once per arena,
 // lib/model/plan.ts); bindings without runPlan (CUDA) run one primitive per layer, awaited in order.
+import { AlexnetError } from '../errors.js';
 import type { Binding, NativeTensor } from '../native.js';
 import { native } from '../native.js';
 import type { Architecture, Pair } from './layers.js';
@@ -34,12 +35,6 @@ interface Arena {
   input: NativeTensor;
   /** compiled on the first forward pass through runPlan */
   plan?: Plan;
-}
-
-export function modelError(message: string, code = 'ERR_SHAPE'): Error {
-  const err = new Error(message);
-  (err as NodeJS.ErrnoException).code = code;
-  return err;
 }
 
 /** How the CPU keeps a model's weights */
@@ -82,7 +77,7 @@ export class Model {
       else if (t.shape.join(',') !== shape.join(',')) problems.push(`${name} expected [${shape.join(',')}] found [${t.shape.join(',')}]`);
     }
     if (problems.length) {
-      throw modelError(`${set.path}: weights do not fit the ${arch.name} architecture (${arch.numClasses} classes): ${problems.join('; ')}`, 'ERR_WEIGHTS');
+      throw new AlexnetError(`${set.path}: weights do not fit the ${arch.name} architecture (${arch.numClasses} classes): ${problems.join('; ')}`, 'ERR_WEIGHTS');
     }
     const params = new Map<string, NativeTensor>();
     for (const [name, shape] of expected) {
@@ -219,11 +214,11 @@ export class Model {
    */
   async forward(input: Float32Array | NativeTensor, shape: number[], options: ForwardOptions = {}): Promise<Float32Array> {
     if (shape.length !== 4 || shape[1] !== this.arch.input[0]) {
-      throw modelError(`Expected an input of shape [N,${this.arch.input[0]},H,W] for ${this.arch.name} but received [${shape.join(',')}]`);
+      throw new AlexnetError(`Expected an input of shape [N,${this.arch.input[0]},H,W] for ${this.arch.name} but received [${shape.join(',')}]`, 'ERR_SHAPE');
     }
     const hostInput = input instanceof Float32Array;
     if (hostInput && input.length !== shapeSize(shape)) {
-      throw modelError(`Expected ${shapeSize(shape)} values for an input of shape [${shape.join(',')}] but received ${input.length}`);
+      throw new AlexnetError(`Expected ${shapeSize(shape)} values for an input of shape [${shape.join(',')}] but received ${input.length}`, 'ERR_SHAPE');
     }
     if (!hostInput) this.checkInputTensor(input, shape);
     const [batch, , height, width] = shape;
@@ -231,7 +226,7 @@ export class Model {
     try {
       arena = this.prepareArena(batch, [height, width]);
     } catch (e) {
-      if (e instanceof ShapeError) throw modelError(`${e.message} (input ${height}x${width}; ${this.arch.name} expects ${this.arch.input[1]}x${this.arch.input[2]})`);
+      if (e instanceof ShapeError) throw new AlexnetError(`${e.message} (input ${height}x${width}; ${this.arch.name} expects ${this.arch.input[1]}x${this.arch.input[2]})`, 'ERR_SHAPE');
       throw e;
     }
     if (hostInput) arena.input.write(input);
@@ -315,10 +310,10 @@ export class Model {
   private checkInputTensor(input: NativeTensor, shape: number[]): void {
     const device = this.device === 'cuda' ? 'cuda:0' : this.device;
     if (input.device !== device) {
-      throw modelError(`Expected a NativeTensor on '${device}' for input but received one on '${input.device}'`, 'ERR_DEVICE');
+      throw new AlexnetError(`Expected a NativeTensor on '${device}' for input but received one on '${input.device}'`, 'ERR_DEVICE');
     }
     if (input.length < shapeSize(shape)) {
-      throw modelError(`Expected a NativeTensor of at least ${shapeSize(shape)} elements for an input of shape [${shape.join(',')}] but received NativeTensor(${input.length})`);
+      throw new AlexnetError(`Expected a NativeTensor of at least ${shapeSize(shape)} elements for an input of shape [${shape.join(',')}] but received NativeTensor(${input.length})`, 'ERR_SHAPE');
     }
   }
 

@@ -1,5 +1,6 @@
 // Shape inference: from an architecture and an input size to every layer's output shape,
 // resolved padding, parameter shapes, parameter count and multiply-accumulates.
+import { AlexnetError } from '../errors.js';
 import type { Architecture, LayerSpec, Pads, Pair } from './layers.js';
 
 export interface LayerShape {
@@ -17,8 +18,10 @@ export interface LayerShape {
   macs: number;
 }
 
-export class ShapeError extends Error {
-  code = 'ERR_SHAPE';
+export class ShapeError extends AlexnetError {
+  constructor(message: string) {
+    super(message, 'ERR_SHAPE');
+  }
 }
 
 const product = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);

@@ -7,8 +7,8 @@
 // finds on Linux); browsers with narrower fonts only get more room.
 import type { Architecture, LayerSpec, Pair } from '../model/layers.js';
 import { inferShapes, type LayerShape } from '../model/shapes.js';
-import { layerTypeName } from '../commands/summary.js';
-import { formatInt } from '../commands/common.js';
+import { formatInt, layerTypeName } from '../format.js';
+
 import { escapeXml } from './xml.js';
 
 export interface PlotOptions {

@@ -1,6 +1,6 @@
 // Number formatting shared by the profile's text table and its HTML page.
 import type { LayerProfile, ProfileReport } from './profile.js';
-import { formatBytes, formatInt } from '../commands/common.js';
+import { formatBytes, formatInt } from '../format.js';
 
 export const formatMs = (ns: number): string => (ns / 1e6).toFixed(3);
 export const formatPercent = (value: number | null, digits = 1): string => (value === null ? '-' : `${value.toFixed(digits)}%`);

@@ -2,7 +2,7 @@
 // layer (median bar, p90 whisker), and the per-layer table. No scripts, no network.
 import type { LayerProfile, ProfileReport } from './profile.js';
 import { describePeak, describeRun, formatMs, layerRow, PROFILE_HEADER, PROFILE_RIGHT_ALIGNED, totalRow } from './format.js';
-import { formatBytes } from '../commands/common.js';
+import { formatBytes } from '../format.js';
 import { escapeXml } from '../plot/xml.js';
 
 

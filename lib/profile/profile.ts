@@ -4,12 +4,13 @@
 // The per-layer numbers are the addon's own steady-clock readings around each kernel, so they carry
 // no JS timer or event-loop noise; the difference between their sum and the end-to-end time is what
 // runs outside the kernels (JS dispatch, AsyncWorker queueing, the input copy, reading the output).
+import { usageError } from '../errors.js';
 import type { Binding } from '../native.js';
 import type { Architecture } from '../model/layers.js';
 import type { ForwardOptions } from '../model/model.js';
 import { Rng } from '../model/random.js';
 import { inferShapes, shapeSize } from '../model/shapes.js';
-import { layerTypeName } from '../commands/summary.js';
+import { layerTypeName } from '../format.js';
 
 /** What profileModel needs of a Model (a real one, or a stand-in in tests) */
 export interface ProfiledModel {
@@ -183,9 +184,7 @@ export async function measurePeak(binding: Binding, device = 'cpu'): Promise<Pea
 
 function checkCount(value: number, name: string, min: number): void {
   if (!Number.isInteger(value) || value < min) {
-    const err = new Error(`Expected ${min === 0 ? 'a non-negative' : 'a positive'} integer for ${name} but received ${value}`);
-    (err as NodeJS.ErrnoException).code = 'ERR_USAGE';
-    throw err;
+    throw usageError(`Expected ${min === 0 ? 'a non-negative' : 'a positive'} integer for ${name} but received ${value}`);
   }
 }
 

@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import type { ClassLabel } from '../labels.js';
-import { CliError } from '../commands/common.js';
+import { AlexnetError } from '../errors.js';
 
 export interface DatasetItem {
   /** relative to the dataset root, '/'-separated */
@@ -48,7 +48,7 @@ export function isImageName(name: string): boolean {
   return IMAGE_EXTENSIONS.some((ext) => lower.endsWith(ext));
 }
 
-const datasetError = (message: string) => new CliError(message, 'ERR_INPUT');
+const datasetError = (message: string) => new AlexnetError(message, 'ERR_INPUT');
 
 /** Up to `n` examples, then "and N more" */
 export function listSome(values: string[], n = 5): string {
@@ -136,7 +136,7 @@ export function compareBytes(a: string, b: string): number {
 
 const byPath = (a: DatasetItem, b: DatasetItem) => compareBytes(a.path, b.path);
 
-function unknownClassesError(what: string, unknown: string[], resolver: ClassResolver, labelsSource: string): CliError {
+function unknownClassesError(what: string, unknown: string[], resolver: ClassResolver, labelsSource: string): AlexnetError {
   const ambiguous = unknown.filter((u) => resolver.isAmbiguous(u));
   const hint = ambiguous.length ? `; ${listSome(ambiguous)} name more than one class, use the WNID or index` : '';
   return datasetError(`Expected ${what} to name classes of the ${resolver.numClasses}-class head (a WNID, a name from ${labelsSource}, or an index 0-${resolver.numClasses - 1}) but found ${unknown.length} unknown: ${listSome(unknown)}${hint}`);
@@ -295,7 +295,7 @@ export function parseShard(text: string): Shard {
   const index = m ? Number(m[1]) : NaN;
   const count = m ? Number(m[2]) : NaN;
   if (!m || count < 1 || index >= count) {
-    throw new CliError(`Expected I/N with 0 <= I < N for --shard but received ${text}`, 'ERR_USAGE');
+    throw new AlexnetError(`Expected I/N with 0 <= I < N for --shard but received ${text}`, 'ERR_USAGE');
   }
   return { index, count };
 }

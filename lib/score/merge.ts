@@ -2,7 +2,7 @@
 // whole dataset: the same numbers and the same per-image lines as one unsharded run.
 import { rename, rm } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { CliError } from '../commands/common.js';
+import { AlexnetError } from '../errors.js';
 import type { ClassLabel } from '../labels.js';
 import { compareBytes, listSome } from './dataset.js';
 import { MetricsAccumulator, type ScoreMetrics } from './metrics.js';
@@ -38,19 +38,19 @@ export interface MergeResult {
 }
 
 export function mergeOutputs(paths: string[], labels: ClassLabel[] | ((header: ScoreHeader) => ClassLabel[])): MergeResult {
-  if (paths.length === 0) throw new CliError('Expected at least one score output for OUT but received none', 'ERR_USAGE');
+  if (paths.length === 0) throw new AlexnetError('Expected at least one score output for OUT but received none', 'ERR_USAGE');
   const outputs = paths.map((path) => {
     const contents = readOutput(path);
-    if (!contents.header) throw new CliError(`${path}: expected an alexnet-cli score output but the file is empty`);
+    if (!contents.header) throw new AlexnetError(`${path}: expected an alexnet-cli score output but the file is empty`);
     return { path, ...contents, header: contents.header };
   });
   const first = outputs[0];
   // refused: outputs of another dataset, weights, preprocessing or shard count
   for (const o of outputs) {
     const mismatch = headerMismatch(first.header, o.header, COMPARED_FIELDS);
-    if (mismatch) throw new CliError(`${o.path}: expected the same configuration as ${first.path} but found ${mismatch.replace('where this run has', `where ${first.path} has`)}`);
+    if (mismatch) throw new AlexnetError(`${o.path}: expected the same configuration as ${first.path} but found ${mismatch.replace('where this run has', `where ${first.path} has`)}`);
     if (o.header.shard.count !== first.header.shard.count) {
-      throw new CliError(`${o.path}: expected a shard of ${first.header.shard.count} (as ${first.path}) but found shard ${o.header.shard.index}/${o.header.shard.count}`);
+      throw new AlexnetError(`${o.path}: expected a shard of ${first.header.shard.count} (as ${first.path}) but found shard ${o.header.shard.index}/${o.header.shard.count}`);
     }
   }
   // refused: the same shard twice (all of them named), the same image twice
@@ -61,7 +61,7 @@ export function mergeOutputs(paths: string[], labels: ClassLabel[] | ((header: S
     if (other !== undefined) twice.push(`${o.path}: expected distinct shards but it holds shard ${o.header.shard.index}/${o.header.shard.count}, as ${other} does`);
     else byShard.set(o.header.shard.index, o.path);
   }
-  if (twice.length) throw new CliError(twice.join('; '));
+  if (twice.length) throw new AlexnetError(twice.join('; '));
   const seen = new Map<string, string>();
   const doubled: string[] = [];
   let firstDoubled = '';
@@ -77,7 +77,7 @@ export function mergeOutputs(paths: string[], labels: ClassLabel[] | ((header: S
     }
   }
   if (doubled.length) {
-    throw new CliError(`${firstDoubled}: expected each image in one output only but found ${doubled.length} image${doubled.length > 1 ? 's' : ''} twice: ${listSome(doubled)}`);
+    throw new AlexnetError(`${firstDoubled}: expected each image in one output only but found ${doubled.length} image${doubled.length > 1 ? 's' : ''} twice: ${listSome(doubled)}`);
   }
 
   const header: ScoreHeader = { ...first.header, shard: { index: 0, count: 1 }, count: first.header.datasetSize };

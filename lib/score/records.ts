@@ -11,7 +11,7 @@
 // whole batches plus at most one torn last line (no newline yet), which readOutput() drops.
 import { closeSync, existsSync, ftruncateSync, openSync, readFileSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { CliError } from '../commands/common.js';
+import { AlexnetError } from '../errors.js';
 import { defaultLabels, readLabels, type ClassLabel } from '../labels.js';
 import { splitCsvLine } from './dataset.js';
 
@@ -68,7 +68,7 @@ export function outputFormatFor(path: string): OutputFormat {
   const lower = path.toLowerCase();
   if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson')) return 'jsonl';
   if (lower.endsWith('.csv')) return 'csv';
-  throw new CliError(`Expected a .jsonl or .csv file for --out but received ${path}`, 'ERR_USAGE');
+  throw new AlexnetError(`Expected a .jsonl or .csv file for --out but received ${path}`, 'ERR_USAGE');
 }
 
 const CSV_HEADER_PREFIX = '# alexnet-cli score ';
@@ -148,11 +148,11 @@ export function readOutput(path: string): OutputContents {
     if (format === 'csv' && !lines[0].startsWith(CSV_HEADER_PREFIX)) throw new Error('no header');
     header = JSON.parse(text) as ScoreHeader;
   } catch {
-    throw new CliError(`${path}: expected an alexnet-cli score output (header line version ${FORMAT_VERSION}) but found other text on line 1`);
+    throw new AlexnetError(`${path}: expected an alexnet-cli score output (header line version ${FORMAT_VERSION}) but found other text on line 1`);
   }
   if (header?.alexnetCliScore !== FORMAT_VERSION) {
     const found = typeof header?.alexnetCliScore === 'number' ? `version ${header.alexnetCliScore} (another alexnet-cli release; score again, or merge with that release)` : 'other text';
-    throw new CliError(`${path}: expected an alexnet-cli score output (header line version ${FORMAT_VERSION}) but found ${found} on line 1`);
+    throw new AlexnetError(`${path}: expected an alexnet-cli score output (header line version ${FORMAT_VERSION}) but found ${found} on line 1`);
   }
   if (format === 'csv') {
     // the column-name line; when the header alone was written before a kill, it may be missing
@@ -165,7 +165,7 @@ export function readOutput(path: string): OutputContents {
     try {
       records.push(parseRecord(lines[i], format, header.top));
     } catch (e) {
-      throw new CliError(`${path}: expected a ${format.toUpperCase()} record on line ${i + 1} but found a bad line (${(e as Error).message})`);
+      throw new AlexnetError(`${path}: expected a ${format.toUpperCase()} record on line ${i + 1} but found a bad line (${(e as Error).message})`);
     }
   }
   return { header, records, validBytes, tornTail, hasColumns: true };

@@ -1,5 +1,5 @@
 // What `score` and `merge` print: the metrics as text tables or one JSON object, and the TTY progress line.
-import { formatInt, renderTable } from '../commands/common.js';
+import { formatInt, renderTable } from '../format.js';
 import type { ScoreMetrics } from './metrics.js';
 import type { ScoreHeader } from './records.js';
 import type { ScoreProgress, ScoreTiming } from './run.js';

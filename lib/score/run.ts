@@ -10,7 +10,7 @@ import { resolve as resolvePath } from 'node:path';
 import type { Classifier } from '../classifier.js';
 import { topK } from '../classifier.js';
 import { inputSize } from '../image/preprocess.js';
-import { CliError } from '../commands/common.js';
+import { AlexnetError } from '../errors.js';
 import { hashFile } from '../weights/download.js';
 import { datasetDigest, shardItems, type Dataset, type DatasetItem, type Shard } from './dataset.js';
 import { MetricsAccumulator, type ScoreMetrics } from './metrics.js';
@@ -154,7 +154,7 @@ export async function runScore(dataset: Dataset, classifier: Classifier, options
   const items: DatasetItem[] = shardItems(dataset.items.slice(0, header.datasetSize), options.shard);
   const numClasses = classifier.arch.numClasses;
   for (const it of items) {
-    if (it.label >= numClasses) throw new CliError(`${it.path}: expected a class index below ${numClasses} but found ${it.label}`);
+    if (it.label >= numClasses) throw new AlexnetError(`${it.path}: expected a class index below ${numClasses} but found ${it.label}`);
   }
   const metrics = new MetricsAccumulator(numClasses, options.top);
 
@@ -164,18 +164,18 @@ export async function runScore(dataset: Dataset, classifier: Classifier, options
   let droppedTornLine = false;
   if (options.out && existsSync(options.out) && statSync(options.out).size > 0) {
     if (!options.resume) {
-      throw new CliError(`${options.out}: expected a new output file but it exists; pass --resume to continue that run or remove the file`, 'ERR_USAGE');
+      throw new AlexnetError(`${options.out}: expected a new output file but it exists; pass --resume to continue that run or remove the file`, 'ERR_USAGE');
     }
     const contents = readOutput(options.out);
     droppedTornLine = contents.tornTail;
     if (contents.header) {
       const mismatch = headerMismatch(header, contents.header, [...COMPARED_FIELDS, 'shard', 'count']);
-      if (mismatch) throw new CliError(`${options.out}: expected the output of the same run to resume but it was written with ${mismatch}`, 'ERR_USAGE');
+      if (mismatch) throw new AlexnetError(`${options.out}: expected the output of the same run to resume but it was written with ${mismatch}`, 'ERR_USAGE');
       const expected = new Map(items.map((it) => [it.path, it.label]));
       for (const r of contents.records) {
-        if (done.has(r.path)) throw new CliError(`${options.out}: expected each image once but found ${r.path} twice`);
+        if (done.has(r.path)) throw new AlexnetError(`${options.out}: expected each image once but found ${r.path} twice`);
         if (expected.get(r.path) !== r.label) {
-          throw new CliError(`${options.out}: expected records of this shard's images but found ${r.path} (label ${r.label}), which this dataset does not hold with that label`);
+          throw new AlexnetError(`${options.out}: expected records of this shard's images but found ${r.path} (label ${r.label}), which this dataset does not hold with that label`);
         }
         done.add(r.path);
         metrics.add(r);

@@ -16,7 +16,7 @@
 // ALEXNET_CLI_SHARD_COUNT also serves Slurm: when it is set, the array task id itself is the shard
 // index, so that a subset of an array can be resubmitted (sbatch --array=3,5 with
 // ALEXNET_CLI_SHARD_COUNT=8 reruns shards 3/8 and 5/8).
-import { CliError } from '../commands/common.js';
+import { AlexnetError } from '../errors.js';
 import { parseShard, type Shard } from './dataset.js';
 
 export type ShardSource = 'option' | 'default' | 'slurm-array' | 'slurm-step' | 'slurm-array-step' | 'kubernetes';
@@ -32,7 +32,7 @@ type Env = Record<string, string | undefined>;
 
 const SHARD_COUNT_VARIABLE = 'ALEXNET_CLI_SHARD_COUNT';
 
-const usage = (message: string) => new CliError(message, 'ERR_USAGE');
+const usage = (message: string) => new AlexnetError(message, 'ERR_USAGE');
 
 function integerVariable(env: Env, name: string, min: number): number {
   const text = env[name];

@@ -8,6 +8,7 @@
 // Processes that share a cache (the tasks of a job array, on one node or on several over NFS) take
 // `<file>.lock` before they download or convert (lock.ts): one works, the others wait and then use
 // its file, so no two ever write the same `.part` or converted file.
+import { AlexnetError } from '../errors.js';
 import { rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, isAbsolute, join } from 'node:path';
@@ -102,9 +103,7 @@ export function convertedPath(name: string, env: Env = process.env): string {
 export function lookupPretrained(name: string, registry: Record<string, PretrainedWeights> = PRETRAINED): PretrainedWeights {
   const weights = Object.hasOwn(registry, name) ? registry[name] : undefined;
   if (!weights) {
-    const err = new Error(`Expected one of ${Object.keys(registry).join(', ')} for pretrained weights but received ${name}`);
-    (err as NodeJS.ErrnoException).code = 'ERR_INVALID_ARG_VALUE';
-    throw err;
+    throw new AlexnetError(`Expected one of ${Object.keys(registry).join(', ')} for pretrained weights but received ${name}`, 'ERR_INVALID_ARG_VALUE');
   }
   return weights;
 }
@@ -157,12 +156,19 @@ export async function ensureSource(name: string, options: EnsureOptions = {}): P
 // one conversion per file at a time within this process
 const converting = new Map<string, Promise<string>>();
 
+/** lib/weights/convert.ts, loaded only when a conversion is needed */
+const convertToSafetensors: Converter = async (src, dst) => {
+  await (await import('./convert.js')).convertWeights(src, dst);
+};
+
 /**
  * The path of `<cache>/<name>.safetensors`, the native weights. When absent: downloads the source file
- * (ensureSource), then calls `convert(source, tmp)` once and renames tmp into place, so a failed or
- * interrupted conversion never leaves a half-written file under the final name.
+ * (ensureSource), then calls `convert(source, tmp)` once (convertWeights unless a test brings its own)
+ * and renames tmp into place, so a failed or interrupted conversion never leaves a half-written file
+ * under the final name.
  */
-export async function ensurePretrained(name: string, options: EnsureOptions & { convert: Converter }): Promise<string> {
+export async function ensurePretrained(name: string, options: EnsureOptions & { convert?: Converter } = {}): Promise<string> {
+  const convert = options.convert ?? convertToSafetensors;
   const env = options.env ?? process.env;
   lookupPretrained(name, options.registry);
   const dst = convertedPath(name, env);
@@ -175,7 +181,7 @@ export async function ensurePretrained(name: string, options: EnsureOptions & { 
       // still ending in .safetensors, for a writer that goes by the extension
       const tmp = convertedPath(`${name}.${process.pid}.tmp`, env);
       try {
-        await options.convert(src, tmp);
+        await convert(src, tmp);
         await rename(tmp, dst);
       } finally {
         await rm(tmp, { force: true });
@@ -186,6 +192,13 @@ export async function ensurePretrained(name: string, options: EnsureOptions & { 
     pending.then(() => converting.delete(dst), () => converting.delete(dst));
   }
   return pending;
+}
+
+/** The weights used when none are given: torchvision's pretrained weights, converted once into the cache */
+export const DEFAULT_PRETRAINED = 'torchvision';
+
+export async function defaultWeightsPath(): Promise<string> {
+  return ensurePretrained(DEFAULT_PRETRAINED);
 }
 
 export interface CachedWeights {

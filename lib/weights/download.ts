@@ -1,6 +1,7 @@
 // Downloading weight files: streamed to `<dest>.part`, hashed while streaming, renamed to `dest` only
 // after the hash matched, so an interrupted or corrupt download never leaves a file under the final
 // name. A `.part` left by an interrupted run is resumed with an HTTP Range request.
+import { AlexnetError } from '../errors.js';
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
@@ -35,19 +36,16 @@ const MAX_REDIRECTS = 10;
 
 class NetworkError extends Error {}
 
-export function downloadError(url: string, file: string, reason: string): Error {
-  const err = new Error(
+export function downloadError(url: string, file: string, reason: string): AlexnetError {
+  return new AlexnetError(
     `Could not download ${url}: ${reason}. Download it elsewhere and pass --weights FILE, ` +
     `or set ALEXNET_CLI_CACHE to a folder that has ${file}.`,
+    'ERR_DOWNLOAD',
   );
-  (err as NodeJS.ErrnoException).code = 'ERR_DOWNLOAD';
-  return err;
 }
 
-export function checksumError(file: string, expected: string, found: string): Error {
-  const err = new Error(`Expected SHA-256 ${expected} for ${file} but found ${found}`);
-  (err as NodeJS.ErrnoException).code = 'ERR_CHECKSUM';
-  return err;
+export function checksumError(file: string, expected: string, found: string): AlexnetError {
+  return new AlexnetError(`Expected SHA-256 ${expected} for ${file} but found ${found}`, 'ERR_CHECKSUM');
 }
 
 /** Whether `actual` (full hex SHA-256) satisfies the expectation in `options`. */

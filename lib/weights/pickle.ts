@@ -82,6 +82,13 @@ function decodeLong(bytes: Buffer): number | bigint {
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
 
+/** protocol 0's decimal INT and LONG: exact beyond 2^53 (a BigInt there, as LONG1 and LONG4 give) */
+function decodeDecimal(text: string): number | bigint {
+  if (!/^[+-]?\d+$/.test(text.trim())) return Number.NaN;
+  const v = BigInt(text.trim());
+  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+}
+
 function callGlobal(fn: PyGlobal, args: unknown[], fail: (m: string) => never): unknown {
   switch (fn.qualifiedName) {
     case 'collections.OrderedDict': {
@@ -178,10 +185,10 @@ export function unpickle(data: Buffer, start: number, options: UnpickleOptions):
       case 0x8b: stack.push(decodeLong(bytes(u32()))); break; // LONG4
       case 0x49: { // INT (protocol 0; I01/I00 are True/False)
         const s = line();
-        stack.push(s === '01' ? true : s === '00' ? false : Number.parseInt(s, 10));
+        stack.push(s === '01' ? true : s === '00' ? false : decodeDecimal(s));
         break;
       }
-      case 0x4c: stack.push(Number.parseInt(line().replace(/L$/, ''), 10)); break; // LONG (protocol 0)
+      case 0x4c: stack.push(decodeDecimal(line().replace(/L$/, ''))); break; // LONG (protocol 0)
       case 0x47: { need(8); stack.push(data.readDoubleBE(p)); p += 8; break; } // BINFLOAT
       case 0x46: stack.push(Number.parseFloat(line())); break; // FLOAT (protocol 0)
       case 0x4e: stack.push(null); break; // NONE

@@ -3,6 +3,7 @@
 // Canonical names are `<layer>.weight` / `<layer>.bias` with the layer names of lib/model/archs.ts
 // (conv1..conv5, fc6..fc8 for all three architectures). Layouts: conv weights OIHW
 // [out, in/groups, kh, kw]; linear weights [out, in] with `in` in the engine's flatten order (C, H, W).
+import { AlexnetError } from '../errors.js';
 import type { Architecture, Preprocess } from '../model/layers.js';
 
 export interface WeightTensor {
@@ -27,8 +28,6 @@ export interface WeightSet {
   metadata: Record<string, string>;
 }
 
-export function weightsError(path: string, message: string): Error {
-  const err = new Error(`${path}: ${message}`);
-  (err as NodeJS.ErrnoException).code = 'ERR_WEIGHTS';
-  return err;
+export function weightsError(path: string, message: string): AlexnetError {
+  return new AlexnetError(`${path}: ${message}`, 'ERR_WEIGHTS');
 }

@@ -20,8 +20,18 @@ enum kernel_status : int {
 
 // ---------------------------------------------------------------------------------------------
 // Instruction sets. The GEMM (and so conv2d and linear) is compiled once per ISA; the one in use is
-// the best the CPU supports, or the one forced by ALEXNET_CLI_ISA / cpu_set_isa().
-enum class cpu_isa : int { portable = 0, avx2 = 1, avx512 = 2 };
+// the best the CPU supports, or the one forced by ALEXNET_CLI_ISA / cpu_set_isa(). The -vnni sets add
+// the dot-product instructions of the reduced-precision kernels (lowp.cc): avx2-vnni = AVX2 + AVX-VNNI
+// (vpdpbusd on ymm), avx512-vnni = AVX-512 + AVX512_VNNI (vpdpbusd on zmm, and vdpbf16ps where the CPU
+// also has AVX512_BF16). Their fp32 kernels are those of avx2 / avx512 (cpu_isa_base).
+enum class cpu_isa : int { portable = 0, avx2 = 1, avx512 = 2, avx2_vnni = 3, avx512_vnni = 4 };
+// every kernel set, best first
+constexpr cpu_isa CPU_ISAS_BEST_FIRST[] = {cpu_isa::avx512_vnni, cpu_isa::avx512, cpu_isa::avx2_vnni, cpu_isa::avx2,
+                                           cpu_isa::portable};
+// the fp32 kernel set of an ISA (avx512-vnni -> avx512, avx2-vnni -> avx2)
+inline cpu_isa cpu_isa_base(cpu_isa isa) {
+  return isa == cpu_isa::avx512_vnni ? cpu_isa::avx512 : isa == cpu_isa::avx2_vnni ? cpu_isa::avx2 : isa;
+}
 
 struct cpu_feature_report {
   bool avx2 = false;     // cpuid leaf 7 EBX bit 5
@@ -29,11 +39,14 @@ struct cpu_feature_report {
   bool avx512f = false;  // cpuid leaf 7 EBX bit 16
   bool os_avx = false;   // XCR0 saves YMM state
   bool os_avx512 = false;  // XCR0 saves ZMM/opmask state
+  bool avx512_vnni = false;  // cpuid leaf 7 ECX bit 11
+  bool avx512_bf16 = false;  // cpuid leaf 7 subleaf 1 EAX bit 5
+  bool avx_vnni = false;     // cpuid leaf 7 subleaf 1 EAX bit 4
 };
 
 const cpu_feature_report& cpu_features();
 const char* cpu_isa_name(cpu_isa isa);
-// false for names other than "avx512", "avx2", "portable"
+// false for names other than "avx512-vnni", "avx512", "avx2-vnni", "avx2", "portable"
 bool cpu_isa_parse(const char* name, cpu_isa* isa);
 bool cpu_isa_compiled(cpu_isa isa);
 // compiled in, and the CPU and OS can run it
@@ -147,6 +160,70 @@ void linear_unpack_cpu(int out_features, int in_features, const float* packed, f
 // linear with packed weights: same result as linear_forward_cpu on the unpacked weights
 int linear_packed_forward_cpu(const linear_params& p, const float* in, const float* packed, const float* bias,
                               float* out, thread_pool& pool);
+
+// ---------------------------------------------------------------------------------------------
+// Reduced precision linear (lowp.cc; per-ISA kernels in lowp-*.cc around lowp-body.inc). The weights
+// [out_features, in_features] are packed once, the same for every ISA, in panels of LOWP_PANEL output
+// features (the last panel padded with zero weights); one k step of a panel is one 64-byte line:
+//   bf16: 2 k x 16 features, packed[(panel * steps + k / 2) * 32 + j * 2 + k % 2]   (vdpbf16ps pairs)
+//   int8: 4 k x 16 features, packed[(panel * steps + k / 4) * 64 + j * 4 + k % 4]   (vpdpbusd quads)
+// with k past in_features zero. An int8 weight tensor holds after the panels (64-byte aligned) the
+// out_features per-feature scales (float) and then the out_features sums of each feature's int8
+// weights (int32, for the activations' zero point).
+constexpr int LOWP_PANEL = 16;
+enum class lowp_type : int { fp32 = 0, bf16 = 1, int8 = 2 };
+
+struct lowp_layout {
+  size_t panel_bytes;   // packed weights
+  size_t scales_offset; // bytes from the start (int8 only)
+  size_t sums_offset;   // bytes from the start (int8 only)
+  size_t total_bytes;
+};
+lowp_layout lowp_packed_layout(lowp_type type, int out_features, int in_features);
+
+// bf16 weights: each rounded to nearest even (NaN kept)
+void bf16_pack_cpu(int out_features, int in_features, const float* weight, uint16_t* packed, thread_pool& pool);
+// int8 weights, symmetric per output feature: scale = max |w| / 127 (1 for an all-zero row),
+// q = round-half-even(w / scale), so q is in [-127, 127]
+void int8_pack_cpu(int out_features, int in_features, const float* weight, void* packed, thread_pool& pool);
+// the same from weights already quantized (q in [-127, 127]) and their scales
+void int8_pack_quantized_cpu(int out_features, int in_features, const int8_t* q, const float* scales, void* packed,
+                             thread_pool& pool);
+// the quantized weights and scales back (exact), or for bf16 the rounded weights as floats
+void lowp_unpack_cpu(lowp_type type, int out_features, int in_features, const void* packed, float* weight);
+
+// bf16 linear: out = bf16(in) x bf16(W)^T + bias (ReLU), products summed in fp32
+int bf16_linear_forward_cpu(const linear_params& p, const float* in, const void* packed, const float* bias, float* out,
+                            thread_pool& pool);
+
+// activations as u8: q = clamp(round-half-even(x * (1 / scale)) + zero_point, 0, 255), all in fp32
+struct int8_act_quant {
+  float scale;      // 0: dynamic, from the input's min and max at each call (int8_dynamic_quant)
+  int zero_point;
+};
+// per-tensor scale over min(min x, 0) .. max(max x, 0): scale = (max - min) / 255, zero_point =
+// round(-min / scale) (0 after a ReLU); all zero inputs give scale 1, zero point 0
+int8_act_quant int8_dynamic_quant(const float* in, size_t count, thread_pool& pool);
+// int8 linear: out = (sum_k u8(in) * q - zero_point * sum_k q) * (act.scale * w_scale) + bias (ReLU); the
+// int32 sums are the same on every ISA, and so is the output (the epilogue is compiled once, in lowp.cc).
+// `act_used` (may be null) gets the activation quantization that ran.
+int int8_linear_forward_cpu(const linear_params& p, const float* in, int8_act_quant act, const void* packed,
+                            const float* bias, float* out, int8_act_quant* act_used, thread_pool& pool);
+// the int32 sums alone: c[m, n] = a[m, k] (u8) x q[n, k]^T for weights packed by int8_pack_*
+int int8_gemm_i32_cpu(int m, int n, int k, const uint8_t* a, const void* packed, int32_t* c, thread_pool& pool);
+// a linear's weights as loaded: plain or packed fp32 (linear_pack_cpu), or packed bf16 / int8 (with the
+// int8 activations' static quantization, scale 0 for dynamic)
+struct linear_weights {
+  const void* data = nullptr;
+  bool packed = false;
+  lowp_type precision = lowp_type::fp32;
+  int8_act_quant act{0, 0};
+};
+// the kernel for those weights
+int linear_weights_forward_cpu(const linear_params& p, const float* in, const linear_weights& w, const float* bias,
+                               float* out, thread_pool& pool);
+// the kernel the current ISA runs for a precision ("avx512-vnni vpdpbusd", ...), for profiles
+const char* lowp_kernel_name(lowp_type type);
 
 // fp32 GFLOP/s of a register-only FMA loop of the current ISA on `threads` threads of the pool
 // (the machine's attainable peak, for % of peak in profiles and benchmarks)

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "kernels/kernels.h"
 #include "napi/tensor-handle.h"
 
 namespace alexnet {
@@ -20,6 +21,11 @@ struct tensor_storage {
   // 0 for a plain tensor; for weights packed by packLinear, their [out_features, in_features]
   // (kernels.h LINEAR_PANEL layout), so linear() knows how to read them and checks they fit
   int packed_out_features = 0, packed_in_features = 0;
+  // for weights packed by packLinear: their precision (bf16 and int8 hold kernels.h lowp_packed_layout
+  // bytes, the length rounded up to floats), and for int8 the activations' static quantization (scale 0:
+  // dynamic, per call)
+  lowp_type packed_precision = lowp_type::fp32;
+  int8_act_quant packed_act{0, 0};
   // empty for a plain tensor; for conv weights packed by packConv, the shape they were packed for
   // ("out,in,kh,kw,stride_h,stride_w,groups"), checked by conv2d()
   std::string packed_conv;
@@ -37,6 +43,20 @@ struct tensor_storage {
   tensor_storage(const tensor_storage&) = delete;
   tensor_storage& operator=(const tensor_storage&) = delete;
 };
+
+// the linear kernel's view of a weight tensor
+inline linear_weights linear_weights_of(const tensor_storage& w) {
+  linear_weights lw;
+  lw.data = w.data;
+  lw.packed = w.packed_out_features != 0;
+  lw.precision = w.packed_precision;
+  lw.act = w.packed_act;
+  return lw;
+}
+// floats that hold packed linear weights of a precision
+inline size_t lowp_packed_floats(lowp_type type, int out_features, int in_features) {
+  return (lowp_packed_layout(type, out_features, in_features).total_bytes + 3) / 4;
+}
 
 // the JS handle (napi/tensor-handle.h); copies are plain memcpy
 class NativeTensor : public tensor_handle<NativeTensor, tensor_storage> {

@@ -172,6 +172,11 @@ std::string lrn_check(const int32_t* d, const op_buffers& n, const std::string& 
 }
 
 std::string linear_check(const int32_t* d, const op_buffers& n, int packed_out, int packed_in, const std::string& prefix) {
+  return linear_check(d, n, packed_out, packed_in, lowp_type::fp32, prefix);
+}
+
+std::string linear_check(const int32_t* d, const op_buffers& n, int packed_out, int packed_in, lowp_type precision,
+                         const std::string& prefix) {
   const std::string message = dims_message(d, 3, LINEAR_FIELDS, 3, 0, prefix);
   if (!message.empty()) return message;
   const int rows = d[0], in_features = d[1], out_features = d[2];
@@ -181,7 +186,12 @@ std::string linear_check(const int32_t* d, const op_buffers& n, int packed_out, 
                               prefix + "weight",
                               "weights packed for " + std::to_string(packed_out) + " x " + std::to_string(packed_in));
   return first_of({at_least_message(n.input, product({rows, in_features}), prefix + "input"),
-                   exact_message(n.weight, product({out_features, in_features}), prefix + "weight"), packed,
+                   exact_message(n.weight,
+                                 precision == lowp_type::fp32
+                                     ? product({out_features, in_features})
+                                     : static_cast<int64_t>((lowp_packed_layout(precision, out_features, in_features).total_bytes + 3) / 4),
+                                 prefix + "weight"),
+                   packed,
                    n.bias < 0 ? "" : exact_message(n.bias, out_features, prefix + "bias"),
                    at_least_message(n.output, product({rows, out_features}), prefix + "output")});
 }

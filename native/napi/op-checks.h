@@ -48,6 +48,9 @@ std::string conv2d_weight_check(const int32_t* dims);
 std::string pool2d_check(const int32_t* dims, const op_buffers& n, const std::string& prefix);
 std::string lrn_check(const int32_t* dims, const op_buffers& n, const std::string& prefix);
 // linear: packed_out/packed_in are the [outFeatures, inFeatures] of weights packed by packLinear, 0 for plain
+// and `precision` theirs (bf16 and int8 weights are shorter)
+std::string linear_check(const int32_t* dims, const op_buffers& n, int packed_out, int packed_in, lowp_type precision,
+                         const std::string& prefix);
 std::string linear_check(const int32_t* dims, const op_buffers& n, int packed_out, int packed_in,
                          const std::string& prefix);
 std::string softmax_check(const int32_t* dims, const op_buffers& n, const std::string& prefix);

@@ -1,5 +1,6 @@
 #include "napi/ops.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -19,7 +20,7 @@ constexpr int MAX_THREADS = 1024;
 
 std::string supported_isa_list() {
   std::string list;
-  for (cpu_isa isa : {cpu_isa::avx512, cpu_isa::avx2, cpu_isa::portable})
+  for (cpu_isa isa : CPU_ISAS_BEST_FIRST)
     if (cpu_isa_supported(isa)) list += (list.empty() ? "" : ", ") + std::string(cpu_isa_name(isa));
   return list;
 }
@@ -29,7 +30,7 @@ std::string supported_isa_list() {
 cpu_isa apply_isa(Napi::Env env, const std::string& name, const std::string& arg_name) {
   cpu_isa isa = cpu_isa_best();
   if (name != "auto" && !cpu_isa_parse(name.c_str(), &isa))
-    throw_expected(env, "ERR_ARG", "one of 'avx512', 'avx2', 'portable', 'auto'", arg_name, "'" + name + "'");
+    throw_expected(env, "ERR_ARG", "one of 'avx512-vnni', 'avx512', 'avx2-vnni', 'avx2', 'portable', 'auto'", arg_name, "'" + name + "'");
   if (!cpu_set_isa(isa))
     throw_expected(env, "ERR_ISA", "a kernel set this CPU supports (" + supported_isa_list() + ")", arg_name,
                    "'" + name + "'");
@@ -76,7 +77,7 @@ Napi::Value op_cpu_features(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const cpu_feature_report& f = cpu_features();
   std::vector<std::string> supported, compiled;
-  for (cpu_isa isa : {cpu_isa::avx512, cpu_isa::avx2, cpu_isa::portable}) {
+  for (cpu_isa isa : CPU_ISAS_BEST_FIRST) {
     if (cpu_isa_supported(isa)) supported.push_back(cpu_isa_name(isa));
     if (cpu_isa_compiled(isa)) compiled.push_back(cpu_isa_name(isa));
   }
@@ -84,7 +85,14 @@ Napi::Value op_cpu_features(const Napi::CallbackInfo& info) {
   out.Set("avx2", f.avx2);
   out.Set("fma", f.fma);
   out.Set("avx512f", f.avx512f);
+  out.Set("avx512vnni", f.avx512_vnni);
+  out.Set("avx512bf16", f.avx512_bf16);
+  out.Set("avxvnni", f.avx_vnni);
   out.Set("isa", cpu_isa_name(cpu_isa_current()));
+  Napi::Object lowp = Napi::Object::New(env);
+  lowp.Set("bf16", lowp_kernel_name(lowp_type::bf16));
+  lowp.Set("int8", lowp_kernel_name(lowp_type::int8));
+  out.Set("lowpKernels", lowp);
   out.Set("supported", string_array(env, supported));
   out.Set("compiled", string_array(env, compiled));
   return out;
@@ -187,20 +195,16 @@ Napi::Value op_linear(const Napi::CallbackInfo& info) {
   auto bias = arg_tensor_or_null(env, info[3], "bias");
   auto output = arg_tensor(env, info[4], "output");
   const linear_params p{d[0], d[1], d[2], arg_boolean(env, info[5], "relu")};
-  const bool packed = weight->packed_out_features != 0;
   check_shape(env, linear_check(d.data(),
                                 buffers_of(input.get(), weight.get(), bias.get(), output.get()),
-                                weight->packed_out_features, weight->packed_in_features, ""));
+                                weight->packed_out_features, weight->packed_in_features, weight->packed_precision, ""));
   check_output_distinct(env, *output, input.get(), weight.get(), bias.get(), "output");
   const float* in = input->data;
-  const float* w = weight->data;
+  const linear_weights w = linear_weights_of(*weight);
   const float* b = bias ? bias->data : nullptr;
   float* out = output->data;
-  if (packed)
-    return queue_kernel(env, "linear",
-                        [p, in, w, b, out] { return linear_packed_forward_cpu(p, in, w, b, out, global_thread_pool()); },
-                        {input, weight, bias, output});
-  return queue_kernel(env, "linear", [p, in, w, b, out] { return linear_forward_cpu(p, in, w, b, out, global_thread_pool()); },
+  return queue_kernel(env, "linear",
+                      [p, in, w, b, out] { return linear_weights_forward_cpu(p, in, w, b, out, global_thread_pool()); },
                       {input, weight, bias, output});
 }
 
@@ -259,17 +263,33 @@ static linear_params linear_weight_dims(Napi::Env env, const Napi::Value& value,
 // Packs on a libuv worker thread (a few hundred ms for fc6 at load: the event loop keeps running).
 class pack_linear_worker : public Napi::AsyncWorker {
  public:
-  pack_linear_worker(Napi::Env env, std::shared_ptr<tensor_storage> storage, int out_features, int in_features)
+  pack_linear_worker(Napi::Env env, std::shared_ptr<tensor_storage> storage, int out_features, int in_features,
+                     lowp_type precision)
       : Napi::AsyncWorker(env, "packLinear"),
         deferred_(Napi::Promise::Deferred::New(env)),
         storage_(std::move(storage)),
         out_features_(out_features),
-        in_features_(in_features) {}
+        in_features_(in_features),
+        precision_(precision) {}
 
   Napi::Promise promise() const { return deferred_.Promise(); }
 
   void Execute() override {
     try {
+      if (precision_ != lowp_type::fp32) {
+        // bf16 / int8: a new, smaller tensor; the fp32 one is freed when the last kernel reading it ends
+        auto packed = std::make_shared<tensor_storage>(lowp_packed_floats(precision_, out_features_, in_features_), false);
+        if (precision_ == lowp_type::bf16)
+          bf16_pack_cpu(out_features_, in_features_, storage_->data, reinterpret_cast<uint16_t*>(packed->data),
+                        global_thread_pool());
+        else
+          int8_pack_cpu(out_features_, in_features_, storage_->data, packed->data, global_thread_pool());
+        packed->packed_out_features = out_features_;
+        packed->packed_in_features = in_features_;
+        packed->packed_precision = precision_;
+        storage_ = std::move(packed);
+        return;
+      }
       // a kernel still reading the unpacked weights keeps its storage: then the packed tensor is a copy
       if (storage_.use_count() > 1) {
         auto copy = std::make_shared<tensor_storage>(storage_->length, false);
@@ -305,6 +325,7 @@ class pack_linear_worker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   std::shared_ptr<tensor_storage> storage_;
   int out_features_, in_features_;
+  lowp_type precision_;
   bool failed_ = false;
 };
 
@@ -314,12 +335,19 @@ Napi::Value op_pack_linear(const Napi::CallbackInfo& info) {
   const linear_params p = linear_weight_dims(env, info[0], *weight, "weight");
   if (weight->packed_out_features != 0)
     throw_expected(env, "ERR_ARG", "an unpacked weight", "weight", "a NativeTensor packed by packLinear");
+  lowp_type precision = lowp_type::fp32;
+  if (info.Length() > 2 && !info[2].IsUndefined()) {
+    const std::string name = arg_string(env, info[2], "precision");
+    if (name == "bf16") precision = lowp_type::bf16;
+    else if (name == "int8") precision = lowp_type::int8;
+    else if (name != "fp32") throw_expected(env, "ERR_ARG", "one of 'fp32', 'bf16', 'int8'", "precision", "'" + name + "'");
+  }
   // consume the handle now (it reads as disposed): the weights are packed in place, so no second copy
   // of 150 MB of fc6 exists while loading
   NativeTensor* handle = NativeTensor::unwrap_or_null(info[1]);
   std::shared_ptr<tensor_storage> storage = handle->take();
   weight.reset();
-  auto* worker = new pack_linear_worker(env, std::move(storage), p.out_features, p.in_features);
+  auto* worker = new pack_linear_worker(env, std::move(storage), p.out_features, p.in_features, precision);
   Napi::Promise promise = worker->promise();
   worker->Queue();  // deletes itself after OnOK/OnError
   return promise;
@@ -328,18 +356,90 @@ Napi::Value op_pack_linear(const Napi::CallbackInfo& info) {
 Napi::Value op_unpack_linear(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto packed = arg_tensor(env, info[1], "weight");
-  const linear_params p = linear_weight_dims(env, info[0], *packed, "weight");
+  const std::vector<int32_t> d = arg_dims(env, info[0], 2, "dims");
+  check_dim(env, d, 0, "outFeatures", false);
+  check_dim(env, d, 1, "inFeatures", false);
+  const linear_params p{1, d[1], d[0], false};
   if (packed->packed_out_features != p.out_features || packed->packed_in_features != p.in_features)
     throw_expected(env, "ERR_ARG", "weights packed by packLinear for " + std::to_string(p.out_features) + " x " +
                    std::to_string(p.in_features), "weight", packed->packed_out_features ? "other dims" : "an unpacked NativeTensor");
   std::shared_ptr<tensor_storage> storage;
   try {
-    storage = std::make_shared<tensor_storage>(packed->length, false);
+    storage = std::make_shared<tensor_storage>(static_cast<size_t>(p.out_features) * p.in_features, false);
   } catch (const std::bad_alloc&) {
     throw_expected(env, "ERR_ALLOC", "enough free memory", "unpackLinear", "an allocation failure");
   }
-  linear_unpack_cpu(p.out_features, p.in_features, packed->data, storage->data, global_thread_pool());
+  if (packed->packed_precision == lowp_type::fp32) {
+    linear_unpack_cpu(p.out_features, p.in_features, packed->data, storage->data, global_thread_pool());
+  } else {
+    // bf16: the rounded weights; int8: the quantized weights times their feature's scale
+    lowp_unpack_cpu(packed->packed_precision, p.out_features, p.in_features, packed->data, storage->data);
+    if (packed->packed_precision == lowp_type::int8) {
+      const lowp_layout l = lowp_packed_layout(lowp_type::int8, p.out_features, p.in_features);
+      const float* scales = reinterpret_cast<const float*>(reinterpret_cast<const uint8_t*>(packed->data) + l.scales_offset);
+      for (int j = 0; j < p.out_features; ++j)
+        for (int k = 0; k < p.in_features; ++k) storage->data[static_cast<size_t>(j) * p.in_features + k] *= scales[j];
+    }
+  }
   return NativeTensor::wrap(env, std::move(storage));
+}
+
+// the precision of weights packed by packLinear, and for int8 their per-feature scales and static activation
+// quantization: { precision, scales?, activationScale?, activationZeroPoint? }
+Napi::Value op_linear_weight_info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto weight = arg_tensor(env, info[0], "weight");
+  Napi::Object out = Napi::Object::New(env);
+  const lowp_type t = weight->packed_precision;
+  out.Set("precision", t == lowp_type::int8 ? "int8" : t == lowp_type::bf16 ? "bf16" : "fp32");
+  if (t == lowp_type::int8) {
+    const lowp_layout l = lowp_packed_layout(t, weight->packed_out_features, weight->packed_in_features);
+    Napi::Float32Array scales = Napi::Float32Array::New(env, static_cast<size_t>(weight->packed_out_features));
+    std::memcpy(scales.Data(), reinterpret_cast<const uint8_t*>(weight->data) + l.scales_offset,
+                sizeof(float) * weight->packed_out_features);
+    out.Set("scales", scales);
+    out.Set("activationScale", weight->packed_act.scale);
+    out.Set("activationZeroPoint", weight->packed_act.zero_point);
+  }
+  return out;
+}
+
+// static activation quantization of int8 linear weights (a calibrated scale and zero point); scale 0
+// returns to dynamic (per call) quantization
+Napi::Value op_set_linear_activation_quant(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto weight = arg_tensor(env, info[0], "weight");
+  if (weight->packed_precision != lowp_type::int8)
+    throw_expected(env, "ERR_ARG", "int8 weights packed by packLinear", "weight", "other weights");
+  if (!info[1].IsNumber() || !(info[1].As<Napi::Number>().FloatValue() >= 0.0f) ||
+      !std::isfinite(info[1].As<Napi::Number>().FloatValue()))
+    throw_expected(env, "ERR_ARG", "a finite scale >= 0", "scale", describe_value(info[1]));
+  const int64_t zero_point = arg_integer(env, info[2], "zeroPoint", 0, 255);
+  weight->packed_act = int8_act_quant{info[1].As<Napi::Number>().FloatValue(), static_cast<int>(zero_point)};
+  return env.Undefined();
+}
+
+// For tests: the int32 sums of u8 a[m, k] x the int8 weights q[n, k]^T of int8 weights packed by
+// packLinear (dims [m, n, k]), with the current ISA's kernel. Synchronous.
+Napi::Value op_int8_gemm_i32(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::vector<int32_t> d = arg_dims(env, info[0], 3, "dims");
+  check_dim(env, d, 0, "m", false);
+  check_dim(env, d, 1, "n", false);
+  check_dim(env, d, 2, "k", false);
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+    throw_expected(env, "ERR_ARG", "a Uint8Array", "a", describe_value(info[1]));
+  Napi::Uint8Array a = info[1].As<Napi::Uint8Array>();
+  if (static_cast<int64_t>(a.ElementLength()) != static_cast<int64_t>(d[0]) * d[2])
+    throw_expected(env, "ERR_SHAPE", std::to_string(static_cast<int64_t>(d[0]) * d[2]) + " elements", "a",
+                   std::to_string(a.ElementLength()));
+  auto weight = arg_tensor(env, info[2], "weight");
+  if (weight->packed_precision != lowp_type::int8 || weight->packed_out_features != d[1] || weight->packed_in_features != d[2])
+    throw_expected(env, "ERR_ARG", "int8 weights packed by packLinear for " + std::to_string(d[1]) + " x " + std::to_string(d[2]),
+                   "weight", "other weights");
+  Napi::Int32Array c = Napi::Int32Array::New(env, static_cast<size_t>(d[0]) * d[1]);
+  int8_gemm_i32_cpu(d[0], d[1], d[2], a.Data(), weight->data, c.Data(), global_thread_pool());
+  return c;
 }
 
 Napi::Value op_peak_gflops(const Napi::CallbackInfo& info) {

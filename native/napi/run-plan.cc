@@ -52,6 +52,7 @@ struct plan_step {
   pool2d_params pool;
   lrn_params lrn;
   linear_params linear;
+  linear_weights linear_w;
   softmax_params softmax;
   adaptive_avgpool_params adaptive;
   size_t length;
@@ -182,7 +183,8 @@ plan_step check_linear(const op_checker& c) {
                  *output = c.tensor(3, false);
   const bool relu = c.boolean_flag(0);
   c.shape(linear_check(c.dims(), buffers_of(input, weight, bias, output), weight->packed_out_features,
-                       weight->packed_in_features, c.prefix()));
+                       weight->packed_in_features, weight->packed_precision, c.prefix()));
+  s.linear_w = linear_weights_of(*weight);
   s.linear = linear_params{c.dim(0), c.dim(1), c.dim(2), relu};
   s.packed_weight = weight->packed_out_features != 0;
   c.distinct(*output, input, weight, bias);
@@ -236,8 +238,7 @@ int run_step(const plan_step& s, thread_pool& pool) {
     case PLAN_AVG_POOL2D: return avg_pool2d_forward_cpu(s.pool, s.count_include_pad, s.in, s.out, pool);
     case PLAN_LRN: return lrn_forward_cpu(s.lrn, s.in, s.out, pool);
     case PLAN_LINEAR:
-      return s.packed_weight ? linear_packed_forward_cpu(s.linear, s.in, s.weight, s.bias, s.out, pool)
-                             : linear_forward_cpu(s.linear, s.in, s.weight, s.bias, s.out, pool);
+      return linear_weights_forward_cpu(s.linear, s.in, s.linear_w, s.bias, s.out, pool);
     case PLAN_SOFTMAX: return softmax_forward_cpu(s.softmax, s.in, s.out, pool);
     case PLAN_ADAPTIVE_AVG_POOL2D: return adaptive_avgpool2d_forward_cpu(s.adaptive, s.in, s.out, pool);
     case PLAN_RELU: return relu_forward_cpu(s.length, s.in, s.out, pool);

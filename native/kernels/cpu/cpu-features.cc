@@ -43,6 +43,8 @@ struct isa_caps {
   cpu_feature_report report;
   bool run_avx2 = false;
   bool run_avx512 = false;  // F + BW + VL + DQ, as gemm-avx512.cc is compiled with all four
+  bool run_avx2_vnni = false;
+  bool run_avx512_vnni = false;
 };
 
 isa_caps detect() {
@@ -56,8 +58,12 @@ isa_caps detect() {
   cpuid(1, 0, r1);
   const bool osxsave = (r1[2] >> 27) & 1, avx = (r1[2] >> 28) & 1;
   caps.report.fma = (r1[2] >> 12) & 1;
-  unsigned r7[4] = {0, 0, 0, 0};
+  unsigned r7[4] = {0, 0, 0, 0}, r7s1[4] = {0, 0, 0, 0};
   if (max_leaf >= 7) cpuid(7, 0, r7);
+  if (max_leaf >= 7 && r7[0] >= 1) cpuid(7, 1, r7s1);
+  caps.report.avx512_vnni = (r7[2] >> 11) & 1;
+  caps.report.avx512_bf16 = (r7s1[0] >> 5) & 1;
+  caps.report.avx_vnni = (r7s1[0] >> 4) & 1;
   caps.report.avx2 = (r7[1] >> 5) & 1;
   caps.report.avx512f = (r7[1] >> 16) & 1;
   const bool avx512dq = (r7[1] >> 17) & 1, avx512bw = (r7[1] >> 30) & 1, avx512vl = (r7[1] >> 31) & 1;
@@ -69,6 +75,8 @@ isa_caps detect() {
   caps.run_avx2 = avx && caps.report.os_avx && caps.report.avx2 && caps.report.fma;
   caps.run_avx512 = caps.run_avx2 && caps.report.os_avx512 && caps.report.avx512f && avx512dq && avx512bw &&
                     avx512vl;
+  caps.run_avx2_vnni = caps.run_avx2 && caps.report.avx_vnni;
+  caps.run_avx512_vnni = caps.run_avx512 && caps.report.avx512_vnni;
 #endif
   return caps;
 }
@@ -89,6 +97,8 @@ const cpu_feature_report& cpu_features() { return caps().report; }
 
 const char* cpu_isa_name(cpu_isa isa) {
   switch (isa) {
+    case cpu_isa::avx512_vnni: return "avx512-vnni";
+    case cpu_isa::avx2_vnni: return "avx2-vnni";
     case cpu_isa::avx512: return "avx512";
     case cpu_isa::avx2: return "avx2";
     default: return "portable";
@@ -96,7 +106,9 @@ const char* cpu_isa_name(cpu_isa isa) {
 }
 
 bool cpu_isa_parse(const char* name, cpu_isa* isa) {
-  if (std::strcmp(name, "avx512") == 0) *isa = cpu_isa::avx512;
+  if (std::strcmp(name, "avx512-vnni") == 0) *isa = cpu_isa::avx512_vnni;
+  else if (std::strcmp(name, "avx2-vnni") == 0) *isa = cpu_isa::avx2_vnni;
+  else if (std::strcmp(name, "avx512") == 0) *isa = cpu_isa::avx512;
   else if (std::strcmp(name, "avx2") == 0) *isa = cpu_isa::avx2;
   else if (std::strcmp(name, "portable") == 0) *isa = cpu_isa::portable;
   else return false;
@@ -105,6 +117,12 @@ bool cpu_isa_parse(const char* name, cpu_isa* isa) {
 
 bool cpu_isa_compiled(cpu_isa isa) {
   switch (isa) {
+#ifdef ALEXNET_HAVE_AVX512_VNNI
+    case cpu_isa::avx512_vnni: return true;
+#endif
+#ifdef ALEXNET_HAVE_AVX2_VNNI
+    case cpu_isa::avx2_vnni: return true;
+#endif
 #ifdef ALEXNET_HAVE_AVX512
     case cpu_isa::avx512: return true;
 #endif
@@ -119,6 +137,8 @@ bool cpu_isa_compiled(cpu_isa isa) {
 bool cpu_isa_supported(cpu_isa isa) {
   if (!cpu_isa_compiled(isa)) return false;
   switch (isa) {
+    case cpu_isa::avx512_vnni: return caps().run_avx512_vnni;
+    case cpu_isa::avx2_vnni: return caps().run_avx2_vnni;
     case cpu_isa::avx512: return caps().run_avx512;
     case cpu_isa::avx2: return caps().run_avx2;
     default: return true;
@@ -126,8 +146,8 @@ bool cpu_isa_supported(cpu_isa isa) {
 }
 
 cpu_isa cpu_isa_best() {
-  if (cpu_isa_supported(cpu_isa::avx512)) return cpu_isa::avx512;
-  if (cpu_isa_supported(cpu_isa::avx2)) return cpu_isa::avx2;
+  for (cpu_isa isa : CPU_ISAS_BEST_FIRST)
+    if (cpu_isa_supported(isa)) return isa;
   return cpu_isa::portable;
 }
 

@@ -8,7 +8,7 @@ namespace alexnet {
 namespace {
 
 gemm_isa_kernel kernel_for(cpu_isa isa) {
-  switch (isa) {
+  switch (cpu_isa_base(isa)) {
 #ifdef ALEXNET_HAVE_AVX512
     case cpu_isa::avx512: return gemm_kernel_avx512();
 #endif

@@ -36,7 +36,7 @@ int linear_forward_cpu(const linear_params& p, const float* in, const float* wei
 namespace {
 
 linear_isa_kernel linear_kernel_current() {
-  switch (cpu_isa_current()) {
+  switch (cpu_isa_base(cpu_isa_current())) {
 #ifdef ALEXNET_HAVE_AVX512
     case cpu_isa::avx512: return linear_kernel_avx512();
 #endif

@@ -1,0 +1,64 @@
+// The fc layers at each precision (fp32 packed, bf16, int8 with dynamic activation quantization) and
+// kernel set, through the same linear() primitive the model runs: milliseconds per call (the native
+// compute time each call resolves with; median of the repeats) and the weight bytes read per ms at
+// batch 1. Cases are interleaved repeat by repeat, so only ratios from the same run count.
+// Run: npx tsc -p . && node dist/bench/precision.js [--repeats 15] [--isa avx512-vnni,avx2] [--rows 1,32]
+import { native, type Isa, type NativeTensor, type Precision } from '../lib/native.js';
+
+const b = native();
+const args = process.argv.slice(2);
+const option = (name: string, fallback: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const repeats = Number(option('repeats', '15'));
+const features = b.cpuFeatures();
+const isas = option('isa', features.supported.join(',')).split(',') as Isa[];
+const rowsList = option('rows', '1,32').split(',').map(Number);
+const precisions: Precision[] = ['fp32', 'bf16', 'int8'];
+
+function filled(length: number, seed: number): NativeTensor {
+  const t = b.alloc('cpu', length);
+  const data = new Float32Array(length);
+  let x = seed;
+  for (let i = 0; i < length; i++) { x = (x * 1103515245 + 12345) % 2147483648; data[i] = x / 2147483648 - 0.5; }
+  t.write(data);
+  return t;
+}
+
+interface Case { isa: Isa; precision: Precision; rows: number; inF: number; outF: number; bytes: number; times: number[];
+  run: () => Promise<number> }
+
+// torchvision AlexNet's fc6, fc7, fc8
+const LAYERS: Array<[number, number]> = [[9216, 4096], [4096, 4096], [4096, 1000]];
+const cases: Case[] = [];
+for (const [inF, outF] of LAYERS) {
+  const bias = filled(outF, 3);
+  for (const precision of precisions) {
+    const weight = await b.packLinear!(Int32Array.of(outF, inF), filled(outF * inF, 2), precision);
+    for (const rows of rowsList) {
+      const input = filled(rows * inF, 1), output = b.alloc('cpu', rows * outF);
+      const dims = Int32Array.from([rows, inF, outF]);
+      for (const isa of isas)
+        cases.push({ isa, precision, rows, inF, outF, bytes: weight.length * 4, times: [],
+          run: () => b.linear(dims, input, weight, bias, output, true) });
+    }
+  }
+}
+console.log(`threads ${b.getThreads()}; CPU supports ${features.supported.join(', ')}`);
+for (let r = 0; r < repeats; r++)
+  for (const c of cases) {
+    b.setIsa(c.isa);
+    c.times.push((await c.run()) / 1e6);
+  }
+b.setIsa('auto');
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+const fp32Of = (c: Case) => cases.find((o) => o.precision === 'fp32' && o.isa === c.isa && o.rows === c.rows && o.inF === c.inF && o.outF === c.outF)!;
+console.log('layer                  rows  isa          precision  kernel                      ms     GB/s   vs fp32');
+for (const c of cases) {
+  b.setIsa(c.isa);
+  const kernel = c.precision === 'fp32' ? `${c.isa} fp32` : b.cpuFeatures().lowpKernels[c.precision];
+  const ms = median(c.times);
+  console.log(`${`${c.inF} -> ${c.outF}`.padEnd(22)} ${String(c.rows).padStart(4)}  ${c.isa.padEnd(12)} ${c.precision.padEnd(10)} ${kernel.padEnd(24)} ${ms.toFixed(3).padStart(8)} ${(c.bytes / ms / 1e6).toFixed(1).padStart(7)} ${(ms / median(fp32Of(c).times)).toFixed(2).padStart(8)}x`);
+}
+b.setIsa('auto');

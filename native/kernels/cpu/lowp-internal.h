@@ -1,0 +1,58 @@
+// Internal to the reduced-precision linear (lowp.cc): the per-ISA entry points it dispatches to. Each
+// ISA's file (lowp-avx512-vnni.cc, lowp-avx512.cc, lowp-avx2-vnni.cc, lowp-avx2.cc, lowp-portable.cc)
+// defines the few instructions of one k step (a 64-byte line of a panel) and includes lowp-body.inc,
+// which tiles rows x panels around them, compiled with its own -m flags.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/kernels.h"
+
+namespace alexnet {
+
+// One call of a panels kernel: rows [0, rows) x panels [panel0, panel1) of the packed weights. The
+// kernel reduces each tile to sums[rows][cols] (int32 for int8, float for bf16) and hands them to
+// `epilogue`, which is compiled once (lowp.cc) so that every ISA writes the same outputs from the
+// same sums.
+struct lowp_run {
+  int rows = 0, out_features = 0;
+  int steps = 0;               // k steps: in_features / 4 (int8) or / 2 (bf16), rounded up
+  const void* a = nullptr;     // int8: u8 rows of steps * 4 bytes; bf16: rows of steps bf16 pairs (uint32)
+  const void* packed = nullptr;
+  // tile [row0, row0 + rows) x [col0, col0 + cols) of sums (row stride LOWP_PANEL * stream count)
+  void (*epilogue)(const lowp_run& r, int row0, int rows, int col0, int cols, const void* sums, int ld) = nullptr;
+  // what the epilogue reads
+  float* out = nullptr;
+  int32_t* out_i32 = nullptr;  // int8: raw sums instead of out
+  const float* bias = nullptr;
+  const float* w_scales = nullptr;
+  const int32_t* w_sums = nullptr;
+  int8_act_quant act{0, 0};
+  bool relu = false;
+};
+
+using lowp_panels_fn = void (*)(const lowp_run& r, int panel0, int panel1);
+
+struct lowp_isa_kernel {
+  lowp_panels_fn int8;
+  lowp_panels_fn bf16;
+  const char* int8_name;
+  const char* bf16_name;
+};
+
+lowp_isa_kernel lowp_kernel_portable();
+#ifdef ALEXNET_HAVE_AVX2
+lowp_isa_kernel lowp_kernel_avx2();
+#endif
+#ifdef ALEXNET_HAVE_AVX2_VNNI
+lowp_isa_kernel lowp_kernel_avx2_vnni();
+#endif
+#ifdef ALEXNET_HAVE_AVX512
+lowp_isa_kernel lowp_kernel_avx512();
+#endif
+#ifdef ALEXNET_HAVE_AVX512_VNNI
+lowp_isa_kernel lowp_kernel_avx512_vnni();
+#endif
+
+}  // namespace alexnet

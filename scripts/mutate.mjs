@@ -1,0 +1,230 @@
+#!/usr/bin/env node
+// `npm run mutate`: how many realistic bugs would the tests notice?
+//
+//   npm run mutate -- ts [--area score,weights,model,classifier] [--sample N] [--seed S] [--incremental]
+//   npm run mutate -- native [--only NAME,...]
+//   npm run mutate                  # both: every TS area (sampled, 60 mutants each), then every planted native bug
+//
+// TypeScript: Stryker (@stryker-mutator/core) mutates the compiled JavaScript in dist/lib (the emitted
+// code is the TypeScript without its types, so no compiler runs per mutant) and its command runner runs
+// only the area's test files: the fast, in-process ones first, the end-to-end ones (CLI runs) only
+// for the mutants those let through. One mutant at a time (--concurrency 1: the machine has 2 cores).
+// With --sample N, a seeded random sample of N mutants per area is run (scripts/mutate-sample-ignorer.mjs
+// keeps Stryker to their nodes); the score is over the sample, with its 95% Wilson interval.
+// Survivors judged equivalent (no input can tell them from the original) are listed, with the
+// reason, in scripts/mutate-equivalent.json and left out of the score's denominator.
+//
+// Native: scripts/mutate-native.mjs (planted bugs in the kernels and the napi argument checks).
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+process.chdir(ROOT);
+
+/** fast: in-process unit tests run first; slow: end-to-end tests run only for what the fast ones let through */
+export const AREAS = {
+  score: { mutate: 'dist/lib/score', fast: ['score-metrics'], slow: ['score'] },
+  weights: {
+    mutate: 'dist/lib/weights',
+    fast: ['weights-safetensors', 'weights-torch', 'weights-onnx', 'weights-formats'],
+    slow: ['weights-forward', 'weights-commands', 'download'],
+  },
+  model: { mutate: 'dist/lib/model', fast: ['model-shapes', 'plan', 'summary'], slow: ['model'] },
+  classifier: { mutate: 'dist/lib/classifier.js', fast: ['classifier'], slow: ['classify', 'api'] },
+};
+
+function parseArgs(argv) {
+  const opts = { what: [], areas: Object.keys(AREAS), sample: 60, seed: 17, incremental: false, only: null };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--area') opts.areas = argv[++i].split(',');
+    else if (a === '--sample') opts.sample = argv[++i] === 'all' ? 0 : Number(argv[++i - 1]);
+    else if (a === '--all') opts.sample = 0;
+    else if (a === '--seed') opts.seed = Number(argv[++i]);
+    else if (a === '--incremental') opts.incremental = true;
+    else if (a === '--only') opts.only = argv[++i].split(',');
+    else if (a === 'ts' || a === 'native') opts.what.push(a);
+    else throw new Error(`Expected ts, native, --area A,B, --sample N|all, --seed S, --incremental or --only NAMES but received ${a}`);
+  }
+  for (const area of opts.areas) if (!AREAS[area]) throw new Error(`Expected one of ${Object.keys(AREAS).join(', ')} for --area but received ${area}`);
+  if (!Number.isInteger(opts.sample) || opts.sample < 0) throw new Error(`Expected a non-negative integer or 'all' for --sample but received ${opts.sample}`);
+  if (opts.what.length === 0) opts.what = ['ts', 'native'];
+  return opts;
+}
+
+function areaFiles(area) {
+  const p = AREAS[area].mutate;
+  return p.endsWith('.js') ? [p] : readdirSync(p).filter((f) => f.endsWith('.js')).sort().map((f) => `${p}/${f}`);
+}
+
+/** mulberry32: a small seeded generator, so a sample can be run again */
+function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const quiet = { debug() {}, info() {}, warn() {}, error() {}, trace() {}, fatal() {}, isDebugEnabled: () => false, isTraceEnabled: () => false, isInfoEnabled: () => false, isWarnEnabled: () => false };
+
+/** Every mutant Stryker would make in these files (its own instrumenter), locations with 0-based lines */
+async function enumerate(files) {
+  const { Instrumenter } = await import('@stryker-mutator/instrumenter');
+  const result = await new Instrumenter(quiet).instrument(
+    files.map((name) => ({ name, mutate: true, content: readFileSync(name, 'utf8') })),
+    { plugins: null, excludedMutations: [], ignorers: [] },
+  );
+  return result.mutants;
+}
+
+const keyOf = (m) => `${relative(ROOT, m.fileName).replace(/\\/g, '/')}|${m.location.start.line}:${m.location.start.column}-${m.location.end.line}:${m.location.end.column}|${m.mutatorName}|${m.replacement}`;
+
+function originalText(file, loc) {
+  const lines = readFileSync(file, 'utf8').split('\n');
+  if (loc.start.line === loc.end.line) return lines[loc.start.line].slice(loc.start.column, loc.end.column);
+  return [lines[loc.start.line].slice(loc.start.column), ...lines.slice(loc.start.line + 1, loc.end.line), lines[loc.end.line].slice(0, loc.end.column)].join('\n');
+}
+
+const oneLine = (s, n = 90) => { const t = s.replace(/\s+/g, ' ').trim(); return t.length > n ? `${t.slice(0, n - 3)}...` : t; };
+
+function loadEquivalents() {
+  try {
+    return JSON.parse(readFileSync(join(ROOT, 'scripts', 'mutate-equivalent.json'), 'utf8')).equivalent;
+  } catch {
+    return [];
+  }
+}
+
+/** a survivor is judged equivalent when an entry names its file, mutator, original text and replacement */
+function equivalentReason(equivalents, file, mutator, original, replacement) {
+  const norm = (s) => s.replace(/\s+/g, ' ').trim();
+  const e = equivalents.find((q) => file.endsWith(q.file) && q.mutator === mutator && norm(q.original) === norm(original) && norm(q.replacement) === norm(replacement));
+  return e?.reason;
+}
+
+function wilson(k, n) {
+  if (n === 0) return [0, 1];
+  const z = 1.96;
+  const p = k / n;
+  const d = 1 + (z * z) / n;
+  const c = (p + (z * z) / (2 * n)) / d;
+  const h = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / d;
+  return [Math.max(0, c - h), Math.min(1, c + h)];
+}
+
+async function runArea(area, opts) {
+  const files = areaFiles(area);
+  const all = await enumerate(files);
+  let sampled = all;
+  const sampleFile = join(ROOT, 'reports', 'mutation', `${area}.sample.json`);
+  mkdirSync(dirname(sampleFile), { recursive: true });
+  if (opts.sample > 0 && opts.sample < all.length) {
+    const random = rng(opts.seed);
+    const order = all.map((m) => [random(), m]).sort((a, b) => a[0] - b[0]).map(([, m]) => m);
+    sampled = order.slice(0, opts.sample);
+  }
+  const sampleKeys = new Set(sampled.map(keyOf));
+  const isSample = sampled !== all;
+  const ranges = isSample
+    ? [...new Set(sampled.map((m) => `${relative(ROOT, m.fileName)}:${m.location.start.line + 1}:${m.location.start.column}-${m.location.end.line + 1}:${m.location.end.column}`))]
+    : files;
+  if (isSample) {
+    writeFileSync(sampleFile, JSON.stringify({
+      area, seed: opts.seed, size: sampled.length, population: all.length,
+      nodes: sampled.map((m) => ({ file: relative(ROOT, m.fileName).replace(/\\/g, '/'), start: { line: m.location.start.line + 1, column: m.location.start.column }, end: { line: m.location.end.line + 1, column: m.location.end.column } })),
+    }, null, 1));
+  }
+  const { fast, slow } = AREAS[area];
+  const testRun = (names) => `node --test --test-concurrency=1 ${names.map((n) => `dist/test/${n}.test.js`).join(' ')}`;
+  const command = slow.length ? `${testRun(fast)} && ${testRun(slow)}` : testRun(fast);
+  console.log(`\n== ${area}: ${isSample ? `a sample of ${sampled.length} (seed ${opts.seed}) of ${all.length}` : `all ${all.length}`} mutants in ${files.length} files; tests: ${command}`);
+  const { Stryker } = await import('@stryker-mutator/core');
+  const started = Date.now();
+  const results = await new Stryker({
+    testRunner: 'command',
+    commandRunner: { command },
+    mutate: ranges,
+    coverageAnalysis: 'off',
+    concurrency: 1,
+    incremental: opts.incremental,
+    incrementalFile: `reports/mutation/${area}.incremental.json`,
+    reporters: ['json', 'progress'],
+    jsonReporter: { fileName: `reports/mutation/${area}.json` },
+    timeoutFactor: 3,
+    timeoutMS: 20000,
+    dryRunTimeoutMinutes: 30,
+    tempDirName: '.stryker-tmp',
+    cleanTempDir: true,
+    ignorePatterns: ['bench', 'docs', 'reports', '.device', '/test/*.ts', '/lib', '/bin', '/tsconfig.json'], // no tsc runs: TypeScript 7 has no JS API for Stryker's tsconfig rewrite
+    plugins: ['@stryker-mutator/*', join(ROOT, 'scripts', 'mutate-sample-ignorer.mjs')],
+    ignorers: isSample ? ['alexnet-sample'] : [],
+    disableTypeChecks: false,
+    logLevel: 'warn',
+    fileLogLevel: 'off',
+  }).runMutationTest();
+  const minutes = (Date.now() - started) / 60000;
+  const equivalents = loadEquivalents();
+  const counted = [];
+  const survivors = [];
+  for (const result of results) {
+    if (result.status === 'Ignored' || result.status === 'Pending') continue;
+    // results carry the report schema's 1-based lines and columns; the instrumenter's are 0-based
+    const { start, end } = result.location;
+    const r = { ...result, location: { start: { line: start.line - 1, column: start.column - 1 }, end: { line: end.line - 1, column: end.column - 1 } } };
+    const inSample = sampleKeys.has(keyOf(r));
+    const original = originalText(r.fileName, r.location);
+    const where = `${relative(ROOT, r.fileName)}:${r.location.start.line + 1}:${r.location.start.column + 1}`;
+    const detected = r.status === 'Killed' || r.status === 'Timeout';
+    const invalid = r.status === 'RuntimeError' || r.status === 'CompileError';
+    const equivalent = !detected && !invalid ? equivalentReason(equivalents, r.fileName, r.mutatorName, original, r.replacement) : undefined;
+    if (inSample) counted.push({ detected, invalid, equivalent });
+    if (!detected && !invalid) survivors.push({ where, mutator: r.mutatorName, original, replacement: r.replacement, status: r.status, inSample, equivalent });
+  }
+  const valid = counted.filter((c) => !c.invalid);
+  const killed = valid.filter((c) => c.detected).length;
+  const equivalent = valid.filter((c) => c.equivalent).length;
+  const denominator = valid.length - equivalent;
+  const score = denominator ? killed / denominator : 1;
+  const [lo, hi] = wilson(killed, denominator);
+  console.log(`\n${area}: ${killed} of ${denominator} non-equivalent mutants killed = ${(100 * score).toFixed(1)}%`
+    + (isSample ? ` (95% interval ${(100 * lo).toFixed(1)}-${(100 * hi).toFixed(1)}%)` : '')
+    + `; ${equivalent} judged equivalent, ${counted.length - valid.length} invalid (runtime/compile errors); ${results.length} run in ${minutes.toFixed(1)} min`);
+  for (const s of survivors.filter((x) => !x.equivalent)) {
+    console.log(`  survived${s.inSample ? '' : ' (not in the sample)'}: ${s.where} ${s.mutator}: ${oneLine(s.original)}  ->  ${oneLine(s.replacement)}`);
+  }
+  for (const s of survivors.filter((x) => x.equivalent)) {
+    console.log(`  equivalent: ${s.where} ${s.mutator}: ${oneLine(s.original)}  ->  ${oneLine(s.replacement)}  (${s.equivalent})`);
+  }
+  return { area, killed, denominator, equivalent, score, interval: isSample ? [lo, hi] : null, population: all.length, sampled: sampled.length, minutes };
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const summary = [];
+  if (opts.what.includes('ts')) {
+    for (const area of opts.areas) summary.push(await runArea(area, opts));
+  }
+  let nativeStatus = 0;
+  if (opts.what.includes('native')) {
+    const args = [join(ROOT, 'scripts', 'mutate-native.mjs'), ...(opts.only ? ['--only', opts.only.join(',')] : [])];
+    nativeStatus = spawnSync(process.execPath, args, { stdio: 'inherit' }).status ?? 1;
+  }
+  if (summary.length) {
+    console.log('\nmutation score (TypeScript, killed / non-equivalent mutants):');
+    for (const s of summary) {
+      console.log(`  ${s.area.padEnd(11)} ${(100 * s.score).toFixed(1).padStart(5)}%  ${s.killed}/${s.denominator}`
+        + (s.interval ? `  sample of ${s.sampled} of ${s.population}, 95% interval ${(100 * s.interval[0]).toFixed(1)}-${(100 * s.interval[1]).toFixed(1)}%` : `  all ${s.population}`)
+        + `  (${s.equivalent} equivalent, ${s.minutes.toFixed(1)} min)`);
+    }
+    writeFileSync(join(ROOT, 'reports', 'mutation', 'summary.json'), JSON.stringify(summary, null, 1));
+  }
+  process.exitCode = nativeStatus;
+}
+
+await main();

@@ -1,0 +1,122 @@
+// lib/classifier.ts in isolation: top-k with tied scores, softmax against hand-computed values, and
+// the batching of classifyItems checked with a stand-in model that records what it is given.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Classifier, softmaxRows, topK } from '../lib/classifier.js';
+import type { Model } from '../lib/model/model.js';
+import type { Architecture } from '../lib/model/layers.js';
+import { PREPROCESS } from '../lib/model/archs.js';
+
+test('topK: best first, ties to the lower index, k capped at the row length', () => {
+  // ties at 3 (indices 1, 2, 4) and at 1 (indices 0, 5)
+  const row = Float32Array.from([1, 3, 3, 2, 3, 1, -1]);
+  assert.deepEqual(topK(row, 1), [1]);
+  assert.deepEqual(topK(row, 3), [1, 2, 4]);
+  assert.deepEqual(topK(row, 4), [1, 2, 4, 3]);
+  assert.deepEqual(topK(row, 6), [1, 2, 4, 3, 0, 5]);
+  assert.deepEqual(topK(row, 100), [1, 2, 4, 3, 0, 5, 6]);
+  assert.deepEqual(topK(Float32Array.from([0, 0, 0]), 2), [0, 1]);
+  assert.deepEqual(topK(Float32Array.from([-2, 5, -3]), 3), [1, 0, 2]);
+});
+
+test('softmaxRows: each row on its own, hand-computed values, large logits stay finite', () => {
+  const e = Math.E;
+  const out = softmaxRows(Float32Array.from([0, 1, 2, 1000, 1000, 999]), 2, 3);
+  const s1 = 1 + e + e * e;
+  const s2 = 2 + 1 / e;
+  const expected = [1 / s1, e / s1, (e * e) / s1, 1 / s2, 1 / s2, 1 / e / s2];
+  out.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) < 1e-7, `${i}: ${v} vs ${expected[i]}`));
+  // all equal: uniform
+  assert.deepEqual(softmaxRows(Float32Array.from([-5, -5, -5, -5]), 1, 4), Float32Array.from([0.25, 0.25, 0.25, 0.25]));
+  // negative logits only: the maximum is not 0
+  const neg = softmaxRows(Float32Array.from([-1000, -1001]), 1, 2);
+  assert.ok(Math.abs(neg[0] - 1 / (1 + 1 / e)) < 1e-7, String(neg[0]));
+});
+
+interface Call { shape: number[]; data: Float32Array }
+
+/** A 3-class stand-in: the scores of an item are its first three values */
+function standIn(output: 'logits' | 'probabilities', numClasses = 3): { model: Model; calls: Call[] } {
+  const calls: Call[] = [];
+  const arch = { name: 'stand-in', input: [1, 2, 2], numClasses, output, layers: [], preprocess: PREPROCESS.torchvision } as unknown as Architecture;
+  const model = {
+    arch,
+    disposed: false,
+    async forward(data: Float32Array, shape: number[]) {
+      calls.push({ shape: [...shape], data: data.slice() });
+      const per = data.length / shape[0];
+      const out = new Float32Array(shape[0] * numClasses);
+      for (let i = 0; i < shape[0]; i++) for (let c = 0; c < numClasses; c++) out[i * numClasses + c] = data[i * per + c];
+      return out;
+    },
+    dispose() { (this as { disposed: boolean }).disposed = true; },
+  } as unknown as Model;
+  return { model, calls };
+}
+
+const item = (name: string, values: number[], shape: [number, number, number] = [1, 2, 2]) => ({ name, data: Float32Array.from(values), shape });
+
+test('classifyItems: items of one shape batch together, in chunks of batchSize, results in input order', async () => {
+  const { model, calls } = standIn('probabilities');
+  const labels = [{ index: 0, wnid: 'n0', label: 'zero' }, { index: 1, wnid: 'n1', label: 'one' }, { index: 2, wnid: 'n2', label: 'two' }];
+  const classifier = new Classifier(model, PREPROCESS.torchvision, labels, 'test');
+  const items = [
+    item('a', [0.1, 0.7, 0.2, 9]),
+    item('b', [0.5, 0.2, 0.3, 9, 9, 9], [1, 2, 3]),
+    item('c', [0.3, 0.3, 0.4, 9]),
+    item('d', [0.6, 0.1, 0.3, 9]),
+  ];
+  const results = await classifier.classifyItems(items, 2, 2);
+  // shape 1x2x2: a, c in one batch of 2, then d; shape 1x2x3: b
+  assert.deepEqual(calls.map((c) => c.shape), [[2, 1, 2, 2], [1, 1, 2, 2], [1, 1, 2, 3]]);
+  assert.deepEqual(calls[0].data, Float32Array.from([0.1, 0.7, 0.2, 9, 0.3, 0.3, 0.4, 9]));
+  assert.deepEqual(calls[1].data, Float32Array.from([0.6, 0.1, 0.3, 9]));
+  const f = Math.fround;
+  assert.deepEqual(results, [
+    { input: 'a', predictions: [{ index: 1, wnid: 'n1', label: 'one', probability: f(0.7) }, { index: 2, wnid: 'n2', label: 'two', probability: f(0.2) }] },
+    { input: 'b', predictions: [{ index: 0, wnid: 'n0', label: 'zero', probability: f(0.5) }, { index: 2, wnid: 'n2', label: 'two', probability: f(0.3) }] },
+    { input: 'c', predictions: [{ index: 2, wnid: 'n2', label: 'two', probability: f(0.4) }, { index: 0, wnid: 'n0', label: 'zero', probability: f(0.3) }] },
+    { input: 'd', predictions: [{ index: 0, wnid: 'n0', label: 'zero', probability: f(0.6) }, { index: 2, wnid: 'n2', label: 'two', probability: f(0.3) }] },
+  ]);
+  // defaults: top 5 (all 3 classes here), one batch of up to 32
+  calls.length = 0;
+  const all = await classifier.classifyItems([items[0], items[2], items[3]]);
+  assert.deepEqual(calls.map((c) => c.shape), [[3, 1, 2, 2]]);
+  assert.deepEqual(all[2].predictions.map((p) => p.index), [0, 2, 1]);
+});
+
+test('probabilities: softmax applied to logits only', async () => {
+  const logits = new Classifier(standIn('logits').model, PREPROCESS.torchvision, undefined, 'test');
+  const p = await logits.probabilities(Float32Array.from([0, Math.log(3), 0, 5]), [1, 1, 2, 2]);
+  assert.ok(Math.abs(p[0] - 0.2) < 1e-7 && Math.abs(p[1] - 0.6) < 1e-7 && Math.abs(p[2] - 0.2) < 1e-7, String(p));
+  const probs = new Classifier(standIn('probabilities').model, PREPROCESS.torchvision, undefined, 'test');
+  assert.deepEqual(await probs.probabilities(Float32Array.from([0.5, 0.25, 0.25, 5]), [1, 1, 2, 2]), Float32Array.from([0.5, 0.25, 0.25]));
+  const [result] = await logits.classifyItems([item('x', [0, Math.log(3), 0, 5])], 1);
+  assert.equal(result.predictions[0].index, 1);
+  assert.ok(Math.abs(result.predictions[0].probability - 0.6) < 1e-7);
+});
+
+test('labels: numbered classes by default, the ImageNet list for 1000, a wrong count refused', () => {
+  const { model } = standIn('logits');
+  const c = new Classifier(model, PREPROCESS.torchvision, undefined, 'safetensors');
+  assert.deepEqual(c.labels, [{ index: 0, wnid: '', label: 'class 0' }, { index: 1, wnid: '', label: 'class 1' }, { index: 2, wnid: '', label: 'class 2' }]);
+  assert.equal(c.format, 'safetensors');
+  assert.equal(c.arch, model.arch);
+  assert.equal(c.preprocess, PREPROCESS.torchvision);
+  const imagenet = new Classifier(standIn('logits', 1000).model, PREPROCESS.torchvision, undefined, 'x');
+  assert.deepEqual(imagenet.labels[281], { index: 281, wnid: 'n02123045', label: 'tabby' });
+  assert.throws(() => new Classifier(model, PREPROCESS.torchvision, [{ index: 0, wnid: '', label: 'a' }], 'x'), {
+    code: 'ERR_LABELS', message: 'Expected 3 labels for a 3-class head but received 1',
+  });
+  c.dispose();
+  assert.equal((model as unknown as { disposed: boolean }).disposed, true);
+});
+
+test('forward passes its options through to the model', async () => {
+  let seen: unknown;
+  const { model } = standIn('logits');
+  (model as unknown as { forward: unknown }).forward = async (_d: Float32Array, _s: number[], options: unknown) => { seen = options; return new Float32Array(3); };
+  const c = new Classifier(model, PREPROCESS.torchvision, undefined, 'x');
+  await c.forward(new Float32Array(4), [1, 1, 2, 2], { trace: true } as never);
+  assert.deepEqual(seen, { trace: true });
+});
