@@ -99,7 +99,7 @@ test('classify: weights that do not fit the architecture name the file and the t
   const r = run('--weights', join(weightsDir, 'tv_small.pth'), '--arch', 'caffe', jpeg);
   assert.equal(r.status, 1);
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-  assert.match(r.stderr, /tv_small\.pth: .*conv\d\.weight.*expected \[.*\].*found \[/);
+  assert.match(r.stderr, /tv_small\.pth: expected the tensors of architecture caffe: conv\d\.weight \[.*\] but found \[/);
 });
 
 test('classify: --verbose adds the stack; usage errors exit 2', () => {
@@ -123,4 +123,26 @@ test('classify transforms conv weights to the Winograd domain only for enough im
   assert.equal(countImages(['b.NPY', 'missing.npy', 'z.jpg'], size), 3);
   assert.ok(countImages(['x.jpg'], size) < WINOGRAD_MIN_IMAGES);
   assert.ok(countImages(['a.npy'], size) >= WINOGRAD_MIN_IMAGES);
+});
+
+test('classify runs `batch` images per forward pass (--batch), with the same predictions', async () => {
+  const { loadModel } = await import('../lib/index.js');
+  const { SMALL_ARCHS } = await import('./weights-fixtures.js');
+  const arch = { ...SMALL_ARCHS['torchvision-small'], preprocess: { ...SMALL_ARCHS['torchvision-small'].preprocess, resize: [99, 99] as [number, number], crop: null, resizeMode: 'exact' as const } };
+  const classifier = await loadModel({ arch, weights: 'random:3' });
+  const passes: number[] = [];
+  const forward = classifier.forward.bind(classifier);
+  classifier.forward = (data, shape, options) => {
+    passes.push(shape[0]);
+    return forward(data, shape, options);
+  };
+  const inputs = [jpeg, png, jpeg];
+  const byTwo = await classifier.classify(inputs, { batch: 2 });
+  assert.deepEqual(passes, [2, 1]);
+  passes.length = 0;
+  const together = await classifier.classify(inputs);
+  assert.deepEqual(passes, [3]);
+  assert.deepEqual(byTwo.map((r) => r.predictions.map((p) => p.index)), together.map((r) => r.predictions.map((p) => p.index)));
+  await assert.rejects(classifier.classify(inputs, { batch: 0 }), { code: 'ERR_USAGE', message: 'Expected a positive integer for batch but received 0' });
+  classifier.dispose();
 });

@@ -23,11 +23,12 @@ test('info on an ONNX graph: format, its own architecture, tensors, parameter co
   assert.equal(info.tensors.length, 16);
   assert.deepEqual(info.tensors[0], { name: 'conv1.weight', shape: [8, 3, 11, 11], params: 8 * 3 * 121, storage: 'memory' });
   assert.equal(info.totalParams, info.tensors.reduce((a, t) => a + t.params, 0));
-  assert.deepEqual(info.preprocess, PREPROCESS['bvlc-zoo']);
+  // the zoo's preprocessing, at the 99x99 input the graph declares
+  assert.deepEqual(info.preprocess, { ...PREPROCESS['bvlc-zoo'], resize: [99, 99] });
   assert.equal(info.metadata.producer, 'onnx-caffe2');
   const text = formatInfo(info);
   assert.match(text, /^format {8}onnx$/m);
-  assert.match(text, /^preprocess {4}resize 224x224, BGR 0\.\.255, mean \[123\.68, 116\.779, 103\.939\], std \[1, 1, 1\]$/m);
+  assert.match(text, /^preprocess {4}resize 99x99, BGR 0\.\.255, mean \[123\.68, 116\.779, 103\.939\], std \[1, 1, 1\]$/m);
 });
 
 test('info on weights that fit no named architecture says why', async () => {
@@ -46,7 +47,7 @@ test('convert ONNX -> safetensors keeps the graph; the result loads and matches 
   const set = await readSafetensors(out);
   assert.equal(set.metadata.source, 'onnx');
   assert.equal(set.metadata.numClasses, '10');
-  assert.deepEqual(JSON.parse(set.metadata.preprocess), PREPROCESS['bvlc-zoo']);
+  assert.deepEqual(JSON.parse(set.metadata.preprocess), { ...PREPROCESS['bvlc-zoo'], resize: [99, 99] });
   assert.equal(JSON.parse(set.metadata.architecture).name, 'bvlc_alexnet_small');
   const model = await loadModel({ weights: out });
   const { input, shape, output } = referenceIo('caffe-small');

@@ -110,7 +110,7 @@ export const classifyCommand: CommandModule<object, ClassifyArgs> = {
       weights, arch: argv.arch as never, numClasses: argv['num-classes'], labels: argv.labels, device: argv.device, winograd,
     });
     const preprocess = overridePreprocess(classifier.preprocess, argv);
-    const results = await classifier.classify(argv.inputs, { top: argv.top, preprocess });
+    const results = await classifier.classify(argv.inputs, { top: argv.top, preprocess, batch: argv.batch });
     if (argv.json) {
       process.stdout.write(`${JSON.stringify(results)}\n`);
       return;

@@ -4,7 +4,8 @@ import type { Argv, CommandModule } from 'yargs';
 import { ARCH_NAMES } from '../model/archs.js';
 import type { Architecture, Preprocess } from '../model/layers.js';
 import { readWeights } from '../weights/index.js';
-import { resolveArchitecture } from '../weights/resolve.js';
+import { resolveWeights, sourcePreprocess } from '../weights/resolve.js';
+import { numClassesOf } from '../weights/detect.js';
 import { usageError } from '../errors.js';
 import { formatInt, renderTable } from '../format.js';
 
@@ -26,24 +27,24 @@ export interface WeightsInfo {
 export async function weightsInfo(path: string, archName?: string): Promise<WeightsInfo> {
   const set = await readWeights(path);
   let arch: Architecture | undefined;
+  let preprocess: Preprocess | null = null;
   let architectureError: string | undefined;
   try {
-    arch = resolveArchitecture(set, archName);
+    ({ arch, preprocess } = resolveWeights(set, { arch: archName }));
   } catch (e) {
     if ((e as { code?: string }).code === 'ERR_USAGE') throw e;
     architectureError = (e as Error).message.replace(`${path}: `, '');
+    preprocess = sourcePreprocess(set) ?? null;
   }
   const tensors = [...set.tensors].map(([name, t]) => ({
     name, shape: t.shape, params: t.shape.reduce((a, b) => a * b, 1), storage: (t.file ? 'file' : 'memory') as 'file' | 'memory',
   }));
-  let preprocess: Preprocess | null = set.preprocess ?? arch?.preprocess ?? null;
-  if (set.metadata.preprocess) preprocess = JSON.parse(set.metadata.preprocess) as Preprocess;
   return {
     path,
     format: set.format,
     architecture: arch?.name ?? null,
     ...(architectureError ? { architectureError } : {}),
-    numClasses: arch?.numClasses ?? set.tensors.get('fc8.weight')?.shape[0] ?? null,
+    numClasses: arch?.numClasses ?? numClassesOf(set) ?? null,
     ...(arch ? { layers: arch.layers.map((l) => ({ name: l.name, type: l.type })) } : {}),
     tensors,
     totalParams: tensors.reduce((a, t) => a + t.params, 0),

@@ -13,16 +13,16 @@
 // EXIF orientation (JPEG APP1 only): applied by default, as PIL's ImageOps.exif_transpose does.
 // torchvision's own loaders (datasets.folder.pil_loader, io.read_image in 0.14) do NOT apply it, so
 // a phone photo stored sideways reaches the model sideways there; `{ exifOrientation: false }` does the same.
-import { AlexnetError } from '../errors.js';
-import { readFile } from 'node:fs/promises';
 import jpeg from 'jpeg-js';
-import { PNG } from 'pngjs';
 import { imageBinding } from './image-binding.js';
+import { checkImageSize, imageError, maxPixelsLimit, readRegularFile } from './input.js';
 import { canRedoColor, libjpegColor } from './jpeg-color.js';
 import { isJpeg, scanJpeg, type JpegLayout } from './jpeg-markers.js';
+import { decodePng, isPng } from './png.js';
 import type { RgbImage } from './rgb-image.js';
 
 export type { RgbImage } from './rgb-image.js';
+export { imageError } from './input.js';
 
 export type JpegDecoder = 'auto' | 'native' | 'js';
 
@@ -31,14 +31,11 @@ export interface DecodeOptions {
   exifOrientation?: boolean;
   /** which JPEG decoder (default: ALEXNET_CLI_JPEG, else 'auto' = native when available) */
   jpegDecoder?: JpegDecoder;
-  /** refuse images larger than this many pixels before decoding (default 100 megapixels, as jpeg-js) */
+  /**
+   * refuse images of more pixels than this, from the header before decoding (default: ALEXNET_CLI_MAX_PIXELS,
+   * else Pillow's MAX_IMAGE_PIXELS, 89,478,485; lib/image/input.ts)
+   */
   maxPixels?: number;
-}
-
-const DEFAULT_MAX_PIXELS = 100e6;
-
-export function imageError(name: string, message: string): AlexnetError {
-  return new AlexnetError(`${name}: ${message}`, 'ERR_IMAGE');
 }
 
 /** whether JPEGs will be decoded by libjpeg-turbo (for --verbose and benchmarks) */
@@ -57,22 +54,14 @@ export function chooseJpegDecoder(name: string, requested: JpegDecoder | undefin
   return 'js';
 }
 
-/** the bytes of an image file (or the buffer given) and the name errors use; ERR_IMAGE when unreadable or empty */
+/**
+ * the bytes of an image file (or the buffer given) and the name errors use; ERR_IMAGE when unreadable, not a
+ * regular file (a device or FIFO is never read), or empty
+ */
 export async function readImageInput(input: string | Uint8Array): Promise<{ name: string; data: Uint8Array }> {
-  const name = typeof input === 'string' ? input : '<buffer>';
-  let data: Uint8Array;
-  if (typeof input === 'string') {
-    try {
-      data = await readFile(input);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw imageError(name, `expected a readable image file but found ${code === 'ENOENT' ? 'no such file' : code ?? (e as Error).message}`);
-    }
-  } else {
-    data = input;
-  }
-  if (data.length === 0) throw imageError(name, 'expected a JPEG or PNG image but the file is empty');
-  return { name, data };
+  if (typeof input === 'string') return { name: input, data: await readRegularFile(input) };
+  if (input.length === 0) throw imageError('<buffer>', 'expected a JPEG or PNG image but the file is empty');
+  return { name: '<buffer>', data: input };
 }
 
 export async function decodeImage(input: string | Uint8Array, options: DecodeOptions = {}): Promise<RgbImage> {
@@ -83,7 +72,7 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
 /** decodeImage of bytes already read (readImageInput), errors naming `name` */
 export async function decodeImageData(name: string, data: Uint8Array, options: DecodeOptions = {}): Promise<RgbImage> {
   if (isJpeg(data)) return decodeJpeg(name, data, options);
-  if (isPng(data)) return decodePng(name, data, options.maxPixels ?? DEFAULT_MAX_PIXELS);
+  if (isPng(data)) return decodePng(name, data, options.maxPixels);
   throw imageError(name, `expected a JPEG or PNG image but found ${describeMagic(data)}`);
 }
 
@@ -101,7 +90,7 @@ export function checkedJpegLayout(name: string, data: Uint8Array, options: Decod
   if (!layout.complete) {
     throw imageError(name, 'expected a complete JPEG but the data ends before the end-of-image marker (truncated file)');
   }
-  checkSize(name, layout.width, layout.height, options.maxPixels ?? DEFAULT_MAX_PIXELS);
+  checkImageSize(name, layout.width, layout.height, options.maxPixels);
   return layout;
 }
 
@@ -127,7 +116,7 @@ async function decodeJpeg(name: string, data: Uint8Array, options: DecodeOptions
         formatAsRGBA: false,
         colorTransform: redoColor ? false : undefined,
         // the size limit is checked above from the frame header; this only bounds jpeg-js' own buffers
-        maxResolutionInMP: Math.ceil((options.maxPixels ?? DEFAULT_MAX_PIXELS) / 1e6),
+        maxResolutionInMP: Math.ceil(maxPixelsLimit(options.maxPixels) / 1e6),
         maxMemoryUsageInMB: 4096,
       });
       image = redoColor
@@ -139,21 +128,6 @@ async function decodeJpeg(name: string, data: Uint8Array, options: DecodeOptions
   }
   const apply = options.exifOrientation ?? true;
   return apply ? orient(image, layout.orientation) : image;
-}
-
-function checkSize(name: string, width: number, height: number, maxPixels: number): void {
-  if (width === 0 || height === 0) {
-    throw imageError(name, `expected an image with a non-zero size but found ${width}x${height}`);
-  }
-  if (width * height > maxPixels) {
-    throw imageError(name, `expected an image of at most ${maxPixels / 1e6} megapixels but found ${width}x${height}`);
-  }
-}
-
-const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-
-function isPng(data: Uint8Array): boolean {
-  return data.length >= 8 && PNG_SIGNATURE.every((b, i) => data[i] === b);
 }
 
 function describeMagic(data: Uint8Array): string {
@@ -168,70 +142,6 @@ function describeMagic(data: Uint8Array): string {
   return `bytes ${head}`;
 }
 const SOI_BYTE = 0xd8;
-
-function decodePng(name: string, data: Uint8Array, maxPixels: number): RgbImage {
-  const buffer = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  // IHDR is always the first chunk: width, height, bit depth, colour type at fixed offsets
-  if (buffer.length >= 26) checkSize(name, buffer.readUInt32BE(16), buffer.readUInt32BE(20), maxPixels);
-  let png;
-  try {
-    // skipRescale: 16-bit samples come back as-is, so we can keep the high byte as PIL does
-    // (pngjs would round v * 255 / 65535, which differs by one level now and then)
-    png = PNG.sync.read(withoutTransparentColour(buffer), { skipRescale: true });
-  } catch (e) {
-    throw imageError(name, `expected a valid PNG but found ${(e as Error).message}`);
-  }
-  const { width, height, depth } = png;
-  // @types/pngjs leaves out 3 (palette), which pngjs does report
-  const colorType = png.colorType as number;
-  const rgba = png.data as unknown as ArrayLike<number>;
-  const out = new Uint8Array(width * height * 3);
-  // palette images are looked up to 8-bit RGBA by pngjs whatever their index depth
-  const maxSample = colorType === 3 ? 255 : (1 << depth) - 1;
-  const n = width * height;
-  if (maxSample === 255) {
-    for (let i = 0; i < n; i++) {
-      out[i * 3] = rgba[i * 4];
-      out[i * 3 + 1] = rgba[i * 4 + 1];
-      out[i * 3 + 2] = rgba[i * 4 + 2];
-    }
-  } else if (depth === 16) {
-    for (let i = 0; i < n; i++) {
-      out[i * 3] = rgba[i * 4] >> 8;
-      out[i * 3 + 1] = rgba[i * 4 + 1] >> 8;
-      out[i * 3 + 2] = rgba[i * 4 + 2] >> 8;
-    }
-  } else {
-    // 1, 2, 4-bit grey: PIL's "1", "L;2", "L;4" unpackers scale to 0..255 (x255, x85, x17)
-    const scale = 255 / maxSample;
-    for (let i = 0; i < n; i++) {
-      const v = rgba[i * 4] * scale;
-      out[i * 3] = v;
-      out[i * 3 + 1] = v;
-      out[i * 3 + 2] = v;
-    }
-  }
-  return { width, height, data: out };
-}
-
-/**
- * pngjs applies a tRNS transparent colour (grey or RGB images) by zeroing the whole pixel, RGB
- * included; PIL's convert('RGB') keeps the colour. Alpha is dropped anyway, so drop the chunk.
- */
-function withoutTransparentColour(png: Buffer): Buffer {
-  const colourType = png.length > 25 ? png[25] : -1;
-  if (colourType !== 0 && colourType !== 2) return png;
-  let pos = 8;
-  while (pos + 12 <= png.length) {
-    const length = png.readUInt32BE(pos);
-    const type = png.toString('latin1', pos + 4, pos + 8);
-    const next = pos + 12 + length;
-    if (type === 'tRNS') return Buffer.concat([png.subarray(0, pos), png.subarray(next)]);
-    if (type === 'IDAT' || type === 'IEND') return png;
-    pos = next;
-  }
-  return png;
-}
 
 /**
  * EXIF Orientation applied as PIL's ImageOps.exif_transpose: 2 FLIP_LEFT_RIGHT, 3 ROTATE_180,

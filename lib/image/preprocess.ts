@@ -10,7 +10,6 @@
 //   js:     resize.ts, the reference twin.
 // Native when the addon has them (it does when it was built with libjpeg); ALEXNET_CLI_PREPROCESS=js
 // forces JavaScript, =native requires the addon.
-import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import type { Preprocess } from '../model/layers.js';
 import { imageBinding } from './image-binding.js';
@@ -19,6 +18,7 @@ import {
   type DecodeOptions,
 } from './decode.js';
 import type { RgbImage } from './rgb-image.js';
+import { readRegularFile } from './input.js';
 import { isJpeg } from './jpeg-markers.js';
 import { centerCrop, resizeBilinear, resizedSize } from './resize.js';
 import { parseNpy, type NpyArray } from '../weights/npy.js';
@@ -39,6 +39,15 @@ export function preprocessBackend(): 'native' | 'js' {
   return 'js';
 }
 
+/** the most pixels a resize or crop may produce (2^26: a 768 MiB float32 tensor; 227x227 is 51,529) */
+export const MAX_PREPROCESS_PIXELS = 2 ** 26;
+
+function preprocessError(message: string): Error {
+  const err = new Error(message);
+  (err as NodeJS.ErrnoException).code = 'ERR_PREPROCESS';
+  return err;
+}
+
 /** Python 3's round(): halves go to the even neighbour */
 function roundHalfEven(x: number): number {
   const r = Math.round(x);
@@ -56,9 +65,16 @@ export function resizeCropGeometry(width: number, height: number, p: Preprocess)
     ? resizedSize(height, width, p.resize[0])
     : [p.resize[0], p.resize[1]];
   if (!(Number.isInteger(resizedWidth) && Number.isInteger(resizedHeight) && resizedWidth > 0 && resizedHeight > 0)) {
-    throw new Error(`Expected a positive integer size for resize but received ${resizedWidth}x${resizedHeight}`);
+    throw preprocessError(`Expected a positive integer size for resize but received ${resizedWidth}x${resizedHeight}`);
   }
   const [outHeight, outWidth] = p.crop ?? [resizedHeight, resizedWidth];
+  // the preprocessing comes from the weights' metadata or flags: an absurd size is its fault, not the image's
+  const resizedPixels = resizedWidth * resizedHeight;
+  if (!(Number.isInteger(outHeight) && Number.isInteger(outWidth) && outHeight > 0 && outWidth > 0) ||
+      resizedPixels > MAX_PREPROCESS_PIXELS || outHeight * outWidth > MAX_PREPROCESS_PIXELS) {
+    const what = resizedPixels > MAX_PREPROCESS_PIXELS ? `resize to ${resizedWidth}x${resizedHeight}` : `crop ${outHeight}x${outWidth}`;
+    throw preprocessError(`Expected a preprocessing resize and crop of at most ${MAX_PREPROCESS_PIXELS} pixels but received ${what} (from the weights' stored preprocessing or --resize/--crop)`);
+  }
   const offset = (size: number, crop: number) =>
     crop > size ? 0 - Math.floor((crop - size) / 2) : roundHalfEven((size - crop) / 2.0);
   return [width, height, resizedWidth, resizedHeight, offset(resizedHeight, outHeight), offset(resizedWidth, outWidth), outHeight, outWidth];
@@ -181,15 +197,23 @@ export async function loadInputs(paths: string[], p: Preprocess, options: Decode
 async function loadNpyInput(path: string): Promise<InputItem[]> {
   let array: NpyArray;
   try {
-    array = parseNpy(await readFile(path), path);
+    array = parseNpy(Buffer.from(await readRegularFile(path, '.npy file')), path);
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_IMAGE') throw e;
     throw imageError(path, (e as Error).message.replace(`${path}: `, ''));
   }
   const { shape, data, dtype } = array;
   if (dtype !== 'float32') throw imageError(path, `expected a float32 (<f4) .npy tensor but found ${dtype}`);
   // any height and width: the model's shape inference says whether it can take them
-  const ok = (shape.length === 3 || shape.length === 4) && shape[shape.length - 3] === 3;
-  if (!ok) throw imageError(path, `expected a float32 tensor of shape [3,H,W] or [N,3,H,W] but found [${shape.join(',')}]`);
+  const ok = (shape.length === 3 || shape.length === 4) && shape[shape.length - 3] === 3 && shape.every((d) => d >= 1);
+  if (!ok) {
+    const empty = shape.length === 4 && shape[0] < 1;
+    throw imageError(path, `expected a float32 tensor of shape [3,H,W] or [N,3,H,W]${empty ? ' with N >= 1' : ''} but found [${shape.join(',')}]`);
+  }
+  // NaN or infinity would come out as a confident-looking prediction: refused, counted
+  let nonFinite = 0;
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) nonFinite++;
+  if (nonFinite > 0) throw imageError(path, `expected finite values in the tensor but found ${nonFinite} of ${data.length} NaN or infinite`);
   const [height, width] = shape.slice(-2);
   const itemShape: [number, number, number] = [3, height, width];
   if (shape.length === 3) return [{ name: path, data, shape: itemShape }];

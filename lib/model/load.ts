@@ -6,7 +6,8 @@ import type { ArchName, Architecture, Preprocess } from './layers.js';
 import { Model } from './model.js';
 import { parseRandomSpec } from './random.js';
 import type { WeightSet } from '../weights/types.js';
-import { readWeights, detectArchitecture } from '../weights/index.js';
+import { readWeights } from '../weights/index.js';
+import { resolveWeights } from '../weights/resolve.js';
 import { resolveDevice } from '../native.js';
 
 export interface LoadOptions {
@@ -14,7 +15,7 @@ export interface LoadOptions {
   arch?: ArchName | Architecture;
   /** a weights file, a WeightSet already read, or 'random' / 'random:SEED' */
   weights: string | WeightSet;
-  /** classes of the head for random weights (files carry their own) */
+  /** classes of the head for random weights (files carry their own: fc8's rows) */
   numClasses?: number;
   device?: string;
   /** CPU: Winograd-domain conv weights at load (Model PackOptions; default true) */
@@ -34,13 +35,6 @@ export function parseArchName(name: string): ArchName {
   return name;
 }
 
-function archFromMetadata(set: WeightSet): Architecture | undefined {
-  const m = set.metadata;
-  if (m.architecture) return JSON.parse(m.architecture) as Architecture;
-  if (m.arch && isArchName(m.arch)) return buildArchitecture(m.arch, m.numClasses ? Number(m.numClasses) : 1000);
-  return undefined;
-}
-
 export async function loadWeightsAndModel(options: LoadOptions): Promise<LoadedModel> {
   const device = resolveDevice(options.device ?? 'cpu');
   const requested = typeof options.arch === 'string' ? parseArchName(options.arch) : options.arch;
@@ -52,14 +46,7 @@ export async function loadWeightsAndModel(options: LoadOptions): Promise<LoadedM
     }
   }
   const set = typeof options.weights === 'string' ? await readWeights(options.weights) : options.weights;
-  let arch: Architecture;
-  if (typeof requested === 'object') arch = requested;
-  else if (requested) {
-    const classes = set.tensors.get('fc8.bias')?.shape[0] ?? options.numClasses ?? 1000;
-    arch = buildArchitecture(requested, classes);
-  } else arch = set.arch ?? archFromMetadata(set) ?? detectArchitecture(set);
-  let preprocess = set.preprocess ?? arch.preprocess;
-  if (set.metadata.preprocess) preprocess = JSON.parse(set.metadata.preprocess) as Preprocess;
+  const { arch, preprocess } = resolveWeights(set, { arch: requested });
   const model = await Model.fromWeights(arch, set, device, { winograd: options.winograd });
   return { model, preprocess, format: set.format };
 }

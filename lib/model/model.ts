@@ -5,7 +5,7 @@ import { AlexnetError } from '../errors.js';
 import type { Binding, NativeTensor } from '../native.js';
 import { native } from '../native.js';
 import type { Architecture, Pair } from './layers.js';
-import { inferShapes, type LayerShape, shapeSize, ShapeError } from './shapes.js';
+import { checkWeights, inferShapes, parameterShapes, type LayerShape, shapeSize, ShapeError } from './shapes.js';
 import { initParameter, Rng } from './random.js';
 import { compilePlan, type Plan } from './plan.js';
 import type { WeightSet } from '../weights/types.js';
@@ -68,17 +68,8 @@ export class Model {
   /** Checks every tensor of `set` against the architecture and loads it into native memory */
   static async fromWeights(arch: Architecture, set: WeightSet, device = 'cpu', options: PackOptions = {}): Promise<Model> {
     const binding = native(device);
-    const expected = new Map<string, number[]>();
-    for (const layer of inferShapes(arch)) for (const [k, v] of layer.params) expected.set(k, v);
-    const problems: string[] = [];
-    for (const [name, shape] of expected) {
-      const t = set.tensors.get(name);
-      if (!t) problems.push(`${name} [${shape.join(',')}] missing`);
-      else if (t.shape.join(',') !== shape.join(',')) problems.push(`${name} expected [${shape.join(',')}] found [${t.shape.join(',')}]`);
-    }
-    if (problems.length) {
-      throw new AlexnetError(`${set.path}: weights do not fit the ${arch.name} architecture (${arch.numClasses} classes): ${problems.join('; ')}`, 'ERR_WEIGHTS');
-    }
+    checkWeights(arch, set);
+    const expected = parameterShapes(arch);
     const params = new Map<string, NativeTensor>();
     for (const [name, shape] of expected) {
       const t = set.tensors.get(name)!;

@@ -125,3 +125,21 @@ export function parameterShapes(arch: Architecture): Map<string, number[]> {
 }
 
 export const shapeSize = product;
+
+export const shapeText = (shape: number[] | undefined): string => (shape ? `[${shape.join(',')}]` : 'missing');
+export const sameShape = (a: number[] | undefined, b: number[]): boolean => !!a && a.length === b.length && a.every((v, i) => v === b[i]);
+
+/**
+ * Every parameter the architecture needs is present with its shape (extra tensors are ignored): the one
+ * check of weights against an architecture, made by the resolver (lib/weights/resolve.ts) and Model.fromWeights
+ */
+export function checkWeights(arch: Architecture, set: { path: string; tensors: Map<string, { shape: number[] }> }): void {
+  const problems: string[] = [];
+  for (const [name, shape] of parameterShapes(arch)) {
+    const got = set.tensors.get(name)?.shape;
+    if (!sameShape(got, shape)) problems.push(`${name} ${shapeText(shape)} but found ${shapeText(got)}`);
+  }
+  if (problems.length > 0) {
+    throw new AlexnetError(`${set.path}: expected the tensors of architecture ${arch.name}: ${problems.join('; ')}`, 'ERR_WEIGHTS');
+  }
+}

@@ -2,11 +2,11 @@
 // and source format in __metadata__) or .onnx (opset 13). Used by `convert` and by the cache, which
 // converts the pretrained weights once.
 import { extname } from 'node:path';
-import { isArchName } from '../model/archs.js';
+import { buildArchitecture, isArchName } from '../model/archs.js';
 import type { Architecture, Preprocess } from '../model/layers.js';
 import { usageError } from '../errors.js';
 import { readWeights } from './index.js';
-import { resolveArchitecture } from './resolve.js';
+import { resolveWeights } from './resolve.js';
 import { tensorValues, writeSafetensors } from './safetensors.js';
 
 export interface ConvertResult {
@@ -20,9 +20,7 @@ export async function convertWeights(src: string, dst: string, options: { arch?:
   const ext = extname(dst).toLowerCase();
   if (ext !== '.safetensors' && ext !== '.onnx') throw usageError(`Expected an output file ending in .safetensors or .onnx but received ${dst}`);
   const set = await readWeights(src);
-  const arch = resolveArchitecture(set, options.arch);
-  let preprocess: Preprocess = set.preprocess ?? arch.preprocess;
-  if (set.metadata.preprocess) preprocess = JSON.parse(set.metadata.preprocess) as Preprocess;
+  const { arch, preprocess } = resolveWeights(set, { arch: options.arch });
   // only the architecture's parameters, in layer order
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const layer of arch.layers) {
@@ -34,8 +32,10 @@ export async function convertWeights(src: string, dst: string, options: { arch?:
   const metadata: Record<string, string> = {
     arch: arch.name, numClasses: String(arch.numClasses), preprocess: JSON.stringify(preprocess), source: set.format,
   };
-  // a graph that is not one of the three named architectures travels whole
-  if (!isArchName(arch.name)) metadata.architecture = JSON.stringify(arch);
+  // a graph that is not one of the three named architectures, or a narrower variant of one, travels whole
+  if (!isArchName(arch.name) || JSON.stringify(arch) !== JSON.stringify(buildArchitecture(arch.name, arch.numClasses))) {
+    metadata.architecture = JSON.stringify(arch);
+  }
   // protobufjs (~10 MB of RSS) loads only when an ONNX file is written
   if (ext === '.onnx') (await import('./onnx-export.js')).writeOnnx(dst, arch, tensors, { metadata });
   else writeSafetensors(dst, tensors, metadata);

@@ -1,11 +1,11 @@
 // Which architecture a set of canonical tensors belongs to, and whether they fit an architecture.
 import { buildArchitecture, ARCH_NAMES } from '../model/archs.js';
 import type { ArchName, Architecture } from '../model/layers.js';
-import { parameterShapes } from '../model/shapes.js';
+import { checkWeights, parameterShapes } from '../model/shapes.js';
 import type { WeightSet } from './types.js';
 import { weightsError } from './types.js';
 
-export { parameterShapes };
+export { checkWeights, parameterShapes };
 
 /** The tensor shapes that tell the three architectures apart (lib/model/archs.ts) */
 export const ARCH_SIGNATURES: Record<ArchName, Record<string, number[]>> = {
@@ -14,8 +14,7 @@ export const ARCH_SIGNATURES: Record<ArchName, Record<string, number[]>> = {
   torchvision: { 'conv1.weight': [64, 3, 11, 11], 'conv2.weight': [192, 64, 5, 5] },
 };
 
-const shapeText = (shape: number[] | undefined): string => (shape ? `[${shape.join(',')}]` : 'missing');
-const sameShape = (a: number[] | undefined, b: number[]): boolean => !!a && a.length === b.length && a.every((v, i) => v === b[i]);
+import { sameShape, shapeText } from '../model/shapes.js';
 
 /** Classes of the head: rows of fc8 */
 export function numClassesOf(set: WeightSet): number | undefined {
@@ -36,16 +35,4 @@ export function detectArchitecture(set: WeightSet): Architecture {
   }
   const expected = ARCH_NAMES.map((name) => `${name} (${Object.entries(ARCH_SIGNATURES[name]).map(([t, s]) => `${t} ${shapeText(s)}`).join(', ')})`).join('; ');
   throw weightsError(set.path, `expected the tensors of one of ${expected} but found conv1.weight ${shapeText(found('conv1.weight'))}, conv2.weight ${shapeText(found('conv2.weight'))}`);
-}
-
-/** Every parameter the architecture needs is present with its shape (extra tensors are ignored) */
-export function checkWeights(arch: Architecture, set: WeightSet): void {
-  const problems: string[] = [];
-  for (const [name, shape] of parameterShapes(arch)) {
-    const got = set.tensors.get(name)?.shape;
-    if (!sameShape(got, shape)) problems.push(`${name} ${shapeText(shape)} but found ${shapeText(got)}`);
-  }
-  if (problems.length > 0) {
-    throw weightsError(set.path, `expected the tensors of architecture ${arch.name}: ${problems.join('; ')}`);
-  }
 }

@@ -1,8 +1,7 @@
 // Reading weights in any supported format: dispatch on magic bytes, then on the file extension.
 import { extname } from 'node:path';
-import { buildArchitecture } from '../model/archs.js';
 import type { ArchName } from '../model/layers.js';
-import { checkWeights, detectArchitecture, numClassesOf } from './detect.js';
+import { resolveWeights } from './resolve.js';
 import { isNpy, readNpz } from './npy.js';
 // the readers of other formats (protobufjs, the HDF5 WebAssembly module, ...) load only when a file needs them
 import { readSafetensors } from './safetensors.js';
@@ -59,10 +58,6 @@ export async function readWeights(path: string, options: ReadWeightsOptions = {}
     case 'onnx': set = await (await import('./onnx.js')).readOnnx(path); break;
     default: set = await (await import('./caffe.js')).readCaffe(path); break;
   }
-  if (options.arch) {
-    const arch = buildArchitecture(options.arch, numClassesOf(set) ?? 1000);
-    checkWeights(arch, set);
-    set.arch = arch;
-  }
+  if (options.arch) set.arch = resolveWeights(set, { arch: options.arch }).arch;
   return set;
 }

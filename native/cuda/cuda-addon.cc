@@ -1,10 +1,12 @@
 // The exports table of alexnet_cuda.node: the members of the Binding interface in lib/native.ts that
 // a compute backend provides (lib/native.ts adds the host-CPU ones: cpuFeatures, setIsa, threads),
-// plus devices(), cudaInfo() and set/getPrecision(). Loading it makes no CUDA call: the static CUDA
+// plus devices(), cudaInfo() and set/getPrecision(). The ops (runPlan and the single ops) come from the
+// op table both addons share (native/napi/op-table.h). Loading it makes no CUDA call: the static CUDA
 // runtime opens the driver on the first call, so a machine without one can still load it.
 #include <napi.h>
 
 #include "cuda/cuda-ops.h"
+#include "cuda/cuda-plan.h"
 #include "cuda/cuda-tensor.h"
 
 #ifndef ALEXNET_VERSION
@@ -36,6 +38,7 @@ Napi::Object addon_init(Napi::Env env, Napi::Object exports) {
   exports.Set("softmax", Napi::Function::New(env, op_softmax, "softmax"));
   exports.Set("adaptiveAvgPool2d", Napi::Function::New(env, op_adaptive_avg_pool2d, "adaptiveAvgPool2d"));
   exports.Set("relu", Napi::Function::New(env, op_relu, "relu"));
+  exports.Set("runPlan", Napi::Function::New(env, op_run_plan, "runPlan"));
   return exports;
 }
 

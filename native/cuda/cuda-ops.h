@@ -1,5 +1,5 @@
-// The functions cuda-addon.cc exports, one per Binding member of lib/native.ts (CUDA side). The
-// checks are those of native/napi/ops.cc, with the same messages; tensors must all be on one GPU.
+// The functions cuda-addon.cc exports, one per Binding member of lib/native.ts (CUDA side), except the
+// ops (cuda/cuda-plan.h). Argument errors in the one format of native/napi/errors.h.
 #pragma once
 
 #include <napi.h>
@@ -18,15 +18,6 @@ Napi::Value op_get_precision(const Napi::CallbackInfo& info);
 
 Napi::Value op_alloc(const Napi::CallbackInfo& info);
 Napi::Value op_from_file(const Napi::CallbackInfo& info);  // in cuda-from-file.cc
-
-Napi::Value op_conv2d(const Napi::CallbackInfo& info);
-Napi::Value op_max_pool2d(const Napi::CallbackInfo& info);
-Napi::Value op_avg_pool2d(const Napi::CallbackInfo& info);
-Napi::Value op_lrn(const Napi::CallbackInfo& info);
-Napi::Value op_linear(const Napi::CallbackInfo& info);
-Napi::Value op_softmax(const Napi::CallbackInfo& info);
-Napi::Value op_adaptive_avg_pool2d(const Napi::CallbackInfo& info);
-Napi::Value op_relu(const Napi::CallbackInfo& info);
 
 }  // namespace cuda_napi
 }  // namespace alexnet

@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "napi/op-checks.h"  // expected_message
+#include "napi/op-checks.h"  // expected_message, op_error
 
 namespace alexnet {
 
@@ -25,11 +25,5 @@ std::string describe_value(const Napi::Value& value);
 // object: defined once per addon, next to its tensor class (native-tensor.cc, cuda-tensor.cc), so this
 // file compiles into both addons without either tensor class
 std::string describe_tensor(const Napi::Value& value);
-
-// An error raised on a worker thread (no JS there); turned into a JS Error on the main thread.
-struct op_error {
-  const char* code;
-  std::string message;
-};
 
 }  // namespace alexnet

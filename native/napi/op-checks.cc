@@ -211,8 +211,9 @@ std::string adaptive_avg_pool2d_check(const int32_t* d, const op_buffers& n, con
 }
 
 std::string relu_check(const int32_t* d, const op_buffers& n, const std::string& prefix) {
-  const std::string message = dims_message(d, 1, RELU_FIELDS, 1, 0, prefix);
-  if (!message.empty()) return message;
+  // any length, 0 included: an elementwise op over batch * channels * height * width is no dimension
+  if (d[0] < 0)
+    return expected_message("a non-negative integer", prefix + "dims[0] (" + RELU_FIELDS[0] + ")", std::to_string(d[0]));
   return first_of({at_least_message(n.input, d[0], prefix + "input"), at_least_message(n.output, d[0], prefix + "output")});
 }
 

@@ -19,6 +19,13 @@ constexpr int64_t MAX_KERNEL_ELEMENTS = 2147483647;
 // inside 32 bits in every kernel
 constexpr int32_t MAX_DIM = 16777216;
 
+// An error found by a check or raised on a worker thread (no JS there), turned into a JS Error with `code`
+// on the main thread; code null for none.
+struct op_error {
+  const char* code;
+  std::string message;
+};
+
 // "Expected <what> for <name> but received <received>"
 std::string expected_message(const std::string& what, const std::string& name, const std::string& received);
 

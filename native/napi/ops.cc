@@ -10,7 +10,6 @@
 #include "kernels/kernels.h"
 #include "napi/args.h"
 #include "napi/errors.h"
-#include "napi/kernel-worker.h"
 #include "napi/native-tensor.h"
 
 namespace alexnet {
@@ -41,27 +40,6 @@ Napi::Array string_array(Napi::Env env, const std::vector<std::string>& items) {
   Napi::Array array = Napi::Array::New(env, items.size());
   for (size_t i = 0; i < items.size(); ++i) array.Set(static_cast<uint32_t>(i), items[i]);
   return array;
-}
-
-Napi::Value pool2d_op(const Napi::CallbackInfo& info, bool is_max) {
-  Napi::Env env = info.Env();
-  const std::vector<int32_t> d = arg_dims(env, info[0], 14, "dims");
-  auto input = arg_tensor(env, info[1], "input");
-  auto output = arg_tensor(env, info[2], "output");
-  const bool count_include_pad = is_max ? false : arg_boolean(env, info[3], "countIncludePad");
-  check_shape(env, pool2d_check(d.data(), buffers_of(input.get(), output.get()), ""));
-  const pool2d_params p = pool2d_params_of(d.data());
-  check_distinct(env, *output, *input, "output", "input");
-  const float* in = input->data;
-  float* out = output->data;
-  if (is_max)
-    return queue_kernel(env, "maxPool2d", [p, in, out] { return max_pool2d_forward_cpu(p, in, out, global_thread_pool()); },
-                        {input, output});
-  return queue_kernel(env, "avgPool2d",
-                      [p, count_include_pad, in, out] {
-                        return avg_pool2d_forward_cpu(p, count_include_pad, in, out, global_thread_pool());
-                      },
-                      {input, output});
 }
 
 }  // namespace
@@ -131,123 +109,6 @@ Napi::Value op_alloc(const Napi::CallbackInfo& info) {
     throw_expected(env, "ERR_ALLOC", "enough free memory", "alloc(" + std::to_string(length) + ")", "an allocation failure");
   }
   return NativeTensor::wrap(env, std::move(storage));
-}
-
-Napi::Value op_conv2d(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const std::vector<int32_t> d = arg_dims(env, info[0], 16, "dims");
-  auto input = arg_tensor(env, info[1], "input");
-  auto weight = arg_tensor(env, info[2], "weight");
-  auto bias = arg_tensor_or_null(env, info[3], "bias");
-  auto output = arg_tensor(env, info[4], "output");
-  const bool relu = arg_boolean(env, info[5], "relu");
-  const bool packed = !weight->packed_conv.empty();
-  check_shape(env, conv2d_check(d.data(),
-                                buffers_of(input.get(), weight.get(), bias.get(), output.get()),
-                                weight->packed_conv, ""));
-  conv2d_params p = conv2d_params_of(d.data());
-  p.relu = relu;
-  // the im2col workspace and the GEMM's k use 32-bit sizes
-  const int64_t workspace = product({p.in_channels / p.groups, p.kernel_h, p.kernel_w, p.groups, p.out_height, p.out_width});
-  if (workspace > MAX_KERNEL_ELEMENTS)
-    throw_expected(env, "ERR_SHAPE", "at most " + std::to_string(MAX_KERNEL_ELEMENTS) + " elements", "the im2col workspace",
-                   std::to_string(workspace));
-  check_output_distinct(env, *output, input.get(), weight.get(), bias.get(), "output");
-  const float* in = input->data;
-  const float* w = weight->data;
-  const float* b = bias ? bias->data : nullptr;
-  float* out = output->data;
-  const bool winograd = weight->packed_winograd;
-  if (packed)
-    return queue_kernel(env, "conv2d",
-                        [p, in, w, winograd, b, out] {
-                          return conv2d_packed_forward_cpu(p, in, w, winograd, b, out, global_thread_pool());
-                        },
-                        {input, weight, bias, output});
-  return queue_kernel(env, "conv2d", [p, in, w, b, out] { return conv2d_forward_cpu(p, in, w, b, out, global_thread_pool()); },
-                      {input, weight, bias, output});
-}
-
-Napi::Value op_max_pool2d(const Napi::CallbackInfo& info) { return pool2d_op(info, true); }
-
-Napi::Value op_avg_pool2d(const Napi::CallbackInfo& info) { return pool2d_op(info, false); }
-
-Napi::Value op_lrn(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const std::vector<int32_t> d = arg_dims(env, info[0], 5, "dims");
-  auto input = arg_tensor(env, info[1], "input");
-  auto output = arg_tensor(env, info[2], "output");
-  const lrn_params p{d[0], d[1], d[2], d[3], d[4], arg_finite_float(env, info[3], "alpha"),
-                     arg_finite_float(env, info[4], "beta"), arg_finite_float(env, info[5], "k")};
-  check_shape(env, lrn_check(d.data(), buffers_of(input.get(), output.get()), ""));
-  check_distinct(env, *output, *input, "output", "input");
-  const float* in = input->data;
-  float* out = output->data;
-  return queue_kernel(env, "lrn", [p, in, out] { return lrn_forward_cpu(p, in, out, global_thread_pool()); },
-                      {input, output});
-}
-
-Napi::Value op_linear(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const std::vector<int32_t> d = arg_dims(env, info[0], 3, "dims");
-  auto input = arg_tensor(env, info[1], "input");
-  auto weight = arg_tensor(env, info[2], "weight");
-  auto bias = arg_tensor_or_null(env, info[3], "bias");
-  auto output = arg_tensor(env, info[4], "output");
-  const linear_params p{d[0], d[1], d[2], arg_boolean(env, info[5], "relu")};
-  check_shape(env, linear_check(d.data(),
-                                buffers_of(input.get(), weight.get(), bias.get(), output.get()),
-                                weight->packed_out_features, weight->packed_in_features, weight->packed_precision, ""));
-  check_output_distinct(env, *output, input.get(), weight.get(), bias.get(), "output");
-  const float* in = input->data;
-  const linear_weights w = linear_weights_of(*weight);
-  const float* b = bias ? bias->data : nullptr;
-  float* out = output->data;
-  return queue_kernel(env, "linear",
-                      [p, in, w, b, out] { return linear_weights_forward_cpu(p, in, w, b, out, global_thread_pool()); },
-                      {input, weight, bias, output});
-}
-
-Napi::Value op_softmax(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const std::vector<int32_t> d = arg_dims(env, info[0], 2, "dims");
-  auto input = arg_tensor(env, info[1], "input");
-  auto output = arg_tensor(env, info[2], "output");
-  check_shape(env, softmax_check(d.data(), buffers_of(input.get(), output.get()), ""));
-  const softmax_params p{d[0], d[1]};
-  const float* in = input->data;
-  float* out = output->data;
-  return queue_kernel(env, "softmax", [p, in, out] { return softmax_forward_cpu(p, in, out, global_thread_pool()); },
-                      {input, output});
-}
-
-Napi::Value op_adaptive_avg_pool2d(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const std::vector<int32_t> d = arg_dims(env, info[0], 6, "dims");
-  auto input = arg_tensor(env, info[1], "input");
-  auto output = arg_tensor(env, info[2], "output");
-  check_shape(env, adaptive_avg_pool2d_check(d.data(), buffers_of(input.get(), output.get()), ""));
-  const adaptive_avgpool_params p{d[0], d[1], d[2], d[3], d[4], d[5]};
-  check_distinct(env, *output, *input, "output", "input");
-  const float* in = input->data;
-  float* out = output->data;
-  return queue_kernel(env, "adaptiveAvgPool2d",
-                      [p, in, out] { return adaptive_avgpool2d_forward_cpu(p, in, out, global_thread_pool()); },
-                      {input, output});
-}
-
-Napi::Value op_relu(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  auto input = arg_tensor(env, info[0], "input");
-  auto output = arg_tensor(env, info[1], "output");
-  const size_t length = input->length;
-  if (output->length < length)
-    throw_expected(env, "ERR_SHAPE", "a NativeTensor of at least " + std::to_string(length) + " elements", "output",
-                   "NativeTensor(" + std::to_string(output->length) + ")");
-  const float* in = input->data;
-  float* out = output->data;
-  return queue_kernel(env, "relu", [length, in, out] { return relu_forward_cpu(length, in, out, global_thread_pool()); },
-                      {input, output});
 }
 
 // dims [outFeatures, inFeatures] of a linear weight, checked against the tensor's length

@@ -1,5 +1,6 @@
-// The functions addon.cc exports, one per Binding member of lib/native.ts. Each checks all of its
-// arguments (types, dims, buffer lengths, devices) and then hands plain data to native/kernels.
+// The functions addon.cc exports, one per Binding member of lib/native.ts, except the ops (conv2d(),
+// runPlan(), ...: napi/run-plan.h). Each checks all of its arguments (types, dims, buffer lengths,
+// devices) and then hands plain data to native/kernels.
 #pragma once
 
 #include <napi.h>
@@ -18,14 +19,6 @@ Napi::Value op_get_threads(const Napi::CallbackInfo& info);
 Napi::Value op_alloc(const Napi::CallbackInfo& info);
 Napi::Value op_from_file(const Napi::CallbackInfo& info);  // in from-file.cc
 
-Napi::Value op_conv2d(const Napi::CallbackInfo& info);
-Napi::Value op_max_pool2d(const Napi::CallbackInfo& info);
-Napi::Value op_avg_pool2d(const Napi::CallbackInfo& info);
-Napi::Value op_lrn(const Napi::CallbackInfo& info);
-Napi::Value op_linear(const Napi::CallbackInfo& info);
-Napi::Value op_softmax(const Napi::CallbackInfo& info);
-Napi::Value op_adaptive_avg_pool2d(const Napi::CallbackInfo& info);
-Napi::Value op_relu(const Napi::CallbackInfo& info);
 Napi::Value op_pack_linear(const Napi::CallbackInfo& info);
 Napi::Value op_unpack_linear(const Napi::CallbackInfo& info);
 Napi::Value op_linear_weight_info(const Napi::CallbackInfo& info);

@@ -81,13 +81,15 @@ add_library(alexnet_cuda SHARED
   ${CMAKE_SOURCE_DIR}/native/cuda/cuda-device.cc
   ${CMAKE_SOURCE_DIR}/native/cuda/cuda-tensor.cc
   ${CMAKE_SOURCE_DIR}/native/cuda/cuda-ops.cc
+  ${CMAKE_SOURCE_DIR}/native/cuda/cuda-plan.cc
   ${CMAKE_SOURCE_DIR}/native/cuda/cuda-from-file.cc
   ${CMAKE_JS_SRC})
 set_target_properties(alexnet_cuda PROPERTIES PREFIX "" SUFFIX ".node")
 target_include_directories(alexnet_cuda PRIVATE
   ${CMAKE_JS_INC} ${NODE_ADDON_API_DIR} ${NODE_API_HEADERS_DIR} ${CMAKE_SOURCE_DIR}/native)
+# ALEXNET_CUDA_ADDON: this addon's copy of native/napi/op-table.cc has the CUDA column of the op table
 target_compile_definitions(alexnet_cuda PRIVATE
-  NAPI_VERSION=8 NAPI_CPP_EXCEPTIONS ALEXNET_VERSION="${ALEXNET_VERSION}")
+  NAPI_VERSION=8 NAPI_CPP_EXCEPTIONS ALEXNET_CUDA_ADDON ALEXNET_VERSION="${ALEXNET_VERSION}")
 target_link_libraries(alexnet_cuda PRIVATE alexnet_cuda_kernels CUDA::cudart_static ${CMAKE_JS_LIB})
 if(NOT MSVC)
   target_compile_options(alexnet_cuda PRIVATE -fexceptions -fvisibility=hidden -Wall -Wextra -Wno-unused-parameter)
