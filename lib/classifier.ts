@@ -4,7 +4,7 @@ import type { Preprocess } from './model/layers.js';
 import type { Model, ForwardOptions } from './model/model.js';
 import type { NativeTensor } from './native.js';
 import { defaultLabels, type ClassLabel } from './labels.js';
-import { loadInputs, type InputItem } from './image/preprocess.js';
+import { loadInputs, loadInputsSettled, type InputItem } from './image/preprocess.js';
 import { imageError } from './image/input.js';
 import { inferShapes } from './model/shapes.js';
 
@@ -19,6 +19,17 @@ export interface Classification {
   input: string;
   predictions: Prediction[];
 }
+
+/** An input that could not be classified: its file, the one-line message and the error's code */
+export interface ClassificationFailure {
+  input: string;
+  error: string;
+  code: string;
+  /** the Error (not enumerable: left out of JSON) */
+  readonly cause?: Error;
+}
+
+export const isFailure = (r: Classification | ClassificationFailure): r is ClassificationFailure => 'error' in r;
 
 /** softmax over each row of a [rows, cols] matrix, in float64 for the sums */
 export function softmaxRows(values: Float32Array, rows: number, cols: number): Float32Array {
@@ -138,6 +149,39 @@ export class Classifier {
     if (!Number.isInteger(batch) || batch < 1) throw usageError(`Expected a positive integer for batch but received ${batch}`);
     const items = await loadInputs(paths, options.preprocess ?? this.preprocess);
     return this.classifyItems(items, options.top ?? 5, batch);
+  }
+
+  /**
+   * classify() that goes on past inputs that fail: every good input classified, each bad one a
+   * ClassificationFailure in its place (input order kept), as `classify a.jpg truncated.jpg b.jpg` does.
+   */
+  async classifyEach(paths: string[], options: { top?: number; preprocess?: Preprocess; batch?: number } = {}): Promise<(Classification | ClassificationFailure)[]> {
+    const codeOf = (error: Error): string => (error as NodeJS.ErrnoException).code ?? ((error.cause as NodeJS.ErrnoException | undefined)?.code) ?? 'ERR_INPUT';
+    // the Error itself rides along, not enumerable, so JSON output stays {input, error, code}
+    const failure = (input: string, error: Error): ClassificationFailure =>
+      Object.defineProperty({ input, error: error.message, code: codeOf(error) }, 'cause', { value: error, enumerable: false });
+    const settled = await loadInputsSettled(paths, options.preprocess ?? this.preprocess);
+    // inputs of one shape run together; a shape the network cannot take (a .npy too small) fails its own inputs only
+    const byShape = new Map<string, InputItem[]>();
+    for (const item of settled.flatMap((s) => s.items ?? [])) {
+      const key = item.shape.join('x');
+      if (!byShape.has(key)) byShape.set(key, []);
+      byShape.get(key)!.push(item);
+    }
+    const done = new Map<InputItem, Classification | ClassificationFailure>();
+    for (const items of byShape.values()) {
+      try {
+        const results = await this.classifyItems(items, options.top ?? 5, options.batch ?? 32);
+        items.forEach((item, i) => done.set(item, results[i]));
+      } catch (error) {
+        if (!['ERR_SHAPE', 'ERR_IMAGE'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+        const message = (error as Error).message;
+        for (const item of items) {
+          done.set(item, failure(item.name, message.startsWith(`${item.name}:`) ? error as Error : new Error(`${item.name}: ${message}`, { cause: error })));
+        }
+      }
+    }
+    return settled.flatMap((s) => (s.error ? [failure(s.input, s.error)] : s.items!.map((item) => done.get(item)!)));
   }
 
   dispose(): void {

@@ -19,8 +19,8 @@ export async function loadModel(options: ModelOptions = {}): Promise<Classifier>
   return new Classifier(loaded.model, loaded.preprocess, labels, loaded.format);
 }
 
-export { Classifier, softmaxRows, topK } from './classifier.js';
-export type { Classification, Prediction } from './classifier.js';
+export { Classifier, isFailure, softmaxRows, topK } from './classifier.js';
+export type { Classification, ClassificationFailure, Prediction } from './classifier.js';
 export { Model } from './model/model.js';
 export type { ForwardOptions, LayerTiming } from './model/model.js';
 export { buildArchitecture, PREPROCESS, ARCH_NAMES } from './model/archs.js';

@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 // `npm run mutate`: how many realistic bugs would the tests notice?
 //
-//   npm run mutate -- ts [--area score,weights,model,classifier] [--sample N] [--seed S] [--incremental]
+//   npm run mutate -- ts [--area score,weights,model,classifier] [--sample N|all] [--seed S] [--incremental] [--fast-only]
 //   npm run mutate -- native [--only NAME,...]
 //   npm run mutate                  # both: every TS area (sampled, 60 mutants each), then every planted native bug
 //
 // TypeScript: Stryker (@stryker-mutator/core) mutates the compiled JavaScript in dist/lib (the emitted
 // code is the TypeScript without its types, so no compiler runs per mutant) and its command runner runs
 // only the area's test files: the fast, in-process ones first, the end-to-end ones (CLI runs) only
-// for the mutants those let through. One mutant at a time (--concurrency 1: the machine has 2 cores).
+// for the mutants those let through (--fast-only: not at all, a lower bound on the score). One mutant at a time (--concurrency 1: the machine has 2 cores).
 // With --sample N, a seeded random sample of N mutants per area is run (scripts/mutate-sample-ignorer.mjs
 // keeps Stryker to their nodes); the score is over the sample, with its 95% Wilson interval.
 // Survivors judged equivalent (no input can tell them from the original) are listed, with the
@@ -28,7 +28,7 @@ export const AREAS = {
   score: { mutate: 'dist/lib/score', fast: ['score-metrics'], slow: ['score'] },
   weights: {
     mutate: 'dist/lib/weights',
-    fast: ['weights-safetensors', 'weights-torch', 'weights-onnx', 'weights-formats'],
+    fast: ['weights-pickle', 'weights-onnx-defaults', 'weights-resolve', 'weights-safetensors', 'weights-torch', 'weights-onnx', 'weights-formats'],
     slow: ['weights-forward', 'weights-commands', 'download'],
   },
   model: { mutate: 'dist/lib/model', fast: ['model-shapes', 'plan', 'summary'], slow: ['model'] },
@@ -36,14 +36,15 @@ export const AREAS = {
 };
 
 function parseArgs(argv) {
-  const opts = { what: [], areas: Object.keys(AREAS), sample: 60, seed: 17, incremental: false, only: null };
+  const opts = { what: [], areas: Object.keys(AREAS), sample: 60, seed: 17, incremental: false, only: null, fastOnly: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--area') opts.areas = argv[++i].split(',');
-    else if (a === '--sample') opts.sample = argv[++i] === 'all' ? 0 : Number(argv[++i - 1]);
+    else if (a === '--sample') { const v = argv[++i]; opts.sample = v === 'all' ? 0 : Number(v); }
     else if (a === '--all') opts.sample = 0;
     else if (a === '--seed') opts.seed = Number(argv[++i]);
     else if (a === '--incremental') opts.incremental = true;
+    else if (a === '--fast-only') opts.fastOnly = true;
     else if (a === '--only') opts.only = argv[++i].split(',');
     else if (a === 'ts' || a === 'native') opts.what.push(a);
     else throw new Error(`Expected ts, native, --area A,B, --sample N|all, --seed S, --incremental or --only NAMES but received ${a}`);
@@ -142,7 +143,7 @@ async function runArea(area, opts) {
   }
   const { fast, slow } = AREAS[area];
   const testRun = (names) => `node --test --test-concurrency=1 ${names.map((n) => `dist/test/${n}.test.js`).join(' ')}`;
-  const command = slow.length ? `${testRun(fast)} && ${testRun(slow)}` : testRun(fast);
+  const command = slow.length && !opts.fastOnly ? `${testRun(fast)} && ${testRun(slow)}` : testRun(fast);
   console.log(`\n== ${area}: ${isSample ? `a sample of ${sampled.length} (seed ${opts.seed}) of ${all.length}` : `all ${all.length}`} mutants in ${files.length} files; tests: ${command}`);
   const { Stryker } = await import('@stryker-mutator/core');
   const started = Date.now();

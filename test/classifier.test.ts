@@ -6,6 +6,10 @@ import { Classifier, softmaxRows, topK } from '../lib/classifier.js';
 import type { Model } from '../lib/model/model.js';
 import type { Architecture } from '../lib/model/layers.js';
 import { PREPROCESS } from '../lib/model/archs.js';
+import { writeNpy } from '../lib/weights/npy.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 test('topK: best first, ties to the lower index, k capped at the row length', () => {
   // ties at 3 (indices 1, 2, 4) and at 1 (indices 0, 5)
@@ -119,4 +123,31 @@ test('forward passes its options through to the model', async () => {
   const c = new Classifier(model, PREPROCESS.torchvision, undefined, 'x');
   await c.forward(new Float32Array(4), [1, 1, 2, 2], { trace: true } as never);
   assert.deepEqual(seen, { trace: true });
+});
+
+test('classifyItems: shapes whose digits run together ([1,12,3] and [1,1,23]) are still two batches', async () => {
+  const { model, calls } = standIn('probabilities');
+  const classifier = new Classifier(model, PREPROCESS.torchvision, undefined, 'test');
+  const a = { name: 'a', data: Float32Array.from({ length: 36 }, (_, i) => (i < 3 ? [0.2, 0.5, 0.3][i] : 0)), shape: [1, 12, 3] as [number, number, number] };
+  const b = { name: 'b', data: Float32Array.from({ length: 23 }, (_, i) => (i < 3 ? [0.6, 0.3, 0.1][i] : 0)), shape: [1, 1, 23] as [number, number, number] };
+  const results = await classifier.classifyItems([a, b], 1);
+  assert.deepEqual(calls.map((c) => c.shape), [[1, 1, 12, 3], [1, 1, 1, 23]]);
+  assert.deepEqual(results.map((r) => r.predictions[0].index), [1, 0]);
+});
+
+test('classify: files to predictions, 5 by default (all 3 here), batch checked before anything is read', async () => {
+  const { model, calls } = standIn('probabilities');
+  const classifier = new Classifier(model, PREPROCESS.torchvision, undefined, 'test');
+  const dir = mkdtempSync(join(tmpdir(), 'alexnet-classifier-'));
+  const file = join(dir, 'two.npy');
+  // [2, 3, 2, 2]: the stand-in's scores are each item's first three values
+  writeNpy(file, [2, 3, 2, 2], Float32Array.from({ length: 24 }, (_, i) => [0.1, 0.6, 0.3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.5, 0.2, 0.3][i] ?? 0));
+  const results = await classifier.classify([file]);
+  assert.deepEqual(results.map((r) => [r.input, r.predictions.map((p) => p.index)]), [[`${file}#0`, [1, 2, 0]], [`${file}#1`, [0, 2, 1]]]);
+  calls.length = 0;
+  await classifier.classify([file], { batch: 1, top: 1 });
+  assert.deepEqual(calls.map((c) => c.shape[0]), [1, 1]);
+  for (const batch of [0, 1.5, -2]) {
+    await assert.rejects(classifier.classify([join(dir, 'missing.npy')], { batch }), { code: 'ERR_USAGE', message: `Expected a positive integer for batch but received ${batch}` });
+  }
 });

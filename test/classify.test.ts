@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, copyFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -123,6 +123,82 @@ test('classify transforms conv weights to the Winograd domain only for enough im
   assert.equal(countImages(['b.NPY', 'missing.npy', 'z.jpg'], size), 3);
   assert.ok(countImages(['x.jpg'], size) < WINOGRAD_MIN_IMAGES);
   assert.ok(countImages(['a.npy'], size) >= WINOGRAD_MIN_IMAGES);
+});
+
+test('classify goes on past inputs that fail: every good one classified, each bad one one line, exit 1', () => {
+  const truncated = join(images, 'truncated.jpg');
+  const missing = join(scratch, 'nope.jpg');
+  const r = run('--weights', 'random:1', '--arch', 'torchvision', '--top', '1', jpeg, truncated, missing, png);
+  assert.equal(r.status, 1);
+  const lines = r.stdout.trim().split('\n');
+  assert.deepEqual(lines.filter((l) => !l.startsWith(' ')), [jpeg, png]);
+  const errors = r.stderr.trim().split('\n');
+  assert.equal(errors.length, 2, r.stderr);
+  assert.match(errors[0], /^alexnet-cli: .*truncated\.jpg: expected a complete JPEG/);
+  assert.match(errors[1], /^alexnet-cli: .*nope\.jpg: /);
+  // --json: the failures are entries in the one array, in input order, with their codes
+  const j = run('--weights', 'random:1', '--arch', 'torchvision', '--top', '1', '--json', jpeg, truncated, png);
+  assert.equal(j.status, 1);
+  assert.equal(j.stderr, '');
+  const out = JSON.parse(j.stdout);
+  assert.deepEqual(out.map((o: { input: string }) => o.input), [jpeg, truncated, png]);
+  assert.deepEqual(Object.keys(out[1]), ['input', 'error', 'code']);
+  assert.equal(out[1].code, 'ERR_IMAGE');
+  assert.match(out[1].error, /truncated\.jpg: expected a complete JPEG/);
+  // the good results are the ones a run without the bad file gives
+  const good = JSON.parse(run('--weights', 'random:1', '--arch', 'torchvision', '--top', '1', '--json', jpeg, png).stdout);
+  assert.deepEqual([out[0], out[2]], good);
+});
+
+test('classify takes folders (--recursive for sub-folders) and quoted globs, expanded in sorted order', () => {
+  const dir = mkdtempSync(join(scratch, 'photos-'));
+  mkdirSync(join(dir, 'more'));
+  copyFileSync(jpeg, join(dir, 'b.jpg'));
+  copyFileSync(png, join(dir, 'a.png'));
+  copyFileSync(jpeg, join(dir, 'more', 'c.JPG'));
+  writeFileSync(join(dir, 'notes.txt'), 'not an image');
+  const inputs = (...args: string[]) => {
+    const r = run('--weights', 'random:1', '--arch', 'torchvision', '--top', '1', '--json', ...args);
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout).map((o: { input: string }) => o.input);
+  };
+  assert.deepEqual(inputs(dir), [join(dir, 'a.png'), join(dir, 'b.jpg')]);
+  assert.deepEqual(inputs('--recursive', dir), [join(dir, 'a.png'), join(dir, 'b.jpg'), join(dir, 'more', 'c.JPG')]);
+  assert.deepEqual(inputs(join(dir, '*.jpg')), [join(dir, 'b.jpg')]);
+  assert.deepEqual(inputs(join(dir, '**', '*.{jpg,JPG}')), [join(dir, 'b.jpg'), join(dir, 'more', 'c.JPG')]);
+  // a folder with no images and a glob with no match are failures of their own, the rest still runs
+  const empty = mkdtempSync(join(scratch, 'empty-'));
+  mkdirSync(join(empty, 'sub'));
+  const r = run('--weights', 'random:1', '--arch', 'torchvision', '--top', '1', empty, join(dir, '*.webp'), jpeg);
+  assert.equal(r.status, 1);
+  assert.equal(r.stdout.split('\n')[0], jpeg);
+  assert.deepEqual(r.stderr.trim().split('\n'), [
+    `alexnet-cli: ${empty}: expected images (JPEG, PNG, ...) in this folder but found none; it has 1 sub-folder: --recursive takes their images`,
+    `alexnet-cli: ${join(dir, '*.webp')}: expected image or .npy files matching this pattern but found none`,
+  ]);
+});
+
+test('classify --format csv / -o FILE.csv: one row per prediction, failures as rows; -o refuses to overwrite without --force', () => {
+  const truncated = join(images, 'truncated.jpg');
+  const r = run('--weights', 'random:1', '--arch', 'torchvision', '--top', '2', '--format', 'csv', jpeg, truncated);
+  assert.equal(r.status, 1);
+  const json = JSON.parse(run('--weights', 'random:1', '--arch', 'torchvision', '--top', '2', '--json', jpeg).stdout);
+  const rows = r.stdout.trim().split('\n');
+  assert.equal(rows[0], 'input,rank,index,wnid,label,probability,error,code');
+  json[0].predictions.forEach((p: { index: number; wnid: string; label: string; probability: number }, i: number) => {
+    assert.equal(rows[1 + i], [jpeg, i + 1, p.index, p.wnid, p.label.includes(',') ? `"${p.label}"` : p.label, p.probability, '', ''].join(','));
+  });
+  assert.match(rows[3], new RegExp(`^${truncated.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')},,,,,,"?.*expected a complete JPEG.*,ERR_IMAGE$`));
+  const out = join(scratch, 'results.csv');
+  const first = run('--weights', 'random:1', '--arch', 'torchvision', '--top', '2', '-o', out, jpeg);
+  assert.equal(first.status, 0, first.stderr);
+  assert.equal(first.stdout, '');
+  assert.equal(readFileSync(out, 'utf8'), rows.slice(0, 3).join('\n') + '\n');
+  const again = run('--weights', 'random:1', '--arch', 'torchvision', '-o', out, jpeg);
+  assert.equal(again.status, 2);
+  assert.equal(again.stderr, `alexnet-cli: ${out}: expected a new output file but it exists; pass --force to overwrite it or remove the file\n`);
+  assert.equal(run('--weights', 'random:1', '--arch', 'torchvision', '--top', '1', '-o', out, '--force', jpeg).status, 0);
+  assert.equal(readFileSync(out, 'utf8').trim().split('\n').length, 2);
 });
 
 test('classify runs `batch` images per forward pass (--batch), with the same predictions', async () => {

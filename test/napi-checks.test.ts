@@ -127,3 +127,12 @@ test('threaded: adaptiveAvgPool2d 2x37x31x29 -> 6x5, relu of 70001', async () =>
   await b.relu(tensor(70001, x), y);
   assert.deepEqual(y.read(), ref.relu(x));
 });
+
+test('softmax: the maximum in the last column, 200 above the rest (exp would overflow without subtracting it)', async () => {
+  const dims = Int32Array.from([2, 5]);
+  const input = Float32Array.from([0, 1, -3, 2, 200, 200, 0, 1, -3, 2]);
+  const out = tensor(10);
+  await b.softmax(dims, tensor(10, input), out);
+  assertClose(out.read(), ref.softmax(dims, input), 'softmax, max last');
+  assert.ok(out.read().every((v) => Number.isFinite(v)));
+});

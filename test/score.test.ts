@@ -24,7 +24,7 @@ import yargs from '${import.meta.resolve('yargs')}';
 const lib = ${JSON.stringify(DIST_LIB)};
 const { scoreCommand } = await import(lib + '/commands/score.js');
 const { mergeCommand } = await import(lib + '/commands/merge.js');
-const { exitCodeFor } = await import(lib + '/commands/common.js');
+const { exitCodeFor } = await import(lib + '/errors.js');
 const fail = (err) => { process.stderr.write('alexnet-cli: ' + err.message + '\\n'); process.exit(exitCodeFor(err)); };
 const guarded = (c) => ({ ...c, handler: async (argv) => { try { await c.handler(argv); } catch (e) { fail(e); } } });
 await yargs(process.argv.slice(2)).command(guarded(scoreCommand)).command(guarded(mergeCommand)).strict()

@@ -1,8 +1,13 @@
 // `alexnet-cli classify`: top-K ImageNet labels for images or preprocessed tensors.
 import type { CommandModule } from 'yargs';
+import type { Classification, ClassificationFailure } from '../classifier.js';
 import type { Preprocess } from '../model/layers.js';
-import { withArchOption, withDeviceOption, withThreadsOption } from './common.js';
+import { checkNewOutput, withArchOption, withDeviceOption, withThreadsOption } from './common.js';
 import { usageError } from '../errors.js';
+
+const RESULTS_FORMATS = ['text', 'json', 'csv'] as const;
+type ResultsFormat = (typeof RESULTS_FORMATS)[number];
+type Result = Classification | ClassificationFailure;
 
 interface ClassifyArgs {
   inputs: string[];
@@ -10,6 +15,11 @@ interface ClassifyArgs {
   arch?: string;
   top: number;
   json: boolean;
+  format?: ResultsFormat;
+  output?: string;
+  force: boolean;
+  recursive: boolean;
+  verbose?: boolean;
   labels?: string;
   resize?: string;
   crop?: string;
@@ -80,14 +90,59 @@ export function overridePreprocess(base: Preprocess, argv: Partial<ClassifyArgs>
   return p;
 }
 
+/** RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled */
+function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+/**
+ * The results as text, JSON or CSV. CSV has one row per prediction (timm's inference.py writes
+ * --results-format csv; a long table reads back with csv.DictReader / pandas without list cells), and
+ * one row with `error` and `code` for an input that failed. Text leaves failures out: they go to stderr.
+ */
+export function formatResults(results: Result[], format: ResultsFormat): string {
+  if (format === 'json') return `${JSON.stringify(results)}\n`;
+  const lines: string[] = [];
+  if (format === 'csv') {
+    lines.push('input,rank,index,wnid,label,probability,error,code');
+    for (const r of results) {
+      if ('error' in r) lines.push([csvField(r.input), '', '', '', '', '', csvField(r.error), r.code].join(','));
+      else {
+        r.predictions.forEach((p, i) => lines.push([csvField(r.input), i + 1, p.index, p.wnid, csvField(p.label), p.probability, '', ''].join(',')));
+      }
+    }
+  } else {
+    for (const r of results) {
+      if ('error' in r) continue;
+      lines.push(r.input);
+      r.predictions.forEach((p, i) => {
+        lines.push(`  ${String(i + 1).padStart(2)}. ${(100 * p.probability).toFixed(2).padStart(6)}%  ${p.label}${p.wnid ? ` (${p.wnid})` : ''}`);
+      });
+    }
+  }
+  return lines.length > 0 ? `${lines.join('\n')}\n` : '';
+}
+
+/** --format, else --json, else the -o file's extension (.json, .csv), else text */
+function resultsFormat(argv: ClassifyArgs): ResultsFormat {
+  if (argv.format !== undefined) return argv.format;
+  if (argv.json) return 'json';
+  const ext = argv.output?.toLowerCase().match(/\.(json|csv)$/)?.[1];
+  return (ext as ResultsFormat | undefined) ?? 'text';
+}
+
 export const classifyCommand: CommandModule<object, ClassifyArgs> = {
   command: 'classify <inputs..>',
-  describe: 'Classify images (JPEG, PNG) or preprocessed .npy tensors',
+  describe: 'Classify images (JPEG, PNG), folders of them, quoted globs or preprocessed .npy tensors',
   builder: (y) => withThreadsOption(withDeviceOption(withArchOption(y)))
-    .positional('inputs', { type: 'string', array: true, describe: 'image files or .npy float32 tensors [3,H,W] / [N,3,H,W]' })
+    .positional('inputs', { type: 'string', array: true, describe: 'image files, folders, quoted globs (\'photos/*.jpg\') or .npy float32 tensors [3,H,W] / [N,3,H,W]' })
     .option('weights', { type: 'string', describe: 'weights file (.safetensors, .pth, .onnx, .caffemodel, .h5, .keras, .npz) or random[:SEED]; default: pretrained torchvision weights from the cache' })
     .option('top', { alias: 'topk', type: 'number', default: 5, describe: 'how many classes to show' })
-    .option('json', { type: 'boolean', default: false, describe: 'print one JSON array' })
+    .option('recursive', { alias: 'r', type: 'boolean', default: false, describe: 'take the images in sub-folders of folder inputs too' })
+    .option('json', { type: 'boolean', default: false, describe: 'print one JSON array (--format json)' })
+    .option('format', { alias: 'results-format', choices: RESULTS_FORMATS, describe: 'text, json or csv (default: from -o FILE\'s extension, else text)' })
+    .option('output', { alias: 'o', type: 'string', describe: 'write the results to FILE instead of standard output' })
+    .option('force', { type: 'boolean', default: false, describe: 'overwrite an existing -o FILE' })
     .option('labels', { type: 'string', describe: 'labels file for other heads' })
     .option('num-classes', { type: 'number', describe: 'classes of the head for random weights' })
     .option('resize', { type: 'string', describe: 'resize: N (shorter side) or HxW (exact)' })
@@ -99,29 +154,45 @@ export const classifyCommand: CommandModule<object, ClassifyArgs> = {
   handler: async (argv) => {
     if (!Number.isInteger(argv.top) || argv.top < 1) throw usageError(`Expected a positive integer for --top but received ${argv.top}`);
     if (!Number.isInteger(argv.batch) || argv.batch < 1) throw usageError(`Expected a positive integer for --batch but received ${argv.batch}`);
+    const format = resultsFormat(argv);
+    if (argv.output !== undefined) checkNewOutput(argv.output, argv.force);
+    const { expandInputs } = await import('../image/inputs.js');
+    const expanded = await expandInputs(argv.inputs, { recursive: argv.recursive });
+    const paths = expanded.flatMap((e) => e.paths);
     // heavy modules (the addon, decoders, weight readers) load only when a command needs them
     const { loadModel } = await import('../index.js');
     const { native } = await import('../native.js');
     if (argv.threads !== undefined) native().setThreads(argv.threads);
     const weights = argv.weights ?? await (await import('../weights/cache.js')).defaultWeightsPath();
-    const { statSync } = await import('node:fs');
-    const winograd = countImages(argv.inputs, (path) => statSync(path).size) >= WINOGRAD_MIN_IMAGES;
+    const { statSync, writeFileSync } = await import('node:fs');
+    const winograd = countImages(paths, (path) => statSync(path).size) >= WINOGRAD_MIN_IMAGES;
     const classifier = await loadModel({
       weights, arch: argv.arch as never, numClasses: argv['num-classes'], labels: argv.labels, device: argv.device, winograd,
     });
     const preprocess = overridePreprocess(classifier.preprocess, argv);
-    const results = await classifier.classify(argv.inputs, { top: argv.top, preprocess, batch: argv.batch });
-    if (argv.json) {
-      process.stdout.write(`${JSON.stringify(results)}\n`);
-      return;
+    const classified = paths.length > 0 ? await classifier.classifyEach(paths, { top: argv.top, preprocess, batch: argv.batch }) : [];
+    // an argument that gave no files (an empty folder, a glob with no match) takes its place among the results
+    let next = 0;
+    const results: Result[] = expanded.flatMap((e): Result[] => {
+      if (e.error) return [{ input: e.arg, error: e.error.message, code: e.error.code }];
+      const mine: Result[] = [];
+      for (const path of e.paths) {
+        while (next < classified.length && (classified[next].input === path || classified[next].input.startsWith(`${path}#`))) mine.push(classified[next++]);
+      }
+      return mine;
+    });
+    const text = formatResults(results, format);
+    if (argv.output !== undefined) writeFileSync(argv.output, text);
+    else process.stdout.write(text);
+    // the exit status says some failed; each failure is one line on stderr, as the one-input error would
+    // be, unless it is in JSON or CSV on standard output already
+    const failures = results.filter((r): r is ClassificationFailure => 'error' in r);
+    if (format === 'text' || argv.output !== undefined) {
+      for (const f of failures) {
+        process.stderr.write(`alexnet-cli: ${f.error.replace(/\s*\n\s*/g, ' ')}\n`);
+        if (argv.verbose && f.cause?.stack) process.stderr.write(`${f.cause.stack}\n`);
+      }
     }
-    const lines: string[] = [];
-    for (const r of results) {
-      lines.push(r.input);
-      r.predictions.forEach((p, i) => {
-        lines.push(`  ${String(i + 1).padStart(2)}. ${(100 * p.probability).toFixed(2).padStart(6)}%  ${p.label}${p.wnid ? ` (${p.wnid})` : ''}`);
-      });
-    }
-    process.stdout.write(`${lines.join('\n')}\n`);
+    if (failures.length > 0) process.exitCode = 1;
   },
 };

@@ -1,5 +1,24 @@
-// The options several sub-commands share. (The error type is lib/errors.ts, formatting lib/format.ts.)
+// The options and rules several sub-commands share. (The error type is lib/errors.ts, formatting lib/format.ts.)
+import { statSync } from 'node:fs';
 import type { Argv } from 'yargs';
+import { usageError } from '../errors.js';
+
+/**
+ * The one rule for files a command writes (classify -o, convert, score --out, profile --trace/--html):
+ * an existing non-empty file is kept unless --force says to replace it. `alternative` names another
+ * way out (score: '--resume to continue that run').
+ */
+export function checkNewOutput(path: string, force: boolean | undefined, alternative?: string): void {
+  if (force) return;
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch {
+    return;
+  }
+  if (size === 0) return;
+  throw usageError(`${path}: expected a new output file but it exists; pass --force to overwrite it${alternative ? `, ${alternative},` : ''} or remove the file`);
+}
 
 export function withArchOption<T>(y: Argv<T>) {
   return y.option('arch', { type: 'string', choices: ['seed', 'caffe', 'torchvision'], describe: 'architecture (default: what the weights say, else seed)' });

@@ -173,9 +173,20 @@ export interface InputItem {
  * Images (JPEG/PNG, preprocessed with `p`) and ready-made tensors (.npy float32 [3,H,W] or
  * [N,3,H,W], used as they are), in the order given.
  */
-export async function loadInputs(paths: string[], p: Preprocess, options: DecodeOptions = {}): Promise<InputItem[]> {
+/** One input's items, or the error that stopped it (a file that cannot be read or decoded) */
+export interface SettledInput {
+  input: string;
+  items?: InputItem[];
+  error?: Error;
+}
+
+/**
+ * Load every input, each on its own: a file that cannot be read or decoded gives its error and does not
+ * stop the others (what `classify a.jpg truncated.jpg b.jpg` needs to classify a.jpg and b.jpg).
+ */
+export async function loadInputsSettled(paths: string[], p: Preprocess, options: DecodeOptions = {}): Promise<SettledInput[]> {
   const [height, width] = inputSize(p);
-  const results: InputItem[][] = new Array(paths.length);
+  const results: SettledInput[] = new Array(paths.length);
   // decoding runs on the addon's worker threads when it has libjpeg: keep a few in flight
   const concurrency = Math.min(4, availableParallelism());
   let next = 0;
@@ -183,15 +194,26 @@ export async function loadInputs(paths: string[], p: Preprocess, options: Decode
     while (next < paths.length) {
       const index = next++;
       const path = paths[index];
-      if (path.toLowerCase().endsWith('.npy')) {
-        results[index] = await loadNpyInput(path);
-      } else {
-        results[index] = [{ name: path, data: await loadImageTensor(path, p, options), shape: [3, height, width] }];
+      try {
+        const items: InputItem[] = path.toLowerCase().endsWith('.npy')
+          ? await loadNpyInput(path)
+          : [{ name: path, data: await loadImageTensor(path, p, options), shape: [3, height, width] }];
+        results[index] = { input: path, items };
+      } catch (error) {
+        results[index] = { input: path, error: error as Error };
       }
     }
   }
   await Promise.all(Array.from({ length: Math.min(concurrency, paths.length) }, worker));
-  return results.flat();
+  return results;
+}
+
+/** Load every input; the first one (in input order) that fails is thrown */
+export async function loadInputs(paths: string[], p: Preprocess, options: DecodeOptions = {}): Promise<InputItem[]> {
+  const settled = await loadInputsSettled(paths, p, options);
+  const failed = settled.find((s) => s.error);
+  if (failed) throw failed.error;
+  return settled.flatMap((s) => s.items!);
 }
 
 async function loadNpyInput(path: string): Promise<InputItem[]> {

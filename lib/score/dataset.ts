@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import type { ClassLabel } from '../labels.js';
+import { isImageName } from '../image/inputs.js';
 import { AlexnetError } from '../errors.js';
 
 export interface DatasetItem {
@@ -40,13 +41,8 @@ export interface Dataset {
   ignored: string[];
 }
 
-/** What torchvision's ImageFolder would try to open (datasets/folder.py IMG_EXTENSIONS); JPEG and PNG decode, the rest are reported as unreadable */
-const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.jpe', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp', '.gif'];
-
-export function isImageName(name: string): boolean {
-  const lower = name.toLowerCase();
-  return IMAGE_EXTENSIONS.some((ext) => lower.endsWith(ext));
-}
+// images by extension: the list classify's folder inputs use too
+export { isImageName };
 
 const datasetError = (message: string) => new AlexnetError(message, 'ERR_INPUT');
 
