@@ -20,14 +20,14 @@ import { fileURLToPath } from 'node:url';
 export type Isa = 'avx512-vnni' | 'avx512' | 'avx2-vnni' | 'avx2' | 'portable';
 export const ALL_ISAS: readonly Isa[] = ['avx512-vnni', 'avx512', 'avx2-vnni', 'avx2', 'portable'];
 
-/** arithmetic of the linear layers: fp32, or weights held as bf16 or int8 (packLinear) */
+/** arithmetic of the conv and linear layers: fp32, or weights held as bf16 or int8 (packLinear, packConv) */
 export type Precision = 'fp32' | 'bf16' | 'int8';
 export const PRECISIONS: readonly Precision[] = ['fp32', 'bf16', 'int8'];
 
-/** what packLinear made of a weight (linearWeightInfo) */
+/** what packLinear, packConv or packQuantized made of a weight (linearWeightInfo) */
 export interface LinearWeightInfo {
   precision: Precision;
-  /** int8: each output feature's weight scale (w = q * scale) */
+  /** int8: each output feature's (conv: output channel's) weight scale (w = q * scale) */
   scales?: Float32Array;
   /** int8: the static activation quantization (u8 = round(x / scale) + zeroPoint); scale 0: dynamic, per call */
   activationScale?: number;
@@ -125,10 +125,17 @@ export interface Binding {
   packLinear?(dims: Int32Array, weight: NativeTensor, precision?: Precision): Promise<NativeTensor>;
   /** a plain [outFeatures, inFeatures] copy of weights packed by packLinear (bf16: rounded; int8: q * scale) */
   unpackLinear?(dims: Int32Array, packed: NativeTensor): NativeTensor;
-  /** the precision of weights packed by packLinear, and for int8 their scales */
+  /** the precision of weights packed by packLinear, packConv or packQuantized, and for int8 their scales */
   linearWeightInfo?(weight: NativeTensor): LinearWeightInfo;
-  /** int8 weights: quantize their input with this scale and zero point (calibrated); scale 0 = dynamic */
+  /** int8 weights (linear or conv): quantize their input with this scale and zero point (calibrated); scale 0 = dynamic */
   setLinearActivationQuant?(weight: NativeTensor, scale: number, zeroPoint: number): void;
+  /**
+   * int8 weights already quantized (a quantized safetensors file): `q` in [-127, 127] in the plain layout
+   * ([outFeatures, inFeatures], or OIHW) and one scale per output feature / channel (w = q * scale), packed as
+   * packLinear / packConv pack int8 (the packed copy is the only one). dims: [outFeatures, inFeatures] for a
+   * linear layer, conv2d's 16 for a conv. Synchronous. CPU only.
+   */
+  packQuantized?(dims: Int32Array, q: Int8Array, scales: Float32Array): NativeTensor;
   /**
    * For tests: the int32 sums a[m, k] (u8) x q[n, k]^T of int8 weights packed by packLinear, dims [m, n, k],
    * with the current kernel set's int8 kernel. Synchronous.
@@ -157,7 +164,11 @@ export interface Binding {
    * `weight` (the handle reads as disposed). dims as conv2d's (only channels, kernel, stride and groups
    * matter). CPU only.
    */
-  packConv?(dims: Int32Array, weight: NativeTensor, winograd?: boolean): NativeTensor;
+  /**
+   * `precision` 'bf16' / 'int8' (default 'fp32') holds the weights only in that precision (as packLinear's, per
+   * group, k in patch order; no Winograd): conv2d() then runs the bf16 / int8 conv (native/kernels/cpu/lowp-conv.cc).
+   */
+  packConv?(dims: Int32Array, weight: NativeTensor, winograd?: boolean, precision?: Precision): NativeTensor;
   /** the plain OIHW weights back from packConv's result */
   unpackConv?(dims: Int32Array, packed: NativeTensor): NativeTensor;
 

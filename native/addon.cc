@@ -48,6 +48,7 @@ Napi::Object addon_init(Napi::Env env, Napi::Object exports) {
   exports.Set("runPlan", Napi::Function::New(env, op_run_plan, "runPlan"));
   exports.Set("packConv", Napi::Function::New(env, op_pack_conv, "packConv"));
   exports.Set("unpackConv", Napi::Function::New(env, op_unpack_conv, "unpackConv"));
+  exports.Set("packQuantized", Napi::Function::New(env, op_pack_quantized, "packQuantized"));
 #ifdef ALEXNET_HAVE_JPEG
   // native/image: libjpeg-turbo decoding and the fused decode + preprocess, when found at configure time
   exports.Set("decodeJpeg", Napi::Function::New(env, op_decode_jpeg, "decodeJpeg"));

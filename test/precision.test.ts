@@ -170,7 +170,7 @@ describe('reduced precision: which kernels run, and bad arguments', () => {
     });
     const bf16 = await pack(2, 3, new Float32Array(6), 'bf16');
     assert.throws(() => b.setLinearActivationQuant!(bf16, 0.1, 0), {
-      code: 'ERR_ARG', message: 'Expected int8 weights packed by packLinear for weight but received other weights',
+      code: 'ERR_ARG', message: 'Expected int8 weights packed by packLinear or packConv for weight but received other weights',
     });
     const int8 = await pack(2, 3, new Float32Array(6), 'int8');
     assert.throws(() => b.setLinearActivationQuant!(int8, -1, 0), {

@@ -278,3 +278,53 @@ export function linearInt8(dims: Dims, input: Float32Array, weight: Float32Array
   }
   return out;
 }
+
+/** bf16 conv2d: the input and the weights rounded to bf16, the products summed in float64 */
+export function conv2dBf16(dims: Dims, input: Float32Array, weight: Float32Array, bias: Float32Array | null,
+  relu: boolean): Float32Array {
+  const [batch, inC, inH, inW] = Array.from(dims);
+  return conv2d(dims, bf16Round(input.subarray(0, batch * inC * inH * inW)), bf16Round(weight), bias, relu);
+}
+
+/**
+ * int8 conv2d as native/kernels/cpu/lowp-conv.cc computes it: the input quantized to u8 per tensor (`act`,
+ * else the dynamic min/max quantization of the whole input), the weights per output channel as
+ * quantizeWeights does over each channel's in/groups * kH * kW values; padding reads as the zero point; the
+ * int32 sums minus zeroPoint * sum q in lowp.cc's fp32 epilogue, each step rounded to fp32 (to the bit).
+ */
+export function conv2dInt8(dims: Dims, input: Float32Array, weight: Float32Array, bias: Float32Array | null,
+  relu: boolean, act?: ActQuant): Float32Array {
+  const [batch, inC, inH, inW, outC, kH, kW, sH, sW, padTop, padLeft, , , groups, outH, outW] = Array.from(dims);
+  const x = input.subarray(0, batch * inC * inH * inW);
+  const quant = act ?? dynamicQuant(x);
+  const a = quantizeU8(x, quant);
+  const inPerGroup = inC / groups;
+  const outPerGroup = outC / groups;
+  const k = inPerGroup * kH * kW;
+  const { q, scales } = quantizeWeights(weight, outC, k);
+  const out = new Float32Array(batch * outC * outH * outW);
+  for (let oc = 0; oc < outC; oc++) {
+    const g = Math.floor(oc / outPerGroup);
+    let wSum = 0;
+    for (let i = 0; i < k; i++) wSum += q[oc * k + i];
+    const scale = Math.fround(quant.scale * scales[oc]);
+    for (let n = 0; n < batch; n++)
+      for (let oh = 0; oh < outH; oh++)
+        for (let ow = 0; ow < outW; ow++) {
+          let sum = 0;
+          for (let icg = 0; icg < inPerGroup; icg++)
+            for (let ki = 0; ki < kH; ki++)
+              for (let kj = 0; kj < kW; kj++) {
+                const ih = oh * sH - padTop + ki;
+                const iw = ow * sW - padLeft + kj;
+                const inside = ih >= 0 && ih < inH && iw >= 0 && iw < inW;
+                const u8 = inside ? a[((n * inC + g * inPerGroup + icg) * inH + ih) * inW + iw] : quant.zeroPoint;
+                sum += u8 * q[((oc * inPerGroup + icg) * kH + ki) * kW + kj];
+              }
+          let v = Math.fround(Math.fround(sum - quant.zeroPoint * wSum) * scale);
+          if (bias) v = Math.fround(v + bias[oc]);
+          out[((n * outC + oc) * outH + oh) * outW + ow] = relu && v < 0 ? 0 : v;
+        }
+  }
+  return out;
+}

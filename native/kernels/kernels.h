@@ -225,6 +225,29 @@ int linear_weights_forward_cpu(const linear_params& p, const float* in, const li
 // the kernel the current ISA runs for a precision ("avx512-vnni vpdpbusd", ...), for profiles
 const char* lowp_kernel_name(lowp_type type);
 
+// Reduced-precision conv2d (lowp-conv.cc): im2col of the input converted once per call to bf16, or to u8
+// with a per-tensor scale and zero point, into the lowp linear's panels kernels; the epilogue (bias, ReLU,
+// int8 dequantization) writes the fp32 NCHW output. The weights are packed once, per group, as the lowp
+// linear layout of [out_channels / groups, kernel_h * kernel_w * in_channels / groups] with k in patch
+// order (ky, kx, c), each group's block 64-byte aligned, groups one after another. Only out/in channels,
+// kernel and groups of p matter to the packing.
+size_t conv_lowp_packed_bytes(lowp_type type, const conv2d_params& p);
+// bf16: each weight rounded to nearest even; int8: symmetric per output channel as int8_pack_cpu
+void conv_lowp_pack_cpu(lowp_type type, const conv2d_params& p, const float* weight, void* packed, thread_pool& pool);
+// int8 weights already quantized (OIHW, q in [-127, 127]) and their out_channels scales
+void conv_int8_pack_quantized_cpu(const conv2d_params& p, const int8_t* q, const float* scales, void* packed,
+                                  thread_pool& pool);
+// OIHW weights back: bf16 rounded, or int8 q * scale
+void conv_lowp_unpack_cpu(lowp_type type, const conv2d_params& p, const void* packed, float* weight);
+// the out_channels per-channel scales of int8 conv weights
+void conv_int8_scales(const conv2d_params& p, const void* packed, float* scales);
+// out = conv(bf16(in), bf16(W)) + bias, or for int8 per output channel (sum u8(in) * q - zero_point * sum q) *
+// (act.scale * w_scale) + bias, then ReLU; act.scale 0: dynamic (int8_dynamic_quant of this input).
+// `act_used` (may be null) gets the activation quantization that ran.
+int conv2d_lowp_forward_cpu(const conv2d_params& p, const float* in, lowp_type type, const void* packed,
+                            int8_act_quant act, const float* bias, float* out, int8_act_quant* act_used,
+                            thread_pool& pool);
+
 // fp32 GFLOP/s of a register-only FMA loop of the current ISA on `threads` threads of the pool
 // (the machine's attainable peak, for % of peak in profiles and benchmarks)
 double cpu_peak_gflops(thread_pool& pool);

@@ -60,6 +60,8 @@ op_error check_conv2d(const op_record& r, op_step* s) {
   p.relu = r.flags[0] == 1;
   s->packed_weight = !weight->packed_conv.empty();
   s->packed_winograd = weight->packed_winograd;
+  s->conv_precision = weight->packed_precision;
+  s->conv_act = weight->packed_act;
   // the CPU's im2col workspace and GEMM k use 32-bit sizes (CUDA's implicit GEMM has no workspace, and its
   // columns, batch * outHeight * outWidth, are bounded by the output's length, checked above)
   const int64_t workspace = product({p.in_channels / p.groups, p.kernel_h, p.kernel_w, p.groups, p.out_height, p.out_width});
@@ -123,6 +125,8 @@ op_error check_relu(const op_record& r, op_step* s) {
 // --- CPU column -------------------------------------------------------------------------------------
 #ifndef ALEXNET_CUDA_ADDON
 int conv2d_cpu(const op_step& s, thread_pool& pool) {
+  if (s.conv_precision != lowp_type::fp32)
+    return conv2d_lowp_forward_cpu(s.conv, s.in, s.conv_precision, s.weight, s.conv_act, s.bias, s.out, nullptr, pool);
   return s.packed_weight ? conv2d_packed_forward_cpu(s.conv, s.in, s.weight, s.packed_winograd, s.bias, s.out, pool)
                          : conv2d_forward_cpu(s.conv, s.in, s.weight, s.bias, s.out, pool);
 }

@@ -67,6 +67,8 @@ struct op_step {
   lrn_params lrn{};
   linear_params linear{};
   linear_weights linear_w{};  // CPU: the weights as the linear kernel reads them (fp32, bf16, int8)
+  lowp_type conv_precision = lowp_type::fp32;  // CPU: conv weights packed as bf16 / int8 by packConv
+  int8_act_quant conv_act{0, 0};               // and for int8 their input's static quantization (scale 0: dynamic)
   softmax_params softmax{};
   adaptive_avgpool_params adaptive{};
   size_t length = 0;

@@ -42,6 +42,39 @@ Napi::Array string_array(Napi::Env env, const std::vector<std::string>& items) {
   return array;
 }
 
+// 'fp32' | 'bf16' | 'int8' (undefined: fp32); ERR_ARG otherwise
+lowp_type arg_precision(Napi::Env env, const Napi::CallbackInfo& info, size_t index) {
+  if (info.Length() <= index || info[index].IsUndefined()) return lowp_type::fp32;
+  const std::string name = arg_string(env, info[index], "precision");
+  if (name == "bf16") return lowp_type::bf16;
+  if (name == "int8") return lowp_type::int8;
+  if (name != "fp32") throw_expected(env, "ERR_ARG", "one of 'fp32', 'bf16', 'int8'", "precision", "'" + name + "'");
+  return lowp_type::fp32;
+}
+
+// the conv params that packed weights were packed for, from their conv_pack_key
+// ("out,in,kh,kw,stride_h,stride_w,groups"; sizes and pads are not part of it)
+conv2d_params conv_params_of_key(const std::string& key) {
+  int v[7] = {0, 0, 0, 0, 0, 0, 0};
+  size_t at = 0;
+  for (int i = 0; i < 7 && at <= key.size(); ++i) {
+    v[i] = std::atoi(key.c_str() + at);
+    const size_t comma = key.find(',', at);
+    at = comma == std::string::npos ? key.size() + 1 : comma + 1;
+  }
+  conv2d_params p{};
+  p.out_channels = v[0];
+  p.in_channels = v[1];
+  p.kernel_h = v[2];
+  p.kernel_w = v[3];
+  p.stride_h = v[4];
+  p.stride_w = v[5];
+  p.groups = v[6];
+  return p;
+}
+
+const char* precision_name(lowp_type t) { return t == lowp_type::int8 ? "int8" : t == lowp_type::bf16 ? "bf16" : "fp32"; }
+
 }  // namespace
 
 void isa_init_from_env(Napi::Env env) {
@@ -196,13 +229,7 @@ Napi::Value op_pack_linear(const Napi::CallbackInfo& info) {
   const linear_params p = linear_weight_dims(env, info[0], *weight, "weight");
   if (weight->packed_out_features != 0)
     throw_expected(env, "ERR_ARG", "an unpacked weight", "weight", "a NativeTensor packed by packLinear");
-  lowp_type precision = lowp_type::fp32;
-  if (info.Length() > 2 && !info[2].IsUndefined()) {
-    const std::string name = arg_string(env, info[2], "precision");
-    if (name == "bf16") precision = lowp_type::bf16;
-    else if (name == "int8") precision = lowp_type::int8;
-    else if (name != "fp32") throw_expected(env, "ERR_ARG", "one of 'fp32', 'bf16', 'int8'", "precision", "'" + name + "'");
-  }
+  const lowp_type precision = arg_precision(env, info, 2);
   // consume the handle now (it reads as disposed): the weights are packed in place, so no second copy
   // of 150 MB of fc6 exists while loading
   NativeTensor* handle = NativeTensor::unwrap_or_null(info[1]);
@@ -245,15 +272,23 @@ Napi::Value op_unpack_linear(const Napi::CallbackInfo& info) {
   return NativeTensor::wrap(env, std::move(storage));
 }
 
-// the precision of weights packed by packLinear, and for int8 their per-feature scales and static activation
-// quantization: { precision, scales?, activationScale?, activationZeroPoint? }
+// the precision of weights packed by packLinear or packConv (or packQuantized), and for int8 their per-feature
+// (per output channel) scales and static activation quantization: { precision, scales?, activationScale?,
+// activationZeroPoint? }
 Napi::Value op_linear_weight_info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto weight = arg_tensor(env, info[0], "weight");
   Napi::Object out = Napi::Object::New(env);
   const lowp_type t = weight->packed_precision;
-  out.Set("precision", t == lowp_type::int8 ? "int8" : t == lowp_type::bf16 ? "bf16" : "fp32");
-  if (t == lowp_type::int8) {
+  out.Set("precision", precision_name(t));
+  if (t == lowp_type::int8 && !weight->packed_conv.empty()) {
+    const conv2d_params p = conv_params_of_key(weight->packed_conv);
+    Napi::Float32Array scales = Napi::Float32Array::New(env, static_cast<size_t>(p.out_channels));
+    conv_int8_scales(p, weight->data, scales.Data());
+    out.Set("scales", scales);
+    out.Set("activationScale", weight->packed_act.scale);
+    out.Set("activationZeroPoint", weight->packed_act.zero_point);
+  } else if (t == lowp_type::int8) {
     const lowp_layout l = lowp_packed_layout(t, weight->packed_out_features, weight->packed_in_features);
     Napi::Float32Array scales = Napi::Float32Array::New(env, static_cast<size_t>(weight->packed_out_features));
     std::memcpy(scales.Data(), reinterpret_cast<const uint8_t*>(weight->data) + l.scales_offset,
@@ -265,13 +300,13 @@ Napi::Value op_linear_weight_info(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// static activation quantization of int8 linear weights (a calibrated scale and zero point); scale 0
+// static activation quantization of int8 linear or conv weights (a calibrated scale and zero point); scale 0
 // returns to dynamic (per call) quantization
 Napi::Value op_set_linear_activation_quant(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto weight = arg_tensor(env, info[0], "weight");
   if (weight->packed_precision != lowp_type::int8)
-    throw_expected(env, "ERR_ARG", "int8 weights packed by packLinear", "weight", "other weights");
+    throw_expected(env, "ERR_ARG", "int8 weights packed by packLinear or packConv", "weight", "other weights");
   if (!info[1].IsNumber() || !(info[1].As<Napi::Number>().FloatValue() >= 0.0f) ||
       !std::isfinite(info[1].As<Napi::Number>().FloatValue()))
     throw_expected(env, "ERR_ARG", "a finite scale >= 0", "scale", describe_value(info[1]));
@@ -345,7 +380,22 @@ Napi::Value op_pack_conv(const Napi::CallbackInfo& info) {
     throw_expected(env, "ERR_ARG", "an unpacked weight", "weight", "a packed NativeTensor");
   const conv2d_params p = conv_weight_dims(env, info[0], *weight, true);
   const bool winograd = info.Length() < 3 || info[2].IsUndefined() ? true : arg_boolean(env, info[2], "winograd");
+  const lowp_type precision = arg_precision(env, info, 3);
   std::shared_ptr<tensor_storage> storage;
+  if (precision != lowp_type::fp32) {
+    // bf16 / int8: held only in that precision (no fp32 panels, no Winograd-domain weights)
+    try {
+      storage = std::make_shared<tensor_storage>((conv_lowp_packed_bytes(precision, p) + 3) / 4, true);  // zero: the gaps between groups
+      conv_lowp_pack_cpu(precision, p, weight->data, storage->data, global_thread_pool());
+    } catch (const std::bad_alloc&) {
+      throw_expected(env, "ERR_ALLOC", "enough free memory", "packConv", "an allocation failure");
+    }
+    storage->packed_conv = conv_pack_key(p);
+    storage->packed_precision = precision;
+    weight.reset();
+    NativeTensor::unwrap_or_null(info[1])->take();
+    return NativeTensor::wrap(env, std::move(storage));
+  }
   try {
     storage = std::make_shared<tensor_storage>(conv_packed_length(p, winograd), false);
     // packing allocates its own scratch (space-to-depth phases): keep it inside the guard
@@ -375,7 +425,66 @@ Napi::Value op_unpack_conv(const Napi::CallbackInfo& info) {
   } catch (const std::bad_alloc&) {
     throw_expected(env, "ERR_ALLOC", "enough free memory", "unpackConv", "an allocation failure");
   }
-  conv_unpack_cpu(p, packed->data, storage->data, global_thread_pool());
+  if (packed->packed_precision != lowp_type::fp32)
+    conv_lowp_unpack_cpu(packed->packed_precision, p, packed->data, storage->data);
+  else
+    conv_unpack_cpu(p, packed->data, storage->data, global_thread_pool());
+  return NativeTensor::wrap(env, std::move(storage));
+}
+
+// int8 weights already quantized (the quantized safetensors file: q in [-127, 127] and a scale per output
+// feature / channel), packed as packLinear / packConv pack them: dims [outFeatures, inFeatures] (linear) or
+// conv2d's 16 (conv). The only copy is the packed one.
+Napi::Value op_pack_quantized(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    throw_expected(env, "ERR_ARG", "an Int32Array of 2 (linear) or 16 (conv2d) dims", "dims", describe_value(info[0]));
+  const bool conv = info[0].As<Napi::Int32Array>().ElementLength() == 16;
+  const std::vector<int32_t> d = arg_dims(env, info[0], conv ? 16 : 2, "dims");
+  conv2d_params p{};
+  int64_t out = 0, count = 0;
+  if (conv) {
+    check_shape(env, conv2d_weight_check(d.data()));
+    p = conv2d_params_of(d.data());
+    out = p.out_channels;
+    count = product({p.out_channels, p.in_channels / p.groups, p.kernel_h, p.kernel_w});
+  } else {
+    check_dim(env, d, 0, "outFeatures", false);
+    check_dim(env, d, 1, "inFeatures", false);
+    out = d[0];
+    count = product({d[0], d[1]});
+  }
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int8_array)
+    throw_expected(env, "ERR_ARG", "an Int8Array", "q", describe_value(info[1]));
+  Napi::Int8Array q = info[1].As<Napi::Int8Array>();
+  if (static_cast<int64_t>(q.ElementLength()) != count)
+    throw_expected(env, "ERR_SHAPE", std::to_string(count) + " elements", "q", std::to_string(q.ElementLength()));
+  for (size_t i = 0; i < q.ElementLength(); ++i)
+    if (q[i] == -128) throw_expected(env, "ERR_ARG", "int8 weights in [-127, 127]", "q[" + std::to_string(i) + "]", "-128");
+  if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    throw_expected(env, "ERR_ARG", "a Float32Array", "scales", describe_value(info[2]));
+  Napi::Float32Array scales = info[2].As<Napi::Float32Array>();
+  if (static_cast<int64_t>(scales.ElementLength()) != out)
+    throw_expected(env, "ERR_SHAPE", std::to_string(out) + " elements", "scales", std::to_string(scales.ElementLength()));
+  for (size_t i = 0; i < scales.ElementLength(); ++i)
+    if (!(scales[i] > 0.0f) || !std::isfinite(scales[i]))
+      throw_expected(env, "ERR_ARG", "finite scales > 0", "scales[" + std::to_string(i) + "]", std::to_string(scales[i]));
+  std::shared_ptr<tensor_storage> storage;
+  try {
+    if (conv) {
+      storage = std::make_shared<tensor_storage>((conv_lowp_packed_bytes(lowp_type::int8, p) + 3) / 4, true);
+      conv_int8_pack_quantized_cpu(p, q.Data(), scales.Data(), storage->data, global_thread_pool());
+      storage->packed_conv = conv_pack_key(p);
+    } else {
+      storage = std::make_shared<tensor_storage>(lowp_packed_floats(lowp_type::int8, d[0], d[1]), false);
+      int8_pack_quantized_cpu(d[0], d[1], q.Data(), scales.Data(), storage->data, global_thread_pool());
+      storage->packed_out_features = d[0];
+      storage->packed_in_features = d[1];
+    }
+  } catch (const std::bad_alloc&) {
+    throw_expected(env, "ERR_ALLOC", "enough free memory", "packQuantized", "an allocation failure");
+  }
+  storage->packed_precision = lowp_type::int8;
   return NativeTensor::wrap(env, std::move(storage));
 }
 

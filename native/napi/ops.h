@@ -28,5 +28,6 @@ Napi::Value op_peak_gflops(const Napi::CallbackInfo& info);
 Napi::Value op_memory_bandwidth(const Napi::CallbackInfo& info);
 Napi::Value op_pack_conv(const Napi::CallbackInfo& info);
 Napi::Value op_unpack_conv(const Napi::CallbackInfo& info);
+Napi::Value op_pack_quantized(const Napi::CallbackInfo& info);
 
 }  // namespace alexnet

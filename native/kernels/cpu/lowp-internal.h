@@ -4,8 +4,10 @@
 // which tiles rows x panels around them, compiled with its own -m flags.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "kernels/kernels.h"
 
@@ -30,6 +32,9 @@ struct lowp_run {
   const int32_t* w_sums = nullptr;
   int8_act_quant act{0, 0};
   bool relu = false;
+  // conv2d (lowp-conv.cc): row i of the call is output pixel row_base + i of the [batch, plane] grid, and
+  // column j output channel channel0 + j of the NCHW output's out_channels
+  int row_base = 0, plane = 0, channel0 = 0, out_channels = 0;
 };
 
 using lowp_panels_fn = void (*)(const lowp_run& r, int panel0, int panel1);
@@ -40,6 +45,30 @@ struct lowp_isa_kernel {
   const char* int8_name;
   const char* bf16_name;
 };
+
+// the kernels of the ISA in use (cpu_isa_current; lowp.cc)
+lowp_isa_kernel lowp_kernel_current();
+
+// k steps of a packed row: in_features / 4 (int8) or / 2 (bf16), rounded up
+inline int lowp_k_steps(lowp_type type, int in_features) {
+  const int per = type == lowp_type::int8 ? 4 : 2;
+  return (in_features + per - 1) / per;
+}
+
+// fp32 -> bf16, round to nearest even; NaN stays a (quiet) NaN
+inline uint16_t lowp_float_to_bf16(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, 4);
+  if ((bits & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<uint16_t>((bits >> 16) | 0x40);
+  bits += 0x7FFFu + ((bits >> 16) & 1u);
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+// one activation as u8: clamp(round-half-even(x * inverse) + zero, 0, 255) in fp32; NaN reads as 0
+inline uint8_t lowp_quantize_u8(float x, float inverse, float zero) {
+  const float v = std::nearbyint(x * inverse) + zero;  // the default rounding mode: half to even
+  return static_cast<uint8_t>(v >= 0.0f ? (v > 255.0f ? 255 : static_cast<int>(v)) : 0);
+}
 
 lowp_isa_kernel lowp_kernel_portable();
 #ifdef ALEXNET_HAVE_AVX2

@@ -11,7 +11,6 @@
 #include "kernels/kernels.h"
 
 namespace alexnet {
-namespace {
 
 lowp_isa_kernel lowp_kernel_current() {
   switch (cpu_isa_current()) {
@@ -39,20 +38,11 @@ lowp_isa_kernel lowp_kernel_current() {
   }
 }
 
-int panel_count(int out_features) { return (out_features + LOWP_PANEL - 1) / LOWP_PANEL; }
-int k_steps(lowp_type type, int in_features) {
-  const int per = type == lowp_type::int8 ? 4 : 2;
-  return (in_features + per - 1) / per;
-}
+namespace {
 
-// fp32 -> bf16, round to nearest even; NaN stays a (quiet) NaN
-inline uint16_t float_to_bf16(float x) {
-  uint32_t bits;
-  std::memcpy(&bits, &x, 4);
-  if ((bits & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<uint16_t>((bits >> 16) | 0x40);
-  bits += 0x7FFFu + ((bits >> 16) & 1u);
-  return static_cast<uint16_t>(bits >> 16);
-}
+int panel_count(int out_features) { return (out_features + LOWP_PANEL - 1) / LOWP_PANEL; }
+int k_steps(lowp_type type, int in_features) { return lowp_k_steps(type, in_features); }
+inline uint16_t float_to_bf16(float x) { return lowp_float_to_bf16(x); }
 
 // the packed byte of weight (j, kk) of an int8 panel layout (or the uint16 index for bf16)
 inline size_t int8_index(int steps, int j, int kk) {
@@ -288,9 +278,7 @@ uint8_t* quantize_input(const linear_params& p, const float* in, int8_act_quant 
     split_range(total, ith, nth, &begin, &end);
     for (int64_t i = begin; i < end; ++i) {
       const int64_t row = i / p.in_features, kk = i % p.in_features;
-      const float v = std::nearbyint(in[i] * inverse) + zero;
-      // NaN reads as 0
-      a[static_cast<size_t>(row) * steps * 4 + kk] = static_cast<uint8_t>(v >= 0.0f ? (v > 255.0f ? 255 : static_cast<int>(v)) : 0);
+      a[static_cast<size_t>(row) * steps * 4 + kk] = lowp_quantize_u8(in[i], inverse, zero);
     }
     if (ith == 0)
       for (int row = 0; row < p.rows; ++row)

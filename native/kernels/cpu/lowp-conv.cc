@@ -1,0 +1,290 @@
+// Reduced-precision conv2d (bf16 and int8) on the lowp linear's panels kernels (lowp-body.inc):
+//   1. the input, once per call, converted to bf16 or quantized to u8 (per-tensor scale and zero point:
+//      static, or from this batch's min and max) and laid out group-major NHWC, [groups][batch][h][w][c/g],
+//      so a patch row of kernel_w pixels is kernel_w * c/g contiguous elements;
+//   2. per thread, blocks of output pixels: their patches gathered (im2col, k ordered (ky, kx, c)) into
+//      rows of the panels kernel's A, a block small enough to stay in L2 while every panel of the group's
+//      weights passes over it;
+//   3. the kernel's sums, in the epilogue compiled here once (the same outputs on every ISA): int8
+//      dequantized (sum - zero_point * sum_k q) * act_scale * w_scale, + bias, ReLU, written to NCHW.
+// Activations between layers stay fp32 (pooling and LRN run on them unchanged); the weights are held
+// only as bf16 or int8. Padding reads as 0.0: bf16 0, and for u8 the zero point (so it adds exactly 0).
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/cpu/aligned-buffer.h"
+#include "kernels/cpu/lowp-internal.h"
+#include "kernels/cpu/thread-pool.h"
+#include "kernels/kernels.h"
+
+namespace alexnet {
+namespace {
+
+// bytes of A rows per block: with a group of 4 panels (lowp-body.inc) both fit in a 1-2 MB L2
+constexpr size_t CONV_BLOCK_BYTES = 160 * 1024;
+
+struct conv_geometry {
+  int groups, in_per_group, out_per_group, k, steps;
+  size_t elem;        // bytes per activation: 1 (u8) or 2 (bf16)
+  size_t lda;         // bytes per A row: steps * 4
+  size_t group_bytes; // one group's packed weights (a lowp linear layout, 64-byte aligned)
+};
+
+conv_geometry geometry_of(lowp_type type, const conv2d_params& p) {
+  conv_geometry g;
+  g.groups = p.groups;
+  g.in_per_group = p.in_channels / p.groups;
+  g.out_per_group = p.out_channels / p.groups;
+  g.k = p.kernel_h * p.kernel_w * g.in_per_group;
+  g.steps = lowp_k_steps(type, g.k);
+  g.elem = type == lowp_type::int8 ? 1 : 2;
+  g.lda = static_cast<size_t>(g.steps) * 4;
+  g.group_bytes = (lowp_packed_layout(type, g.out_per_group, g.k).total_bytes + 63) / 64 * 64;
+  return g;
+}
+
+// OIHW [o][c][ky][kx] of one group -> [o][ky][kx][c] (the im2col k order)
+template <class T>
+void to_patch_order(const conv2d_params& p, const conv_geometry& g, const T* oihw, int group, T* out) {
+  const int kk = p.kernel_h * p.kernel_w;
+  for (int o = 0; o < g.out_per_group; ++o) {
+    const T* src = oihw + static_cast<size_t>(group * g.out_per_group + o) * g.k;
+    T* dst = out + static_cast<size_t>(o) * g.k;
+    for (int c = 0; c < g.in_per_group; ++c)
+      for (int s = 0; s < kk; ++s) dst[s * g.in_per_group + c] = src[c * kk + s];
+  }
+}
+
+template <class T>
+void from_patch_order(const conv2d_params& p, const conv_geometry& g, const T* patch, int group, T* oihw) {
+  const int kk = p.kernel_h * p.kernel_w;
+  for (int o = 0; o < g.out_per_group; ++o) {
+    const T* src = patch + static_cast<size_t>(o) * g.k;
+    T* dst = oihw + static_cast<size_t>(group * g.out_per_group + o) * g.k;
+    for (int c = 0; c < g.in_per_group; ++c)
+      for (int s = 0; s < kk; ++s) dst[c * kk + s] = src[s * g.in_per_group + c];
+  }
+}
+
+// the output pixel of a row: (image, pixel) in the [batch, plane] grid, written at
+// out[(image * out_channels + channel) * plane + pixel]
+inline float* out_of(const lowp_run& r, int row, int col) {
+  const int m = r.row_base + row;
+  const int image = m / r.plane, pixel = m % r.plane;
+  return r.out + (static_cast<size_t>(image) * r.out_channels + r.channel0 + col) * r.plane + pixel;
+}
+
+void conv_int8_epilogue(const lowp_run& r, int row0, int rows, int col0, int cols, const void* sums_v, int ld) {
+  const int32_t* sums = static_cast<const int32_t*>(sums_v);
+  for (int i = 0; i < rows; ++i) {
+    const int32_t* s = sums + static_cast<size_t>(i) * ld;
+    float* out = out_of(r, row0 + i, col0);
+    for (int j = 0; j < cols; ++j) {
+      const int32_t centered = s[j] - r.act.zero_point * r.w_sums[col0 + j];
+      float v = static_cast<float>(centered) * (r.act.scale * r.w_scales[col0 + j]);
+      if (r.bias) v += r.bias[col0 + j];
+      out[static_cast<size_t>(j) * r.plane] = r.relu && v < 0.0f ? 0.0f : v;
+    }
+  }
+}
+
+void conv_bf16_epilogue(const lowp_run& r, int row0, int rows, int col0, int cols, const void* sums_v, int ld) {
+  const float* sums = static_cast<const float*>(sums_v);
+  for (int i = 0; i < rows; ++i) {
+    const float* s = sums + static_cast<size_t>(i) * ld;
+    float* out = out_of(r, row0 + i, col0);
+    for (int j = 0; j < cols; ++j) {
+      float v = s[j];
+      if (r.bias) v += r.bias[col0 + j];
+      out[static_cast<size_t>(j) * r.plane] = r.relu && v < 0.0f ? 0.0f : v;
+    }
+  }
+}
+
+// `count` elements of value `fill` (u8 zero point, or bf16 0)
+inline void fill_elems(uint8_t* dst, size_t count, size_t elem, uint8_t fill) { std::memset(dst, fill, count * elem); }
+
+// rows [row0, row0 + rows) of A: each output pixel's patch from the group-major NHWC input of one group
+void im2col_block(const conv2d_params& p, const conv_geometry& g, const uint8_t* group_src, int row0, int rows,
+                  uint8_t fill, uint8_t* a) {
+  const int plane = p.out_height * p.out_width;
+  const size_t pixel_bytes = static_cast<size_t>(g.in_per_group) * g.elem;
+  const size_t image_bytes = static_cast<size_t>(p.in_height) * p.in_width * pixel_bytes;
+  const size_t k_bytes = static_cast<size_t>(g.k) * g.elem;
+  for (int i = 0; i < rows; ++i) {
+    const int m = row0 + i;
+    const int image = m / plane, pixel = m % plane;
+    const int oy = pixel / p.out_width, ox = pixel % p.out_width;
+    const uint8_t* src = group_src + static_cast<size_t>(image) * image_bytes;
+    uint8_t* dst = a + static_cast<size_t>(i) * g.lda;
+    const int ix0 = ox * p.stride_w - p.pad_left;
+    const int kx_lo = std::max(0, -ix0), kx_hi = std::min(p.kernel_w, p.in_width - ix0);
+    for (int ky = 0; ky < p.kernel_h; ++ky) {
+      uint8_t* d = dst + static_cast<size_t>(ky) * p.kernel_w * pixel_bytes;
+      const int iy = oy * p.stride_h - p.pad_top + ky;
+      if (iy < 0 || iy >= p.in_height || kx_hi <= kx_lo) {
+        fill_elems(d, static_cast<size_t>(p.kernel_w) * g.in_per_group, g.elem, fill);
+        continue;
+      }
+      if (kx_lo > 0) fill_elems(d, static_cast<size_t>(kx_lo) * g.in_per_group, g.elem, fill);
+      std::memcpy(d + kx_lo * pixel_bytes, src + (static_cast<size_t>(iy) * p.in_width + ix0 + kx_lo) * pixel_bytes,
+                  static_cast<size_t>(kx_hi - kx_lo) * pixel_bytes);
+      if (kx_hi < p.kernel_w)
+        fill_elems(d + kx_hi * pixel_bytes, static_cast<size_t>(p.kernel_w - kx_hi) * g.in_per_group, g.elem, fill);
+    }
+    std::memset(dst + k_bytes, 0, g.lda - k_bytes);  // past k the weights are 0; 0 keeps bf16 products finite
+  }
+}
+
+// the input as u8 or bf16, [groups][batch][h][w][c/g]
+void convert_input(const conv2d_params& p, const conv_geometry& g, lowp_type type, const float* in, int8_act_quant act,
+                   uint8_t* dst, thread_pool& pool) {
+  const float inverse = 1.0f / act.scale, zero = static_cast<float>(act.zero_point);
+  const int rows = g.groups * p.batch * p.in_height;  // (group, image, y): one NHWC row each
+  const size_t plane = static_cast<size_t>(p.in_height) * p.in_width;
+  pool.run([&](int ith, int nth) {
+    int64_t begin, end;
+    split_range(rows, ith, nth, &begin, &end);
+    for (int64_t row = begin; row < end; ++row) {
+      const int y = static_cast<int>(row % p.in_height);
+      const int image = static_cast<int>(row / p.in_height % p.batch);
+      const int group = static_cast<int>(row / p.in_height / p.batch);
+      const float* src = in + (static_cast<size_t>(image) * p.in_channels + static_cast<size_t>(group) * g.in_per_group) * plane +
+                         static_cast<size_t>(y) * p.in_width;
+      const size_t row_elems = static_cast<size_t>(p.in_width) * g.in_per_group;
+      if (type == lowp_type::int8) {
+        uint8_t* d = dst + row * row_elems;
+        for (int c = 0; c < g.in_per_group; ++c)
+          for (int x = 0; x < p.in_width; ++x)
+            d[static_cast<size_t>(x) * g.in_per_group + c] = lowp_quantize_u8(src[c * plane + x], inverse, zero);
+      } else {
+        uint16_t* d = reinterpret_cast<uint16_t*>(dst) + row * row_elems;
+        for (int c = 0; c < g.in_per_group; ++c)
+          for (int x = 0; x < p.in_width; ++x) d[static_cast<size_t>(x) * g.in_per_group + c] = lowp_float_to_bf16(src[c * plane + x]);
+      }
+    }
+  });
+}
+
+}  // namespace
+
+size_t conv_lowp_packed_bytes(lowp_type type, const conv2d_params& p) {
+  return geometry_of(type, p).group_bytes * p.groups;
+}
+
+void conv_lowp_pack_cpu(lowp_type type, const conv2d_params& p, const float* weight, void* packed, thread_pool& pool) {
+  const conv_geometry g = geometry_of(type, p);
+  aligned_buffer patch(static_cast<size_t>(g.out_per_group) * g.k);
+  for (int group = 0; group < g.groups; ++group) {
+    to_patch_order(p, g, weight, group, patch.data());
+    void* block = static_cast<uint8_t*>(packed) + group * g.group_bytes;
+    if (type == lowp_type::bf16)
+      bf16_pack_cpu(g.out_per_group, g.k, patch.data(), static_cast<uint16_t*>(block), pool);
+    else
+      int8_pack_cpu(g.out_per_group, g.k, patch.data(), block, pool);
+  }
+}
+
+void conv_int8_pack_quantized_cpu(const conv2d_params& p, const int8_t* q, const float* scales, void* packed,
+                                  thread_pool& pool) {
+  const conv_geometry g = geometry_of(lowp_type::int8, p);
+  aligned_buffer patch_buffer((static_cast<size_t>(g.out_per_group) * g.k + 3) / 4);
+  int8_t* patch = reinterpret_cast<int8_t*>(patch_buffer.data());
+  for (int group = 0; group < g.groups; ++group) {
+    to_patch_order(p, g, q, group, patch);
+    int8_pack_quantized_cpu(g.out_per_group, g.k, patch, scales + group * g.out_per_group,
+                            static_cast<uint8_t*>(packed) + group * g.group_bytes, pool);
+  }
+}
+
+void conv_lowp_unpack_cpu(lowp_type type, const conv2d_params& p, const void* packed, float* weight) {
+  const conv_geometry g = geometry_of(type, p);
+  aligned_buffer patch(static_cast<size_t>(g.out_per_group) * g.k);
+  for (int group = 0; group < g.groups; ++group) {
+    const uint8_t* block = static_cast<const uint8_t*>(packed) + group * g.group_bytes;
+    lowp_unpack_cpu(type, g.out_per_group, g.k, block, patch.data());
+    if (type == lowp_type::int8) {
+      const float* scales =
+          reinterpret_cast<const float*>(block + lowp_packed_layout(type, g.out_per_group, g.k).scales_offset);
+      for (int o = 0; o < g.out_per_group; ++o)
+        for (int kk = 0; kk < g.k; ++kk) patch.data()[static_cast<size_t>(o) * g.k + kk] *= scales[o];
+    }
+    from_patch_order(p, g, patch.data(), group, weight);
+  }
+}
+
+void conv_int8_scales(const conv2d_params& p, const void* packed, float* scales) {
+  const conv_geometry g = geometry_of(lowp_type::int8, p);
+  const size_t offset = lowp_packed_layout(lowp_type::int8, g.out_per_group, g.k).scales_offset;
+  for (int group = 0; group < g.groups; ++group)
+    std::memcpy(scales + group * g.out_per_group, static_cast<const uint8_t*>(packed) + group * g.group_bytes + offset,
+                sizeof(float) * g.out_per_group);
+}
+
+int conv2d_lowp_forward_cpu(const conv2d_params& p, const float* in, lowp_type type, const void* packed,
+                            int8_act_quant act, const float* bias, float* out, int8_act_quant* act_used,
+                            thread_pool& pool) {
+  if (p.groups <= 0 || p.in_channels % p.groups != 0 || p.out_channels % p.groups != 0 || type == lowp_type::fp32)
+    return KERNEL_BAD_SHAPE;
+  const conv_geometry g = geometry_of(type, p);
+  const size_t in_count = static_cast<size_t>(p.batch) * p.in_channels * p.in_height * p.in_width;
+  if (type == lowp_type::int8 && !(act.scale > 0.0f)) act = int8_dynamic_quant(in, in_count, pool);
+  if (act_used) *act_used = act;
+
+  // the converted input, per calling thread (kept between calls)
+  thread_local aligned_buffer converted;
+  uint8_t* src = reinterpret_cast<uint8_t*>(converted.reserve((in_count * g.elem + 3) / 4 + 16));
+  convert_input(p, g, type, in, act, src, pool);
+
+  // blocks of output pixels: within CONV_BLOCK_BYTES of A, and at least 2 per thread over all groups
+  const int64_t pixels = static_cast<int64_t>(p.batch) * p.out_height * p.out_width;
+  int64_t block = std::max<int64_t>(4, static_cast<int64_t>(CONV_BLOCK_BYTES / g.lda) / 4 * 4);
+  const auto tasks_of = [&](int64_t b) { return g.groups * ((pixels + b - 1) / b); };
+  while (block > 4 && tasks_of(block) < 2 * pool.size()) block = std::max<int64_t>(4, block / 2 / 4 * 4);
+  const int64_t blocks = (pixels + block - 1) / block;
+  const lowp_isa_kernel kernel = lowp_kernel_current();
+  const lowp_panels_fn fn = type == lowp_type::int8 ? kernel.int8 : kernel.bf16;
+  const lowp_layout layout = lowp_packed_layout(type, g.out_per_group, g.k);
+  const int panels = (g.out_per_group + LOWP_PANEL - 1) / LOWP_PANEL;
+  const size_t group_src_bytes = in_count / g.groups * g.elem;
+  const uint8_t fill = type == lowp_type::int8 ? static_cast<uint8_t>(act.zero_point) : 0;
+
+  pool.run([&](int ith, int nth) {
+    int64_t begin, end;
+    split_range(tasks_of(block), ith, nth, &begin, &end);
+    thread_local aligned_buffer a_buffer;
+    uint8_t* a = reinterpret_cast<uint8_t*>(a_buffer.reserve(static_cast<size_t>(block) * g.lda / 4 + 16));
+    for (int64_t task = begin; task < end; ++task) {
+      const int group = static_cast<int>(task / blocks);
+      const int row0 = static_cast<int>(task % blocks * block);
+      const int rows = static_cast<int>(std::min<int64_t>(block, pixels - row0));
+      im2col_block(p, g, src + group * group_src_bytes, row0, rows, fill, a);
+      const uint8_t* weights = static_cast<const uint8_t*>(packed) + group * g.group_bytes;
+      lowp_run r;
+      r.rows = rows;
+      r.out_features = g.out_per_group;
+      r.steps = g.steps;
+      r.a = a;
+      r.packed = weights;
+      r.out = out;
+      r.bias = bias ? bias + group * g.out_per_group : nullptr;
+      r.relu = p.relu;
+      r.row_base = row0;
+      r.plane = p.out_height * p.out_width;
+      r.channel0 = group * g.out_per_group;
+      r.out_channels = p.out_channels;
+      if (type == lowp_type::int8) {
+        r.epilogue = conv_int8_epilogue;
+        r.w_scales = reinterpret_cast<const float*>(weights + layout.scales_offset);
+        r.w_sums = reinterpret_cast<const int32_t*>(weights + layout.sums_offset);
+        r.act = act;
+      } else {
+        r.epilogue = conv_bf16_epilogue;
+      }
+      fn(r, 0, panels);
+    }
+  });
+  return KERNEL_OK;
+}
+
+}  // namespace alexnet

@@ -1,0 +1,217 @@
+// The reduced-precision convolutions (bf16 and int8, native/kernels/cpu/lowp-conv.cc) against their naive
+// twins in test/reference.ts, for every kernel set the CPU can run, on odd shapes: channels that are not
+// multiples of the 16-channel panel, k not a multiple of the 2- or 4-wide k step, groups, asymmetric
+// padding (windows partly and wholly in the padding), strides, batches with several pixel blocks. int8: the
+// same integers, and the same output to the bit after the fp32 epilogue; bf16: within fp32 summation of
+// bf16 products. Also packQuantized (the quantized file's weights) against packLinear / packConv.
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ALL_ISAS, native, type NativeTensor } from '../lib/native.js';
+import * as ref from './reference.js';
+import { random, randomArray } from './reference.js';
+
+const b = native();
+const features = b.cpuFeatures();
+
+const live: NativeTensor[] = [];
+function upload(data: Float32Array): NativeTensor {
+  const t = b.alloc('cpu', data.length);
+  t.write(data);
+  live.push(t);
+  return t;
+}
+function empty(length: number): NativeTensor {
+  const t = b.alloc('cpu', length);
+  live.push(t);
+  return t;
+}
+after(() => { for (const t of live) t.dispose(); b.setIsa('auto'); });
+
+/** conv2d dims with the output size filled in */
+function convDims(batch: number, inC: number, inH: number, inW: number, outC: number, kH: number, kW: number, sH: number,
+  sW: number, pads: [number, number, number, number], groups: number): Int32Array {
+  const [pt, pl, pb, pr] = pads;
+  const outH = Math.floor((inH + pt + pb - kH) / sH) + 1;
+  const outW = Math.floor((inW + pl + pr - kW) / sW) + 1;
+  return Int32Array.of(batch, inC, inH, inW, outC, kH, kW, sH, sW, pt, pl, pb, pr, groups, outH, outW);
+}
+const weightCount = (d: Int32Array) => d[4] * (d[1] / d[13]) * d[5] * d[6];
+const outCount = (d: Int32Array) => d[0] * d[4] * d[14] * d[15];
+const inCount = (d: Int32Array) => d[0] * d[1] * d[2] * d[3];
+
+const SHAPES: Array<[string, Int32Array]> = [
+  ['5x3 stride 2x1, asymmetric pads', convDims(1, 3, 13, 11, 17, 5, 3, 2, 1, [2, 1, 0, 1], 1)],
+  ['3x3 two groups', convDims(2, 6, 9, 9, 10, 3, 3, 1, 1, [1, 1, 1, 1], 2)],
+  ['1x1, 33 channels', convDims(3, 5, 7, 8, 33, 1, 1, 1, 1, [0, 0, 0, 0], 1)],
+  ['11x11 stride 4 (conv1-like)', convDims(1, 3, 23, 21, 20, 11, 11, 4, 4, [2, 2, 2, 2], 1)],
+  ['3x3 groups 2, 24 per group, batch 5', convDims(5, 8, 6, 6, 48, 3, 3, 1, 1, [1, 1, 1, 1], 2)],
+  ['5x5, batch 2, many pixel blocks', convDims(2, 16, 15, 15, 40, 5, 5, 1, 1, [2, 2, 2, 2], 1)],
+  ['2x2 with windows wholly in the padding', convDims(1, 2, 4, 3, 5, 2, 2, 1, 1, [2, 3, 2, 3], 1)],
+  ['3x3 groups 3, k = 27', convDims(2, 9, 10, 7, 21, 3, 3, 2, 2, [0, 1, 1, 0], 3)],
+];
+
+async function packConv(dims: Int32Array, weight: Float32Array, precision: 'bf16' | 'int8'): Promise<NativeTensor> {
+  const packed = b.packConv!(dims, upload(weight), false, precision);
+  live.push(packed);
+  return packed;
+}
+
+/** int8 weights q/64 with q in [-127, 127] and 127 or -127 in every output channel: packing's scale is exactly 1/64 */
+function int8Weights(outC: number, k: number, seed: number): { q: Int8Array; weight: Float32Array } {
+  const next = random(seed);
+  const q = Int8Array.from({ length: outC * k }, () => Math.floor(next() * 255) - 127);
+  for (let o = 0; o < outC; o++) q[o * k + Math.floor(next() * k)] = next() < 0.5 ? 127 : -127;
+  return { q, weight: Float32Array.from(q, (v) => v / 64) };
+}
+
+function relativeErrors(actual: Float32Array, expected: Float32Array): { l2: number; maxRatio: number } {
+  let diff2 = 0, ref2 = 0, maxDiff = 0, maxRef = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs(actual[i] - expected[i]);
+    diff2 += d * d;
+    ref2 += expected[i] ** 2;
+    maxDiff = Number.isNaN(d) ? Infinity : Math.max(maxDiff, d);
+    maxRef = Math.max(maxRef, Math.abs(expected[i]));
+  }
+  return { l2: Math.sqrt(diff2 / ref2), maxRatio: maxDiff / maxRef };
+}
+
+function defineTests(): void {
+  for (const [name, dims] of SHAPES) {
+    const k = weightCount(dims) / dims[4];
+
+    test(`int8 conv, ${name}: the same integers as the naive twin`, async () => {
+      const { weight } = int8Weights(dims[4], k, k + dims[4]);
+      const packed = await packConv(dims, weight, 'int8');
+      const info = b.linearWeightInfo!(packed);
+      assert.equal(info.precision, 'int8');
+      assert.deepEqual(info.scales, new Float32Array(dims[4]).fill(1 / 64));
+      assert.deepEqual(b.unpackConv!(dims, packed).read(), weight);
+      // static quantization with scale 1: u8 = x + zeroPoint exactly, so out * 64 is the integer sum
+      const zeroPoint = 37;
+      b.setLinearActivationQuant!(packed, 1, zeroPoint);
+      const next = random(dims[0] + dims[1] * 7);
+      const input = Float32Array.from({ length: inCount(dims) }, () => Math.floor(next() * 256) - zeroPoint);
+      input.fill(255 - zeroPoint, 0, Math.min(input.length, 40));  // the saturating case of vpmaddubsw: 255 x 127
+      const out = empty(outCount(dims));
+      await b.conv2d(dims, upload(input), packed, null, out, false);
+      const expected = ref.conv2dInt8(dims, input, weight, null, false, { scale: 1, zeroPoint });
+      const actual = out.read();
+      assert.deepEqual(Float64Array.from(actual, (v) => v * 64), Float64Array.from(expected, (v) => v * 64));
+      assert.ok(expected.every((v) => Number.isInteger(v * 64)));
+    });
+
+    test(`int8 conv, ${name}: dynamic quantization, to the bit`, async () => {
+      const weight = randomArray(weightCount(dims), 7 + k, 0.3);
+      const input = randomArray(inCount(dims), 8 + dims[0]);
+      const bias = randomArray(dims[4], 9);
+      const packed = await packConv(dims, weight, 'int8');
+      for (const relu of [false, true]) {
+        const out = empty(outCount(dims));
+        await b.conv2d(dims, upload(input), packed, upload(bias), out, relu);
+        const expected = ref.conv2dInt8(dims, input, weight, bias, relu);
+        assert.deepEqual(out.read(), expected);
+        // and close to fp32: 8-bit inputs and weights
+        const { l2 } = relativeErrors(expected, ref.conv2d(dims, input, weight, bias, relu));
+        assert.ok(l2 < 0.03, `relative L2 error vs fp32 ${l2}`);
+      }
+    });
+
+    test(`bf16 conv, ${name}: within fp32 summation of bf16 products`, async () => {
+      const weight = randomArray(weightCount(dims), 11 + k, 0.5);
+      const input = randomArray(inCount(dims), 12 + dims[0]);
+      const bias = randomArray(dims[4], 13);
+      const packed = await packConv(dims, weight, 'bf16');
+      assert.equal(b.linearWeightInfo!(packed).precision, 'bf16');
+      assert.deepEqual(b.unpackConv!(dims, packed).read(), ref.bf16Round(weight));
+      for (const relu of [false, true]) {
+        const out = empty(outCount(dims));
+        await b.conv2d(dims, upload(input), packed, relu ? null : upload(bias), out, relu);
+        const { l2, maxRatio } = relativeErrors(out.read(), ref.conv2dBf16(dims, input, weight, relu ? null : bias, relu));
+        assert.ok(l2 <= 1e-5, `relative L2 ${l2}`);
+        assert.ok(maxRatio <= 1e-5, `max abs error / max |out| ${maxRatio}`);
+      }
+    });
+  }
+
+  test('packQuantized: the same packed weights and outputs as packLinear / packConv of q * scale', async () => {
+    const dims = SHAPES[1][1];
+    const k = weightCount(dims) / dims[4];
+    const { q, weight } = int8Weights(dims[4], k, 5);
+    const fromQ = b.packQuantized!(dims, q, new Float32Array(dims[4]).fill(1 / 64));
+    live.push(fromQ);
+    const fromFloat = await packConv(dims, weight, 'int8');
+    assert.deepEqual(fromQ.read(), fromFloat.read());
+    const input = randomArray(inCount(dims), 3);
+    const [o1, o2] = [empty(outCount(dims)), empty(outCount(dims))];
+    await b.conv2d(dims, upload(input), fromQ, null, o1, true);
+    await b.conv2d(dims, upload(input), fromFloat, null, o2, true);
+    assert.deepEqual(o1.read(), o2.read());
+
+    const [outF, inF] = [20, 37];
+    const lin = int8Weights(outF, inF, 6);
+    const linQ = b.packQuantized!(Int32Array.of(outF, inF), lin.q, new Float32Array(outF).fill(1 / 64));
+    live.push(linQ);
+    const linFloat = await b.packLinear!(Int32Array.of(outF, inF), upload(lin.weight), 'int8');
+    live.push(linFloat);
+    assert.deepEqual(linQ.read(), linFloat.read());
+    assert.deepEqual(b.linearWeightInfo!(linQ).scales, new Float32Array(outF).fill(1 / 64));
+  });
+}
+
+for (const isa of ALL_ISAS) {
+  const skip = !features.compiled.includes(isa)
+    ? `${isa} kernels are not compiled into this build (compiled: ${features.compiled.join(', ')})`
+    : !features.supported.includes(isa)
+      ? `this CPU cannot run ${isa} (it supports: ${features.supported.join(', ')})`
+      : false;
+  describe(`bf16 and int8 conv2d, isa ${isa}`, { skip }, () => {
+    test('the kernel set is in use', () => {
+      assert.equal(b.setIsa(isa), isa);
+    });
+    defineTests();
+  });
+}
+
+describe('reduced-precision conv: bad arguments', () => {
+  test('packConv rejects an unknown precision; packQuantized checks q and scales', () => {
+    const dims = SHAPES[0][1];
+    assert.throws(() => b.packConv!(dims, upload(new Float32Array(weightCount(dims))), false, 'fp16' as 'int8'), {
+      code: 'ERR_ARG', message: "Expected one of 'fp32', 'bf16', 'int8' for precision but received 'fp16'",
+    });
+    const q = new Int8Array(weightCount(dims));
+    const scales = new Float32Array(dims[4]).fill(0.5);
+    assert.throws(() => b.packQuantized!(dims, q.subarray(1), scales), {
+      code: 'ERR_SHAPE', message: `Expected ${q.length} elements for q but received ${q.length - 1}`,
+    });
+    assert.throws(() => b.packQuantized!(dims, q, scales.subarray(1)), {
+      code: 'ERR_SHAPE', message: `Expected ${dims[4]} elements for scales but received ${dims[4] - 1}`,
+    });
+    const bad = q.slice();
+    bad[3] = -128;
+    assert.throws(() => b.packQuantized!(dims, bad, scales), {
+      code: 'ERR_ARG', message: 'Expected int8 weights in [-127, 127] for q[3] but received -128',
+    });
+    const zero = scales.slice();
+    zero[2] = 0;
+    assert.throws(() => b.packQuantized!(dims, q, zero), {
+      code: 'ERR_ARG', message: 'Expected finite scales > 0 for scales[2] but received 0.000000',
+    });
+    assert.throws(() => b.packQuantized!(Int32Array.of(4, 3), new Uint8Array(12) as unknown as Int8Array, new Float32Array(4)), {
+      code: 'ERR_ARG', message: 'Expected an Int8Array for q but received Uint8Array(12)',
+    });
+  });
+
+  test('int8 conv weights take a static activation quantization; bf16 ones do not', async () => {
+    const dims = SHAPES[0][1];
+    const int8 = await packConv(dims, randomArray(weightCount(dims), 1), 'int8');
+    b.setLinearActivationQuant!(int8, 0.25, 3);
+    const info = b.linearWeightInfo!(int8);
+    assert.equal(info.activationScale, 0.25);
+    assert.equal(info.activationZeroPoint, 3);
+    const bf16 = await packConv(dims, randomArray(weightCount(dims), 1), 'bf16');
+    assert.throws(() => b.setLinearActivationQuant!(bf16, 0.1, 0), {
+      code: 'ERR_ARG', message: 'Expected int8 weights packed by packLinear or packConv for weight but received other weights',
+    });
+  });
+});
