@@ -2,7 +2,7 @@
 import type { CommandModule } from 'yargs';
 import type { Classification, ClassificationFailure } from '../classifier.js';
 import type { Preprocess } from '../model/layers.js';
-import { checkNewOutput, withArchOption, withDeviceOption, withThreadsOption } from './common.js';
+import { checkNewOutput, withArchOption, withDeviceOption, withPrecisionOption, withThreadsOption } from './common.js';
 import { usageError } from '../errors.js';
 
 const RESULTS_FORMATS = ['text', 'json', 'csv'] as const;
@@ -30,6 +30,7 @@ interface ClassifyArgs {
   device: string;
   threads?: number;
   batch: number;
+  precision?: 'fp32' | 'bf16' | 'int8';
 }
 
 function parseNumbers(text: string, count: number, name: string): number[] {
@@ -134,7 +135,7 @@ function resultsFormat(argv: ClassifyArgs): ResultsFormat {
 export const classifyCommand: CommandModule<object, ClassifyArgs> = {
   command: 'classify <inputs..>',
   describe: 'Classify images (JPEG, PNG), folders of them, quoted globs or preprocessed .npy tensors',
-  builder: (y) => withThreadsOption(withDeviceOption(withArchOption(y)))
+  builder: (y) => withPrecisionOption(withThreadsOption(withDeviceOption(withArchOption(y))))
     .positional('inputs', { type: 'string', array: true, describe: 'image files, folders, quoted globs (\'photos/*.jpg\') or .npy float32 tensors [3,H,W] / [N,3,H,W]' })
     .option('weights', { type: 'string', describe: 'weights file (.safetensors, .pth, .onnx, .caffemodel, .h5, .keras, .npz) or random[:SEED]; default: pretrained torchvision weights from the cache' })
     .option('top', { alias: 'topk', type: 'number', default: 5, describe: 'how many classes to show' })
@@ -168,6 +169,7 @@ export const classifyCommand: CommandModule<object, ClassifyArgs> = {
     const winograd = countImages(paths, (path) => statSync(path).size) >= WINOGRAD_MIN_IMAGES;
     const classifier = await loadModel({
       weights, arch: argv.arch as never, numClasses: argv['num-classes'], labels: argv.labels, device: argv.device, winograd,
+      precision: argv.precision,
     });
     const preprocess = overridePreprocess(classifier.preprocess, argv);
     const classified = paths.length > 0 ? await classifier.classifyEach(paths, { top: argv.top, preprocess, batch: argv.batch }) : [];

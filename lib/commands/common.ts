@@ -31,3 +31,11 @@ export function withDeviceOption<T>(y: Argv<T>) {
 export function withThreadsOption<T>(y: Argv<T>) {
   return y.option('threads', { type: 'number', describe: 'CPU threads for the kernels (default: all cores)' });
 }
+
+/** --precision of the commands that run a model (classify, score, profile); bench takes a list (bench.ts) */
+export function withPrecisionOption<T>(y: Argv<T>) {
+  return y.option('precision', {
+    type: 'string', choices: ['fp32', 'bf16', 'int8'],
+    describe: 'arithmetic of the conv and linear layers on the CPU (default: int8 for a file written by quantize, else fp32; int8 without calibration quantizes activations per batch)',
+  });
+}

@@ -4,11 +4,12 @@
 import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { CommandModule } from 'yargs';
-import { withArchOption, withDeviceOption, withThreadsOption } from './common.js';
+import { withArchOption, withDeviceOption, withPrecisionOption, withThreadsOption } from './common.js';
 import { usageError } from '../errors.js';
 
 export interface ScoreArgs {
   dataset: string;
+  precision?: 'fp32' | 'bf16' | 'int8';
   'ground-truth'?: string;
   labels?: string;
   weights?: string;
@@ -89,7 +90,7 @@ export async function scoreHandler(argv: ScoreArgs): Promise<void> {
   const { native } = await import('../native.js');
   const { runScore } = await import('../score/run.js');
   if (argv.threads !== undefined) native().setThreads(argv.threads);
-  const classifier = await loadModel({ weights, arch: argv.arch as never, numClasses, labels: argv.labels, device: argv.device });
+  const classifier = await loadModel({ weights, arch: argv.arch as never, numClasses, labels: argv.labels, device: argv.device, precision: argv.precision });
   try {
     const resolver = new ClassResolver(classifier.labels);
     const dataset = readDataset(argv.dataset, argv['ground-truth'], resolver, argv.labels ?? 'the ImageNet class list');
@@ -145,7 +146,7 @@ export async function scoreHandler(argv: ScoreArgs): Promise<void> {
 export const scoreCommand: CommandModule<object, ScoreArgs> = {
   command: 'score <dataset>',
   describe: 'Accuracy on a labelled dataset (ImageFolder, or a flat folder with --ground-truth): top-1, top-5, per class',
-  builder: (y) => withThreadsOption(withDeviceOption(withArchOption(y)))
+  builder: (y) => withPrecisionOption(withThreadsOption(withDeviceOption(withArchOption(y))))
     .positional('dataset', { type: 'string', describe: 'ImageFolder (one sub-folder per class: WNID, class index or a name from --labels) or a flat folder with --ground-truth' })
     .option('ground-truth', { type: 'string', describe: 'labels of a flat folder: Kaggle LOC_val_solution.csv, BVLC val.txt ("file index") or a CSV "path,label"' })
     .option('labels', { type: 'string', describe: 'class names of the head (one per line, or our TSV); a random head takes its size from it' })

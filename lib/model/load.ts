@@ -8,7 +8,8 @@ import { parseRandomSpec } from './random.js';
 import type { WeightSet } from '../weights/types.js';
 import { readWeights } from '../weights/index.js';
 import { resolveWeights } from '../weights/resolve.js';
-import { resolveDevice } from '../native.js';
+import { PRECISIONS, resolveDevice, type Precision } from '../native.js';
+import { META_PRECISION } from '../weights/safetensors.js';
 
 export interface LoadOptions {
   /** architecture name or a full architecture; default: what the weights say, else 'seed' */
@@ -20,6 +21,11 @@ export interface LoadOptions {
   device?: string;
   /** CPU: Winograd-domain conv weights at load (Model PackOptions; default true) */
   winograd?: boolean;
+  /**
+   * CPU: arithmetic of the conv and linear layers (Model PackOptions): default 'int8' for a quantized file
+   * (`alexnet-cli quantize`: static, calibrated activation scales), else 'fp32'
+   */
+  precision?: Precision;
 }
 
 export interface LoadedModel {
@@ -36,17 +42,21 @@ export function parseArchName(name: string): ArchName {
 }
 
 export async function loadWeightsAndModel(options: LoadOptions): Promise<LoadedModel> {
+  if (options.precision !== undefined && !PRECISIONS.includes(options.precision)) {
+    throw usageError(`Expected one of ${PRECISIONS.join(', ')} for precision but received ${options.precision}`);
+  }
   const device = resolveDevice(options.device ?? 'cpu');
   const requested = typeof options.arch === 'string' ? parseArchName(options.arch) : options.arch;
   if (typeof options.weights === 'string') {
     const seed = parseRandomSpec(options.weights);
     if (seed !== undefined) {
       const arch = typeof requested === 'object' ? requested : buildArchitecture(requested ?? 'seed', options.numClasses ?? 1000);
-      return { model: await Model.random(arch, seed, device, { winograd: options.winograd }), preprocess: arch.preprocess, format: 'random' };
+      return { model: await Model.random(arch, seed, device, { winograd: options.winograd, precision: options.precision }), preprocess: arch.preprocess, format: 'random' };
     }
   }
   const set = typeof options.weights === 'string' ? await readWeights(options.weights) : options.weights;
   const { arch, preprocess } = resolveWeights(set, { arch: requested });
-  const model = await Model.fromWeights(arch, set, device, { winograd: options.winograd });
+  const precision = options.precision ?? (set.metadata[META_PRECISION] === 'int8' ? 'int8' : 'fp32');
+  const model = await Model.fromWeights(arch, set, device, { winograd: options.winograd, precision });
   return { model, preprocess, format: set.format };
 }

@@ -2,13 +2,14 @@
 // ping-pong buffers. A forward pass is one native runPlan call (the layer list compiled once per arena,
 // lib/model/plan.ts); bindings without runPlan (CUDA) run one primitive per layer, awaited in order.
 import { AlexnetError } from '../errors.js';
-import type { Binding, NativeTensor } from '../native.js';
+import type { Binding, NativeTensor, Precision } from '../native.js';
 import { native } from '../native.js';
 import type { Architecture, Pair } from './layers.js';
 import { checkWeights, inferShapes, parameterShapes, type LayerShape, shapeSize, ShapeError } from './shapes.js';
 import { initParameter, Rng } from './random.js';
 import { compilePlan, type Plan } from './plan.js';
 import type { WeightSet } from '../weights/types.js';
+import { int8Values, tensorValues } from '../weights/safetensors.js';
 
 export interface LayerTiming {
   /** index into arch.layers */
@@ -46,6 +47,19 @@ export interface PackOptions {
    * them those convs run on the GEMM path; `classify` of a few images skips them (see lib/commands/classify.ts).
    */
   winograd?: boolean;
+  /**
+   * Arithmetic of the conv and linear layers (CPU; default 'fp32'): 'bf16' or 'int8' hold their weights only
+   * in that precision (native/kernels/cpu/lowp*.cc). int8 activations are quantized per tensor: with the
+   * calibrated scales of a quantized file (static), else from each batch's min and max (dynamic).
+   */
+  precision?: Precision;
+}
+
+/** What a conv or linear layer runs: its precision and, for the profile, its kernel */
+export interface LayerPrecision {
+  precision: Precision;
+  /** int8: 'static' (calibrated scales from the file) or 'dynamic' (per batch) */
+  activations?: 'static' | 'dynamic';
 }
 
 function countNonFinite(values: Float32Array): { count: number; first: number } {
@@ -65,11 +79,15 @@ export class Model {
   /** the source of the weights: a file path or random:SEED */
   readonly weightsSource: string;
   private readonly binding: Binding;
+  /** arithmetic of the conv and linear layers (PackOptions.precision) */
+  readonly precision: Precision;
   private readonly params: Map<string, NativeTensor>;
   private arena?: Arena;
 
-  private constructor(arch: Architecture, params: Map<string, NativeTensor>, device: string, weightsSource: string, binding: Binding) {
+  private constructor(arch: Architecture, params: Map<string, NativeTensor>, device: string, weightsSource: string, binding: Binding,
+    precision: Precision = 'fp32') {
     this.arch = arch;
+    this.precision = precision;
     this.params = params;
     this.device = device;
     this.weightsSource = weightsSource;
@@ -82,9 +100,25 @@ export class Model {
     checkWeights(arch, set);
     const expected = parameterShapes(arch);
     const params = new Map<string, NativeTensor>();
+    const precision = Model.checkPrecision(binding, device, options.precision);
+    const prepacked = new Set<string>();
     for (const [name, shape] of expected) {
       const t = set.tensors.get(name)!;
       const count = shapeSize(shape);
+      if (t.int8) {
+        // a quantized file: int8 runs its q and calibrated scales as they are; other precisions start from q * scale
+        if (precision === 'int8') {
+          const packed = binding.packQuantized!(Model.weightDims(arch, name), int8Values(t), t.int8.scales);
+          binding.setLinearActivationQuant!(packed, t.int8.inputScale, t.int8.inputZeroPoint);
+          params.set(name, packed);
+          prepacked.add(name);
+        } else {
+          const buf = binding.alloc(device, count);
+          buf.write(tensorValues(t));
+          params.set(name, buf);
+        }
+        continue;
+      }
       const nonFinite = (detail: string) =>
         new AlexnetError(`${set.path}: expected finite weights but tensor ${name} [${shape.join(',')}] holds ${detail} (NaN or Inf would make every prediction NaN)`, 'ERR_WEIGHTS');
       if (t.file) {
@@ -103,7 +137,32 @@ export class Model {
         params.set(name, buf);
       }
     }
-    return new Model(arch, await Model.packWeights(arch, params, binding, options), device, set.path, binding);
+    return new Model(arch, await Model.packWeights(arch, params, binding, { ...options, precision }, prepacked), device, set.path,
+      binding, precision);
+  }
+
+  /** the precision asked for, where the binding has it (bf16 and int8 run on the CPU only) */
+  private static checkPrecision(binding: Binding, device: string, precision: Precision = 'fp32'): Precision {
+    if (precision !== 'fp32' && !(binding.packQuantized && binding.packConv && binding.packLinear)) {
+      throw new AlexnetError(`Expected precision fp32 on device ${device} (bf16 and int8 run on the CPU) but received ${precision}`, 'ERR_DEVICE');
+    }
+    return precision;
+  }
+
+  /** packQuantized dims of a conv or linear weight: conv2d's 16 dims (channels, kernel, stride, groups matter) or [out, in] */
+  private static weightDims(arch: Architecture, name: string): Int32Array {
+    const layer = inferShapes(arch).find((l) => `${l.spec.name}.weight` === name)!;
+    return layer.spec.type === 'conv2d' ? Model.convWeightDims(layer) : Int32Array.of(layer.outShape[0], layer.inShape[0]);
+  }
+
+  /** the precision of a conv or linear layer's weights as loaded (undefined for other layers) */
+  layerPrecision(layerName: string): LayerPrecision | undefined {
+    const weight = this.params.get(`${layerName}.weight`);
+    if (!weight) return undefined;
+    const info = this.binding.linearWeightInfo?.(weight);
+    if (!info) return { precision: 'fp32' };
+    if (info.precision !== 'int8') return { precision: info.precision };
+    return { precision: 'int8', activations: info.activationScale! > 0 ? 'static' : 'dynamic' };
   }
 
   /**
@@ -111,16 +170,19 @@ export class Model {
    * the unpacked copy is gone, so memory stays at the weights' size)
    */
   private static async packWeights(arch: Architecture, params: Map<string, NativeTensor>, binding: Binding,
-    options: PackOptions): Promise<Map<string, NativeTensor>> {
+    options: PackOptions, prepacked: Set<string> = new Set()): Promise<Map<string, NativeTensor>> {
     if (!binding.packLinear) return params;
+    const precision = options.precision ?? 'fp32';
     for (const layer of inferShapes(arch)) {
       const name = `${layer.spec.name}.weight`;
+      if (prepacked.has(name)) continue;
       if (layer.spec.type === 'conv2d' && binding.packConv) {
-        params.set(name, binding.packConv(Model.convWeightDims(layer), params.get(name)!, options.winograd ?? true));
+        params.set(name, binding.packConv(Model.convWeightDims(layer), params.get(name)!, (options.winograd ?? true) && precision === 'fp32',
+          precision));
       }
       if (layer.spec.type !== 'linear') continue;
       // on a worker thread: the event loop keeps running while fc6 (150 MB) is packed
-      params.set(name, await binding.packLinear(Int32Array.of(layer.spec.outFeatures, layer.inShape[0]), params.get(name)!));
+      params.set(name, await binding.packLinear(Int32Array.of(layer.spec.outFeatures, layer.inShape[0]), params.get(name)!, precision));
     }
     return params;
   }
@@ -150,7 +212,8 @@ export class Model {
         params.set(name, buf);
       }
     }
-    return new Model(arch, await Model.packWeights(arch, params, binding, options), device, `random:${seed}`, binding);
+    const precision = Model.checkPrecision(binding, device, options.precision);
+    return new Model(arch, await Model.packWeights(arch, params, binding, options), device, `random:${seed}`, binding, precision);
   }
 
   /** Parameter values copied out of native memory (for export and tests) */

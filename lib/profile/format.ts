@@ -7,13 +7,15 @@ export const formatPercent = (value: number | null, digits = 1): string => (valu
 export const formatGflops = (value: number | null): string => (value === null ? '-' : value.toFixed(1));
 export const formatShape = (shape: number[]): string => `(None, ${shape.join(', ')})`;
 
-export const PROFILE_HEADER = ['Layer', 'Type', 'Output Shape', 'Param #', 'MACs', 'Median ms', 'p90 ms', 'Share', 'GFLOP/s', '% Peak', 'Act. written'];
-export const PROFILE_RIGHT_ALIGNED = [false, false, false, true, true, true, true, true, true, true, true];
+export const PROFILE_HEADER = ['Layer', 'Type', 'Output Shape', 'Param #', 'MACs', 'Median ms', 'p90 ms', 'Share', 'GFLOP/s', '% Peak', 'Act. written',
+  'Precision', 'Kernel'];
+export const PROFILE_RIGHT_ALIGNED = [false, false, false, true, true, true, true, true, true, true, true, false, false];
 
 export function layerRow(l: LayerProfile): string[] {
   return [
     l.name, l.type, formatShape(l.outputShape), formatInt(l.params), formatInt(l.macs), formatMs(l.medianNs), formatMs(l.p90Ns),
     formatPercent(100 * l.share), formatGflops(l.gflops), formatPercent(l.peakPercent), l.activationBytes ? formatBytes(l.activationBytes) : '-',
+    l.precision ?? '-', l.kernel ?? '-',
   ];
 }
 
@@ -21,7 +23,7 @@ export function totalRow(r: ProfileReport): string[] {
   const t = r.totals;
   return [
     'Total (sum of layers)', '', '', formatInt(t.params), formatInt(t.macs), formatMs(t.layerSumNs), '', '100.0%',
-    formatGflops(t.gflops), formatPercent(t.peakPercent), formatBytes(t.activationBytes),
+    formatGflops(t.gflops), formatPercent(t.peakPercent), formatBytes(t.activationBytes), '', '',
   ];
 }
 
@@ -40,6 +42,8 @@ export function describeTotals(r: ProfileReport): string[] {
   return [
     `End-to-end: median ${formatMs(t.endToEndMedianNs)} ms, p90 ${formatMs(t.endToEndP90Ns)} ms per batch of ${r.batch} (${t.imagesPerSecond.toFixed(1)} images/s)`,
     `Layers sum to ${formatMs(t.layerSumNs)} ms; difference to end-to-end ${formatMs(t.differenceNs)} ms (${t.differencePercent.toFixed(1)}%); per iteration ${formatMs(t.outsideKernelsNs)} ms (median) outside the kernels: JS dispatch, input copy, output read`,
-    `Memory: weights ${formatBytes(r.memory.weightsBytes)} (+${formatBytes(r.memory.packedExtraBytes)} packed: Winograd-domain convs), activation arena ${formatBytes(r.memory.arenaBytes)}, peak RSS ${formatBytes(r.memory.peakRssBytes)}`,
+    `Memory: weights ${formatBytes(r.memory.weightsBytes)} ${r.memory.packedExtraBytes >= 0
+      ? `(+${formatBytes(r.memory.packedExtraBytes)} packed: Winograd-domain convs)`
+      : `as fp32, held in ${formatBytes(r.memory.weightsBytes + r.memory.packedExtraBytes)} (bf16 / int8)`}, activation arena ${formatBytes(r.memory.arenaBytes)}, peak RSS ${formatBytes(r.memory.peakRssBytes)}`,
   ];
 }

@@ -7,7 +7,7 @@
 import { usageError } from '../errors.js';
 import type { Binding } from '../native.js';
 import type { Architecture } from '../model/layers.js';
-import type { ForwardOptions } from '../model/model.js';
+import type { ForwardOptions, LayerPrecision } from '../model/model.js';
 import { Rng } from '../model/random.js';
 import { inferShapes, shapeSize } from '../model/shapes.js';
 import { layerTypeName } from '../format.js';
@@ -22,6 +22,8 @@ export interface ProfiledModel {
   readonly weightBytes?: number;
   readonly arenaBytes: number;
   forward(input: Float32Array, shape: number[], options?: ForwardOptions): Promise<Float32Array>;
+  /** a conv or linear layer's precision (Model.layerPrecision); fp32 if absent */
+  layerPrecision?(layerName: string): LayerPrecision | undefined;
 }
 
 export interface PeakMeasurement {
@@ -53,6 +55,10 @@ export interface LayerProfile {
   peakPercent: number | null;
   /** bytes of activations the layer writes for the whole batch (0 for flatten/dropout, which move nothing) */
   activationBytes: number;
+  /** conv and linear layers: 'fp32', 'bf16', 'int8 static' or 'int8 dynamic' (activation scales); null for others */
+  precision?: string | null;
+  /** conv and linear layers in bf16 / int8 on the CPU: the kernel the kernel set in use runs ("avx512-vnni vpdpbusd") */
+  kernel?: string | null;
 }
 
 export interface IterationProfile {
@@ -229,6 +235,13 @@ export async function profileModel(model: ProfiledModel, options: ProfileOptions
     iterations.push({ startNs: Number(start - origin), wallNs: Number(end - start), layerNs });
   }
 
+  const lowpKernels = model.device === 'cpu' ? (await import('../native.js')).native().cpuFeatures().lowpKernels : undefined;
+  const precisionOf = (name: string, type: string): { precision: string | null; kernel: string | null } => {
+    if (type !== 'conv2d' && type !== 'linear') return { precision: null, kernel: null };
+    const p = model.layerPrecision?.(name) ?? { precision: 'fp32' };
+    const kernel = p.precision === 'fp32' || !lowpKernels ? null : `${type === 'conv2d' ? 'im2col + ' : ''}${lowpKernels[p.precision]}`;
+    return { precision: p.activations ? `${p.precision} ${p.activations}` : p.precision, kernel };
+  };
   const medians = shapes.map((_, i) => median(iterations.map((it) => it.layerNs[i])));
   const layerSumNs = medians.reduce((a, b) => a + b, 0);
   const layers: LayerProfile[] = shapes.map((s, i) => {
@@ -249,6 +262,7 @@ export async function profileModel(model: ProfiledModel, options: ProfileOptions
       gflops,
       peakPercent: gflops === null ? null : (100 * gflops) / peak.gflops,
       activationBytes: writesOutput(s.spec.type) ? shapeSize(s.outShape) * batch * 4 : 0,
+      ...precisionOf(s.spec.name, s.spec.type),
     };
   });
 

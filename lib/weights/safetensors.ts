@@ -8,7 +8,10 @@ import { weightsError } from './types.js';
 import { toFloat32, type FloatDtype } from './dtypes.js';
 import { readExact } from './zip.js';
 
-const DTYPE_SIZE: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
+/** `__metadata__` of a quantized file (`alexnet-cli quantize`): "int8" */
+export const META_PRECISION = 'alexnet.precision';
+
+const DTYPE_SIZE: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I8: 1, U8: 1 };
 const DTYPE_NAME: Record<string, FloatDtype> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16', F64: 'float64' };
 
 export async function readSafetensors(path: string): Promise<WeightSet> {
@@ -35,6 +38,9 @@ export async function readSafetensors(path: string): Promise<WeightSet> {
     const dataStart = 8 + headerLength;
     const tensors = new Map<string, WeightTensor>();
     const metadata: Record<string, string> = {};
+    const int8Names: string[] = [];
+    // I8 / U8 only in a quantized file
+    const quantized = (header.__metadata__ as Record<string, string> | undefined)?.[META_PRECISION] === 'int8';
     for (const [name, value] of Object.entries(header)) {
       if (name === '__metadata__') {
         Object.assign(metadata, value as Record<string, string>);
@@ -42,27 +48,79 @@ export async function readSafetensors(path: string): Promise<WeightSet> {
       }
       const info = value as { dtype: string; shape: number[]; data_offsets: [number, number] };
       const size = DTYPE_SIZE[info.dtype];
-      if (!size) throw weightsError(path, `expected tensor ${name} to be F32, F16, BF16 or F64 but found ${info.dtype}`);
+      if (!size || (size === 1 && !quantized)) {
+        throw weightsError(path, `expected tensor ${name} to be F32, F16, BF16 or F64${quantized ? ', I8 or U8' : ''} but found ${info.dtype}`);
+      }
       const count = info.shape.reduce((a, b) => a * b, 1);
       const [begin, end] = info.data_offsets;
       if (end - begin !== count * size || dataStart + end > fileSize || begin < 0) {
         throw weightsError(path, `expected tensor ${name} [${info.shape.join(',')}] ${info.dtype} to span ${count * size} bytes inside the file but found offsets ${begin}..${end} (file has ${fileSize - dataStart} data bytes)`);
       }
-      if (info.dtype === 'F32') {
+      if (info.dtype === 'F32' || info.dtype === 'I8') {
         tensors.set(name, { shape: info.shape, file: { path, byteOffset: dataStart + begin } });
+        if (info.dtype === 'I8') int8Names.push(name);
+      } else if (info.dtype === 'U8') {
+        tensors.set(name, { shape: info.shape, data: Float32Array.from(readExact(fd, end - begin, dataStart + begin)) });
       } else {
         tensors.set(name, { shape: info.shape, data: toFloat32(readExact(fd, end - begin, dataStart + begin), DTYPE_NAME[info.dtype]) });
       }
     }
+    for (const name of int8Names) attachInt8(path, tensors, name);
     return { format: 'safetensors', path, tensors, metadata };
   } finally {
     closeSync(fd);
   }
 }
 
-/** Read a tensor's values into JS memory (for formats and tools that need them there) */
+/**
+ * An int8 file's `<layer>.weight` (I8) with its `<layer>.weight_scale` (F32 [out]), `<layer>.input_scale`
+ * (F32 []) and `<layer>.input_zero_point` (U8 []) as one WeightTensor whose `int8` says where q is; the three
+ * companions leave the tensor list (the architecture's checks see the usual names only).
+ */
+function attachInt8(path: string, tensors: Map<string, WeightTensor>, name: string): void {
+  const layer = name.replace(/\.weight$/, '');
+  const t = tensors.get(name)!;
+  const companion = (suffix: string, shape: number[]): Float32Array => {
+    const c = tensors.get(`${layer}.${suffix}`);
+    if (!name.endsWith('.weight') || !c || c.shape.join(',') !== shape.join(',')) {
+      throw weightsError(path, `expected int8 tensor ${name} to come with ${layer}.${suffix} [${shape.join(',')}] but found ${c ? `[${c.shape.join(',')}]` : 'none'}`);
+    }
+    tensors.delete(`${layer}.${suffix}`);
+    return tensorValues(c);
+  };
+  const scales = companion('weight_scale', [t.shape[0]]);
+  const inputScale = companion('input_scale', [])[0];
+  const inputZeroPoint = companion('input_zero_point', [])[0];
+  const bad = scales.findIndex((v) => !(v > 0) || !Number.isFinite(v));
+  if (bad >= 0) throw weightsError(path, `expected finite scales > 0 in ${layer}.weight_scale but found ${scales[bad]} at element ${bad}`);
+  if (!(inputScale > 0) || !Number.isFinite(inputScale)) throw weightsError(path, `expected a finite ${layer}.input_scale > 0 but found ${inputScale}`);
+  tensors.set(name, { shape: t.shape, int8: { file: t.file!, scales, inputScale, inputZeroPoint } });
+}
+
+/** an int8 tensor's q values (Int8Array over a fresh buffer) */
+export function int8Values(t: WeightTensor): Int8Array {
+  if (!t.int8) throw new Error('tensor is not int8');
+  const count = t.shape.reduce((a, b) => a * b, 1);
+  const fd = openSync(t.int8.file.path, 'r');
+  try {
+    const raw = readExact(fd, count, t.int8.file.byteOffset);
+    if (raw.length !== count) throw weightsError(t.int8.file.path, `expected ${count} bytes at offset ${t.int8.file.byteOffset} but the file ends early`);
+    return new Int8Array(raw.buffer, raw.byteOffset, raw.length);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Read a tensor's values into JS memory (for formats and tools that need them there); int8: q * scale */
 export function tensorValues(t: WeightTensor): Float32Array {
   if (t.data) return t.data;
+  if (t.int8) {
+    const q = int8Values(t);
+    const out = new Float32Array(q.length);
+    const perChannel = q.length / t.shape[0];
+    for (let i = 0; i < q.length; i++) out[i] = q[i] * t.int8.scales[Math.floor(i / perChannel)];
+    return out;
+  }
   if (!t.file) throw new Error('tensor has neither data nor a file location');
   const count = t.shape.reduce((a, b) => a * b, 1);
   const fd = openSync(t.file.path, 'r');

@@ -12,6 +12,19 @@ export interface WeightTensor {
   data?: Float32Array;
   /** ... or, when the file stores them as-is (float32 little-endian, canonical layout), where they are */
   file?: { path: string; byteOffset: number };
+  /** ... or int8 weights of a quantized file (safetensors.ts; w = q * scale, neither data nor file set) */
+  int8?: Int8Tensor;
+}
+
+/** A layer's int8 weights as `alexnet-cli quantize` writes them (docs/precision.md) */
+export interface Int8Tensor {
+  /** where the int8 values q (the tensor's shape, canonical layout) are in the file */
+  file: { path: string; byteOffset: number };
+  /** per output channel / feature, symmetric: w = q * scale */
+  scales: Float32Array;
+  /** the layer input's static u8 quantization (calibrated): x ~ (u8 - zeroPoint) * scale */
+  inputScale: number;
+  inputZeroPoint: number;
 }
 
 export interface WeightSet {
