@@ -134,6 +134,20 @@ function defineTests(): void {
     });
   }
 
+  test('int8 conv: ties round half to even, far and NaN inputs clamp (as the twin)', async () => {
+    const dims = convDims(1, 1, 4, 5, 3, 1, 1, 1, 1, [0, 0, 0, 0], 1);
+    const input = Float32Array.of(0.5, 1.5, 2.5, 3.5, -0.5, -1.5, -2.5, -3.5, 1e9, -1e9, NaN, 300, -300, 600, -600, 254.5, 245.5, 0, 1, 2);
+    const weight = Float32Array.of(1, -1, 0.5);
+    const packed = await packConv(dims, weight, 'int8');
+    b.setLinearActivationQuant!(packed, 1, 10);
+    const out = empty(outCount(dims));
+    await b.conv2d(dims, upload(input), packed, null, out, false);
+    const expected = ref.conv2dInt8(dims, input, weight, null, false, { scale: 1, zeroPoint: 10 });
+    assert.deepEqual(out.read(), expected);
+    // channel 0 (weight 1 = 127 * (1 / 127)): u8 - 10 back, each tie to the even neighbour
+    assert.deepEqual(Array.from(expected.subarray(0, 8), (v) => Math.round(v)), [0, 2, 2, 4, 0, -2, -2, -4]);
+  });
+
   test('packQuantized: the same packed weights and outputs as packLinear / packConv of q * scale', async () => {
     const dims = SHAPES[1][1];
     const k = weightCount(dims) / dims[4];

@@ -11,7 +11,8 @@ import { Rng } from '../model/random.js';
 import { quantile } from '../profile/profile.js';
 import { AlexnetError, usageError } from '../errors.js';
 import { formatBytes, renderTable } from '../format.js';
-import type { Isa } from '../native.js';
+import type { Isa, Precision } from '../native.js';
+import { PRECISIONS } from '../native.js';
 
 export interface BenchOptions {
   archs: ArchName[];
@@ -23,6 +24,8 @@ export interface BenchOptions {
   compare: 'onnxruntime' | null;
   /** kernel sets to time, interleaved (default: the one in use); the first is the reference of isaRatio */
   isas?: string[];
+  /** precisions to time, interleaved with the kernel sets (default fp32); the first is the reference of isaRatio */
+  precisions?: Precision[];
   /** seed of the random weights and input */
   seed?: number;
 }
@@ -41,11 +44,13 @@ export interface BenchRow {
   batch: number;
   /** the kernel set of our row */
   isa: string;
+  /** the precision of our row's conv and linear layers */
+  precision: Precision;
   ours: BenchStats;
   ort: BenchStats | null;
   /** ours median / ORT median: below 1 we are faster; its inverse is the throughput ratio */
   timeRatio: number | null;
-  /** ours median / ours median on the first --isa for the same arch and batch (1 on that one) */
+  /** ours median / ours median on the first --precision and --isa for the same arch and batch (1 on that one) */
   isaRatio: number;
 }
 
@@ -55,6 +60,8 @@ export interface BenchReport {
   isa: string;
   /** the kernel sets timed, in row order */
   isas: string[];
+  /** the precisions timed, in row order (each with every kernel set) */
+  precisions: Precision[];
   threads: number;
   warmup: number;
   iters: number;
@@ -76,6 +83,15 @@ export function parseBatchList(text: string | number): number[] {
     throw usageError(`Expected a comma-separated list of positive integers for --batch but received ${text}`);
   }
   return batches;
+}
+
+/** "fp32,int8" -> ['fp32', 'int8'] */
+export function parsePrecisionList(text: string): Precision[] {
+  const names = String(text).split(',').map((s) => s.trim());
+  if (names.some((n) => !(PRECISIONS as readonly string[]).includes(n)) || new Set(names).size !== names.length) {
+    throw usageError(`Expected a comma-separated list of distinct precisions (${PRECISIONS.join(', ')}) for --precision but received ${text}`);
+  }
+  return names as Precision[];
 }
 
 /** "avx512,avx2" -> ['avx512', 'avx2'] (checked against the CPU when the bench starts) */
@@ -119,12 +135,15 @@ const fixed = (x: number, digits: number): string => x.toFixed(digits);
 export function renderBench(report: BenchReport): string {
   const compare = report.ortVersion !== null;
   const isas = report.isas ?? [report.isa];
-  const several = isas.length > 1;
-  const header = ['arch', 'batch', ...(several ? ['isa'] : []), 'median ms', 'p90 ms', 'img/s', 'GFLOP/s', '% peak'];
-  if (several) header.push(`time vs ${isas[0]}`);
+  const precisions = report.precisions ?? ['fp32'];
+  const severalIsas = isas.length > 1;
+  const severalPrecisions = precisions.length > 1;
+  const several = severalIsas || severalPrecisions;
+  const header = ['arch', 'batch', ...(severalPrecisions ? ['precision'] : []), ...(severalIsas ? ['isa'] : []), 'median ms', 'p90 ms', 'img/s', 'GFLOP/s', '% peak'];
+  if (several) header.push(`time vs ${[...(severalPrecisions ? [precisions[0]] : []), ...(severalIsas ? [isas[0]] : [])].join(' ')}`);
   if (compare) header.push('ORT median ms', 'ORT p90 ms', 'ORT img/s', 'ours/ORT time', 'speedup');
   const rows = report.rows.map((r) => {
-    const row = [r.arch, String(r.batch), ...(several ? [r.isa] : []), fixed(r.ours.medianMs, 2), fixed(r.ours.p90Ms, 2),
+    const row = [r.arch, String(r.batch), ...(severalPrecisions ? [r.precision ?? 'fp32'] : []), ...(severalIsas ? [r.isa] : []), fixed(r.ours.medianMs, 2), fixed(r.ours.p90Ms, 2),
       fixed(r.ours.imagesPerSecond, 1), fixed(r.ours.gflops, 1), fixed(r.ours.peakPercent, 1)];
     if (several) row.push(fixed(r.isaRatio, 3));
     if (compare) {
@@ -135,7 +154,8 @@ export function renderBench(report: BenchReport): string {
   });
   const weights = Object.entries(report.weightsBytes).map(([a, b]) => `${a} ${formatBytes(b!)}`).join(', ');
   return [
-    `Bench: ${report.threads} threads, ${several ? `ISAs ${isas.join(', ')} interleaved` : `ISA ${isas[0]}`}, ` +
+    `Bench: ${report.threads} threads, ${severalIsas ? `ISAs ${isas.join(', ')} interleaved` : `ISA ${isas[0]}`}, ` +
+      `${severalPrecisions ? `precisions ${precisions.join(', ')} interleaved` : `precision ${precisions[0]}`}, ` +
       `${report.warmup} warm-up + ${report.iters} timed iterations` +
       (compare ? `, interleaved with onnxruntime-node ${report.ortVersion}` : ''),
     `Peak: ${fixed(report.peak.gflops, 1)} GFLOP/s (${report.peak.description})`,
@@ -169,6 +189,9 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
   binding.setThreads(options.threads);
   const startIsa = binding.cpuFeatures().isa;
   const isas = options.isas ?? [startIsa];
+  const precisions = options.precisions ?? ['fp32'];
+  // every (precision, kernel set) pair, timed one after another in each iteration
+  const variants = precisions.flatMap((precision) => isas.map((isa) => ({ precision, isa })));
   const supported: string[] = binding.cpuFeatures().supported;
   for (const isa of isas) {
     if (!supported.includes(isa)) throw usageError(`Expected kernel sets this CPU runs (${supported.join(', ')}) for --isa but received ${isa}`);
@@ -179,7 +202,10 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
   const weightsBytes: Partial<Record<ArchName, number>> = {};
   for (const archName of options.archs) {
     const arch = buildArchitecture(archName);
-    const model = await Model.random(arch, options.seed ?? 0);
+    // one model per precision, on the same random weights
+    const models = new Map<Precision, Awaited<ReturnType<typeof Model.random>>>();
+    for (const precision of precisions) models.set(precision, await Model.random(arch, options.seed ?? 0, 'cpu', { precision }));
+    const model = models.get('fp32') ?? await Model.random(arch, options.seed ?? 0);
     weightsBytes[archName] = model.parameterBytes;
     let session: import('onnxruntime-node').InferenceSession | undefined;
     if (ortLoaded) {
@@ -199,11 +225,11 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
         const rng = new Rng((options.seed ?? 0) + batch);
         for (let i = 0; i < input.length; i++) input[i] = rng.normal();
         const feeds = session ? { [session.inputNames[0]]: new ortLoaded!.ort.Tensor('float32', input, shape) } : undefined;
-        const runOurs = async (isa: string): Promise<number> => {
+        const runOurs = async ({ precision, isa }: { precision: Precision; isa: string }): Promise<number> => {
           // the packed weights are the same for every kernel set, so switching between passes is free
           binding.setIsa(isa as Isa);
           const t0 = process.hrtime.bigint();
-          await model.forward(input, shape);
+          await models.get(precision)!.forward(input, shape);
           return Number(process.hrtime.bigint() - t0) / 1e6;
         };
         const runOrt = async (): Promise<number> => {
@@ -212,28 +238,28 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
           return Number(process.hrtime.bigint() - t0) / 1e6;
         };
         for (let i = 0; i < options.warmup; i++) {
-          for (const isa of isas) await runOurs(isa);
+          for (const v of variants) await runOurs(v);
           if (session) await runOrt();
         }
-        const ours: number[][] = isas.map(() => []);
+        const ours: number[][] = variants.map(() => []);
         const theirs: number[] = [];
         for (let i = 0; i < options.iters; i++) {
           // alternate who goes first, so neither always runs on caches the other warmed or evicted
           if (session && i % 2 === 1) theirs.push(await runOrt());
-          for (let j = 0; j < isas.length; j++) ours[j].push(await runOurs(isas[j]));
+          for (let j = 0; j < variants.length; j++) ours[j].push(await runOurs(variants[j]));
           if (session && i % 2 === 0) theirs.push(await runOrt());
         }
         const ortStats = session ? benchStats(theirs, batch, macs, peak.gflops) : null;
         const first = benchStats(ours[0], batch, macs, peak.gflops);
-        isas.forEach((isa, j) => {
+        variants.forEach(({ precision, isa }, j) => {
           const oursStats = j === 0 ? first : benchStats(ours[j], batch, macs, peak.gflops);
           const row: BenchRow = {
-            arch: archName, batch, isa, ours: oursStats, ort: ortStats,
+            arch: archName, batch, isa, precision, ours: oursStats, ort: ortStats,
             timeRatio: ortStats ? oursStats.medianMs / ortStats.medianMs : null,
             isaRatio: oursStats.medianMs / first.medianMs,
           };
           rows.push(row);
-          log(`${archName} batch ${batch}${isas.length > 1 ? ` ${isa}` : ''}: ${fixed(oursStats.medianMs, 2)} ms` +
+          log(`${archName} batch ${batch}${precisions.length > 1 ? ` ${precision}` : ''}${isas.length > 1 ? ` ${isa}` : ''}: ${fixed(oursStats.medianMs, 2)} ms` +
             (ortStats ? ` vs ORT ${fixed(ortStats.medianMs, 2)} ms (ours/ORT ${fixed(row.timeRatio!, 3)})` : ''));
         });
       }
@@ -241,12 +267,14 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       binding.setIsa(startIsa);
       await session?.release();
       model.dispose();
+      for (const m of models.values()) m.dispose();
     }
   }
   return {
     date: new Date().toISOString(),
     isa: startIsa,
     isas,
+    precisions,
     threads: binding.getThreads(),
     warmup: options.warmup,
     iters: options.iters,
@@ -267,6 +295,7 @@ interface BenchArgs {
   json: boolean;
   compare?: string;
   isa?: string;
+  precision?: string;
 }
 
 function checkInteger(value: number | undefined, name: string, min: number): void {
@@ -287,6 +316,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     .option('iters', { type: 'number', default: 15, describe: 'timed forward passes per configuration' })
     .option('compare', { type: 'string', choices: ['onnxruntime'], describe: 'also run the same model and weights in this peer' })
     .option('isa', { type: 'string', describe: 'kernel sets to time side by side, comma-separated (e.g. avx512,avx2; default: the one in use)' })
+    .option('precision', { type: 'string', describe: 'precisions of the conv and linear layers to time side by side, comma-separated (fp32,bf16,int8; default fp32; int8 with dynamic activation scales)' })
     .option('json', { type: 'boolean', default: false, describe: 'print JSON' }) as never,
   handler: async (argv) => {
     const archs = parseArchList(argv.arch);
@@ -299,6 +329,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     const report = await runBench({
       archs, batches, threads, warmup: argv.warmup, iters: argv.iters, compare: argv.compare === 'onnxruntime' ? 'onnxruntime' : null,
       isas: argv.isa === undefined ? undefined : parseIsaList(argv.isa),
+      precisions: argv.precision === undefined ? undefined : parsePrecisionList(argv.precision),
     }, argv.json ? undefined : (line) => process.stderr.write(`${line}\n`));
     process.stdout.write(argv.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderBench(report)}\n`);
   },

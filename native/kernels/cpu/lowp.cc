@@ -246,9 +246,10 @@ int8_act_quant int8_dynamic_quant(const float* in, size_t count, thread_pool& po
     int64_t begin, end;
     split_range(static_cast<int64_t>(count), ith, nth, &begin, &end);
     float lo = 0.0f, hi = 0.0f;
+    // plain compares (fminf/fmaxf are libm calls in the baseline build); a NaN is skipped as fmin/fmax would
     for (int64_t i = begin; i < end; ++i) {
-      lo = std::fmin(lo, in[i]);
-      hi = std::fmax(hi, in[i]);
+      lo = in[i] < lo ? in[i] : lo;
+      hi = in[i] > hi ? in[i] : hi;
     }
     extremes.data()[2 * ith] = lo;
     extremes.data()[2 * ith + 1] = hi;
