@@ -22,7 +22,14 @@ function poolSize(size: number, kernel: number, stride: number, padBegin: number
 
 interface LayerShapes { inShape: number[]; outShape: number[]; pads?: Pads }
 
-export function referenceForward(arch: Architecture, params: Params, input: Float32Array, shape: number[]): Float32Array {
+/** the conv and linear twins to run instead of ref.conv2d / ref.linear (reduced precision: reference.ts conv2dInt8, ...) */
+export interface ReferenceKernels {
+  conv2d?: (layer: string, dims: number[], x: Float32Array, weight: Float32Array, bias: Float32Array | null, relu: boolean) => Float32Array;
+  linear?: (layer: string, dims: number[], x: Float32Array, weight: Float32Array, bias: Float32Array | null, relu: boolean) => Float32Array;
+}
+
+export function referenceForward(arch: Architecture, params: Params, input: Float32Array, shape: number[],
+  kernels: ReferenceKernels = {}): Float32Array {
   const [batch, channels, height, width] = shape;
   let x = input;
   let current = [channels, height, width];
@@ -50,8 +57,8 @@ export function referenceForward(arch: Architecture, params: Params, input: Floa
     switch (spec.type) {
       case 'conv2d': {
         const p = layer.pads!;
-        x = ref.conv2d([batch, c, h, w, spec.outChannels, ...spec.kernel, ...spec.stride, ...p, spec.groups, layer.outShape[1], layer.outShape[2]],
-          x, weight!, bias, spec.relu);
+        const dims = [batch, c, h, w, spec.outChannels, ...spec.kernel, ...spec.stride, ...p, spec.groups, layer.outShape[1], layer.outShape[2]];
+        x = kernels.conv2d ? kernels.conv2d(spec.name, dims, x, weight!, bias, spec.relu) : ref.conv2d(dims, x, weight!, bias, spec.relu);
         break;
       }
       case 'maxPool2d':
@@ -67,7 +74,9 @@ export function referenceForward(arch: Architecture, params: Params, input: Floa
         x = ref.adaptiveAvgPool2d([batch, c, h, w, ...spec.output], x);
         break;
       case 'linear':
-        x = ref.linear([batch, layer.inShape[0], spec.outFeatures], x, weight!, bias, spec.relu);
+        x = kernels.linear
+          ? kernels.linear(spec.name, [batch, layer.inShape[0], spec.outFeatures], x, weight!, bias, spec.relu)
+          : ref.linear([batch, layer.inShape[0], spec.outFeatures], x, weight!, bias, spec.relu);
         break;
       case 'relu':
         x = ref.relu(x);

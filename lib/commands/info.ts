@@ -18,7 +18,11 @@ export interface WeightsInfo {
   numClasses: number | null;
   /** layer names and types when the file describes its own graph (ONNX) or a named architecture fits */
   layers?: { name: string; type: string }[];
-  tensors: { name: string; shape: number[]; params: number; storage: 'file' | 'memory' }[];
+  tensors: { name: string; shape: number[]; params: number; storage: 'file' | 'memory'; dtype?: 'int8' }[];
+  /** 'int8' for a file written by `quantize` (its layers below), else 'fp32' */
+  precision: 'fp32' | 'int8';
+  /** int8 files: per quantized layer, the weight scales' range and the input's static u8 quantization */
+  quantized?: { layer: string; weightScaleMin: number; weightScaleMax: number; inputScale: number; inputZeroPoint: number }[];
   totalParams: number;
   preprocess: Preprocess | null;
   metadata: Record<string, string>;
@@ -37,7 +41,13 @@ export async function weightsInfo(path: string, archName?: string): Promise<Weig
     preprocess = sourcePreprocess(set) ?? null;
   }
   const tensors = [...set.tensors].map(([name, t]) => ({
-    name, shape: t.shape, params: t.shape.reduce((a, b) => a * b, 1), storage: (t.file ? 'file' : 'memory') as 'file' | 'memory',
+    name, shape: t.shape, params: t.shape.reduce((a, b) => a * b, 1), storage: (t.file || t.int8 ? 'file' : 'memory') as 'file' | 'memory',
+    ...(t.int8 ? { dtype: 'int8' as const } : {}),
+  }));
+  const quantized = [...set.tensors].filter(([, t]) => t.int8).map(([name, t]) => ({
+    layer: name.replace(/\.weight$/, ''),
+    weightScaleMin: Math.min(...t.int8!.scales), weightScaleMax: Math.max(...t.int8!.scales),
+    inputScale: t.int8!.inputScale, inputZeroPoint: t.int8!.inputZeroPoint,
   }));
   return {
     path,
@@ -48,6 +58,8 @@ export async function weightsInfo(path: string, archName?: string): Promise<Weig
     ...(arch ? { layers: arch.layers.map((l) => ({ name: l.name, type: l.type })) } : {}),
     tensors,
     totalParams: tensors.reduce((a, t) => a + t.params, 0),
+    precision: quantized.length > 0 ? 'int8' : 'fp32',
+    ...(quantized.length > 0 ? { quantized } : {}),
     preprocess,
     metadata: set.metadata,
   };
@@ -67,14 +79,22 @@ export function formatInfo(info: WeightsInfo): string {
     `architecture  ${info.architecture ?? `unknown (${info.architectureError})`}`,
     `classes       ${info.numClasses ?? 'unknown'}`,
     `parameters    ${formatInt(info.totalParams)} (${formatInt(info.totalParams * 4)} bytes as float32)`,
+    ...(info.precision === 'int8' ? [`precision     int8 (static activation scales; runs as int8 unless --precision says otherwise)`] : []),
     `preprocess    ${info.preprocess ? describePreprocess(info.preprocess) : 'unknown'}`,
   ];
   for (const [k, v] of Object.entries(info.metadata)) {
-    if (k === 'preprocess' || k === 'architecture') continue;
+    if (k === 'preprocess' || k === 'architecture' || k === 'alexnet.architecture' || k === 'alexnet.preprocessing') continue;
     lines.push(`${`meta ${k}`.padEnd(13)} ${v}`);
   }
-  lines.push('', renderTable(['tensor', 'shape', 'params'],
-    info.tensors.map((t) => [t.name, `[${t.shape.join(', ')}]`, formatInt(t.params)]), [false, false, true]));
+  lines.push('', renderTable(['tensor', 'shape', 'params', ...(info.quantized ? ['dtype'] : [])],
+    info.tensors.map((t) => [t.name, `[${t.shape.join(', ')}]`, formatInt(t.params), ...(info.quantized ? [t.dtype ?? 'float32'] : [])]),
+    [false, false, true, false]));
+  if (info.quantized) {
+    const g = (x: number) => x.toPrecision(4);
+    lines.push('', renderTable(['layer', 'weight scales (per channel)', 'input scale', 'input zero point'],
+      info.quantized.map((q) => [q.layer, `${g(q.weightScaleMin)} .. ${g(q.weightScaleMax)}`, g(q.inputScale), String(q.inputZeroPoint)]),
+      [false, false, true, true]));
+  }
   return lines.join('\n');
 }
 

@@ -1,0 +1,204 @@
+// Reduced precision through the model: loadModel({ precision }) and the quantized file `alexnet-cli quantize`
+// writes (docs/precision.md: I8 weights + weight_scale, input_scale, input_zero_point; alexnet.precision int8)
+// read by lib/weights/safetensors.ts. A small network with groups, pooling and two linear layers is run
+// end to end and compared to the bit with the naive twins chained layer by layer (test/reference-forward.ts
+// with reference.ts conv2dInt8 / linearInt8): static scales from the file, dynamic ones without; the same
+// file at --precision fp32 runs q * scale; `info` shows the precision and scales.
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Architecture } from '../lib/model/layers.js';
+import { inferShapes } from '../lib/model/shapes.js';
+import { loadWeightsAndModel } from '../lib/model/load.js';
+import { Model } from '../lib/model/model.js';
+import { weightsInfo, formatInfo } from '../lib/commands/info.js';
+import { readWeights } from '../lib/weights/index.js';
+import { referenceForward, type Params } from './reference-forward.js';
+import * as ref from './reference.js';
+import { random, randomArray } from './reference.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'alexnet-precision-model-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+const ARCH: Architecture = {
+  name: 'tiny-int8', input: [3, 20, 18], output: 'logits', numClasses: 5,
+  preprocess: { resizeMode: 'shorter', resize: [20, 20], crop: [20, 18], range: 1, mean: [0, 0, 0], std: [1, 1, 1], bgr: false },
+  layers: [
+    { type: 'conv2d', name: 'conv1', outChannels: 8, kernel: [5, 5], stride: [2, 2], pad: [2, 2, 2, 2], groups: 1, bias: true, relu: true },
+    { type: 'maxPool2d', name: 'pool1', kernel: [3, 3], stride: [2, 2], pad: [0, 0, 0, 0], ceil: false },
+    { type: 'conv2d', name: 'conv2', outChannels: 12, kernel: [3, 3], stride: [1, 1], pad: [1, 1, 1, 1], groups: 2, bias: true, relu: true },
+    { type: 'flatten', name: 'flatten' },
+    { type: 'linear', name: 'fc6', outFeatures: 20, bias: true, relu: true },
+    { type: 'linear', name: 'fc8', outFeatures: 5, bias: true, relu: false },
+  ],
+};
+const QUANTIZED = ['conv1', 'conv2', 'fc6', 'fc8'];
+/** the layer inputs' static u8 quantization, as quantize would calibrate it (conv1's input is signed) */
+const INPUT_QUANT: Record<string, ref.ActQuant> = {
+  conv1: { scale: 1 / 64, zeroPoint: 128 }, conv2: { scale: 1 / 32, zeroPoint: 0 }, fc6: { scale: 1 / 16, zeroPoint: 0 }, fc8: { scale: 1 / 8, zeroPoint: 0 },
+};
+
+/**
+ * int8 weights q with 127 or -127 in every output channel and power-of-two scales, so that q * scale
+ * quantizes back to exactly q and scale (the twins re-quantize the weights they are given)
+ */
+function quantizedParams(): { q: Map<string, Int8Array>; scales: Map<string, Float32Array>; params: Params } {
+  const q = new Map<string, Int8Array>();
+  const scales = new Map<string, Float32Array>();
+  const params: Params = new Map();
+  const next = random(17);
+  for (const layer of inferShapes(ARCH)) {
+    for (const [name, shape] of layer.params) {
+      if (name.endsWith('.bias')) { params.set(name, { shape, data: randomArray(shape[0], shape[0], 0.1) }); continue; }
+      const out = shape[0];
+      const k = shape.slice(1).reduce((a, b) => a * b, 1);
+      const values = Int8Array.from({ length: out * k }, () => Math.floor(next() * 255) - 127);
+      const s = Float32Array.from({ length: out }, (_, o) => 2 ** -(5 + (o % 3)));
+      for (let o = 0; o < out; o++) values[o * k + Math.floor(next() * k)] = o % 2 ? 127 : -127;
+      q.set(name, values);
+      scales.set(name, s);
+      params.set(name, { shape, data: Float32Array.from(values, (v, i) => v * s[Math.floor(i / k)]) });
+    }
+  }
+  return { q, scales, params };
+}
+
+/** a safetensors file as quantize writes it: F32 tensors, then I8, then U8, and the metadata */
+function writeQuantizedFile(path: string, q: Map<string, Int8Array>, scales: Map<string, Float32Array>, params: Params): void {
+  const tensors: Array<[string, string, number[], Uint8Array]> = [];
+  const bytes = (a: Float32Array | Int8Array | Uint8Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  for (const layer of QUANTIZED) {
+    tensors.push([`${layer}.weight_scale`, 'F32', [scales.get(`${layer}.weight`)!.length], bytes(scales.get(`${layer}.weight`)!)]);
+    tensors.push([`${layer}.bias`, 'F32', params.get(`${layer}.bias`)!.shape, bytes(params.get(`${layer}.bias`)!.data)]);
+    tensors.push([`${layer}.input_scale`, 'F32', [], bytes(Float32Array.of(INPUT_QUANT[layer].scale))]);
+  }
+  for (const layer of QUANTIZED) tensors.push([`${layer}.weight`, 'I8', params.get(`${layer}.weight`)!.shape, bytes(q.get(`${layer}.weight`)!)]);
+  for (const layer of QUANTIZED) tensors.push([`${layer}.input_zero_point`, 'U8', [], Uint8Array.of(INPUT_QUANT[layer].zeroPoint)]);
+  const header: Record<string, unknown> = {
+    __metadata__: {
+      'alexnet.precision': 'int8', 'alexnet.architecture': JSON.stringify(ARCH), 'alexnet.preprocessing': JSON.stringify(ARCH.preprocess),
+      'alexnet.calibration': JSON.stringify({ method: 'test: fixed scales' }),
+      arch: ARCH.name, numClasses: String(ARCH.numClasses), preprocess: JSON.stringify(ARCH.preprocess), architecture: JSON.stringify(ARCH),
+    },
+  };
+  let offset = 0;
+  for (const [name, dtype, shape, data] of tensors) {
+    header[name] = { dtype, shape, data_offsets: [offset, offset + data.length] };
+    offset += data.length;
+  }
+  const json = Buffer.from(JSON.stringify(header));
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(json.length));
+  writeFileSync(path, Buffer.concat([length, json, ...tensors.map(([, , , data]) => Buffer.from(data))]));
+}
+
+const { q, scales, params } = quantizedParams();
+const FILE = join(scratch, 'tiny-int8.safetensors');
+writeQuantizedFile(FILE, q, scales, params);
+const SHAPE = [3, ...ARCH.input];
+const INPUT = randomArray(SHAPE.reduce((a, b) => a * b, 1), 5, 1.5);
+
+const int8Kernels = (act: (layer: string) => ref.ActQuant | undefined) => ({
+  conv2d: (layer: string, dims: number[], x: Float32Array, w: Float32Array, b: Float32Array | null, relu: boolean) =>
+    ref.conv2dInt8(dims, x, w, b, relu, act(layer)),
+  linear: (layer: string, dims: number[], x: Float32Array, w: Float32Array, b: Float32Array | null, relu: boolean) =>
+    ref.linearInt8(dims, x, w, b, relu, act(layer)),
+});
+
+describe('int8 models', () => {
+  test('a quantized file loads as int8 with its static scales, and runs to the bit as the twins chained', async () => {
+    const { model } = await loadWeightsAndModel({ weights: FILE });
+    try {
+      assert.equal(model.precision, 'int8');
+      for (const layer of QUANTIZED) assert.deepEqual(model.layerPrecision(layer), { precision: 'int8', activations: 'static' });
+      assert.equal(model.layerPrecision('pool1'), undefined);
+      const out = await model.forward(INPUT, SHAPE);
+      assert.deepEqual(out, referenceForward(ARCH, params, INPUT, SHAPE, int8Kernels((layer) => INPUT_QUANT[layer])));
+      // held as int8 only: a quarter of the fp32 bytes plus scales, sums and panel padding
+      assert.ok(model.weightBytes < 0.6 * model.parameterBytes, `weights ${model.weightBytes} B vs fp32 ${model.parameterBytes} B`);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  test('the quantized file at --precision fp32 runs q * scale (as an fp32 file of those weights)', async () => {
+    const { model } = await loadWeightsAndModel({ weights: FILE, precision: 'fp32' });
+    const set = await readWeights(FILE);
+    const fp32 = await Model.fromWeights(ARCH, { ...set, tensors: new Map([...params].map(([n, t]) => [n, { shape: t.shape, data: t.data }])) });
+    try {
+      assert.equal(model.precision, 'fp32');
+      assert.deepEqual(model.layerPrecision('fc6'), { precision: 'fp32' });
+      assert.deepEqual(await model.forward(INPUT, SHAPE), await fp32.forward(INPUT, SHAPE));
+      assert.deepEqual(model.parameters().get('conv2.weight')!.data, params.get('conv2.weight')!.data);
+    } finally {
+      model.dispose();
+      fp32.dispose();
+    }
+  });
+
+  test('int8 on fp32 weights quantizes activations per batch (dynamic), to the bit; bf16 within its rounding', async () => {
+    const set = await readWeights(FILE);
+    const fp32Set = { ...set, metadata: {}, tensors: new Map([...params].map(([n, t]) => [n, { shape: t.shape, data: t.data }])) };
+    const int8 = await loadWeightsAndModel({ weights: fp32Set, arch: ARCH, precision: 'int8' });
+    const bf16 = await loadWeightsAndModel({ weights: fp32Set, arch: ARCH, precision: 'bf16' });
+    const fp32 = await loadWeightsAndModel({ weights: fp32Set, arch: ARCH });
+    try {
+      assert.equal(fp32.model.precision, 'fp32');
+      assert.deepEqual(int8.model.layerPrecision('conv1'), { precision: 'int8', activations: 'dynamic' });
+      assert.deepEqual(await int8.model.forward(INPUT, SHAPE), referenceForward(ARCH, params, INPUT, SHAPE, int8Kernels(() => undefined)));
+      assert.deepEqual(bf16.model.layerPrecision('fc8'), { precision: 'bf16' });
+      const expected = referenceForward(ARCH, params, INPUT, SHAPE, {
+        conv2d: (_, dims, x, w, b, relu) => ref.conv2dBf16(dims, x, w, b, relu),
+        linear: (_, dims, x, w, b, relu) => ref.linearBf16(dims, x, w, b, relu),
+      });
+      const actual = await bf16.model.forward(INPUT, SHAPE);
+      let diff2 = 0, ref2 = 0;
+      for (let i = 0; i < expected.length; i++) { diff2 += (actual[i] - expected[i]) ** 2; ref2 += expected[i] ** 2; }
+      // each layer's input is rounded to bf16 again after the fp32 epilogue of the one before
+      assert.ok(Math.sqrt(diff2 / ref2) < 1e-2, `relative L2 ${Math.sqrt(diff2 / ref2)}`);
+    } finally {
+      int8.model.dispose();
+      bf16.model.dispose();
+      fp32.model.dispose();
+    }
+  });
+
+  test('an unknown precision is a usage error', async () => {
+    await assert.rejects(loadWeightsAndModel({ weights: FILE, precision: 'int4' as 'int8' }), {
+      code: 'ERR_USAGE', message: 'Expected one of fp32, bf16, int8 for precision but received int4',
+    });
+  });
+
+  test('info shows the precision, the dtypes and each layer\'s scales', async () => {
+    const info = await weightsInfo(FILE);
+    assert.equal(info.precision, 'int8');
+    assert.deepEqual(info.quantized!.map((l) => [l.layer, l.inputScale, l.inputZeroPoint]),
+      QUANTIZED.map((l) => [l, INPUT_QUANT[l].scale, INPUT_QUANT[l].zeroPoint]));
+    assert.deepEqual(info.quantized![0].weightScaleMin, 2 ** -7);
+    assert.equal(info.tensors.find((t) => t.name === 'fc6.weight')!.dtype, 'int8');
+    assert.equal(info.tensors.some((t) => t.name.endsWith('.weight_scale')), false);
+    const text = formatInfo(info);
+    assert.match(text, /^precision +int8 \(static activation scales/m);
+    assert.match(text, /^fc6 +0\.007813 \.\. 0\.03125 +0\.06250 +0$/m);
+  });
+
+  test('I8 tensors outside a quantized file, and a weight without its scales, are refused naming the tensor', async () => {
+    const path = join(scratch, 'bad.safetensors');
+    const write = (metadata: Record<string, string>, names: string[]) => {
+      const header: Record<string, unknown> = { __metadata__: metadata };
+      names.forEach((n, i) => { header[n] = { dtype: 'I8', shape: [2, 2], data_offsets: [4 * i, 4 * i + 4] }; });
+      const json = Buffer.from(JSON.stringify(header));
+      const length = Buffer.alloc(8);
+      length.writeBigUInt64LE(BigInt(json.length));
+      writeFileSync(path, Buffer.concat([length, json, Buffer.alloc(4 * names.length)]));
+    };
+    write({}, ['fc8.weight']);
+    await assert.rejects(readWeights(path), { code: 'ERR_WEIGHTS', message: `${path}: expected tensor fc8.weight to be F32, F16, BF16 or F64 but found I8` });
+    write({ 'alexnet.precision': 'int8' }, ['fc8.weight']);
+    await assert.rejects(readWeights(path), {
+      code: 'ERR_WEIGHTS', message: `${path}: expected int8 tensor fc8.weight to come with fc8.weight_scale [2] but found none`,
+    });
+  });
+});
