@@ -133,9 +133,11 @@ export interface Binding {
    * int8 weights already quantized (a quantized safetensors file): `q` in [-127, 127] in the plain layout
    * ([outFeatures, inFeatures], or OIHW) and one scale per output feature / channel (w = q * scale), packed as
    * packLinear / packConv pack int8 (the packed copy is the only one). dims: [outFeatures, inFeatures] for a
-   * linear layer, conv2d's 16 for a conv. Synchronous. CPU only.
+   * linear layer, conv2d's 16 for a conv. `q` may be where the file holds it ({ path, byteOffset }): then it is
+   * read a few hundred rows at a time, so no whole second copy exists (ERR_WEIGHTS if the file ends early).
+   * Synchronous. CPU only.
    */
-  packQuantized?(dims: Int32Array, q: Int8Array, scales: Float32Array): NativeTensor;
+  packQuantized?(dims: Int32Array, q: Int8Array | { path: string; byteOffset: number }, scales: Float32Array): NativeTensor;
   /**
    * For tests: the int32 sums a[m, k] (u8) x q[n, k]^T of int8 weights packed by packLinear, dims [m, n, k],
    * with the current kernel set's int8 kernel. Synchronous.

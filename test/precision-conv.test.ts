@@ -9,6 +9,9 @@ import assert from 'node:assert/strict';
 import { ALL_ISAS, native, type NativeTensor } from '../lib/native.js';
 import * as ref from './reference.js';
 import { random, randomArray } from './reference.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 
 const b = native();
 const features = b.cpuFeatures();
@@ -170,6 +173,22 @@ function defineTests(): void {
     live.push(linFloat);
     assert.deepEqual(linQ.read(), linFloat.read());
     assert.deepEqual(b.linearWeightInfo!(linQ).scales, new Float32Array(outF).fill(1 / 64));
+
+    // from a file, a chunk of rows at a time (more rows than one chunk of 256, not a multiple of 16)
+    const [bigOut, bigIn] = [300, 19];
+    const big = int8Weights(bigOut, bigIn, 7);
+    const path = join(mkdtempSync(join(tmpdir(), 'alexnet-packq-')), 'q.bin');
+    writeFileSync(path, Buffer.concat([Buffer.from('header'), Buffer.from(big.q.buffer)]));
+    const scales = Float32Array.from({ length: bigOut }, (_, o) => 2 ** -(6 + (o % 2)));
+    const fromFile = b.packQuantized!(Int32Array.of(bigOut, bigIn), { path, byteOffset: 6 }, scales);
+    const fromArray = b.packQuantized!(Int32Array.of(bigOut, bigIn), big.q, scales);
+    live.push(fromFile, fromArray);
+    assert.deepEqual(fromFile.read(), fromArray.read());
+    assert.deepEqual(b.unpackLinear!(Int32Array.of(bigOut, bigIn), fromFile).read(), Float32Array.from(big.q, (v, i) => v * scales[Math.floor(i / bigIn)]));
+    assert.throws(() => b.packQuantized!(Int32Array.of(bigOut, bigIn), { path, byteOffset: 7 }, scales), {
+      code: 'ERR_WEIGHTS', message: `Expected ${bigOut * bigIn} bytes of int8 weights at offset 7 for ${path} but received a file that ends early or cannot be read`,
+    });
+    rmSync(dirname(path), { recursive: true });
   });
 }
 
@@ -212,7 +231,7 @@ describe('reduced-precision conv: bad arguments', () => {
       code: 'ERR_ARG', message: 'Expected finite scales > 0 for scales[2] but received 0.000000',
     });
     assert.throws(() => b.packQuantized!(Int32Array.of(4, 3), new Uint8Array(12) as unknown as Int8Array, new Float32Array(4)), {
-      code: 'ERR_ARG', message: 'Expected an Int8Array for q but received Uint8Array(12)',
+      code: 'ERR_ARG', message: 'Expected an Int8Array or { path, byteOffset } for q but received Uint8Array(12)',
     });
   });
 

@@ -9,7 +9,7 @@ import { checkWeights, inferShapes, parameterShapes, type LayerShape, shapeSize,
 import { initParameter, Rng } from './random.js';
 import { compilePlan, type Plan } from './plan.js';
 import type { WeightSet } from '../weights/types.js';
-import { int8Values, tensorValues } from '../weights/safetensors.js';
+import { tensorValues } from '../weights/safetensors.js';
 
 export interface LayerTiming {
   /** index into arch.layers */
@@ -108,7 +108,8 @@ export class Model {
       if (t.int8) {
         // a quantized file: int8 runs its q and calibrated scales as they are; other precisions start from q * scale
         if (precision === 'int8') {
-          const packed = binding.packQuantized!(Model.weightDims(arch, name), int8Values(t), t.int8.scales);
+          // read from the file by the addon a few panels at a time: the packed weights are the only whole copy
+          const packed = binding.packQuantized!(Model.weightDims(arch, name), t.int8.file, t.int8.scales);
           binding.setLinearActivationQuant!(packed, t.int8.inputScale, t.int8.inputZeroPoint);
           params.set(name, packed);
           prepacked.add(name);

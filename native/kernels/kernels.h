@@ -189,6 +189,10 @@ void int8_pack_cpu(int out_features, int in_features, const float* weight, void*
 // the same from weights already quantized (q in [-127, 127]) and their scales
 void int8_pack_quantized_cpu(int out_features, int in_features, const int8_t* q, const float* scales, void* packed,
                              thread_pool& pool);
+// the same for rows [row0, row0 + rows) only (q_rows holds just those; scales all out_features): row0 a multiple
+// of LOWP_PANEL and rows too unless they end at out_features, so a large layer is packed a few panels at a time
+void int8_pack_quantized_rows_cpu(int out_features, int in_features, int row0, int rows, const int8_t* q_rows,
+                                  const float* scales, void* packed, thread_pool& pool);
 // the quantized weights and scales back (exact), or for bf16 the rounded weights as floats
 void lowp_unpack_cpu(lowp_type type, int out_features, int in_features, const void* packed, float* weight);
 

@@ -1,6 +1,8 @@
 #include "napi/ops.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -434,7 +436,8 @@ Napi::Value op_unpack_conv(const Napi::CallbackInfo& info) {
 
 // int8 weights already quantized (the quantized safetensors file: q in [-127, 127] and a scale per output
 // feature / channel), packed as packLinear / packConv pack them: dims [outFeatures, inFeatures] (linear) or
-// conv2d's 16 (conv). The only copy is the packed one.
+// conv2d's 16 (conv). q is an Int8Array, or { path, byteOffset } of the file holding it: then it is read here
+// a few hundred rows at a time, so the packed copy is the only whole one (fc6: 36 MB, not 72).
 Napi::Value op_pack_quantized(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
@@ -454,13 +457,22 @@ Napi::Value op_pack_quantized(const Napi::CallbackInfo& info) {
     out = d[0];
     count = product({d[0], d[1]});
   }
-  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int8_array)
-    throw_expected(env, "ERR_ARG", "an Int8Array", "q", describe_value(info[1]));
-  Napi::Int8Array q = info[1].As<Napi::Int8Array>();
-  if (static_cast<int64_t>(q.ElementLength()) != count)
-    throw_expected(env, "ERR_SHAPE", std::to_string(count) + " elements", "q", std::to_string(q.ElementLength()));
-  for (size_t i = 0; i < q.ElementLength(); ++i)
-    if (q[i] == -128) throw_expected(env, "ERR_ARG", "int8 weights in [-127, 127]", "q[" + std::to_string(i) + "]", "-128");
+  const int64_t row_length = count / out;
+  const int8_t* q_array = nullptr;
+  std::string path;
+  int64_t byte_offset = 0;
+  if (info[1].IsTypedArray() && info[1].As<Napi::TypedArray>().TypedArrayType() == napi_int8_array) {
+    Napi::Int8Array q = info[1].As<Napi::Int8Array>();
+    if (static_cast<int64_t>(q.ElementLength()) != count)
+      throw_expected(env, "ERR_SHAPE", std::to_string(count) + " elements", "q", std::to_string(q.ElementLength()));
+    q_array = q.Data();
+  } else if (info[1].IsObject() && !info[1].IsTypedArray() && info[1].As<Napi::Object>().Has("path")) {
+    Napi::Object source = info[1].As<Napi::Object>();
+    path = arg_string(env, source.Get("path"), "q.path");
+    byte_offset = arg_integer(env, source.Get("byteOffset"), "q.byteOffset", 0, static_cast<int64_t>(MAX_SAFE_INTEGER));
+  } else {
+    throw_expected(env, "ERR_ARG", "an Int8Array or { path, byteOffset }", "q", describe_value(info[1]));
+  }
   if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
     throw_expected(env, "ERR_ARG", "a Float32Array", "scales", describe_value(info[2]));
   Napi::Float32Array scales = info[2].As<Napi::Float32Array>();
@@ -469,20 +481,67 @@ Napi::Value op_pack_quantized(const Napi::CallbackInfo& info) {
   for (size_t i = 0; i < scales.ElementLength(); ++i)
     if (!(scales[i] > 0.0f) || !std::isfinite(scales[i]))
       throw_expected(env, "ERR_ARG", "finite scales > 0", "scales[" + std::to_string(i) + "]", std::to_string(scales[i]));
+
+  FILE* file = nullptr;
+  if (!path.empty()) {
+    file = std::fopen(path.c_str(), "rb");
+    if (!file) throw_expected(env, "ERR_WEIGHTS", "a readable file", "q.path", path);
+  }
+  struct file_closer {
+    FILE* f;
+    ~file_closer() {
+      if (f) std::fclose(f);
+    }
+  } file_guard{file};
+  // rows [row, row + rows) of q: from the array, or read from the file; -128 refused (symmetric int8)
+  std::string problem;
+  const auto fetch = [&](int64_t row, int64_t rows, std::vector<int8_t>& buffer) -> const int8_t* {
+    const size_t bytes = static_cast<size_t>(rows * row_length);
+    const int8_t* q = q_array ? q_array + row * row_length : nullptr;
+    if (!q) {
+      buffer.resize(bytes);
+      if (fseeko(file, static_cast<off_t>(byte_offset + row * row_length), SEEK_SET) != 0 ||
+          std::fread(buffer.data(), 1, bytes, file) != bytes) {
+        problem = expected_message(std::to_string(count) + " bytes of int8 weights at offset " + std::to_string(byte_offset),
+                                   path, "a file that ends early or cannot be read");
+        return nullptr;
+      }
+      q = buffer.data();
+    }
+    for (size_t i = 0; i < bytes; ++i)
+      if (q[i] == -128) {
+        problem = expected_message("int8 weights in [-127, 127]", "q[" + std::to_string(row * row_length + static_cast<int64_t>(i)) + "]", "-128");
+        return nullptr;
+      }
+    return q;
+  };
   std::shared_ptr<tensor_storage> storage;
   try {
+    std::vector<int8_t> buffer;
     if (conv) {
-      storage = std::make_shared<tensor_storage>((conv_lowp_packed_bytes(lowp_type::int8, p) + 3) / 4, true);
-      conv_int8_pack_quantized_cpu(p, q.Data(), scales.Data(), storage->data, global_thread_pool());
+      storage = std::make_shared<tensor_storage>((conv_lowp_packed_bytes(lowp_type::int8, p) + 3) / 4, true);  // zero: the gaps between groups
+      const int8_t* q = fetch(0, out, buffer);
+      if (q) conv_int8_pack_quantized_cpu(p, q, scales.Data(), storage->data, global_thread_pool());
       storage->packed_conv = conv_pack_key(p);
     } else {
       storage = std::make_shared<tensor_storage>(lowp_packed_floats(lowp_type::int8, d[0], d[1]), false);
-      int8_pack_quantized_cpu(d[0], d[1], q.Data(), scales.Data(), storage->data, global_thread_pool());
+      constexpr int64_t CHUNK_ROWS = 16 * LOWP_PANEL;  // fc6: 2.4 MB at a time
+      for (int64_t row = 0; row < out && problem.empty(); row += CHUNK_ROWS) {
+        const int64_t rows = std::min<int64_t>(CHUNK_ROWS, out - row);
+        const int8_t* q = fetch(row, rows, buffer);
+        if (q)
+          int8_pack_quantized_rows_cpu(d[0], d[1], static_cast<int>(row), static_cast<int>(rows), q, scales.Data(), storage->data,
+                                       global_thread_pool());
+      }
       storage->packed_out_features = d[0];
       storage->packed_in_features = d[1];
     }
   } catch (const std::bad_alloc&) {
     throw_expected(env, "ERR_ALLOC", "enough free memory", "packQuantized", "an allocation failure");
+  }
+  if (!problem.empty()) {
+    storage.reset();
+    throw make_error(env, path.empty() || problem.rfind("Expected int8", 0) == 0 ? "ERR_ARG" : "ERR_WEIGHTS", problem);
   }
   storage->packed_precision = lowp_type::int8;
   return NativeTensor::wrap(env, std::move(storage));

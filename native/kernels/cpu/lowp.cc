@@ -2,6 +2,7 @@
 // conversion (bf16 pairs, or u8 with a per-tensor scale and zero point), the per-ISA panels kernels
 // (lowp-body.inc) split over the threads, and the epilogues, compiled here once so that every ISA turns
 // the same sums into the same outputs.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -138,16 +139,19 @@ namespace {
 
 // panels, scales and sums from a function giving feature j's scale and int8 weights
 template <class Quantize>
-void int8_pack_with(int out_features, int in_features, void* packed, thread_pool& pool, Quantize quantize) {
+void int8_pack_with(int out_features, int in_features, void* packed, thread_pool& pool, Quantize quantize, int panel0 = 0,
+                    int panel1 = -1) {
   const lowp_layout l = lowp_packed_layout(lowp_type::int8, out_features, in_features);
   int8_t* panels_out = static_cast<int8_t*>(packed);
   float* scales = reinterpret_cast<float*>(static_cast<uint8_t*>(packed) + l.scales_offset);
   int32_t* sums = reinterpret_cast<int32_t*>(static_cast<uint8_t*>(packed) + l.sums_offset);
   const int steps = k_steps(lowp_type::int8, in_features);
-  const int panels = panel_count(out_features);
+  if (panel1 < 0) panel1 = panel_count(out_features);
   pool.run([&](int ith, int nth) {
     int64_t begin, end;
-    split_range(panels, ith, nth, &begin, &end);
+    split_range(panel1 - panel0, ith, nth, &begin, &end);
+    begin += panel0;
+    end += panel0;
     aligned_buffer row_buffer((static_cast<size_t>(in_features) + 3) / 4);
     int8_t* q = reinterpret_cast<int8_t*>(row_buffer.data());
     for (int64_t panel = begin; panel < end; ++panel) {
@@ -189,6 +193,18 @@ void int8_pack_quantized_cpu(int out_features, int in_features, const int8_t* q_
     std::memcpy(q, q_in + static_cast<size_t>(j) * in_features, static_cast<size_t>(in_features));
     return scales[j];
   });
+}
+
+void int8_pack_quantized_rows_cpu(int out_features, int in_features, int row0, int rows, const int8_t* q_rows,
+                                  const float* scales, void* packed, thread_pool& pool) {
+  const int panel0 = row0 / LOWP_PANEL, panel1 = std::min(panel_count(out_features), (row0 + rows + LOWP_PANEL - 1) / LOWP_PANEL);
+  int8_pack_with(
+      out_features, in_features, packed, pool,
+      [&](int j, int8_t* q) {
+        std::memcpy(q, q_rows + static_cast<size_t>(j - row0) * in_features, static_cast<size_t>(in_features));
+        return scales[j];
+      },
+      panel0, panel1);
 }
 
 void lowp_unpack_cpu(lowp_type type, int out_features, int in_features, const void* packed, float* weight) {
