@@ -8,6 +8,10 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { BenchReport } from '../lib/commands/bench.js';
+import { native } from '../lib/native.js';
 import { join } from 'node:path';
 import type { Architecture } from '../lib/model/layers.js';
 import { inferShapes } from '../lib/model/shapes.js';
@@ -201,4 +205,43 @@ describe('int8 models', () => {
       code: 'ERR_WEIGHTS', message: `${path}: expected int8 tensor fc8.weight to come with fc8.weight_scale [2] but found none`,
     });
   });
+});
+
+describe('bench --precision', () => {
+  const cli = fileURLToPath(new URL('../bin/alexnet-cli.js', import.meta.url));
+  test('times each precision with each kernel set, interleaved, with ratios to the first pair', () => {
+    const isas = native().cpuFeatures().supported.slice(-2);
+    const r = spawnSync(process.execPath, [cli, 'bench', '--arch', 'torchvision', '--batch', '1', '--warmup', '0', '--iters', '1',
+      '--precision', 'int8,fp32,bf16', '--isa', isas.join(','), '--json'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as BenchReport;
+    assert.deepEqual(report.precisions, ['int8', 'fp32', 'bf16']);
+    assert.deepEqual(report.rows.map((row) => `${row.precision} ${row.isa}`),
+      ['int8', 'fp32', 'bf16'].flatMap((p) => isas.map((isa) => `${p} ${isa}`)));
+    for (const row of report.rows) assert.ok(Math.abs(row.isaRatio - row.ours.medianMs / report.rows[0].ours.medianMs) < 1e-12);
+    assert.equal(report.rows[0].isaRatio, 1);
+  });
+
+  test('a malformed --precision list is one line of usage error', () => {
+    for (const list of ['fp32,fp16', 'int8,int8', 'fp32,']) {
+      const r = spawnSync(process.execPath, [cli, 'bench', '--arch', 'seed', '--batch', '1', '--iters', '1', '--precision', list], { encoding: 'utf8' });
+      assert.equal(r.status, 2, r.stderr);
+      assert.equal(r.stderr.trim(), `alexnet-cli: Expected a comma-separated list of distinct precisions (fp32, bf16, int8) for --precision but received ${list}`);
+    }
+  });
+});
+
+test('profile --precision int8 shows each conv and linear layer\'s precision and kernel', () => {
+  const cli = fileURLToPath(new URL('../bin/alexnet-cli.js', import.meta.url));
+  const r = spawnSync(process.execPath, [cli, 'profile', '--weights', FILE, '--warmup', '0', '--iters', '1', '--json'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const layers = (JSON.parse(r.stdout) as { layers: { name: string; precision?: string | null; kernel?: string | null }[] }).layers;
+  const int8Kernel = native().cpuFeatures().lowpKernels.int8;
+  assert.deepEqual(layers.map((l) => [l.name, l.precision, l.kernel]), [
+    ['conv1', 'int8 static', `im2col + ${int8Kernel}`], ['pool1', null, null], ['conv2', 'int8 static', `im2col + ${int8Kernel}`],
+    ['flatten', null, null], ['fc6', 'int8 static', int8Kernel], ['fc8', 'int8 static', int8Kernel],
+  ]);
+  const fp32 = spawnSync(process.execPath, [cli, 'profile', '--weights', FILE, '--precision', 'fp32', '--warmup', '0', '--iters', '1'], { encoding: 'utf8' });
+  assert.equal(fp32.status, 0, fp32.stderr);
+  assert.match(fp32.stdout, /^fc6 .* fp32 +- *$/m);
 });
