@@ -113,7 +113,7 @@ const int8Kernels = (act: (layer: string) => ref.ActQuant | undefined) => ({
 
 describe('int8 models', () => {
   test('a quantized file loads as int8 with its static scales, and runs to the bit as the twins chained', async () => {
-    const { model } = await loadWeightsAndModel({ weights: FILE });
+    const { model } = await loadWeightsAndModel({ weights: FILE, lowpConvs: true });
     try {
       assert.equal(model.precision, 'int8');
       for (const layer of QUANTIZED) assert.deepEqual(model.layerPrecision(layer), { precision: 'int8', activations: 'static' });
@@ -145,8 +145,8 @@ describe('int8 models', () => {
   test('int8 on fp32 weights quantizes activations per batch (dynamic), to the bit; bf16 within its rounding', async () => {
     const set = await readWeights(FILE);
     const fp32Set = { ...set, metadata: {}, tensors: new Map([...params].map(([n, t]) => [n, { shape: t.shape, data: t.data }])) };
-    const int8 = await loadWeightsAndModel({ weights: fp32Set, arch: ARCH, precision: 'int8' });
-    const bf16 = await loadWeightsAndModel({ weights: fp32Set, arch: ARCH, precision: 'bf16' });
+    const int8 = await loadWeightsAndModel({ weights: fp32Set, arch: ARCH, precision: 'int8', lowpConvs: true });
+    const bf16 = await loadWeightsAndModel({ weights: fp32Set, arch: ARCH, precision: 'bf16', lowpConvs: true });
     const fp32 = await loadWeightsAndModel({ weights: fp32Set, arch: ARCH });
     try {
       assert.equal(fp32.model.precision, 'fp32');
@@ -166,6 +166,28 @@ describe('int8 models', () => {
       int8.model.dispose();
       bf16.model.dispose();
       fp32.model.dispose();
+    }
+  });
+
+  test('by default the convs run in int8 / bf16 only where the kernel set has vpdpbusd / vdpbf16ps', async () => {
+    const b = native();
+    try {
+      for (const isa of b.cpuFeatures().supported) {
+        b.setIsa(isa);
+        const kernels = b.cpuFeatures().lowpKernels;
+        for (const precision of ['int8', 'bf16'] as const) {
+          const { model } = await loadWeightsAndModel({ weights: FILE, precision });
+          try {
+            const dot = precision === 'int8' ? kernels.int8.includes('vpdpbusd') : kernels.bf16.includes('vdpbf16ps');
+            assert.equal(model.layerPrecision('conv2')!.precision, dot ? precision : 'fp32', `${isa} ${precision}`);
+            assert.equal(model.layerPrecision('fc6')!.precision, precision, `${isa} ${precision}`);
+          } finally {
+            model.dispose();
+          }
+        }
+      }
+    } finally {
+      b.setIsa('auto');
     }
   });
 
@@ -231,12 +253,18 @@ describe('bench --precision', () => {
   });
 });
 
-test('profile --precision int8 shows each conv and linear layer\'s precision and kernel', () => {
+test('profile --precision int8 shows each conv and linear layer\'s precision and kernel', (t) => {
   const cli = fileURLToPath(new URL('../bin/alexnet-cli.js', import.meta.url));
-  const r = spawnSync(process.execPath, [cli, 'profile', '--weights', FILE, '--warmup', '0', '--iters', '1', '--json'], { encoding: 'utf8' });
+  // a kernel set with vpdpbusd (where the CPU has one), so that the convs run in int8 too
+  const vnni = native().cpuFeatures().supported.find((isa) => isa.endsWith('-vnni'));
+  if (!vnni) { t.skip('this CPU has no VNNI kernel set: its convs stay fp32'); return; }
+  const r = spawnSync(process.execPath, [cli, 'profile', '--weights', FILE, '--warmup', '0', '--iters', '1', '--json'],
+    { encoding: 'utf8', env: { ...process.env, ALEXNET_CLI_ISA: vnni } });
   assert.equal(r.status, 0, r.stderr);
   const layers = (JSON.parse(r.stdout) as { layers: { name: string; precision?: string | null; kernel?: string | null }[] }).layers;
+  native().setIsa(vnni);
   const int8Kernel = native().cpuFeatures().lowpKernels.int8;
+  native().setIsa('auto');
   assert.deepEqual(layers.map((l) => [l.name, l.precision, l.kernel]), [
     ['conv1', 'int8 static', `im2col + ${int8Kernel}`], ['pool1', null, null], ['conv2', 'int8 static', `im2col + ${int8Kernel}`],
     ['flatten', null, null], ['fc6', 'int8 static', int8Kernel], ['fc8', 'int8 static', int8Kernel],

@@ -202,7 +202,9 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
   const weightsBytes: Partial<Record<ArchName, number>> = {};
   for (const archName of options.archs) {
     const arch = buildArchitecture(archName);
-    // one model per precision, on the same random weights
+    // one model per precision, on the same random weights, packed for the first kernel set (whether the convs run
+    // in bf16 / int8 depends on its instructions: Model PackOptions.lowpConvs)
+    binding.setIsa(isas[0] as Isa);
     const models = new Map<Precision, Awaited<ReturnType<typeof Model.random>>>();
     for (const precision of precisions) models.set(precision, await Model.random(arch, options.seed ?? 0, 'cpu', { precision }));
     const model = models.get('fp32') ?? await Model.random(arch, options.seed ?? 0);

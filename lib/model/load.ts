@@ -26,6 +26,8 @@ export interface LoadOptions {
    * (`alexnet-cli quantize`: static, calibrated activation scales), else 'fp32'
    */
   precision?: Precision;
+  /** CPU: bf16 / int8 convolutions too (Model PackOptions.lowpConvs; default: where the kernel set has the instructions) */
+  lowpConvs?: boolean;
 }
 
 export interface LoadedModel {
@@ -51,12 +53,12 @@ export async function loadWeightsAndModel(options: LoadOptions): Promise<LoadedM
     const seed = parseRandomSpec(options.weights);
     if (seed !== undefined) {
       const arch = typeof requested === 'object' ? requested : buildArchitecture(requested ?? 'seed', options.numClasses ?? 1000);
-      return { model: await Model.random(arch, seed, device, { winograd: options.winograd, precision: options.precision }), preprocess: arch.preprocess, format: 'random' };
+      return { model: await Model.random(arch, seed, device, { winograd: options.winograd, precision: options.precision, lowpConvs: options.lowpConvs }), preprocess: arch.preprocess, format: 'random' };
     }
   }
   const set = typeof options.weights === 'string' ? await readWeights(options.weights) : options.weights;
   const { arch, preprocess } = resolveWeights(set, { arch: requested });
   const precision = options.precision ?? (set.metadata[META_PRECISION] === 'int8' ? 'int8' : 'fp32');
-  const model = await Model.fromWeights(arch, set, device, { winograd: options.winograd, precision });
+  const model = await Model.fromWeights(arch, set, device, { winograd: options.winograd, precision, lowpConvs: options.lowpConvs });
   return { model, preprocess, format: set.format };
 }

@@ -53,6 +53,20 @@ export interface PackOptions {
    * calibrated scales of a quantized file (static), else from each batch's min and max (dynamic).
    */
   precision?: Precision;
+  /**
+   * bf16 / int8 convolutions too (default: only where the kernel set in use at load has the dot-product
+   * instruction: vpdpbusd for int8, vdpbf16ps for bf16; elsewhere the convs keep fp32 weights and Winograd,
+   * which beat the AVX2 int8 and bf16 convs 2-4x at batch 1 on AMD EPYC Zen 5 (docs/performance.md), and the
+   * linear layers alone run in bf16 / int8). true or false decides for every CPU (tests).
+   */
+  lowpConvs?: boolean;
+}
+
+/** whether a model of `precision` loaded now runs its convs in it (PackOptions.lowpConvs) */
+export function lowpConvsByDefault(binding: Binding, precision: Precision): boolean {
+  if (precision === 'fp32' || !binding.cpuFeatures) return false;
+  const kernels = binding.cpuFeatures().lowpKernels;
+  return precision === 'int8' ? kernels.int8.includes('vpdpbusd') : kernels.bf16.includes('vdpbf16ps');
 }
 
 /** What a conv or linear layer runs: its precision and, for the profile, its kernel */
@@ -106,8 +120,10 @@ export class Model {
       const t = set.tensors.get(name)!;
       const count = shapeSize(shape);
       if (t.int8) {
-        // a quantized file: int8 runs its q and calibrated scales as they are; other precisions start from q * scale
-        if (precision === 'int8') {
+        // a quantized file: int8 runs its q and calibrated scales as they are; other precisions (and convs kept
+        // in fp32: PackOptions.lowpConvs) start from q * scale
+        const isConv = shape.length === 4;
+        if (precision === 'int8' && (!isConv || (options.lowpConvs ?? lowpConvsByDefault(binding, 'int8')))) {
           // read from the file by the addon a few panels at a time: the packed weights are the only whole copy
           const packed = binding.packQuantized!(Model.weightDims(arch, name), t.int8.file, t.int8.scales);
           binding.setLinearActivationQuant!(packed, t.int8.inputScale, t.int8.inputZeroPoint);
@@ -174,12 +190,13 @@ export class Model {
     options: PackOptions, prepacked: Set<string> = new Set()): Promise<Map<string, NativeTensor>> {
     if (!binding.packLinear) return params;
     const precision = options.precision ?? 'fp32';
+    const convPrecision = options.lowpConvs ?? lowpConvsByDefault(binding, precision) ? precision : 'fp32';
     for (const layer of inferShapes(arch)) {
       const name = `${layer.spec.name}.weight`;
       if (prepacked.has(name)) continue;
       if (layer.spec.type === 'conv2d' && binding.packConv) {
-        params.set(name, binding.packConv(Model.convWeightDims(layer), params.get(name)!, (options.winograd ?? true) && precision === 'fp32',
-          precision));
+        params.set(name, binding.packConv(Model.convWeightDims(layer), params.get(name)!,
+          (options.winograd ?? true) && convPrecision === 'fp32', convPrecision));
       }
       if (layer.spec.type !== 'linear') continue;
       // on a worker thread: the event loop keeps running while fc6 (150 MB) is packed
