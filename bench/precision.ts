@@ -3,7 +3,9 @@
 // model runs: milliseconds per call (the native compute time each call resolves with; median of the repeats)
 // and, for the fc layers, the weight bytes read per ms. Cases are interleaved repeat by repeat, so only
 // ratios from the same run count. The convs are seed's (conv2 of caffe and its groups: --arch caffe).
-// Run: npx tsc -p . && node dist/bench/precision.js [--repeats 15] [--isa avx512-vnni,avx2] [--rows 1,32] [--arch seed]
+// --cpu-time: process CPU time (user + system, both threads) per call instead of wall time: on a machine shared
+// by many, where the 2 cores are time-sliced, it shows the work each kernel does rather than when it got the cores.
+// Run: npx tsc -p . && node dist/bench/precision.js [--repeats 15] [--isa avx512-vnni,avx2] [--rows 1,32] [--arch seed] [--cpu-time]
 import { native, type Isa, type NativeTensor, type Precision } from '../lib/native.js';
 import { buildArchitecture } from '../lib/model/archs.js';
 import type { ArchName } from '../lib/model/layers.js';
@@ -21,6 +23,7 @@ const isas = option('isa', features.supported.join(',')).split(',') as Isa[];
 const rowsList = option('rows', '1,32').split(',').map(Number);
 const precisions: Precision[] = ['fp32', 'bf16', 'int8'];
 const archName = option('arch', 'seed') as ArchName;
+const cpuTime = args.includes('--cpu-time');
 
 function filled(length: number, seed: number): NativeTensor {
   const t = b.alloc('cpu', length);
@@ -69,11 +72,14 @@ for (const layer of inferShapes(buildArchitecture(archName))) {
     }
   }
 }
-console.log(`threads ${b.getThreads()}; CPU supports ${features.supported.join(', ')}`);
+console.log(`threads ${b.getThreads()}; CPU supports ${features.supported.join(', ')}; ms are ${cpuTime ? 'CPU time of both threads' : 'wall time'}`);
 for (let r = 0; r < repeats; r++)
   for (const c of cases) {
     b.setIsa(c.isa);
-    c.times.push((await c.run()) / 1e6);
+    const cpu0 = process.cpuUsage();
+    const ns = await c.run();
+    const cpu = process.cpuUsage(cpu0);
+    c.times.push(cpuTime ? (cpu.user + cpu.system) / 1e3 : ns / 1e6);
   }
 b.setIsa('auto');
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
