@@ -170,7 +170,7 @@ test('profile --json --trace --html: stable field names, a trace and a page', as
     let report = JSON.parse(runProfileCommand(args)) as ProfileReport;
     if (Math.abs(report.totals.differencePercent) > 10) report = JSON.parse(runProfileCommand(args)) as ProfileReport; // a busy machine: see above
     assert.deepEqual(Object.keys(report), ['arch', 'weights', 'device', 'isa', 'threads', 'batch', 'warmup', 'iters', 'inputShape', 'peak', 'layers', 'totals', 'memory', 'iterations']);
-    assert.deepEqual(Object.keys(report.layers[0]), ['index', 'name', 'type', 'inputShape', 'outputShape', 'params', 'macs', 'medianNs', 'p90Ns', 'share', 'gflops', 'peakPercent', 'activationBytes']);
+    assert.deepEqual(Object.keys(report.layers[0]), ['index', 'name', 'type', 'inputShape', 'outputShape', 'params', 'macs', 'medianNs', 'p90Ns', 'share', 'gflops', 'peakPercent', 'activationBytes', 'precision', 'kernel']);
     assert.deepEqual(Object.keys(report.totals), ['params', 'macs', 'layerSumNs', 'endToEndMedianNs', 'endToEndP90Ns', 'differenceNs', 'differencePercent', 'outsideKernelsNs', 'gflops', 'peakPercent', 'activationBytes', 'imagesPerSecond']);
     assert.deepEqual(Object.keys(report.memory), ['weightsBytes', 'packedExtraBytes', 'arenaBytes', 'peakRssBytes']);
     assert.deepEqual(Object.keys(report.peak), ['gflops', 'method', 'description']);
@@ -194,7 +194,7 @@ test('profile --json --trace --html: stable field names, a trace and a page', as
 test('profile prints the table with a total row and the end-to-end difference', async () => {
   const out = runProfileCommand({ arch: 'torchvision' });
   assert.match(out, /^Peak: [\d.]+ GFLOP\/s fp32 \((from|measured with) .+\)$/m);
-  assert.match(out, /^Layer +Type +Output Shape +Param # +MACs +Median ms +p90 ms +Share +GFLOP\/s +% Peak +Act\. written$/m);
+  assert.match(out, /^Layer +Type +Output Shape +Param # +MACs +Median ms +p90 ms +Share +GFLOP\/s +% Peak +Act\. written +Precision +Kernel$/m);
   assert.match(out, /^avgpool +AdaptiveAvgPool2D +\(None, 256, 6, 6\) /m);
   assert.match(out, /^Total \(sum of layers\) .* 61,100,840 .* 100\.0% /m);
   assert.match(out, /^Layers sum to [\d.]+ ms; difference to end-to-end -?[\d.]+ ms \(-?[\d.]+%\); per iteration [\d.]+ ms \(median\) outside the kernels/m);
