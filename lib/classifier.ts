@@ -31,7 +31,11 @@ export interface ClassificationFailure {
 
 export const isFailure = (r: Classification | ClassificationFailure): r is ClassificationFailure => 'error' in r;
 
-/** softmax over each row of a [rows, cols] matrix, in float64 for the sums */
+/**
+ * softmax over each row of a [rows, cols] matrix, in float64 for the sums. Part of the public API (for
+ * outputs a caller holds); the library's own probabilities come from the native softmax at the end of
+ * the forward plan.
+ */
 export function softmaxRows(values: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(values.length);
   for (let r = 0; r < rows; r++) {
@@ -81,11 +85,12 @@ export class Classifier {
     return this.model.forward(data, shape, options);
   }
 
-  /** Class probabilities [N, classes] (softmax applied when the network outputs logits) */
-  async probabilities(data: Float32Array, shape: number[]): Promise<Float32Array> {
-    const out = await this.forward(data, shape);
-    const classes = this.model.arch.numClasses;
-    return this.model.arch.output === 'logits' ? softmaxRows(out, shape[0], classes) : out;
+  /**
+   * Class probabilities [N, classes]: where the network outputs logits, its plan ends with the native
+   * softmax (Model.forward `probabilities`); data as forward's
+   */
+  probabilities(data: Float32Array | NativeTensor, shape: number[]): Promise<Float32Array> {
+    return this.model.forward(data, shape, { probabilities: true });
   }
 
   /**
