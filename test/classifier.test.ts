@@ -156,3 +156,41 @@ test('classify: files to predictions, 5 by default (all 3 here), batch checked b
     await assert.rejects(classifier.classify([join(dir, 'missing.npy')], { batch }), { code: 'ERR_USAGE', message: `Expected a positive integer for batch but received ${batch}` });
   }
 });
+
+test('classify: images decode straight into the batch input NativeTensor, with the predictions of preprocessed host tensors', async () => {
+  const { fileURLToPath } = await import('node:url');
+  const { loadModel } = await import('../lib/index.js');
+  const { loadInputs } = await import('../lib/image/preprocess.js');
+  const { SMALL_ARCHS } = await import('./weights-fixtures.js');
+  const images = fileURLToPath(new URL('../../test/fixtures/images/', import.meta.url));
+  const inputs = ['coffee-baseline.jpg', 'astronaut.png', 'chelsea-progressive.jpg', 'coffee-baseline.jpg', 'corrupt.jpg'].map((f) => join(images, f));
+  const base = SMALL_ARCHS['torchvision-small'];
+  const arch = { ...base, preprocess: { ...base.preprocess, resize: [99, 99] as [number, number], crop: null, resizeMode: 'exact' as const } };
+  const classifier = await loadModel({ arch, weights: 'random:4' });
+  try {
+    const given: unknown[] = [];
+    const forward = classifier.forward.bind(classifier);
+    classifier.forward = (data, shape, options) => {
+      given.push(data);
+      return forward(data, shape, options);
+    };
+    const results = await classifier.classifyEach(inputs, { batch: 2, top: 3 });
+    // JPEG and PNG alike go into the NativeTensor the forward pass reads: no host batch; the third batch
+    // (the corrupt JPEG alone) runs no pass
+    assert.equal(given.length, 2);
+    assert.ok(given.every((d) => !(d instanceof Float32Array)), 'a NativeTensor, not host data');
+    assert.equal(results[4].input, inputs[4]);
+    assert.ok(isFailureResult(results[4]), 'the corrupt JPEG fails on its own');
+    // the same probabilities as the tensors preprocessed on the host, in the same batches of two (another
+    // batch size may change the last bits: docs/score.md)
+    const items = await loadInputs(inputs.slice(0, 4), arch.preprocess);
+    const expected = await classifier.classifyItems(items, 3, 2);
+    assert.deepEqual(results.slice(0, 4), expected);
+  } finally {
+    classifier.dispose();
+  }
+});
+
+function isFailureResult(r: object): boolean {
+  return 'error' in r;
+}
