@@ -28,6 +28,8 @@ export interface LoadOptions {
   precision?: Precision;
   /** CPU: bf16 / int8 convolutions too (Model PackOptions.lowpConvs; default: where the kernel set has the instructions) */
   lowpConvs?: boolean;
+  /** forward passes that may run at once, each in its own activation arena (Model ModelCreateOptions; default 2) */
+  concurrency?: number;
 }
 
 export interface LoadedModel {
@@ -49,16 +51,17 @@ export async function loadWeightsAndModel(options: LoadOptions): Promise<LoadedM
   }
   const device = resolveDevice(options.device ?? 'cpu');
   const requested = typeof options.arch === 'string' ? parseArchName(options.arch) : options.arch;
+  const modelOptions = { winograd: options.winograd, concurrency: options.concurrency, precision: options.precision, lowpConvs: options.lowpConvs };
   if (typeof options.weights === 'string') {
     const seed = parseRandomSpec(options.weights);
     if (seed !== undefined) {
       const arch = typeof requested === 'object' ? requested : buildArchitecture(requested ?? 'seed', options.numClasses ?? 1000);
-      return { model: await Model.random(arch, seed, device, { winograd: options.winograd, precision: options.precision, lowpConvs: options.lowpConvs }), preprocess: arch.preprocess, format: 'random' };
+      return { model: await Model.random(arch, seed, device, modelOptions), preprocess: arch.preprocess, format: 'random' };
     }
   }
   const set = typeof options.weights === 'string' ? await readWeights(options.weights) : options.weights;
   const { arch, preprocess } = resolveWeights(set, { arch: requested });
   const precision = options.precision ?? (set.metadata[META_PRECISION] === 'int8' ? 'int8' : 'fp32');
-  const model = await Model.fromWeights(arch, set, device, { winograd: options.winograd, precision, lowpConvs: options.lowpConvs });
+  const model = await Model.fromWeights(arch, set, device, { ...modelOptions, precision });
   return { model, preprocess, format: set.format };
 }
