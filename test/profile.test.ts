@@ -19,7 +19,7 @@ import { chromiumMissing, inkExtent, luminanceSpread, render } from './chromium.
 
 const cli = fileURLToPath(new URL('../bin/alexnet-cli.js', import.meta.url));
 const packageVersion = (JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string }).version;
-const FAKE_PEAK: PeakMeasurement = { gflops: 100, method: 'linear', description: 'a test value' };
+const FAKE_PEAK: PeakMeasurement = { gflops: 100, method: 'linear', description: 'a test value', samples: [91.5, 100, 97.25] };
 
 /** Checks every profile must pass: the table adds up, and the trace has one event per layer per iteration */
 function checkReport(report: ProfileReport, archName: string): void {
@@ -138,7 +138,7 @@ test('profileModel: per-layer medians, p90, shares and the trace come from the o
   assert.equal(layers[1].dur, 2);
   const text = renderProfile(report);
   assert.match(text, /^Profile: caffe, weights random:0, batch 2, 3 iterations after 1 warm-up, cpu, 2 threads$/m);
-  assert.match(text, /^Peak: 100\.0 GFLOP\/s fp32 \(measured with a test value\)$/m);
+  assert.match(text, /^Peak: 100\.0 GFLOP\/s fp32 \(measured with a test value; this run's 3 measurements 91\.5-100\.0\)$/m);
   assert.match(text, /^conv1 +Conv2D\+ReLU +\(None, 96, 55, 55\) +34,944 +210,830,400 +Winograd F\(4,3\) s2d +65,028,096 +0\.002 +0\.003 /m);
   // without Winograd-domain weights, or with the kernels told not to use them, every conv is the GEMM's direct count
   for (const [options, env] of [[{ winograd: false }, undefined], [{}, '0']] as const) {
@@ -216,7 +216,9 @@ test('profile --json --trace --html: stable field names, a trace and a page, and
     assert.deepEqual(Object.keys(report.layers[0]), ['index', 'name', 'type', 'inputShape', 'outputShape', 'params', 'macs', 'algorithm', 'algorithmMacs', 'medianNs', 'p90Ns', 'share', 'effectiveGflops', 'algorithmGflops', 'algorithmPeakPercent', 'activationBytes']);
     assert.deepEqual(Object.keys(report.totals), ['params', 'macs', 'algorithmMacs', 'layerSumNs', 'endToEndMedianNs', 'endToEndP90Ns', 'differenceNs', 'differencePercent', 'outsideKernelsNs', 'effectiveGflops', 'algorithmGflops', 'algorithmPeakPercent', 'activationBytes', 'imagesPerSecond']);
     assert.deepEqual(Object.keys(report.memory), ['weightsBytes', 'packedExtraBytes', 'arenaBytes', 'peakRssBytes']);
-    assert.deepEqual(Object.keys(report.peak), ['gflops', 'method', 'description']);
+    assert.deepEqual(Object.keys(report.peak), ['gflops', 'method', 'description', 'samples']);
+    assert.equal(report.peak.gflops, Math.max(...report.peak.samples));
+    assert.ok(report.peak.samples.length >= 3, `${report.peak.samples.length} peak measurements`);
     assert.ok(['binding', 'linear'].includes(report.peak.method));
     assert.equal(report.batch, 4);
     assert.equal(report.weights, 'random:0');
@@ -242,7 +244,8 @@ test('profile --json --trace --html: stable field names, a trace and a page, and
     assert.ok(html.includes(report.createdAt.slice(0, 10)));
     if (report.isa) assert.ok(html.includes(`(${report.isa})`));
     // the effective and the algorithm's rates, named as such
-    assert.ok(html.includes('Eff. GFLOP/s') && html.includes('Alg. % peak') && html.includes('Winograd F(4,3) s2d'));
+    const plain = html.replace(/<wbr>/g, ''); // the page lets text cells wrap after commas
+    assert.ok(plain.includes('Eff. GFLOP/s') && plain.includes('Alg. % peak') && plain.includes('Winograd F(4,3) s2d'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -35,7 +35,9 @@ export function describeRun(r: ProfileReport): string {
 }
 
 export function describePeak(r: ProfileReport): string {
-  return `${r.peak.gflops.toFixed(1)} GFLOP/s fp32 (${r.peak.method === 'binding' ? 'from' : 'measured with'} ${r.peak.description})`;
+  const samples = r.peak.samples ?? [];
+  const spread = samples.length > 1 ? `; this run's ${samples.length} measurements ${Math.min(...samples).toFixed(1)}-${Math.max(...samples).toFixed(1)}` : '';
+  return `${r.peak.gflops.toFixed(1)} GFLOP/s fp32 (${r.peak.method === 'binding' ? 'from' : 'measured with'} ${r.peak.description}${spread})`;
 }
 
 /** What the two rates mean, under the table */
