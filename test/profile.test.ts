@@ -164,9 +164,9 @@ for (const name of ARCH_NAMES) {
       // can reach 15% of a forward pass on 2 busy cores; 4 images keep the kernels the bulk of the time
       const options = { batch: 4, warmup: 1, iters: 2, peak, threads: native().getThreads() };
       let report = await profileModel(model, options);
-      // a machine busy with other processes delays each wake-up between layers; one second run tells that
-      // apart from a real accounting error, which fails both
-      if (Math.abs(report.totals.differencePercent) > 10) report = await profileModel(model, options);
+      // a machine busy with other processes delays each wake-up between layers; up to two more runs tell that
+      // apart from a real accounting error, which fails all three (one rerun was not enough at a load average of 20)
+      for (let i = 0; i < 2 && Math.abs(report.totals.differencePercent) > 10; i++) report = await profileModel(model, options);
       checkReport(report, name);
       assert.equal(report.memory.weightsBytes, model.parameterBytes);
       assert.equal(report.memory.packedExtraBytes, model.weightBytes - model.parameterBytes);
@@ -203,7 +203,7 @@ test('profile --json --trace --html: stable field names, a trace and a page, and
     const args = { arch: 'seed', batch: 4, json: true, trace: join(dir, 't.json'), html: join(dir, 'p.html') };
     let run = runProfileCommandFull(args);
     let report = JSON.parse(run.stdout) as ProfileReport;
-    if (Math.abs(report.totals.differencePercent) > 10) { // a busy machine: see above
+    for (let i = 0; i < 2 && Math.abs(report.totals.differencePercent) > 10; i++) { // a busy machine: see above
       run = runProfileCommandFull(args);
       report = JSON.parse(run.stdout) as ProfileReport;
     }
@@ -298,7 +298,7 @@ test('through the CLI: bin/alexnet-cli lists and runs the profile command', () =
   assert.match(help.stdout, /\bprofile\b/);
   const run = () => JSON.parse(execFileSync(process.execPath, [cli, 'profile', '--arch', 'caffe', '--batch', '4', '--iters', '2', '--warmup', '1', '--json'], { encoding: 'utf8' })) as ProfileReport;
   let report = run();
-  if (Math.abs(report.totals.differencePercent) > 10) report = run(); // a busy machine: see above
+  for (let i = 0; i < 2 && Math.abs(report.totals.differencePercent) > 10; i++) report = run(); // a busy machine: see above
   checkReport(report, 'caffe');
   const bad = spawnSync(process.execPath, [cli, 'profile', '--iters', '0'], { encoding: 'utf8' });
   assert.equal(bad.status, 2);

@@ -137,8 +137,10 @@ interface Row {
   folded: LayerShape[];
   groups: number;
   boxes: Box[];
-  y: number;
-  height: number;
+  /** where the row starts along the flow (y top to bottom, x left to right) */
+  main: number;
+  /** its size along the flow (height top to bottom, width left to right) */
+  extent: number;
 }
 
 const linesHeight = (lines: TextLine[]): number => lines.reduce((a, l) => a + l.height, 0) + 2 * PAD_Y - 2;
@@ -201,10 +203,10 @@ export function renderSvg(arch: Architecture, options: PlotOptions = {}): string
   const input = [arch.input[0], ...(options.inputSize ?? [arch.input[1], arch.input[2]])];
 
   // 1. text of every box; a folded layer becomes a line of the nearest box before it
-  const rows: Row[] = [{ groups: 1, folded: [], boxes: [{ lines: [], colors: colorsFor('input'), x: 0, y: 0, width: 0, height: 0 }], y: 0, height: 0 }];
+  const rows: Row[] = [{ groups: 1, folded: [], boxes: [{ lines: [], colors: colorsFor('input'), x: 0, y: 0, width: 0, height: 0 }], main: 0, extent: 0 }];
   for (const layer of shapes) {
     if (fold.has(layer.spec.type)) rows[rows.length - 1].folded.push(layer);
-    else rows.push({ layer, groups: layer.spec.type === 'conv2d' ? layer.spec.groups : 1, folded: [], boxes: [], y: 0, height: 0 });
+    else rows.push({ layer, groups: layer.spec.type === 'conv2d' ? layer.spec.groups : 1, folded: [], boxes: [], main: 0, extent: 0 });
   }
   for (const row of rows) {
     const folded = row.folded.map((l) => foldedLine(l, showShapes));
@@ -271,16 +273,16 @@ export function renderSvg(arch: Architecture, options: PlotOptions = {}): string
       }
     }
     const cross = row.groups === 1 ? singleCross : towerCross;
-    row.y = main;
-    row.height = Math.ceil(Math.max(...row.boxes.map((b) => mainOf(b.lines))));
+    row.main = main;
+    row.extent = Math.ceil(Math.max(...row.boxes.map((b) => mainOf(b.lines))));
     const span = row.groups * cross + (row.groups - 1) * TOWER_GAP;
     const center = row.groups === 1 ? crossCenter : towerCenter;
     row.boxes.forEach((b, g) => {
       const c = center - span / 2 + g * (cross + TOWER_GAP);
-      if (lr) Object.assign(b, { x: main, y: c, width: row.height, height: cross });
-      else Object.assign(b, { x: c, y: main, width: cross, height: row.height });
+      if (lr) Object.assign(b, { x: main, y: c, width: row.extent, height: cross });
+      else Object.assign(b, { x: c, y: main, width: cross, height: row.extent });
     });
-    main += row.height;
+    main += row.extent;
     if (row.groups > 1 && nextGroups !== row.groups) {
       main += lr ? BAND_PAD_X : BAND_BOTTOM;
       const band = bands[bands.length - 1];

@@ -202,8 +202,9 @@ export async function measurePeak(binding: Binding, device = 'cpu'): Promise<Pea
     for (let i = 0; i < PEAK_CALLS; i++) samples.push(await withPeak.peakGflops(threads));
     // native/kernels/cpu/linear.cc cpu_peak_gflops: each thread runs the kernel set's register-resident FMA loop
     return {
-      gflops: Math.max(...samples), method: 'binding', samples,
+      gflops: Math.max(...samples), method: 'binding',
       description: `binding.peakGflops(${threads}): an FMA loop with register-resident accumulators on ${threads} thread${threads === 1 ? '' : 's'}, best of ${PEAK_CALLS} calls of 5 runs of ~10 ms`,
+      samples,
     };
   }
   const rows = PEAK_ROWS;
@@ -221,8 +222,8 @@ export async function measurePeak(binding: Binding, device = 'cpu'): Promise<Pea
     return {
       gflops: Math.max(...samples),
       method: 'linear',
-      samples,
       description: `linear() rows ${rows}, ${features}x${features} on ${threads} thread${threads === 1 ? '' : 's'}, best of ${PEAK_RUNS}`,
+      samples,
     };
   } finally {
     input.dispose();
