@@ -271,5 +271,11 @@ test('profile --precision int8 shows each conv and linear layer\'s precision and
   ]);
   const fp32 = spawnSync(process.execPath, [cli, 'profile', '--weights', FILE, '--precision', 'fp32', '--warmup', '0', '--iters', '1'], { encoding: 'utf8' });
   assert.equal(fp32.status, 0, fp32.stderr);
-  assert.match(fp32.stdout, /^fc6 .* fp32 +- *$/m);
+  // the Precision and Kernel columns appear when some layer is not fp32
+  assert.doesNotMatch(fp32.stdout, /Precision/);
+  const int8 = spawnSync(process.execPath, [cli, 'profile', '--weights', FILE, '--warmup', '0', '--iters', '1'],
+    { encoding: 'utf8', env: { ...process.env, ALEXNET_CLI_ISA: vnni, COLUMNS: '400' } });
+  assert.equal(int8.status, 0, int8.stderr);
+  assert.match(int8.stdout, /^Layer .* Act\. written +Precision +Kernel$/m);
+  assert.match(int8.stdout, new RegExp(`^fc6 .* int8 static +${int8Kernel}$`, 'm'));
 });

@@ -6,7 +6,7 @@ import type { CommandModule } from 'yargs';
 import { measurePeak, profileModel, type ProfileReport } from '../profile/profile.js';
 import { renderTrace } from '../profile/trace.js';
 import { renderHtml } from '../profile/html.js';
-import { describeMachine, describePeak, describeRates, describeRun, describeTotals, layerRow, PROFILE_HEADER, PROFILE_RIGHT_ALIGNED, totalRow } from '../profile/format.js';
+import { describeMachine, describePeak, describeRates, describeRun, describeTotals, hasReducedPrecision, layerRow, precisionCells, PRECISION_HEADER, PROFILE_HEADER, PROFILE_RIGHT_ALIGNED, totalRow } from '../profile/format.js';
 import { withArchOption, withDeviceOption, withPrecisionOption, withThreadsOption } from './common.js';
 import { usageError } from '../errors.js';
 import { renderTable, terminalWidth } from '../format.js';
@@ -20,7 +20,11 @@ export { renderHtml } from '../profile/html.js';
 /** The text report; `width`: fit the table into this many columns (terminalWidth()), else one block */
 export function renderProfile(report: ProfileReport, width?: number): string {
   // the total row goes below the closing rule, aligned with the columns it sums
-  const table = renderTable(PROFILE_HEADER, report.layers.map(layerRow), PROFILE_RIGHT_ALIGNED, { footer: [totalRow(report)], width });
+  const lowp = hasReducedPrecision(report);
+  const table = lowp
+    ? renderTable([...PROFILE_HEADER, ...PRECISION_HEADER], report.layers.map((l) => [...layerRow(l), ...precisionCells(l)]),
+      [...PROFILE_RIGHT_ALIGNED, false, false], { footer: [[...totalRow(report), '', '']], width })
+    : renderTable(PROFILE_HEADER, report.layers.map(layerRow), PROFILE_RIGHT_ALIGNED, { footer: [totalRow(report)], width });
   return [
     `Profile: ${describeRun(report)}`,
     `Machine: ${describeMachine(report)}`,

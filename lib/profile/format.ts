@@ -9,15 +9,18 @@ export const formatShape = (shape: number[]): string => `(None, ${shape.join(', 
 
 // MACs and Eff. GFLOP/s count the direct convolution; Algorithm, Alg. MACs and Alg. % peak what the kernels
 // run (Winograd does fewer multiply-adds, so the direct count's rate can read above the peak)
-export const PROFILE_HEADER = ['Layer', 'Type', 'Output Shape', 'Param #', 'MACs', 'Algorithm', 'Alg. MACs', 'Median ms', 'p90 ms', 'Share', 'Eff. GFLOP/s', 'Alg. % peak', 'Act. written',
-  'Precision', 'Kernel'];
-export const PROFILE_RIGHT_ALIGNED = [false, false, false, true, true, false, true, true, true, true, true, true, true, false, false];
+export const PROFILE_HEADER = ['Layer', 'Type', 'Output Shape', 'Param #', 'MACs', 'Algorithm', 'Alg. MACs', 'Median ms', 'p90 ms', 'Share', 'Eff. GFLOP/s', 'Alg. % peak', 'Act. written'];
+export const PROFILE_RIGHT_ALIGNED = [false, false, false, true, true, false, true, true, true, true, true, true, true];
+/** the columns added when some layer runs in bf16 or int8 (--precision): each conv and linear layer's precision and kernel */
+export const PRECISION_HEADER = ['Precision', 'Kernel'];
+export const hasReducedPrecision = (r: ProfileReport): boolean => r.layers.some((l) => l.precision && l.precision !== 'fp32');
+export const precisionCells = (l: LayerProfile): string[] => [l.precision ?? '-', l.kernel ?? '-'];
 
 export function layerRow(l: LayerProfile): string[] {
   return [
     l.name, l.type, formatShape(l.outputShape), formatInt(l.params), formatInt(l.macs), l.algorithm, formatInt(l.algorithmMacs),
     formatMs(l.medianNs), formatMs(l.p90Ns), formatPercent(100 * l.share), formatGflops(l.effectiveGflops), formatPercent(l.algorithmPeakPercent),
-    l.activationBytes ? formatBytes(l.activationBytes) : '-', l.precision ?? '-', l.kernel ?? '-',
+    l.activationBytes ? formatBytes(l.activationBytes) : '-',
   ];
 }
 
@@ -25,7 +28,7 @@ export function totalRow(r: ProfileReport): string[] {
   const t = r.totals;
   return [
     'Total (sum of layers)', '', '', formatInt(t.params), formatInt(t.macs), '', formatInt(t.algorithmMacs), formatMs(t.layerSumNs), '', '100.0%',
-    formatGflops(t.effectiveGflops), formatPercent(t.algorithmPeakPercent), formatBytes(t.activationBytes), '', '',
+    formatGflops(t.effectiveGflops), formatPercent(t.algorithmPeakPercent), formatBytes(t.activationBytes),
   ];
 }
 
