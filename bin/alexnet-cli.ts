@@ -3,6 +3,7 @@
 import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { exitCodeFor } from '../lib/errors.js';
+import { STDIN_ARG } from '../lib/image/input.js';
 import { setQuiet } from '../lib/status.js';
 
 const verbose = process.argv.includes('--verbose');
@@ -84,7 +85,9 @@ const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
 };
 // Load only the named command's module when the command word is unambiguous: every option before it is
 // --verbose or carries its value with '=' (otherwise '--arch info summary' would take 'info' for the command).
-const argv = hideBin(process.argv);
+// yargs drops a lone '-' from positionals (it re-parses them as `--inputs -`): pass it as STDIN_ARG, which
+// classify reads as standard input
+const argv = hideBin(process.argv).map((arg) => (arg === '-' ? STDIN_ARG : arg));
 const first = argv.findIndex((arg) => !arg.startsWith('-'));
 const named = first >= 0 && argv.slice(0, first).every((arg) => arg === '--verbose' || arg.includes('='))
   ? argv[first] : undefined;

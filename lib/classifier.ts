@@ -5,7 +5,8 @@ import type { Model, ForwardOptions } from './model/model.js';
 import type { NativeTensor } from './native.js';
 import { defaultLabels, type ClassLabel } from './labels.js';
 import { loadInputs, loadInputsSettled, type InputItem } from './image/preprocess.js';
-import { imageError } from './image/input.js';
+import { imageError, type ImageInput } from './image/input.js';
+import { imageTransforms, type ImageTransforms } from './image/transforms.js';
 import { inferShapes } from './model/shapes.js';
 
 export interface Prediction {
@@ -141,10 +142,20 @@ export class Classifier {
   }
 
   /**
-   * Decode, preprocess and classify image files (JPEG, PNG) or preprocessed .npy tensors, `batch` images
-   * (of one shape) per forward pass (default 32)
+   * This model's preprocessing as a function (torchvision's `weights.transforms()`): an image file, encoded
+   * bytes or raw pixels to the float32 [3, H, W] tensor forward() takes, one image at a time
    */
-  async classify(paths: string[], options: { top?: number; preprocess?: Preprocess; batch?: number } = {}): Promise<Classification[]> {
+  transforms(): ImageTransforms {
+    return imageTransforms(this.preprocess);
+  }
+
+  /**
+   * Decode, preprocess and classify images: files (JPEG, PNG, WebP, BMP, GIF, TIFF) or preprocessed .npy
+   * tensors by path, Buffers/Uint8Arrays of encoded images, or raw pixels `{ data, width, height, channels }`;
+   * `batch` images (of one shape) per forward pass (default 32). A result's `input` is the path, the
+   * input's `name`, else `<buffer N>` with N its index.
+   */
+  async classify(paths: ImageInput[], options: { top?: number; preprocess?: Preprocess; batch?: number } = {}): Promise<Classification[]> {
     const batch = options.batch ?? 32;
     if (!Number.isInteger(batch) || batch < 1) throw usageError(`Expected a positive integer for batch but received ${batch}`);
     const items = await loadInputs(paths, options.preprocess ?? this.preprocess);
@@ -155,7 +166,7 @@ export class Classifier {
    * classify() that goes on past inputs that fail: every good input classified, each bad one a
    * ClassificationFailure in its place (input order kept), as `classify a.jpg truncated.jpg b.jpg` does.
    */
-  async classifyEach(paths: string[], options: { top?: number; preprocess?: Preprocess; batch?: number } = {}): Promise<(Classification | ClassificationFailure)[]> {
+  async classifyEach(paths: ImageInput[], options: { top?: number; preprocess?: Preprocess; batch?: number } = {}): Promise<(Classification | ClassificationFailure)[]> {
     const codeOf = (error: Error): string => (error as NodeJS.ErrnoException).code ?? ((error.cause as NodeJS.ErrnoException | undefined)?.code) ?? 'ERR_INPUT';
     // the Error itself rides along, not enumerable, so JSON output stays {input, error, code}
     const failure = (input: string, error: Error): ClassificationFailure =>

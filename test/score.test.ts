@@ -107,7 +107,7 @@ test('score an ImageFolder: metrics match an independent computation, broken fil
   const errors = new Map(records.filter((x) => x.error !== undefined).map((x) => [x.path, x.error!]));
   assert.deepEqual([...errors.keys()].sort(), [...generated.broken].sort());
   assert.match(errors.get('coffee/truncated.jpg')!, /truncated file/);
-  assert.match(errors.get('rocket/not-an-image.jpg')!, /expected a JPEG or PNG image but found a GIF image/);
+  assert.match(errors.get('rocket/not-an-image.jpg')!, /expected valid GIF data but found blocks omggif cannot parse/);
   assert.match(errors.get('astronaut/empty.jpg')!, /the file is empty/);
   assert.match(errors.get('cat/corrupt.jpg')!, /corrupt data/);
 
@@ -141,7 +141,7 @@ test('the text report names the metrics, the unreadable files and each class', (
   const r = cli(['score', generated.root, '--labels', generated.labelsFile, ...MODEL, '--limit', '6']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^top-1 {8}\d+\.\d\d% \(\d+\/5\)$/m);
-  assert.match(r.stdout, /unreadable images \(1\):\n {2}astronaut\/empty.jpg: expected a JPEG or PNG image but the file is empty/);
+  assert.match(r.stdout, /unreadable images \(1\):\n {2}astronaut\/empty.jpg: expected an image \(JPEG, PNG, WebP, BMP, GIF or TIFF\) but the file is empty/);
   assert.match(r.stdout, /per-class accuracy:/);
   assert.match(r.stdout, /images\/s/);
 });

@@ -133,9 +133,9 @@ function resultsFormat(argv: ClassifyArgs): ResultsFormat {
 
 export const classifyCommand: CommandModule<object, ClassifyArgs> = {
   command: 'classify <inputs..>',
-  describe: 'Classify images (JPEG, PNG), folders of them, quoted globs or preprocessed .npy tensors',
+  describe: 'Classify images (JPEG, PNG, WebP, BMP, GIF, TIFF), folders of them, quoted globs, - (standard input) or preprocessed .npy tensors',
   builder: (y) => withThreadsOption(withDeviceOption(withArchOption(y)))
-    .positional('inputs', { type: 'string', array: true, describe: 'image files, folders, quoted globs (\'photos/*.jpg\') or .npy float32 tensors [3,H,W] / [N,3,H,W]' })
+    .positional('inputs', { type: 'string', array: true, describe: 'image files, folders, quoted globs (\'photos/*.jpg\'), - for one image on standard input, or .npy float32 tensors [3,H,W] / [N,3,H,W]' })
     .option('weights', { type: 'string', describe: 'weights file (.safetensors, .pth, .onnx, .caffemodel, .h5, .keras, .npz) or random[:SEED]; default: pretrained torchvision weights from the cache' })
     .option('top', { alias: 'topk', type: 'number', default: 5, describe: 'how many classes to show' })
     .option('recursive', { alias: 'r', type: 'boolean', default: false, describe: 'take the images in sub-folders of folder inputs too' })
@@ -157,8 +157,12 @@ export const classifyCommand: CommandModule<object, ClassifyArgs> = {
     const format = resultsFormat(argv);
     if (argv.output !== undefined) checkNewOutput(argv.output, argv.force);
     const { expandInputs } = await import('../image/inputs.js');
-    const expanded = await expandInputs(argv.inputs, { recursive: argv.recursive });
+    const { readStdin, STDIN_ARG } = await import('../image/input.js');
+    const expanded = await expandInputs(argv.inputs.map((arg) => (arg === STDIN_ARG ? '-' : arg)), { recursive: argv.recursive });
     const paths = expanded.flatMap((e) => e.paths);
+    if (paths.filter((path) => path === '-').length > 1) throw usageError('Expected - (standard input) once in the inputs but received it more than once');
+    // `-` is one image read from standard input, whole, before the model loads (an empty or terminal stdin fails here)
+    const stdin = paths.includes('-') ? await readStdin().then((data) => ({ name: '-', data }), (error: Error) => error) : undefined;
     // heavy modules (the addon, decoders, weight readers) load only when a command needs them
     const { loadModel } = await import('../index.js');
     const { native } = await import('../native.js');
@@ -170,7 +174,11 @@ export const classifyCommand: CommandModule<object, ClassifyArgs> = {
       weights, arch: argv.arch as never, numClasses: argv['num-classes'], labels: argv.labels, device: argv.device, winograd,
     });
     const preprocess = overridePreprocess(classifier.preprocess, argv);
-    const classified = paths.length > 0 ? await classifier.classifyEach(paths, { top: argv.top, preprocess, batch: argv.batch }) : [];
+    const inputs = paths.map((path) => (path === '-' && stdin && !(stdin instanceof Error) ? stdin : path));
+    let classified = paths.length > 0 ? await classifier.classifyEach(inputs, { top: argv.top, preprocess, batch: argv.batch }) : [];
+    if (stdin instanceof Error) {
+      classified = classified.map((r) => (r.input === '-' ? { input: '-', error: stdin.message, code: (stdin as NodeJS.ErrnoException).code ?? 'ERR_IMAGE' } : r));
+    }
     // an argument that gave no files (an empty folder, a glob with no match) takes its place among the results
     let next = 0;
     const results: Result[] = expanded.flatMap((e): Result[] => {
