@@ -64,12 +64,12 @@ test('model.classify takes encoded images as Buffers and raw pixels with their s
 });
 
 // the public surface, by name: a rename or a dropped export is a breaking change and must fail here
-const RUNTIME_EXPORTS = ['ARCH_NAMES', 'Classifier', 'Model', 'PREPROCESS', 'buildArchitecture', 'decodeImage', 'imageTransforms', 'inferShapes', 'isFailure', 'loadModel', 'readLabels', 'softmaxRows', 'topK'];
+const RUNTIME_EXPORTS = ['ARCH_NAMES', 'Classifier', 'Model', 'PREPROCESS', 'WEIGHTS', 'buildArchitecture', 'decodeImage', 'getWeights', 'imageTransforms', 'inferShapes', 'isFailure', 'loadModel', 'readLabels', 'softmaxRows', 'topK'];
 
 test('the package exports exactly the documented values, each of the documented kind', async () => {
   const api = await import('alexnet-cli') as Record<string, unknown>;
   assert.deepEqual(Object.keys(api).sort(), RUNTIME_EXPORTS);
-  for (const name of ['Classifier', 'Model', 'buildArchitecture', 'decodeImage', 'imageTransforms', 'inferShapes', 'isFailure', 'loadModel', 'readLabels', 'softmaxRows', 'topK']) {
+  for (const name of ['Classifier', 'Model', 'buildArchitecture', 'decodeImage', 'getWeights', 'imageTransforms', 'inferShapes', 'isFailure', 'loadModel', 'readLabels', 'softmaxRows', 'topK']) {
     assert.equal(typeof api[name], 'function', name);
   }
   assert.deepEqual(Object.keys(api.PREPROCESS as object).sort(), ['bvlc-zoo', 'caffe', 'seed', 'torchvision']);
@@ -80,8 +80,8 @@ test('the package exports exactly the documented values, each of the documented 
 // A consumer written against the emitted declarations, type-checked by the TypeScript compiler the
 // package builds with: the .d.ts files must describe the API (types included), not merely exist.
 const CONSUMER = `
-import { loadModel, topK, Classifier, Model, inferShapes, buildArchitecture, PREPROCESS, ARCH_NAMES, readLabels, softmaxRows } from 'alexnet-cli';
-import type { Classification, Prediction, ModelOptions, Architecture, ArchName, LayerSpec, Preprocess, ForwardOptions, LayerTiming, WeightSet, WeightTensor, ImageInput, RawPixels, ImageTransforms } from 'alexnet-cli';
+import { loadModel, topK, Classifier, Model, inferShapes, buildArchitecture, PREPROCESS, ARCH_NAMES, readLabels, softmaxRows, WEIGHTS, getWeights } from 'alexnet-cli';
+import type { Classification, Prediction, ModelOptions, Architecture, ArchName, LayerSpec, Preprocess, ForwardOptions, LayerTiming, WeightSet, WeightTensor, ImageInput, RawPixels, ImageTransforms, WeightsEntry } from 'alexnet-cli';
 const options: ModelOptions = { arch: 'torchvision', weights: 'random:1', labels: 'labels.txt' };
 async function main(): Promise<Prediction[]> {
   const model: Classifier = await loadModel(options);
@@ -89,6 +89,10 @@ async function main(): Promise<Prediction[]> {
   const raw: RawPixels = { data: new Uint8Array(4), width: 1, height: 1 };
   const inputs: ImageInput[] = [raw, 'b.png'];
   const transforms: ImageTransforms = model.transforms();
+  const entry: WeightsEntry = getWeights('IMAGENET1K_V1');
+  const top1: number = WEIGHTS.bvlc.meta.metrics['ImageNet-1K']['acc@1'] + entry.meta.numParams;
+  const shape: [number, number, number] = entry.transforms().outputShape;
+  void [top1, shape];
   const tensor: Promise<Float32Array> = transforms(inputs[0]);
   void tensor;
   const scores: Float32Array = await model.forward(new Float32Array(3), [1, 3, 1, 1]);

@@ -2,7 +2,7 @@
 import type { CommandModule } from 'yargs';
 import type { Classification, ClassificationFailure } from '../classifier.js';
 import type { Preprocess } from '../model/layers.js';
-import { checkNewOutput, withArchOption, withDeviceOption, withThreadsOption } from './common.js';
+import { checkNewOutput, WEIGHTS_HELP, withArchOption, withDeviceOption, withThreadsOption } from './common.js';
 import { usageError } from '../errors.js';
 
 const RESULTS_FORMATS = ['text', 'json', 'csv'] as const;
@@ -136,7 +136,7 @@ export const classifyCommand: CommandModule<object, ClassifyArgs> = {
   describe: 'Classify images (JPEG, PNG, WebP, BMP, GIF, TIFF), folders of them, quoted globs, - (standard input) or preprocessed .npy tensors',
   builder: (y) => withThreadsOption(withDeviceOption(withArchOption(y)))
     .positional('inputs', { type: 'string', array: true, describe: 'image files, folders, quoted globs (\'photos/*.jpg\'), - for one image on standard input, or .npy float32 tensors [3,H,W] / [N,3,H,W]' })
-    .option('weights', { type: 'string', describe: 'weights file (.safetensors, .pth, .onnx, .caffemodel, .h5, .keras, .npz) or random[:SEED]; default: pretrained torchvision weights from the cache' })
+    .option('weights', { type: 'string', describe: `${WEIGHTS_HELP}; default: torchvision` })
     .option('top', { alias: 'topk', type: 'number', default: 5, describe: 'how many classes to show' })
     .option('recursive', { alias: 'r', type: 'boolean', default: false, describe: 'take the images in sub-folders of folder inputs too' })
     .option('json', { type: 'boolean', default: false, describe: 'print one JSON array (--format json)' })
@@ -167,7 +167,7 @@ export const classifyCommand: CommandModule<object, ClassifyArgs> = {
     const { loadModel } = await import('../index.js');
     const { native } = await import('../native.js');
     if (argv.threads !== undefined) native().setThreads(argv.threads);
-    const weights = argv.weights ?? await (await import('../weights/cache.js')).defaultWeightsPath();
+    const weights = await (await import('../weights/registry.js')).resolveWeightsArg(argv.weights);
     const { statSync, writeFileSync } = await import('node:fs');
     const winograd = countImages(paths, (path) => statSync(path).size) >= WINOGRAD_MIN_IMAGES;
     const classifier = await loadModel({

@@ -13,11 +13,12 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
   command: 'convert <input> <output>',
   describe: 'convert weights (.pth, .onnx, .caffemodel, .h5, .keras, .npz, .safetensors) to .safetensors or .onnx',
   builder: (y: Argv) => y
-    .positional('input', { type: 'string', demandOption: true, describe: 'weights file to read' })
+    .positional('input', { type: 'string', demandOption: true, describe: 'weights file to read, or a name: torchvision (IMAGENET1K_V1, DEFAULT), bvlc' })
     .positional('output', { type: 'string', demandOption: true, describe: 'file to write: .safetensors or .onnx' })
     .option('arch', { type: 'string', choices: ARCH_NAMES, describe: 'architecture of the weights (default: what the file says or its tensor shapes)' }) as unknown as Argv<ConvertArgs>,
   handler: async (argv) => {
-    const result = await convertWeights(argv.input, argv.output, { arch: argv.arch });
+    const { resolveWeightsArg } = await import('../weights/registry.js');
+    const result = await convertWeights(await resolveWeightsArg(argv.input), argv.output, { arch: argv.arch });
     process.stdout.write(`${argv.output}: ${result.tensors} tensors, architecture ${result.arch.name} (${result.arch.numClasses} classes), from ${result.source}\n`);
   },
 };

@@ -6,7 +6,7 @@ import { ARCH_NAMES, buildArchitecture, isArchName } from '../model/archs.js';
 import type { Architecture } from '../model/layers.js';
 import { parseRandomSpec } from '../model/random.js';
 import { renderSvg } from '../plot/svg.js';
-import { withArchOption } from './common.js';
+import { WEIGHTS_HELP, withArchOption } from './common.js';
 import { usageError } from '../errors.js';
 
 export { renderSvg, type PlotOptions } from '../plot/svg.js';
@@ -27,7 +27,8 @@ async function architectureFor(argv: PlotArgs): Promise<Architecture> {
   if (argv.weights === undefined || parseRandomSpec(argv.weights) !== undefined) return buildArchitecture(name);
   // the weight readers (and the addon) load only for --weights FILE
   const { loadWeightsAndModel } = await import('../model/load.js');
-  const { model } = await loadWeightsAndModel({ arch: argv.arch as never, weights: argv.weights });
+  const { resolveWeightsArg } = await import('../weights/registry.js');
+  const { model } = await loadWeightsAndModel({ arch: argv.arch as never, weights: await resolveWeightsArg(argv.weights) });
   model.dispose();
   return model.arch;
 }
@@ -36,7 +37,7 @@ export const plotCommand: CommandModule<object, PlotArgs> = {
   command: 'plot',
   describe: 'Draw the layer graph to an SVG or PNG file (grouped convolutions as side-by-side towers)',
   builder: (y) => withArchOption(y)
-    .option('weights', { type: 'string', describe: 'take the architecture from a weights file' })
+    .option('weights', { type: 'string', describe: `take the architecture from weights: ${WEIGHTS_HELP}` })
     .option('show-shapes', { type: 'boolean', default: false, describe: 'add input and output shapes to every box' })
     .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'FILE.svg or FILE.png' })
     .option('scale', { type: 'number', default: 2, describe: 'PNG pixels per SVG unit' }) as never,

@@ -4,7 +4,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { CommandModule } from 'yargs';
-import { withArchOption, withDeviceOption, withThreadsOption } from './common.js';
+import { WEIGHTS_HELP, withArchOption, withDeviceOption, withThreadsOption } from './common.js';
 import { usageError } from '../errors.js';
 
 export interface ScoreArgs {
@@ -56,7 +56,7 @@ export async function scoreHandler(argv: ScoreArgs): Promise<void> {
 
   const { readLabels } = await import('../labels.js');
   const { buildReport, progressLine, renderReport } = await import('../score/report.js');
-  const weights = argv.weights ?? await (await import('../weights/cache.js')).defaultWeightsPath();
+  const weights = await (await import('../weights/registry.js')).resolveWeightsArg(argv.weights);
   // a random head takes its size from --labels unless --num-classes says otherwise
   const numClasses = argv['num-classes'] ?? (argv.labels && weights.startsWith('random') ? readLabels(argv.labels).length : undefined);
 
@@ -149,7 +149,7 @@ export const scoreCommand: CommandModule<object, ScoreArgs> = {
     .positional('dataset', { type: 'string', describe: 'ImageFolder (one sub-folder per class: WNID, class index or a name from --labels) or a flat folder with --ground-truth' })
     .option('ground-truth', { type: 'string', describe: 'labels of a flat folder: Kaggle LOC_val_solution.csv, BVLC val.txt ("file index") or a CSV "path,label"' })
     .option('labels', { type: 'string', describe: 'class names of the head (one per line, or our TSV); a random head takes its size from it' })
-    .option('weights', { type: 'string', describe: 'weights file or random[:SEED]; default: pretrained torchvision weights from the cache' })
+    .option('weights', { type: 'string', describe: `${WEIGHTS_HELP}; default: torchvision` })
     .option('num-classes', { type: 'number', describe: 'classes of the head for random weights' })
     .option('batch', { alias: ['b', 'batch-size'], type: 'number', default: 32, describe: 'images per forward pass' })
     .option('workers', { type: 'number', describe: 'decode/preprocess worker threads (default: the number of cores)' })
