@@ -198,7 +198,7 @@ test('profile prints the table with a total row and the end-to-end difference', 
   assert.match(out, /^avgpool +AdaptiveAvgPool2D +\(None, 256, 6, 6\) /m);
   assert.match(out, /^Total \(sum of layers\) .* 61,100,840 .* 100\.0% /m);
   assert.match(out, /^Layers sum to [\d.]+ ms; difference to end-to-end -?[\d.]+ ms \(-?[\d.]+%\); per iteration [\d.]+ ms \(median\) outside the kernels/m);
-  assert.match(out, /^Memory: weights 233\.08 MB \(\+[\d.]+ MB packed: Winograd-domain convs\), activation arena [\d.]+ [KM]B, peak RSS [\d.]+ [MG]B$/m);
+  assert.match(out, /^Memory: weights 244\.4 MB \(\+[\d.]+ MB packed: Winograd-domain convs\), activation arena [\d.]+ [kM]B, peak RSS [\d.]+ [MG]B$/m);
 });
 
 test('bad profile flags are usage errors', async () => {

@@ -108,3 +108,25 @@ test('an unknown name is one line listing the valid names, exit 2, in every comm
     assert.equal(r.stderr, `alexnet-cli: Expected a weights file, random[:SEED] or one of ${names} for --weights but received vgg16 (no such file or name)\n`, args.join(' '));
   }
 });
+
+test('a corrupt converted file in the cache says which command repairs it', async () => {
+  const { copyFileSync, truncateSync, mkdirSync } = await import('node:fs');
+  const cache = join(scratch, 'corrupt-cache');
+  mkdirSync(cache, { recursive: true });
+  const good = join(scratch, 'cache', 'torchvision.safetensors');
+  const broken = join(cache, 'torchvision.safetensors');
+  copyFileSync(good, broken);
+  truncateSync(broken, statSync(good).size - 100);
+  const r = spawnSync(process.execPath, [cli, 'classify', '--weights', 'DEFAULT', image], { encoding: 'utf8', env: { ...process.env, ALEXNET_CLI_CACHE: cache } });
+  assert.equal(r.status, 1);
+  assert.equal(r.stderr, `alexnet-cli: ${broken}: expected the converted weights in the cache to be complete safetensors but found ${statSync(good).size - 100} bytes where the header describes ${statSync(good).size}; remove it (rm ${broken}) and run \`alexnet-cli weights download torchvision\` to convert them again\n`);
+});
+
+test('sizes are in one unit everywhere: MB = 10^6 bytes (weights list, summary, the same formatter)', () => {
+  const list = spawnSync(process.execPath, [cli, 'weights', 'list'], { encoding: 'utf8', env: { ...process.env, ALEXNET_CLI_CACHE: join(scratch, 'empty') } });
+  assert.equal(list.status, 0, list.stderr);
+  // 244,408,911 bytes (torchvision's file) and 61,100,840 float32 parameters (244,403,360 bytes)
+  assert.match(list.stdout, /\n {2}source {4}244\.4 MB https:\/\/download\.pytorch\.org\/models\/alexnet-owt-7be5be79\.pth\n/);
+  const summary = spawnSync(process.execPath, [cli, 'summary', '--arch', 'torchvision'], { encoding: 'utf8' });
+  assert.match(summary.stdout, /\nTotal params: 61,100,840 \(244\.4 MB as float32\)\n/);
+});

@@ -2,11 +2,13 @@
 import type { Argv, CommandModule } from 'yargs';
 import { ARCH_NAMES } from '../model/archs.js';
 import { convertWeights } from '../weights/convert.js';
+import { checkNewOutput } from './common.js';
 
 interface ConvertArgs {
   input: string;
   output: string;
   arch?: string;
+  force: boolean;
 }
 
 export const convertCommand: CommandModule<object, ConvertArgs> = {
@@ -15,8 +17,10 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
   builder: (y: Argv) => y
     .positional('input', { type: 'string', demandOption: true, describe: 'weights file to read, or a name: torchvision (IMAGENET1K_V1, DEFAULT), bvlc' })
     .positional('output', { type: 'string', demandOption: true, describe: 'file to write: .safetensors or .onnx' })
-    .option('arch', { type: 'string', choices: ARCH_NAMES, describe: 'architecture of the weights (default: what the file says or its tensor shapes)' }) as unknown as Argv<ConvertArgs>,
+    .option('arch', { type: 'string', choices: ARCH_NAMES, describe: 'architecture of the weights (default: what the file says or its tensor shapes)' })
+    .option('force', { type: 'boolean', default: false, describe: 'overwrite an existing output file' }) as unknown as Argv<ConvertArgs>,
   handler: async (argv) => {
+    checkNewOutput(argv.output, argv.force);
     const { resolveWeightsArg } = await import('../weights/registry.js');
     const result = await convertWeights(await resolveWeightsArg(argv.input), argv.output, { arch: argv.arch });
     process.stdout.write(`${argv.output}: ${result.tensors} tensors, architecture ${result.arch.name} (${result.arch.numClasses} classes), from ${result.source}\n`);

@@ -58,7 +58,7 @@ export const WEIGHTS: Readonly<Record<string, WeightsEntry>> = Object.freeze({
       // BVLC caffe models/bvlc_alexnet/readme.md (the model the ONNX zoo converted): iteration 360,000 snapshot
       numParams: 60_965_224,
       metrics: { 'ImageNet-1K': { 'acc@1': 57.1, 'acc@5': 80.2 } },
-      metricsSource: 'BVLC models/bvlc_alexnet/readme.md (centre crop, as published for the Caffe model)',
+      metricsSource: 'BVLC models/bvlc_alexnet/readme.md, centre crop',
       minSize: [224, 224],
     },
   }),
