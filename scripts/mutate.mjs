@@ -25,7 +25,7 @@ process.chdir(ROOT);
 
 /** fast: in-process unit tests run first; slow: end-to-end tests run only for what the fast ones let through */
 export const AREAS = {
-  score: { mutate: 'dist/lib/score', fast: ['score-metrics'], slow: ['score'] },
+  score: { mutate: 'dist/lib/score', fast: ['score-metrics', 'score-run'], slow: ['score'] },
   weights: {
     mutate: 'dist/lib/weights',
     fast: ['weights-pickle', 'weights-onnx-defaults', 'weights-resolve', 'weights-safetensors', 'weights-torch', 'weights-onnx', 'weights-formats'],
