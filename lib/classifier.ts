@@ -175,9 +175,11 @@ export class Classifier {
         items.forEach((item, i) => done.set(item, results[i]));
       } catch (error) {
         if (!['ERR_SHAPE', 'ERR_IMAGE'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+        // the error names the first input of the group (classifyItems' size check): each other input gets the reason under its own name
         const message = (error as Error).message;
+        const reason = message.startsWith(`${items[0].name}: `) ? message.slice(items[0].name.length + 2) : message;
         for (const item of items) {
-          done.set(item, failure(item.name, message.startsWith(`${item.name}:`) ? error as Error : new Error(`${item.name}: ${message}`, { cause: error })));
+          done.set(item, failure(item.name, message.startsWith(`${item.name}: `) ? error as Error : new Error(`${item.name}: ${reason}`, { cause: error })));
         }
       }
     }

@@ -32,7 +32,7 @@ export const AREAS = {
     slow: ['weights-forward', 'weights-commands', 'download'],
   },
   model: { mutate: 'dist/lib/model', fast: ['model-shapes', 'plan', 'summary'], slow: ['model'] },
-  classifier: { mutate: 'dist/lib/classifier.js', fast: ['classifier'], slow: ['classify', 'api'] },
+  classifier: { mutate: 'dist/lib/classifier.js', fast: ['classifier', 'classifier-each'], slow: ['classify', 'api'] },
 };
 
 function parseArgs(argv) {
