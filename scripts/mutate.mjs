@@ -28,7 +28,7 @@ export const AREAS = {
   score: { mutate: 'dist/lib/score', fast: ['score-metrics', 'score-run'], slow: ['score'] },
   weights: {
     mutate: 'dist/lib/weights',
-    fast: ['weights-pickle', 'weights-onnx-defaults', 'weights-resolve', 'weights-safetensors', 'weights-torch', 'weights-onnx', 'weights-formats'],
+    fast: ['weights-pickle', 'weights-pickle-values', 'weights-onnx-defaults', 'weights-resolve', 'weights-safetensors', 'weights-torch', 'weights-onnx', 'weights-formats'],
     slow: ['weights-forward', 'weights-commands', 'download'],
   },
   model: { mutate: 'dist/lib/model', fast: ['model-shapes', 'plan', 'summary'], slow: ['model'] },
@@ -135,6 +135,9 @@ async function runArea(area, opts) {
   const ranges = isSample
     ? [...new Set(sampled.map((m) => `${relative(ROOT, m.fileName)}:${m.location.start.line + 1}:${m.location.start.column}-${m.location.end.line + 1}:${m.location.end.column}`))]
     : files;
+  // the ignorer plugin reads the sample from here: without it every mutant inside a sampled node's range runs too
+  if (isSample) process.env.ALEXNET_MUTATE_SAMPLE = sampleFile;
+  else delete process.env.ALEXNET_MUTATE_SAMPLE;
   if (isSample) {
     writeFileSync(sampleFile, JSON.stringify({
       area, seed: opts.seed, size: sampled.length, population: all.length,
