@@ -122,10 +122,10 @@ test('hand-made pickles: the opcodes Python leaves out of state dicts', () => {
   const two = Buffer.from('K\x01.K\x02.', 'latin1');
   assert.deepEqual(unpickle(two, 0, { path: 'x' }), { value: 1, end: 3 });
   assert.deepEqual(unpickle(two, 3, { path: 'x' }), { value: 2, end: 6 });
-  // LONG4 of exactly 255 bytes is read; LONG of 512 digits too
-  const long4 = Buffer.concat([Buffer.from([0x8b, 255, 0, 0, 0]), Buffer.alloc(254), Buffer.from([0x40, 0x2e])]);
-  assert.equal(run(long4), 1n << BigInt(8 * 254 + 6));
-  assert.equal(run(`L${'9'.repeat(512)}\n.`), BigInt('9'.repeat(512)));
+  // LONG4 of exactly 1024 bytes is read (docs/safety.md's bound); LONG of 2468 digits (and its L) too
+  const long4 = Buffer.concat([Buffer.from([0x8b, 0, 4, 0, 0]), Buffer.alloc(1023), Buffer.from([0x40, 0x2e])]);
+  assert.equal(run(long4), 1n << BigInt(8 * 1023 + 6));
+  assert.equal(run(`L${'9'.repeat(2468)}L\n.`), BigInt('9'.repeat(2468)));
   assert.equal(run('\x8a\x00.'), 0);
   assert.equal(run('\x8a\x02\xff\x7f.'), 32767);
   assert.equal(run('\x8a\x02\x00\x80.'), -32768);
@@ -153,8 +153,8 @@ test('hand-made pickles: every refusal, word for word', () => {
   refused('K\x01\x05', 'unsupported pickle opcode 0x05 at offset 2');
   refused('NQ.', 'unexpected persistent id in the pickle at offset 1');
   refused('Pabc\n.', 'unexpected persistent id in the pickle at offset 0');
-  refused(Buffer.from([0x8b, 0, 1, 0, 0]), 'expected an integer of at most 255 bytes at offset 0 but LONG4 declares 256');
-  refused(`K\x01L${'1'.repeat(513)}\n.`, 'expected an integer of at most 255 bytes at offset 2 but LONG has 513 digits');
+  refused(Buffer.from([0x8b, 1, 4, 0, 0]), 'expected an integer of at most 1024 bytes at offset 0 but LONG4 declares 1025');
+  refused(`K\x01L${'1'.repeat(2469)}\n.`, 'expected an integer of at most 2468 digits (1024 bytes) at offset 2 but LONG has 2469 characters');
   refused(']K\x01K\x02s', 'expected a dict under SETITEM(S) at offset 6 but found object');
   refused('K\x01(K\x01K\x02u', 'expected a dict under SETITEM(S) at offset 8 but found number');
   refused('}K\x01a', 'expected a list under APPEND(S) at offset 4 but found object');
