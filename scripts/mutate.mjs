@@ -28,7 +28,7 @@ export const AREAS = {
   score: { mutate: 'dist/lib/score', fast: ['score-metrics', 'score-run'], slow: ['score'] },
   weights: {
     mutate: 'dist/lib/weights',
-    fast: ['weights-pickle', 'weights-pickle-values', 'weights-torch-cases', 'weights-onnx-defaults', 'weights-resolve', 'weights-safetensors', 'weights-torch', 'weights-onnx', 'weights-formats'],
+    fast: ['weights-pickle', 'weights-pickle-values', 'weights-torch-cases', 'weights-onnx-graphs', 'weights-onnx-defaults', 'weights-resolve', 'weights-safetensors', 'weights-torch', 'weights-onnx', 'weights-formats'],
     slow: ['weights-forward', 'weights-commands', 'download'],
   },
   model: { mutate: 'dist/lib/model', fast: ['model-shapes', 'plan', 'summary'], slow: ['model'] },
