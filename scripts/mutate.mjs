@@ -7,7 +7,7 @@
 //
 // TypeScript: Stryker (@stryker-mutator/core) mutates the compiled JavaScript in dist/lib (the emitted
 // code is the TypeScript without its types, so no compiler runs per mutant) and its command runner runs
-// only the area's test files: the fast, in-process ones first, the end-to-end ones (CLI runs) only
+// only the test files of the mutated file's group (AREAS below): the fast, in-process ones first, the end-to-end ones (CLI runs) only
 // for the mutants those let through (--fast-only: not at all, a lower bound on the score). One mutant at a time (--concurrency 1: the machine has 2 cores).
 // With --sample N, a seeded random sample of N mutants per area is run (scripts/mutate-sample-ignorer.mjs
 // keeps Stryker to their nodes); the score is over the sample, with its 95% Wilson interval.
@@ -23,17 +23,40 @@ import { fileURLToPath } from 'node:url';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(ROOT);
 
-/** fast: in-process unit tests run first; slow: end-to-end tests run only for what the fast ones let through */
+/**
+ * fast: in-process unit tests run first; slow: end-to-end tests run only for what the fast ones let through.
+ * groups: files of the area whose mutants need only some of its tests (Stryker runs once per group, with
+ * that group's tests); files in no group get the area's fast and slow lists.
+ */
 export const AREAS = {
-  score: { mutate: 'dist/lib/score', fast: ['score-metrics', 'score-run'], slow: ['score'] },
+  score: {
+    mutate: 'dist/lib/score', fast: ['score-metrics', 'score-run'], slow: ['score'],
+    groups: [
+      { name: 'run', files: ['run.js', 'complete.js', 'scheduler.js', 'pool.js', 'decode-worker.js'], fast: ['score-run'], slow: ['score'] },
+    ],
+  },
   weights: {
     mutate: 'dist/lib/weights',
     fast: ['weights-pickle', 'weights-pickle-values', 'weights-torch-cases', 'weights-onnx-graphs', 'weights-onnx-defaults', 'weights-resolve', 'weights-safetensors', 'weights-torch', 'weights-onnx', 'weights-formats'],
-    slow: ['weights-forward', 'weights-commands', 'download'],
+    slow: ['weights-forward', 'weights-commands', 'download', 'safety'],
+    groups: [
+      { name: 'pickle', files: ['pickle.js'], fast: ['weights-pickle', 'weights-pickle-values', 'weights-torch'], slow: ['weights-torch-cases', 'safety'] },
+      { name: 'torch', files: ['torch.js', 'zip.js', 'dtypes.js'], fast: ['weights-torch-cases', 'weights-torch', 'weights-safetensors', 'weights-formats'], slow: ['weights-pickle-values', 'safety', 'weights-onnx-graphs'] },
+      { name: 'onnx', files: ['onnx.js', 'onnx-export.js'], fast: ['weights-onnx-graphs', 'weights-onnx-defaults', 'weights-onnx'], slow: ['weights-resolve', 'safety', 'ort-oracle'] },
+      { name: 'formats', files: ['caffe.js', 'keras.js', 'keras-h5-worker.js', 'npy.js', 'safetensors.js'], fast: ['weights-formats', 'weights-safetensors'], slow: ['weights-resolve', 'weights-forward', 'safety'] },
+      { name: 'resolve', files: ['resolve.js', 'index.js', 'detect.js', 'convert.js', 'limits.js', 'types.js'], fast: ['weights-resolve', 'weights-formats'], slow: ['weights-commands', 'weights-forward', 'safety'] },
+      { name: 'download', files: ['cache.js', 'download.js', 'lock.js'], fast: ['download'], slow: ['weights-commands'] },
+    ],
   },
   model: { mutate: 'dist/lib/model', fast: ['model-shapes', 'plan', 'summary'], slow: ['model'] },
   classifier: { mutate: 'dist/lib/classifier.js', fast: ['classifier', 'classifier-each'], slow: ['classify', 'api'] },
 };
+
+/** the group of an area a compiled file belongs to ({name: 'rest'} with the area's lists for files in none) */
+function groupOf(area, fileName) {
+  const base = fileName.replace(/\\/g, '/').split('/').pop();
+  return (AREAS[area].groups ?? []).find((g) => g.files.includes(base)) ?? { name: 'rest', files: [], fast: AREAS[area].fast, slow: AREAS[area].slow };
+}
 
 function parseArgs(argv) {
   const opts = { what: [], areas: Object.keys(AREAS), sample: 60, seed: 17, incremental: false, only: null, fastOnly: false };
@@ -132,9 +155,6 @@ async function runArea(area, opts) {
   }
   const sampleKeys = new Set(sampled.map(keyOf));
   const isSample = sampled !== all;
-  const ranges = isSample
-    ? [...new Set(sampled.map((m) => `${relative(ROOT, m.fileName)}:${m.location.start.line + 1}:${m.location.start.column}-${m.location.end.line + 1}:${m.location.end.column}`))]
-    : files;
   // the ignorer plugin reads the sample from here: without it every mutant inside a sampled node's range runs too
   if (isSample) process.env.ALEXNET_MUTATE_SAMPLE = sampleFile;
   else delete process.env.ALEXNET_MUTATE_SAMPLE;
@@ -144,34 +164,48 @@ async function runArea(area, opts) {
       nodes: sampled.map((m) => ({ file: relative(ROOT, m.fileName).replace(/\\/g, '/'), start: { line: m.location.start.line + 1, column: m.location.start.column }, end: { line: m.location.end.line + 1, column: m.location.end.column } })),
     }, null, 1));
   }
-  const { fast, slow } = AREAS[area];
   const testRun = (names) => `node --test --test-concurrency=1 ${names.map((n) => `dist/test/${n}.test.js`).join(' ')}`;
-  const command = slow.length && !opts.fastOnly ? `${testRun(fast)} && ${testRun(slow)}` : testRun(fast);
-  console.log(`\n== ${area}: ${isSample ? `a sample of ${sampled.length} (seed ${opts.seed}) of ${all.length}` : `all ${all.length}`} mutants in ${files.length} files; tests: ${command}`);
+  const commandOf = (g) => (g.slow.length && !opts.fastOnly ? `${testRun(g.fast)} && ${testRun(g.slow)}` : testRun(g.fast));
+  // one Stryker run per group of files, each with its own tests
+  const byGroup = new Map();
+  for (const m of sampled) {
+    const g = groupOf(area, m.fileName);
+    if (!byGroup.has(g.name)) byGroup.set(g.name, { group: g, mutants: [] });
+    byGroup.get(g.name).mutants.push(m);
+  }
+  console.log(`\n== ${area}: ${isSample ? `a sample of ${sampled.length} (seed ${opts.seed}) of ${all.length}` : `all ${all.length}`} mutants in ${files.length} files`);
   const { Stryker } = await import('@stryker-mutator/core');
   const started = Date.now();
-  const results = await new Stryker({
-    testRunner: 'command',
-    commandRunner: { command },
-    mutate: ranges,
-    coverageAnalysis: 'off',
-    concurrency: 1,
-    incremental: opts.incremental,
-    incrementalFile: `reports/mutation/${area}.incremental.json`,
-    reporters: ['json', 'progress'],
-    jsonReporter: { fileName: `reports/mutation/${area}.json` },
-    timeoutFactor: 3,
-    timeoutMS: 20000,
-    dryRunTimeoutMinutes: 30,
-    tempDirName: '.stryker-tmp',
-    cleanTempDir: true,
-    ignorePatterns: ['bench', 'docs', 'reports', '.device', '/test/*.ts', '/lib', '/bin', '/tsconfig.json'], // no tsc runs: TypeScript 7 has no JS API for Stryker's tsconfig rewrite
-    plugins: ['@stryker-mutator/*', join(ROOT, 'scripts', 'mutate-sample-ignorer.mjs')],
-    ignorers: isSample ? ['alexnet-sample'] : [],
-    disableTypeChecks: false,
-    logLevel: 'warn',
-    fileLogLevel: 'off',
-  }).runMutationTest();
+  const results = [];
+  for (const { group, mutants } of byGroup.values()) {
+    const command = commandOf(group);
+    const groupRanges = isSample
+      ? [...new Set(mutants.map((m) => `${relative(ROOT, m.fileName)}:${m.location.start.line + 1}:${m.location.start.column}-${m.location.end.line + 1}:${m.location.end.column}`))]
+      : [...new Set(mutants.map((m) => relative(ROOT, m.fileName)))];
+    console.log(`-- ${area}/${group.name}: ${mutants.length} mutants${isSample ? ' sampled' : ''}; tests: ${command}`);
+    results.push(...await new Stryker({
+      testRunner: 'command',
+      commandRunner: { command },
+      mutate: groupRanges,
+      coverageAnalysis: 'off',
+      concurrency: 1,
+      incremental: opts.incremental,
+      incrementalFile: `reports/mutation/${area}-${group.name}.incremental.json`,
+      reporters: ['json', 'progress'],
+      jsonReporter: { fileName: `reports/mutation/${area}-${group.name}.json` },
+      timeoutFactor: 3,
+      timeoutMS: 20000,
+      dryRunTimeoutMinutes: 30,
+      tempDirName: '.stryker-tmp',
+      cleanTempDir: true,
+      ignorePatterns: ['bench', 'docs', 'reports', '.device', '/test/*.ts', '/lib', '/bin', '/tsconfig.json'], // no tsc runs: TypeScript 7 has no JS API for Stryker's tsconfig rewrite
+      plugins: ['@stryker-mutator/*', join(ROOT, 'scripts', 'mutate-sample-ignorer.mjs')],
+      ignorers: isSample ? ['alexnet-sample'] : [],
+      disableTypeChecks: false,
+      logLevel: 'warn',
+      fileLogLevel: 'off',
+    }).runMutationTest());
+  }
   const minutes = (Date.now() - started) / 60000;
   const equivalents = loadEquivalents();
   const counted = [];
