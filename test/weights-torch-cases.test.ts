@@ -71,3 +71,29 @@ test('defects: each refused with one line naming the file and what was expected'
     await assert.rejects(readTorch(file(name)), { code: 'ERR_WEIGHTS', message: `${file(name)}: ${message}` }, name);
   }
 });
+
+test('crafted legacy checkpoints: a strided view, a legacy storage view at an offset', async () => {
+  await matches('c_ok', 'pytorch-legacy');
+  await matches('c_view', 'pytorch-legacy');
+});
+
+test('crafted legacy checkpoints: views outside their storage, bad strides and ids, damaged storage tables', async () => {
+  const c = cases as unknown as { _c_negative_count_offset: number; _c_short_storage: [number, number]; _c_no_count_offset: number };
+  const refusals: [string, string][] = [
+    ['c_past', 'expected tensor w [2] to fit its storage 0 (16 bytes) but it needs 24'],
+    ['c_offset_past', 'expected tensor w [2] to fit its storage 0 (16 bytes) but it needs 20'],
+    ['c_negative_stride', 'expected tensor w to have non-negative integer sizes, strides and offset but found size [2] stride [-1] offset 0'],
+    ['c_stride_rank', 'expected tensor w to have non-negative integer sizes, strides and offset but found size [2,2] stride [2] offset 0'],
+    ['c_negative_size', 'expected tensor w to have non-negative integer sizes, strides and offset but found size [-2] stride [1] offset 0'],
+    ['c_other_global', 'expected a (\'storage\', torch.*Storage, key, location, numel) persistent id but found ("storage", collections.OrderedDict, "0", "cpu", 4)'],
+    ['c_view_negative', 'expected a non-negative storage view offset but found ("v", -1, 4)'],
+    ['c_missing_storage', 'expected storage 9 in the legacy checkpoint but it is missing'],
+    ['c_negative_count', `expected the element count of storage 0 at offset ${c._c_negative_count_offset} but found -1`],
+    ['c_short_storage', `expected 16 bytes of storage 0 at offset ${c._c_short_storage[0]} but the file has ${c._c_short_storage[1]} bytes (truncated?)`],
+    ['c_no_count', `expected storage 0 at offset ${c._c_no_count_offset} but the file ends (truncated?)`],
+    ['c_keys_not_list', 'expected the list of storage keys after the legacy checkpoint object'],
+  ];
+  for (const [name, message] of refusals) {
+    await assert.rejects(readTorch(file(name)), { code: 'ERR_WEIGHTS', message: `${file(name)}: ${message}` }, name);
+  }
+});
