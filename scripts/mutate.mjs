@@ -30,9 +30,10 @@ process.chdir(ROOT);
  */
 export const AREAS = {
   score: {
-    mutate: 'dist/lib/score', fast: ['score-metrics', 'score-run'], slow: ['score'],
+    mutate: 'dist/lib/score', fast: ['score-metrics', 'score-run', 'score-dataset-walk'], slow: ['score', 'score-stop'],
     groups: [
-      { name: 'run', files: ['run.js', 'complete.js', 'scheduler.js', 'pool.js', 'decode-worker.js'], fast: ['score-run'], slow: ['score'] },
+      { name: 'run', files: ['run.js', 'complete.js', 'scheduler.js', 'pool.js', 'decode-worker.js'], fast: ['score-run'], slow: ['score', 'score-stop'] },
+      { name: 'dataset', files: ['dataset.js'], fast: ['score-dataset-walk', 'score-metrics'], slow: ['score-run', 'score'] },
     ],
   },
   weights: {
