@@ -9,9 +9,10 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildArchitecture } from '../lib/model/archs.js';
+import { buildArchitecture, PREPROCESS } from '../lib/model/archs.js';
 import { parameterShapes } from '../lib/model/shapes.js';
 import { detectArchitecture, detectFormat, HDF5_MAGIC, readWeights } from '../lib/weights/index.js';
+import { recogniseGraph, resolveWeights, sourcePreprocess } from '../lib/weights/resolve.js';
 import type { WeightSet } from '../lib/weights/types.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'weights-detect-'));
@@ -80,4 +81,58 @@ test('readWeights: --arch is checked against the tensors and attached; detectArc
   assert.throws(() => detectArchitecture({ ...set, tensors: biasOnly }), { message: 'w.bin: expected the tensors of architecture torchvision: fc8.weight [7,4096] but found missing' });
   const tiny = fileURLToPath(new URL('../../test/fixtures/weights/tv_small.pth', import.meta.url));
   await assert.rejects(readWeights(tiny, { arch: 'caffe' }), { code: 'ERR_WEIGHTS' });
+});
+
+const shapesOnly = (arch: ReturnType<typeof buildArchitecture>, extra: Partial<WeightSet> = {}): WeightSet => ({
+  format: 'test', path: 'w.bin', metadata: {}, ...extra,
+  tensors: new Map([...parameterShapes(arch)].map(([k, shape]) => [k, { shape, data: new Float32Array(0) }])),
+});
+
+test('resolveWeights: --arch by name (classes from fc8), convert\'s metadata, refusals', () => {
+  assert.throws(() => resolveWeights(shapesOnly(buildArchitecture('caffe', 7)), { arch: 'vgg' }), { code: 'ERR_USAGE', message: 'Expected one of seed, caffe, torchvision for --arch but received vgg' });
+  const r = resolveWeights(shapesOnly(buildArchitecture('caffe', 7)), { arch: 'caffe' });
+  assert.deepEqual([r.arch.name, r.arch.numClasses], ['caffe', 7]);
+  assert.deepEqual(r.preprocess, PREPROCESS.caffe);
+  // the set's own preprocessing wins over the architecture's preset
+  const withPre = resolveWeights(shapesOnly(buildArchitecture('torchvision', 3), { preprocess: PREPROCESS.seed }), { arch: 'torchvision' });
+  assert.deepEqual(withPre.preprocess, PREPROCESS.seed);
+  // convert's metadata: the architecture whole, or its name and classes
+  const tiny = buildArchitecture('seed', 4);
+  const fromJson = resolveWeights(shapesOnly(tiny, { metadata: { architecture: JSON.stringify({ ...tiny, name: 'my-seed' }) } }));
+  assert.equal(fromJson.arch.name, 'my-seed');
+  const byName = resolveWeights(shapesOnly(buildArchitecture('seed', 5), { metadata: { arch: 'seed', numClasses: '5' } }));
+  assert.deepEqual([byName.arch.name, byName.arch.numClasses], ['seed', 5]);
+  assert.throws(() => resolveWeights(shapesOnly(buildArchitecture('seed', 5), { metadata: { arch: 'seed' } })), { code: 'ERR_WEIGHTS', message: /^w\.bin: expected the tensors of architecture seed: fc8\.weight \[1000,4096\] but found \[5,4096\]/ });
+  // an unknown name in the metadata: recognised from the shapes instead
+  assert.equal(resolveWeights(shapesOnly(buildArchitecture('caffe', 2), { metadata: { arch: 'vgg' } })).arch.name, 'caffe');
+  const pre = { ...PREPROCESS.caffe, mean: [1, 2, 3] as [number, number, number] };
+  assert.deepEqual(resolveWeights(shapesOnly(buildArchitecture('caffe', 2), { metadata: { preprocess: JSON.stringify(pre) } })).preprocess, pre);
+});
+
+test('recogniseGraph and sourcePreprocess: a graph that computes a named architecture, its preprocessing fitted to the graph\'s input', () => {
+  // torchvision with half the channels, under another name, with a separate ReLU after conv1: still torchvision's computation
+  const tv = buildArchitecture('torchvision', 10);
+  const narrow = tv.layers.map((l) => (l.type === 'conv2d' ? { ...l, outChannels: l.outChannels / 2 } : l.type === 'linear' && l.name !== 'fc8' ? { ...l, outFeatures: 100 } : l));
+  const conv1 = narrow[0] as Extract<typeof narrow[0], { type: 'conv2d' }>;
+  const graph = { ...tv, name: 'torch_jit', layers: [{ ...conv1, relu: false }, { type: 'relu' as const, name: 'r' }, ...narrow.slice(1)] };
+  const found = recogniseGraph(graph)!;
+  assert.equal(found.name, 'torchvision');
+  assert.deepEqual(found.layers.filter((l) => l.type === 'conv2d').map((l) => (l as { outChannels: number }).outChannels), [32, 96, 192, 128, 128]);
+  assert.deepEqual(found.layers.filter((l) => l.type === 'linear').map((l) => (l as { outFeatures: number }).outFeatures), [100, 100, 10]);
+  // another input size, another stride, or shapes that do not infer: not recognised
+  assert.equal(recogniseGraph({ ...graph, input: [3, 227, 227] }), undefined);
+  assert.equal(recogniseGraph({ ...graph, layers: [{ ...conv1, stride: [2, 2] }, ...narrow.slice(1)] }), undefined);
+  assert.equal(recogniseGraph({ ...graph, input: [3, 20, 20] }), undefined);
+  // two ReLUs in a row: the second is not fused
+  assert.equal(recogniseGraph({ ...graph, layers: [conv1, { type: 'relu', name: 'r' }, ...narrow.slice(1)] }), undefined);
+  // preprocessing of a graph: the preset's crop made the graph's input size (resize at least that), or kept when it is already
+  const set = (input: [number, number, number], preprocess: typeof PREPROCESS.seed): WeightSet => ({ format: 'onnx', path: 'g.onnx', metadata: {}, tensors: new Map(), arch: { ...tv, input }, preprocess });
+  assert.equal(sourcePreprocess(set([3, 224, 224], PREPROCESS.torchvision)), PREPROCESS.torchvision);
+  assert.deepEqual(sourcePreprocess(set([3, 300, 200], PREPROCESS.torchvision)), { ...PREPROCESS.torchvision, resize: [300, 256], crop: [300, 200] });
+  assert.deepEqual(sourcePreprocess(set([3, 100, 120], PREPROCESS['bvlc-zoo'])), { ...PREPROCESS['bvlc-zoo'], resize: [100, 120] });
+  assert.equal(sourcePreprocess(set([3, 224, 224], PREPROCESS['bvlc-zoo'])), PREPROCESS['bvlc-zoo']);
+  const shorter = { ...PREPROCESS.seed, crop: null };
+  assert.equal(sourcePreprocess(set([3, 100, 100], shorter)), shorter);
+  // not from a graph: the set's preprocessing as it is
+  assert.equal(sourcePreprocess(set([3, 300, 200], PREPROCESS.torchvision), false), PREPROCESS.torchvision);
 });
