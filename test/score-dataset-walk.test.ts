@@ -9,7 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ClassResolver, readDataset } from '../lib/score/dataset.js';
+import { createServer } from 'node:net';
+import { ClassResolver, compareBytes, readDataset } from '../lib/score/dataset.js';
 
 const mkfifo = existsSync('/usr/bin/mkfifo') ? '/usr/bin/mkfifo' : undefined;
 const skip = mkfifo ? false : 'mkfifo (coreutils) is not installed: the walk test needs a FIFO';
@@ -21,7 +22,7 @@ function files(root: string, paths: string[]): void {
   }
 }
 
-test('ImageFolder: special entries are reported, not scored; links are followed once', { skip }, () => {
+test('ImageFolder: special entries are reported, not scored; links are followed once', { skip }, async () => {
   const root = mkdtempSync(join(tmpdir(), 'alexnet-walk-'));
   files(root, ['n0/a.jpg', 'n0/.hidden.jpg', 'n0/sub/b.png', 'n0/folder.jpg/c.jpg', 'n0/notes.txt', 'n1/x.jpg', '1/y.jpg', 'README', '.git/HEAD']);
   mkdirSync(join(root, 'n3'));
@@ -31,6 +32,8 @@ test('ImageFolder: special entries are reported, not scored; links are followed 
   symlinkSync('/dev/null', join(root, 'n0', 'devnull.jpg'));
   symlinkSync('n1', join(root, 'n2'));
   symlinkSync('/nonexistent-folder', join(root, 'broken'));
+  const socket = createServer();
+  await new Promise<void>((resolve) => socket.listen(join(root, 'n0', 'sock.jpg'), resolve));
   const labels = ['n0', 'n1', 'n2', 'n3'].map((wnid, index) => ({ index, wnid, label: `class ${wnid}` }));
   const ds = readDataset(root, undefined, new ClassResolver(labels), 'labels.txt');
   assert.equal(ds.layout, 'image-folder');
@@ -41,9 +44,10 @@ test('ImageFolder: special entries are reported, not scored; links are followed 
   assert.deepEqual(ds.ignored, ['README', 'broken', 'n0/notes.txt']);
   assert.deepEqual(ds.warnings, [
     'folders 1 and n1 name the same class 1; both are scored as class 1',
-    '4 entries are not a regular image file (not scored): n0/devnull.jpg (a character device), n0/folder.jpg (a folder named like an image; what it holds is listed), n0/loop (a link back to a folder already listed), n0/pipe.jpg (a FIFO)',
+    '5 entries are not a regular image file (not scored): n0/devnull.jpg (a character device), n0/folder.jpg (a folder named like an image; what it holds is listed), n0/loop (a link back to a folder already listed), n0/pipe.jpg (a FIFO), n0/sock.jpg (a socket)',
     'no image files in 1 class folder: n3',
   ]);
+  socket.close();
 });
 
 test('ImageFolder: unknown and ambiguous folder names are refused with a hint', () => {
@@ -98,4 +102,18 @@ test('a flat folder: listed images missing, images not listed, a FIFO; paths nor
   // a header row other than path,label is a bad row; Windows line ends are read
   writeFileSync(gt, 'file,class\r\na.jpg,0\r\n');
   assert.throws(() => readDataset(root, gt, new ClassResolver(labels), 'l'), { message: /^Expected the labels in .* but found 1 unknown: class$/ });
+});
+
+test('ClassResolver: indices of more than one digit; compareBytes orders by code point (UTF-8 bytes)', () => {
+  const labels = Array.from({ length: 20 }, (_, index) => ({ index, wnid: '', label: `name ${index}` }));
+  const r = new ClassResolver(labels);
+  assert.deepEqual(['12', '19', '20', '1x', 'x1', ' 1'].map((n) => r.resolve(n)), [12, 19, undefined, undefined, undefined, undefined]);
+  // UTF-16 puts U+10000 (a surrogate pair, from 0xD800) below U+E000..U+FFFF; UTF-8 and code points put it above
+  const sorted = ['\uFFFD', '\u{10000}', '\uE000', '\uD7FF', 'z'].sort(compareBytes);
+  assert.deepEqual(sorted, ['z', '\uD7FF', '\uE000', '\uFFFD', '\u{10000}']);
+  assert.ok(compareBytes('a\u{10000}', 'a\uFFFF') > 0);
+  assert.ok(compareBytes('a\uFFFF', 'a\u{10000}') < 0);
+  assert.equal(compareBytes('ab', 'ab'), 0);
+  assert.ok(compareBytes('ab', 'abc') < 0);
+  assert.ok(compareBytes('b', 'abc') > 0);
 });

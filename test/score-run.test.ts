@@ -16,7 +16,7 @@ import { defaultLabels } from '../lib/labels.js';
 import type { Preprocess } from '../lib/model/layers.js';
 import { ClassResolver, readDataset, type Dataset } from '../lib/score/dataset.js';
 import { findCompleteOutput, type CompleteCheck } from '../lib/score/complete.js';
-import { formatHeader, formatRecord, OutputLock, readOutput, type ScoreHeader, type ScoreRecord } from '../lib/score/records.js';
+import { formatHeader, formatRecord, headerLabels, OutputLock, readOutput, type ScoreHeader, type ScoreRecord } from '../lib/score/records.js';
 import { buildHeader, runScore, weightsDigest, weightsIdentity, type ScoreOptions, type ScoreProgress } from '../lib/score/run.js';
 import { chooseShard, describeShardChoice, expandOutPath } from '../lib/score/scheduler.js';
 
@@ -275,6 +275,8 @@ test('findCompleteOutput: complete only when every fact of the header agrees and
     ['another labels file', writeOutput('c-labels.jsonl', { ...h, labels: labelsFile }, records)],
     ['unreadable', writeOutput('c-bad.jsonl', h, records, 'not json\n')],
     ['header only', writeOutput('c-empty.jsonl', h, [])],
+    // a header whose count lies: its records are all it claims, but the shard has one more image
+    ['count lies', writeOutput('c-count.jsonl', { ...h, count: 2 }, records.slice(0, 2))],
     ['empty', writeOutput('c-none.jsonl', h, []).replace('c-none', 'c-zero')],
   ];
   writeFileSync(join(scratch, 'c-zero.jsonl'), '');
@@ -354,4 +356,16 @@ test('describeShardChoice and expandOutPath', () => {
   assert.equal(d('kubernetes', { JOB_COMPLETION_INDEX: '0' }), 'the Kubernetes Indexed Job (JOB_COMPLETION_INDEX=0)');
   assert.equal(expandOutPath('{shard}/{shards}/{shard}.csv', { index: 4, count: 12 }), '4/12/4.csv');
   assert.equal(expandOutPath('plain.csv', { index: 4, count: 12 }), 'plain.csv');
+});
+
+test('headerLabels: --labels given wins, then the labels file of the run where it is readable, else the default names', () => {
+  const h = buildHeader(dataset(), standIn().classifier, options(), P, null);
+  const mine = join(scratch, 'mine.txt');
+  writeFileSync(mine, 'cat\ndog\nfox\nowl\n');
+  const theirs = join(scratch, 'theirs.txt');
+  writeFileSync(theirs, 'a\nb\nc\nd\n');
+  assert.deepEqual(headerLabels({ ...h, labels: theirs }, mine).map((l) => l.label), ['cat', 'dog', 'fox', 'owl']);
+  assert.deepEqual(headerLabels({ ...h, labels: theirs }).map((l) => l.label), ['a', 'b', 'c', 'd']);
+  assert.deepEqual(headerLabels({ ...h, labels: join(scratch, 'gone.txt') }).map((l) => l.label), ['class 0', 'class 1', 'class 2', 'class 3']);
+  assert.deepEqual(headerLabels(h).map((l) => l.label), ['class 0', 'class 1', 'class 2', 'class 3']);
 });
