@@ -5,10 +5,12 @@
 // the tensor values written out by hand; then one graph per refusal, each message word for word.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PREPROCESS } from '../lib/model/archs.js';
+import { buildArchitecture, PREPROCESS } from '../lib/model/archs.js';
+import { parameterShapes } from '../lib/model/shapes.js';
+import { encodeOnnx } from '../lib/weights/onnx-export.js';
 import { onnxRoot, readOnnx } from '../lib/weights/onnx.js';
 import { tensorValues } from '../lib/weights/safetensors.js';
 
@@ -238,4 +240,28 @@ test('Constant nodes: value, value_ints and value_int feed Reshape and Pad', asy
   }));
   // a Pad before an average pool is counted: count_include_pad becomes 1
   assert.deepEqual(viaInt.arch!.layers[0], { type: 'avgPool2d', name: 'pool0', kernel: [2, 2], stride: [1, 1], pad: [0, 1, 2, 0], ceil: false, countIncludePad: true });
+});
+
+test('integer initializers as raw little-endian bytes (INT64 and INT32) feed Pad', async () => {
+  const le64 = (v: number[]) => { const b = Buffer.alloc(8 * v.length); v.forEach((x, i) => b.writeBigInt64LE(BigInt(x), 8 * i)); return b; };
+  const le32 = (v: number[]) => { const b = Buffer.alloc(4 * v.length); v.forEach((x, i) => b.writeInt32LE(x, 4 * i)); return b; };
+  for (const [dataType, raw] of [[7, le64([0, 0, 1, 2, 0, 0, 3, 4])], [6, le32([0, 0, 1, 2, 0, 0, 3, 4])]] as [number, Buffer][]) {
+    const path = write({ nodes: [node('Pad', ['x', 'pads'], 'p'), node('Conv', ['p', 'w'], 'c'), ...tail('c')], inits: { w: { dims: [2, 3, 1, 1], values: seq(6) }, ...tailInit } });
+    // swap in the raw initializer (write() writes int64_data / float_data only)
+    const type = onnxRoot().lookupType('onnx.ModelProto');
+    const model = type.toObject(type.decode(readFileSync(path))) as { graph: { initializer: object[] } };
+    model.graph.initializer.push({ name: 'pads', dims: [8], data_type: dataType, raw_data: raw });
+    writeFileSync(path, type.encode(type.fromObject(model)).finish());
+    const set = await readOnnx(path);
+    assert.deepEqual((set.arch!.layers[0] as { pad: number[] }).pad, [1, 2, 3, 4], `data type ${dataType}`);
+  }
+});
+
+test('exported graphs declare their input and output shapes: a batch parameter, then C, H, W / classes', () => {
+  const arch = buildArchitecture('torchvision', 5);
+  const tensors = new Map([...parameterShapes(arch)].map(([k, shape]) => [k, { shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) }]));
+  const type = onnxRoot().lookupType('onnx.ModelProto');
+  const model = type.toObject(type.decode(encodeOnnx(arch, tensors)), { longs: Number }) as { graph: { input: { type: { tensor_type: { shape: { dim: object[] } } } }[]; output: { type: { tensor_type: { shape: { dim: object[] } } } }[] } };
+  assert.deepEqual(model.graph.input[0].type.tensor_type.shape.dim, [{ dim_param: 'batch' }, { dim_value: 3 }, { dim_value: 224 }, { dim_value: 224 }]);
+  assert.deepEqual(model.graph.output[0].type.tensor_type.shape.dim, [{ dim_param: 'batch' }, { dim_value: 5 }]);
 });

@@ -92,6 +92,7 @@ test('crafted legacy checkpoints: views outside their storage, bad strides and i
     ['c_short_storage', `expected 16 bytes of storage 0 at offset ${c._c_short_storage[0]} but the file has ${c._c_short_storage[1]} bytes (truncated?)`],
     ['c_no_count', `expected storage 0 at offset ${c._c_no_count_offset} but the file ends (truncated?)`],
     ['c_keys_not_list', 'expected the list of storage keys after the legacy checkpoint object'],
+    ['c_int_pid', "expected a ('storage', torch.*Storage, key, location, numel) persistent id but found 5"],
   ];
   for (const [name, message] of refusals) {
     await assert.rejects(readTorch(file(name)), { code: 'ERR_WEIGHTS', message: `${file(name)}: ${message}` }, name);
