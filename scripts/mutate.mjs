@@ -49,7 +49,12 @@ export const AREAS = {
       { name: 'download', files: ['cache.js', 'download.js', 'lock.js'], fast: ['download'], slow: ['weights-commands'] },
     ],
   },
-  model: { mutate: 'dist/lib/model', fast: ['model-shapes', 'plan', 'summary'], slow: ['model'] },
+  model: {
+    mutate: 'dist/lib/model', fast: ['plan', 'model-archs', 'model-shapes', 'summary'], slow: ['model'],
+    groups: [
+      { name: 'shapes', files: ['archs.js', 'random.js', 'shapes.js', 'layers.js'], fast: ['model-archs', 'model-shapes', 'summary'], slow: ['plan'] },
+    ],
+  },
   classifier: { mutate: 'dist/lib/classifier.js', fast: ['classifier', 'classifier-each'], slow: ['classify', 'api'] },
 };
 
