@@ -75,6 +75,7 @@ test('defects: each refused with one line naming the file and what was expected'
 test('crafted legacy checkpoints: a strided view, a legacy storage view at an offset', async () => {
   await matches('c_ok', 'pytorch-legacy');
   await matches('c_view', 'pytorch-legacy');
+  await matches('c_int_key', 'pytorch-legacy');
 });
 
 test('crafted legacy checkpoints: views outside their storage, bad strides and ids, damaged storage tables', async () => {

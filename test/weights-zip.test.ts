@@ -3,7 +3,7 @@
 // place: every refusal word for word, and the zip64 sizes read from the extra field.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
@@ -152,4 +152,19 @@ test('members: missing, other methods, sizes against the limit and the data, dam
   const z3 = new ZipFile(bad);
   assert.throws(() => z3.read('g'), { code: 'ERR_WEIGHTS', message: new RegExp(`^${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: cannot inflate g: `) });
   z3.close();
+});
+
+test('an empty archive is its end record alone, found at offset 0', () => {
+  const empty = archive([]);
+  assert.equal(empty.length, 22);
+  const zip = new ZipFile(write(empty));
+  assert.equal(zip.entries.size, 0);
+  zip.close();
+});
+
+test('close() gives the file descriptor back', { skip: existsSync('/proc/self/fd') ? false : 'no /proc/self/fd to count open descriptors' }, () => {
+  const path = write(archive([{ name: 'a', data: Buffer.from('x') }]));
+  const before = readdirSync('/proc/self/fd').length;
+  for (let i = 0; i < 5; i++) new ZipFile(path).close();
+  assert.equal(readdirSync('/proc/self/fd').length, before);
 });
