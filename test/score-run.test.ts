@@ -369,3 +369,13 @@ test('headerLabels: --labels given wins, then the labels file of the run where i
   assert.deepEqual(headerLabels({ ...h, labels: join(scratch, 'gone.txt') }).map((l) => l.label), ['class 0', 'class 1', 'class 2', 'class 3']);
   assert.deepEqual(headerLabels(h).map((l) => l.label), ['class 0', 'class 1', 'class 2', 'class 3']);
 });
+
+test('renderReport: no speed lines for a run that scored nothing itself (all resumed)', async () => {
+  const { buildReport, renderReport } = await import('../lib/score/report.js');
+  const r = await runScore(dataset(), standIn().classifier, options());
+  const timing = { ...r.timing, images: 0, imagesPerSecond: 0 };
+  const text = renderReport(buildReport(r.header, r.metrics, { shards: [{ index: 0, count: 1 }], images: 7, timing, resumed: 7 }));
+  assert.doesNotMatch(text, /speed|time {9}per image/);
+  assert.match(text, /^resumed {6}7 images already in the output$/m);
+  assert.match(renderReport(buildReport(r.header, r.metrics, { shards: [{ index: 0, count: 1 }], images: 7, timing: r.timing })), /^speed {8}\d+\.\d images\/s \(7 images in /m);
+});
