@@ -44,7 +44,7 @@ export const AREAS = {
       { name: 'pickle', files: ['pickle.js'], fast: ['weights-pickle', 'weights-pickle-values', 'weights-torch'], slow: ['weights-torch-cases', 'safety'] },
       { name: 'torch', files: ['torch.js', 'zip.js', 'dtypes.js'], fast: ['weights-dtypes', 'weights-zip', 'weights-torch-cases', 'weights-torch', 'weights-safetensors', 'weights-formats'], slow: ['weights-pickle-values', 'safety', 'weights-onnx-graphs'] },
       { name: 'onnx', files: ['onnx.js', 'onnx-export.js'], fast: ['weights-onnx-graphs', 'weights-onnx-defaults', 'weights-onnx'], slow: ['weights-resolve', 'safety', 'ort-oracle'] },
-      { name: 'formats', files: ['caffe.js', 'keras.js', 'keras-h5-worker.js', 'npy.js', 'safetensors.js'], fast: ['weights-npy-cases', 'weights-caffe-cases', 'weights-formats', 'weights-safetensors'], slow: ['weights-resolve', 'weights-forward', 'safety'] },
+      { name: 'formats', files: ['caffe.js', 'keras.js', 'keras-h5-worker.js', 'npy.js', 'safetensors.js'], fast: ['weights-npy-cases', 'weights-caffe-cases', 'weights-safetensors-cases', 'weights-formats', 'weights-safetensors'], slow: ['weights-resolve', 'weights-forward', 'safety'] },
       { name: 'resolve', files: ['resolve.js', 'index.js', 'detect.js', 'convert.js', 'limits.js', 'types.js'], fast: ['weights-detect', 'weights-resolve', 'weights-formats'], slow: ['weights-commands', 'weights-forward', 'safety'] },
       { name: 'download', files: ['cache.js', 'download.js', 'lock.js'], fast: ['download'], slow: ['weights-commands'] },
     ],
