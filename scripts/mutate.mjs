@@ -50,7 +50,7 @@ export const AREAS = {
     ],
   },
   model: {
-    mutate: 'dist/lib/model', fast: ['plan', 'model-archs', 'model-shapes', 'summary'], slow: ['model'],
+    mutate: 'dist/lib/model', fast: ['plan', 'arena', 'model-archs', 'model-shapes', 'summary'], slow: ['model'],
     groups: [
       { name: 'shapes', files: ['archs.js', 'random.js', 'shapes.js', 'layers.js'], fast: ['model-archs', 'model-shapes', 'summary'], slow: ['plan'] },
     ],
