@@ -32,7 +32,7 @@ export const AREAS = {
   score: {
     mutate: 'dist/lib/score', fast: ['score-metrics', 'score-run', 'score-dataset-walk'], slow: ['score', 'score-stop'],
     groups: [
-      { name: 'run', files: ['run.js', 'complete.js', 'scheduler.js', 'pool.js', 'decode-worker.js'], fast: ['score-run'], slow: ['score', 'score-stop'] },
+      { name: 'run', files: ['run.js', 'complete.js', 'scheduler.js', 'pool.js', 'decode-worker.js'], fast: ['score-run', 'score-metrics'], slow: ['score', 'score-stop'] },
       { name: 'dataset', files: ['dataset.js'], fast: ['score-dataset-walk', 'score-metrics'], slow: ['score-run', 'score'] },
     ],
   },

@@ -17,7 +17,7 @@ import type { Preprocess } from '../lib/model/layers.js';
 import { ClassResolver, readDataset, type Dataset } from '../lib/score/dataset.js';
 import { findCompleteOutput, type CompleteCheck } from '../lib/score/complete.js';
 import { formatHeader, formatRecord, headerLabels, OutputLock, readOutput, type ScoreHeader, type ScoreRecord } from '../lib/score/records.js';
-import { buildHeader, runScore, weightsDigest, weightsIdentity, type ScoreOptions, type ScoreProgress } from '../lib/score/run.js';
+import { buildHeader, COMPARED_FIELDS, headerMismatch, runScore, weightsDigest, weightsIdentity, type ScoreOptions, type ScoreProgress } from '../lib/score/run.js';
 import { chooseShard, describeShardChoice, expandOutPath } from '../lib/score/scheduler.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'alexnet-score-run-'));
@@ -378,4 +378,34 @@ test('renderReport: no speed lines for a run that scored nothing itself (all res
   assert.doesNotMatch(text, /speed|time {9}per image/);
   assert.match(text, /^resumed {6}7 images already in the output$/m);
   assert.match(renderReport(buildReport(r.header, r.metrics, { shards: [{ index: 0, count: 1 }], images: 7, timing: r.timing })), /^speed {8}\d+\.\d images\/s \(7 images in /m);
+});
+
+test('findCompleteOutput: another shard count with the same images (1/2 and 1/3 of two) is not this shard', async () => {
+  const out = join(scratch, 'two.jsonl');
+  await runScore(dataset(), standIn().classifier, options({ out, limit: 2, shard: { index: 1, count: 2 } }));
+  const check: CompleteCheck = { dataset: ROOT, weights: 'random:7', top: 4, limit: 2, exifOrientation: true, shard: { index: 1, count: 2 }, out };
+  assert.ok(await findCompleteOutput(check));
+  assert.equal(await findCompleteOutput({ ...check, shard: { index: 1, count: 3 } }), undefined);
+});
+
+test('--resume of an output whose header line was torn: the header is written again and the run goes on', async () => {
+  const out = join(scratch, 'torn-header.jsonl');
+  writeFileSync(out, '{"alexnetCliScore":2,"data');
+  const r = await runScore(dataset(), standIn().classifier, options({ out, resume: true }));
+  assert.deepEqual([r.resumed, r.droppedTornLine, readOutput(out).records.length], [0, true, 7]);
+  assert.equal(readOutput(out).header!.count, 7);
+});
+
+test('headerMismatch: every compared field tells two runs apart', () => {
+  const h = buildHeader(dataset(), standIn().classifier, options(), P, null);
+  const other: Record<string, unknown> = {
+    weights: 'random:8', layout: 'csv', datasetSize: 6, datasetSha256: 'e'.repeat(64), arch: 'caffe', numClasses: 5, top: 3,
+    preprocess: { ...P, bgr: true }, exifOrientation: false, limit: 3,
+  };
+  assert.deepEqual(COMPARED_FIELDS, Object.keys(other));
+  for (const field of COMPARED_FIELDS) {
+    const found = headerMismatch(h, { ...h, [field]: other[field] }, COMPARED_FIELDS);
+    assert.ok(found?.startsWith(`${field === 'datasetSha256' ? 'dataset' : field} `), `${field}: ${found}`);
+  }
+  assert.equal(headerMismatch(h, { ...h }, COMPARED_FIELDS), undefined);
 });
