@@ -227,25 +227,28 @@ async function runArea(area, opts) {
     const detected = r.status === 'Killed' || r.status === 'Timeout';
     const invalid = r.status === 'RuntimeError' || r.status === 'CompileError';
     const equivalent = !detected && !invalid ? equivalentReason(equivalents, r.fileName, r.mutatorName, original, r.replacement) : undefined;
-    if (inSample) counted.push({ detected, invalid, equivalent });
+    if (inSample) counted.push({ detected, invalid, equivalent, timeout: r.status === 'Timeout' });
     if (!detected && !invalid) survivors.push({ where, mutator: r.mutatorName, original, replacement: r.replacement, status: r.status, inSample, equivalent });
   }
   const valid = counted.filter((c) => !c.invalid);
   const killed = valid.filter((c) => c.detected).length;
+  // a timeout counts as detected (Stryker's rule: a mutant that loops forever is caught), but on a loaded
+  // machine a slow test run times out too: they are counted apart so the score without them can be read
+  const timeouts = valid.filter((c) => c.timeout).length;
   const equivalent = valid.filter((c) => c.equivalent).length;
   const denominator = valid.length - equivalent;
   const score = denominator ? killed / denominator : 1;
   const [lo, hi] = wilson(killed, denominator);
   console.log(`\n${area}: ${killed} of ${denominator} non-equivalent mutants killed = ${(100 * score).toFixed(1)}%`
     + (isSample ? ` (95% interval ${(100 * lo).toFixed(1)}-${(100 * hi).toFixed(1)}%)` : '')
-    + `; ${equivalent} judged equivalent, ${counted.length - valid.length} invalid (runtime/compile errors); ${results.length} run in ${minutes.toFixed(1)} min`);
+    + `; ${timeouts} of the killed by timeout; ${equivalent} judged equivalent, ${counted.length - valid.length} invalid (runtime/compile errors); ${results.length} run in ${minutes.toFixed(1)} min`);
   for (const s of survivors.filter((x) => !x.equivalent)) {
     console.log(`  survived${s.inSample ? '' : ' (not in the sample)'}: ${s.where} ${s.mutator}: ${oneLine(s.original)}  ->  ${oneLine(s.replacement)}`);
   }
   for (const s of survivors.filter((x) => x.equivalent)) {
     console.log(`  equivalent: ${s.where} ${s.mutator}: ${oneLine(s.original)}  ->  ${oneLine(s.replacement)}  (${s.equivalent})`);
   }
-  return { area, killed, denominator, equivalent, score, interval: isSample ? [lo, hi] : null, population: all.length, sampled: sampled.length, minutes };
+  return { area, killed, timeouts, denominator, equivalent, score, interval: isSample ? [lo, hi] : null, population: all.length, sampled: sampled.length, minutes };
 }
 
 async function main() {
