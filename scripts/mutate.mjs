@@ -167,7 +167,7 @@ async function runArea(area, opts) {
   if (isSample) {
     writeFileSync(sampleFile, JSON.stringify({
       area, seed: opts.seed, size: sampled.length, population: all.length,
-      nodes: sampled.map((m) => ({ file: relative(ROOT, m.fileName).replace(/\\/g, '/'), start: { line: m.location.start.line + 1, column: m.location.start.column }, end: { line: m.location.end.line + 1, column: m.location.end.column } })),
+      nodes: sampled.map((m) => ({ file: relative(ROOT, m.fileName).replace(/\\/g, '/'), start: { line: m.location.start.line + 1, column: m.location.start.column }, end: { line: m.location.end.line + 1, column: m.location.end.column }, mutator: m.mutatorName, replacement: m.replacement })),
     }, null, 1));
   }
   const testRun = (names) => `node --test --test-concurrency=1 ${names.map((n) => `dist/test/${n}.test.js`).join(' ')}`;
