@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run mutate`: how many realistic bugs would the tests notice?
 //
-//   npm run mutate -- ts [--area score,weights,model,classifier] [--sample N|all] [--seed S] [--incremental] [--fast-only]
+//   npm run mutate -- ts [--area score,weights,model,classifier] [--sample N|all] [--seed S] [--group NAME,...] [--incremental] [--fast-only]
 //   npm run mutate -- native [--only NAME,...]
 //   npm run mutate                  # both: every TS area (sampled, 60 mutants each), then every planted native bug
 //
@@ -65,7 +65,7 @@ function groupOf(area, fileName) {
 }
 
 function parseArgs(argv) {
-  const opts = { what: [], areas: Object.keys(AREAS), sample: 60, seed: 17, incremental: false, only: null, fastOnly: false };
+  const opts = { what: [], areas: Object.keys(AREAS), sample: 60, seed: 17, incremental: false, only: null, fastOnly: false, groups: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--area') opts.areas = argv[++i].split(',');
@@ -75,6 +75,7 @@ function parseArgs(argv) {
     else if (a === '--incremental') opts.incremental = true;
     else if (a === '--fast-only') opts.fastOnly = true;
     else if (a === '--only') opts.only = argv[++i].split(',');
+    else if (a === '--group') opts.groups = argv[++i].split(',');
     else if (a === 'ts' || a === 'native') opts.what.push(a);
     else throw new Error(`Expected ts, native, --area A,B, --sample N|all, --seed S, --incremental or --only NAMES but received ${a}`);
   }
@@ -184,6 +185,11 @@ async function runArea(area, opts) {
   const started = Date.now();
   const results = [];
   for (const { group, mutants } of byGroup.values()) {
+    // --group: run only these groups (their mutants alone count: a partial measurement)
+    if (opts.groups && !opts.groups.includes(group.name)) {
+      for (const m of mutants) sampleKeys.delete(keyOf(m));
+      continue;
+    }
     const command = commandOf(group);
     const groupRanges = isSample
       ? [...new Set(mutants.map((m) => `${relative(ROOT, m.fileName)}:${m.location.start.line + 1}:${m.location.start.column}-${m.location.end.line + 1}:${m.location.end.column}`))]
