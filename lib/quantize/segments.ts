@@ -73,7 +73,7 @@ export class SegmentRunner {
    * quantization); `only` limits the networks built to the quantized segments (the others are shared)
    */
   static async build(segments: Segment[], params: (layer: string) => { weight: Float32Array; bias?: Float32Array },
-    options: { quantizedOnly?: boolean } = {}): Promise<SegmentRunner> {
+    options: { quantizedOnly?: boolean; winograd?: boolean } = {}): Promise<SegmentRunner> {
     const models: (Model | undefined)[] = [];
     for (const s of segments) {
       if (!s.arch || (options.quantizedOnly && !s.quantized)) {
@@ -90,7 +90,7 @@ export class SegmentRunner {
           if (data) set.tensors.set(name, { shape, data });
         }
       }
-      models.push(await Model.fromWeights(s.arch, set));
+      models.push(await Model.fromWeights(s.arch, set, 'cpu', { winograd: options.winograd }));
     }
     return new SegmentRunner(segments, models);
   }

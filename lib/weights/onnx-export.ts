@@ -100,7 +100,8 @@ export function encodeOnnx(arch: Architecture, tensors: Map<string, ExportTensor
     const inputs = [`${spec.name}.weight`];
     const bias = tensors.get(`${spec.name}.bias`);
     if (bias) {
-      // what QDQ runtimes expect for a fused int8 conv/gemm: the bias in the accumulator's units
+      // what QDQ runtimes expect for a fused int8 conv/gemm: the bias in the accumulator's units (quantize
+      // writes biases on that grid already: lib/quantize/quantize.ts snapBias)
       const biasScales = Float32Array.from(layer.weight.scales, (s) => Math.fround(layer.input.scale * s));
       const biasQ = Int32Array.from(bias.data, (b, o) => Math.round(b / biasScales[o]));
       rawInitializer(`${spec.name}.bias_quantized`, [out], ONNX_INT32, biasQ);
