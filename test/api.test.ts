@@ -23,12 +23,12 @@ test('import { loadModel } from "alexnet-cli": classify paths and forward a tens
 });
 
 // the public surface, by name: a rename or a dropped export is a breaking change and must fail here
-const RUNTIME_EXPORTS = ['ARCH_NAMES', 'Classifier', 'Model', 'PREPROCESS', 'buildArchitecture', 'inferShapes', 'loadModel', 'readLabels', 'softmaxRows', 'topK'];
+const RUNTIME_EXPORTS = ['ARCH_NAMES', 'Classifier', 'Model', 'PREPROCESS', 'buildArchitecture', 'inferShapes', 'isFailure', 'loadModel', 'readLabels', 'softmaxRows', 'topK'];
 
 test('the package exports exactly the documented values, each of the documented kind', async () => {
   const api = await import('alexnet-cli') as Record<string, unknown>;
   assert.deepEqual(Object.keys(api).sort(), RUNTIME_EXPORTS);
-  for (const name of ['Classifier', 'Model', 'buildArchitecture', 'inferShapes', 'loadModel', 'readLabels', 'softmaxRows', 'topK']) {
+  for (const name of ['Classifier', 'Model', 'buildArchitecture', 'inferShapes', 'isFailure', 'loadModel', 'readLabels', 'softmaxRows', 'topK']) {
     assert.equal(typeof api[name], 'function', name);
   }
   assert.deepEqual(Object.keys(api.PREPROCESS as object).sort(), ['bvlc-zoo', 'caffe', 'seed', 'torchvision']);

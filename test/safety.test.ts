@@ -172,10 +172,19 @@ test('a 300-byte .pth with a tensor of 2^31 elements over one float (stride 0) i
 test('pickles: a huge LONG4 is refused, LONG1 decodes in linear time, a million APPENDS do not overflow the stack', () => {
   const options = { path: 'x.pkl', persistentLoad: () => null };
   const long4 = Buffer.concat([P.proto, Buffer.from([0x8b]), u32(512 * 1024), Buffer.alloc(512 * 1024, 0x7f), P.stop]);
-  assert.throws(() => unpickle(long4, 0, options), { message: 'x.pkl: expected an integer of at most 255 bytes at offset 2 but LONG4 declares 524288' });
+  assert.throws(() => unpickle(long4, 0, options), { message: 'x.pkl: expected an integer of at most 1024 bytes at offset 2 but LONG4 declares 524288' });
   // LONG1 of 255 bytes is decoded in linear time, exactly
   const long1 = Buffer.concat([P.proto, Buffer.from([0x8a, 3, 0x01, 0x02, 0x83]), P.stop]);
   assert.equal(unpickle(long1, 0, options).value, 0x830201 - 0x1000000);
+  // the bound's edge: 1024 bytes decode (2^8191 - 1, all ones but the sign bit), 1025 do not
+  const edge = Buffer.concat([P.proto, Buffer.from([0x8b]), u32(1024), Buffer.alloc(1023, 0xff), Buffer.from([0x7f]), P.stop]);
+  assert.equal(unpickle(edge, 0, options).value, (1n << 8191n) - 1n);
+  const over = Buffer.concat([P.proto, Buffer.from([0x8b]), u32(1025), Buffer.alloc(1025, 0), P.stop]);
+  assert.throws(() => unpickle(over, 0, options), { message: 'x.pkl: expected an integer of at most 1024 bytes at offset 2 but LONG4 declares 1025' });
+  // protocol 0's decimal LONG has the same bound in digits: 2467 digits (10^2466 < 2^8191) decode, 2469 do not
+  const decimal = (digits: number) => Buffer.concat([Buffer.from(`L${'9'.repeat(digits)}L\n.`, 'latin1')]);
+  assert.equal(unpickle(decimal(2466), 0, options).value, 10n ** 2466n - 1n);
+  assert.throws(() => unpickle(decimal(2469), 0, options), /at most 2468 digits \(1024 bytes\) at offset 0 but LONG has 2470 characters/);
   const many = Buffer.concat([P.proto, P.emptyList, P.mark, Buffer.alloc(1_000_000, 0x4e), P.appends, P.stop]);
   assert.equal((unpickle(many, 0, options).value as unknown[]).length, 1_000_000);
 });

@@ -75,8 +75,14 @@ function toNumber(v: unknown): number {
   throw new TypeError(`expected an int but found ${typeof v}`);
 }
 
-/** Longest LONG1/LONG4 accepted: LONG1's own limit; a state dict's ints fit in 8 bytes (the legacy magic in 10) */
-const MAX_LONG_BYTES = 255;
+/**
+ * Longest LONG4 (and protocol 0 LONG) accepted, in bytes of two's complement: a state dict's ints fit in
+ * 8 bytes (the legacy magic in 10), and Python writes LONG4 only from 256 bytes on, so a bound of 255
+ * would refuse every LONG4. Decoding is linear, so the bound is about memory, not time.
+ */
+const MAX_LONG_BYTES = 1024;
+/** the decimal digits of the largest such integer: 8 * MAX_LONG_BYTES * log10(2), rounded up, and a sign */
+const MAX_LONG_DIGITS = Math.ceil(8 * MAX_LONG_BYTES * Math.log10(2)) + 1;
 
 function decodeLong(bytes: Buffer): number | bigint {
   if (bytes.length === 0) return 0;
@@ -218,7 +224,7 @@ export function unpickle(data: Buffer, start: number, options: UnpickleOptions):
       }
       case 0x4c: { // LONG (protocol 0): decimal text
         const text = line();
-        if (text.length > 2 * MAX_LONG_BYTES + 2) fail(`expected an integer of at most ${MAX_LONG_BYTES} bytes at offset ${opcodeOffset} but LONG has ${text.length} digits`);
+        if (text.replace(/L$/, '').length > MAX_LONG_DIGITS) fail(`expected an integer of at most ${MAX_LONG_DIGITS} digits (${MAX_LONG_BYTES} bytes) at offset ${opcodeOffset} but LONG has ${text.length} characters`);
         stack.push(decodeDecimal(text.replace(/L$/, '')));
         break;
       }
