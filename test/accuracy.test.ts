@@ -1,6 +1,6 @@
 // The accuracy table of docs/precision.md in small: PyTorch trains / fits two AlexNets and makes their
 // labelled sets (bench/accuracy/make_sets.py --small: 100-105 evaluation images each, never used for
-// training or calibration), we quantize on the sets' calibration images and evaluate fp32, bf16 and int8;
+// training or calibration; made once into the temporary folder per version of the script), we quantize on the sets' calibration images and evaluate fp32, bf16 and int8;
 // the issue's targets are checked on each set: bf16 agrees with fp32 on >= 99.5% of top-1, int8 on >= 98%,
 // each precision's accuracy within 1 point of fp32's, our int8 accuracy at least PyTorch's own int8.
 // Needs /usr/bin/python3 with torch, torchvision, scikit-learn and scikit-image (Debian's python3-torch,
@@ -8,7 +8,8 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,12 +29,16 @@ function missing(): string | false {
 const skip = missing();
 
 describe('accuracy: fp32, bf16 and int8 on networks PyTorch trained and fitted (small sets)', { skip }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'accuracy-'));
+  // made once per version of make_sets.py (training takes minutes on two shared cores), then reused
+  const hash = createHash('sha256').update(readFileSync(script)).digest('hex').slice(0, 12);
+  const dir = join(tmpdir(), `alexnet-cli-accuracy-small-${hash}`);
   const results = new Map<string, SetResult>();
 
   before(async () => {
-    const r = spawnSync(python, [script, dir, '--small'], { encoding: 'utf8', stdio: ['ignore', 'inherit', 'pipe'] });
-    assert.equal(r.status, 0, r.stderr);
+    if (!['digits', 'photos'].every((set) => existsSync(join(dir, set, 'meta.json')))) {
+      const r = spawnSync(python, [script, dir, '--small'], { encoding: 'utf8', stdio: ['ignore', 'inherit', 'pipe'] });
+      assert.equal(r.status, 0, r.stderr);
+    }
     for (const set of ['digits', 'photos']) results.set(set, await evaluateSet(join(dir, set)));
   });
 

@@ -7,7 +7,6 @@ import { formatBytes, renderTable } from '../format.js';
 import { parseArchName } from '../model/load.js';
 import { status } from '../status.js';
 import { CALIBRATION_METHODS, parseCalibrationMethod } from '../quantize/calibrate.js';
-import { writeInt8Model } from '../quantize/file.js';
 import { quantizeNetwork, type QuantizeResult } from '../quantize/quantize.js';
 import { loadCalibrationImages, readFp32Params } from '../quantize/sources.js';
 import { checkNewOutput, withArchOption } from './common.js';
@@ -63,17 +62,13 @@ export const quantizeCommand: CommandModule<object, QuantizeArgs> = {
     const { images, available } = await loadCalibrationImages(argv.calibrate, source.preprocess, source.arch, argv.images);
     status(`quantize: ${source.arch.name}, ${images.length} of ${available} calibration inputs, method ${method}`);
     const result = await quantizeNetwork(source.arch, source.preprocess, source.params, images, {
-      method, batch: argv.batch,
+      method, batch: argv.batch, out: argv.out, calibration: { source: argv.calibrate },
       onPass: (pass, done, total) => { if (done === total) status(`quantize: ${pass} pass done (${total} images)`); },
-    });
-    writeInt8Model(argv.out, {
-      arch: result.arch, preprocess: result.preprocess, layers: result.layers,
-      calibration: { method, images: result.images, source: argv.calibrate },
     });
     const written = statSync(argv.out).size;
     if (argv.json) {
       process.stdout.write(`${JSON.stringify({
-        out: argv.out, arch: result.arch.name, method, images: result.images, top1Agreement: result.top1Agreement,
+        out: argv.out, arch: result.arch.name, method, images: result.images, top1Agreement: result.top1Agreement, runtime: result.runtime,
         bytes: written, fp32Bytes: source.bytes,
         layers: result.layers.map((l) => ({
           name: l.name, inputScale: l.input.scale, inputZeroPoint: l.input.zeroPoint, observed: l.observed, clipped: l.clipped,
@@ -86,8 +81,8 @@ export const quantizeCommand: CommandModule<object, QuantizeArgs> = {
     process.stdout.write([
       `${argv.out}: int8 ${result.arch.name}, activations calibrated by ${method} on ${result.images} images`,
       renderQuantizeTable(result),
-      'SQNR of each layer\'s output vs fp32 (fake quantization: int8 values run by the fp32 kernels): "layer alone" quantizes',
-      'only that layer (its input and weights); "network" runs every layer up to it in int8.',
+      `SQNR of each layer's output vs fp32 (${result.runtime === 'native' ? 'the native int8 runtime on the file written' : 'fake quantization: int8 values run by the fp32 kernels'}): "layer alone"`,
+      'quantizes only that layer (its input and weights); "network" runs every layer up to it in int8.',
       `top-1 agreement with fp32 on the calibration images: ${(100 * result.top1Agreement).toFixed(1)}% (${agree}/${result.images})`,
       `${formatBytes(written)} written (fp32 weights: ${formatBytes(source.bytes)})`,
       '',

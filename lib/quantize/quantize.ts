@@ -10,6 +10,19 @@ import { inferShapes } from '../model/shapes.js';
 import { type CalibrationMethod, RangeObserver } from './calibrate.js';
 import { type ActivationQuant, countClipped, dequantizeWeights, ErrorMeter, fakeQuantizeActivations, type Int8Weights, quantizeWeights } from './quant.js';
 import { type Segment, SegmentRunner, splitSegments } from './segments.js';
+import { writeInt8Model } from './file.js';
+import { native as nativeBinding } from '../native.js';
+import { readWeights } from '../weights/index.js';
+
+/**
+ * The int8 file's layers on the native int8 runtime (packQuantized, static activation scales), or undefined
+ * where this build has none (the simulation then measures)
+ */
+async function nativeInt8Runner(segments: Segment[], path: string): Promise<SegmentRunner | undefined> {
+  if (!(nativeBinding() as { packQuantized?: unknown }).packQuantized) return undefined;
+  const set = await readWeights(path);
+  return SegmentRunner.fromSet(segments, set, { precision: 'int8' });
+}
 
 export interface QuantizedLayer {
   name: string;
@@ -52,12 +65,18 @@ export interface QuantizeResult {
   layers: QuantizedLayer[];
   /** top-1 of the int8 network equal to fp32's, over the calibration images */
   top1Agreement: number;
+  /** what ran the int8 side of the measurements: the native int8 runtime, or fake quantization on fp32 kernels */
+  runtime: 'native' | 'simulated';
 }
 
 export interface QuantizeOptions {
   method: CalibrationMethod;
   /** images per forward pass (default 16) */
   batch?: number;
+  /** write the int8 model here (lib/quantize/file.ts) before measuring; the native runtime then measures it */
+  out?: string;
+  /** more of alexnet.calibration (the source of the images) */
+  calibration?: Record<string, unknown>;
   /** called after every pass over the images: 'range' | 'histogram' | 'error' */
   onPass?: (pass: string, done: number, total: number) => void;
 }
@@ -135,11 +154,16 @@ export async function quantizeNetwork(arch: Architecture, preprocess: Preprocess
       };
     });
     const byName = new Map(layers.map((l) => [l.name, l]));
-    // pass 3: fp32 vs int8, layer by layer (alone) and along the network
-    const fake = await SegmentRunner.build(segments, (name) => {
+    if (options.out) writeInt8Model(options.out, { arch, preprocess, layers, calibration: { method: options.method, images: images.length, ...options.calibration } });
+    // pass 3: fp32 vs int8, layer by layer (alone) and along the network: the native int8 runtime on the
+    // file just written where this build has it (it quantizes its inputs itself), else fake quantization
+    const native = options.out ? await nativeInt8Runner(segments, options.out) : undefined;
+    const runtime = native ? 'native' : 'simulated';
+    const fake = native ?? await SegmentRunner.build(segments, (name) => {
       const l = byName.get(name)!;
       return { weight: dequantizeWeights(l.weight), bias: l.bias };
     }, { quantizedOnly: true });
+    const quantizeInput = (layer: QuantizedLayer, x: Float32Array) => { if (!native) fakeQuantizeActivations(x, layer.input); };
     try {
       const layerMeters = new Map(layers.map((l) => [l.name, new ErrorMeter()]));
       const networkMeters = new Map(layers.map((l) => [l.name, new ErrorMeter()]));
@@ -159,8 +183,8 @@ export async function quantizeNetwork(arch: Architecture, preprocess: Preprocess
           const l = byName.get(q.name)!;
           clipped.set(q.name, clipped.get(q.name)! + countClipped(exact, l.input));
           const alone = exact.slice();
-          fakeQuantizeActivations(alone, l.input);
-          fakeQuantizeActivations(int8, l.input);
+          quantizeInput(l, alone);
+          quantizeInput(l, int8);
           const exactOut = await fp32.run(i, exact, n);
           layerMeters.get(q.name)!.add(exactOut, await fake.run(i, alone, n));
           int8 = await fake.run(i, int8, n);
@@ -179,7 +203,7 @@ export async function quantizeNetwork(arch: Architecture, preprocess: Preprocess
         l.networkSqnrDb = networkMeters.get(l.name)!.sqnrDb;
         l.networkRelativeL2 = networkMeters.get(l.name)!.relativeL2;
       }
-      return { arch, preprocess, method: options.method, images: images.length, layers, top1Agreement: agree / images.length };
+      return { arch, preprocess, method: options.method, images: images.length, layers, top1Agreement: agree / images.length, runtime };
     } finally {
       fake.dispose();
     }

@@ -95,6 +95,27 @@ export class SegmentRunner {
     return new SegmentRunner(segments, models);
   }
 
+  /**
+   * The quantized segments' networks from a weight set as read (an int8 file: its tensors keep the int8
+   * values and scales), loaded with `pack` (the native int8 runtime: { precision: 'int8' })
+   */
+  static async fromSet(segments: Segment[], set: WeightSet, pack: Record<string, unknown>): Promise<SegmentRunner> {
+    const models: (Model | undefined)[] = [];
+    for (const s of segments) {
+      if (!s.quantized || !s.arch) {
+        models.push(undefined);
+        continue;
+      }
+      const tensors = new Map();
+      for (const kind of ['weight', 'bias']) {
+        const t = set.tensors.get(`${s.quantized.name}.${kind}`);
+        if (t) tensors.set(`${s.quantized.name}.${kind}`, t);
+      }
+      models.push(await Model.fromWeights(s.arch, { ...set, tensors }, 'cpu', pack));
+    }
+    return new SegmentRunner(segments, models);
+  }
+
   /** segment i on a batch: its input values -> its output values (a copy, never the input itself) */
   async run(i: number, input: Float32Array, batch: number): Promise<Float32Array> {
     const s = this.segments[i];
