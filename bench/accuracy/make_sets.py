@@ -15,7 +15,8 @@ images) and evaluation images (never seen by training or calibration).
 
 Written to OUT/<set>/: model.safetensors (fp32, our canonical names), images.u8 (uint8 [N, h, w, 3]: the
 calibration images then the evaluation images, before upscaling and normalisation), meta.json (sizes,
-labels, torchvision's normalisation, and PyTorch's fp32 and int8 predictions on the evaluation images).
+labels, torchvision's normalisation, and PyTorch's fp32 and int8 predictions on the evaluation images),
+and without --small calibration.npy (the calibration images as model inputs, for alexnet-cli quantize).
 The inputs are rebuilt bit for bit on the Node side: nearest upscaling, then (u8 / 255 - mean) / std with
 every step in float32, in that order.
 
@@ -95,7 +96,7 @@ def digits_set(small):
     d = load_digits()
     rng = np.random.default_rng(0)
     order = rng.permutation(len(d.target))
-    n_train, n_eval, n_calib = (300, 100, 32) if small else (600, 500, 100)
+    n_train, n_eval, n_calib = (300, 100, 32) if small else (500, 500, 100)
     train, evaluation = order[:n_train], order[n_train:n_train + n_eval]
     u8 = np.rint(d.images * (255 / 16)).astype(np.uint8)
     u8 = np.repeat(u8[..., None], 3, axis=3)
@@ -140,7 +141,7 @@ def photos_set(small):
     from skimage.transform import resize
     from sklearn.linear_model import LogisticRegression
     rng = np.random.default_rng(1)
-    per_train, per_calib, per_eval = (8, 3, 7) if small else (16, 6, 34)
+    per_train, per_calib, per_eval = (8, 3, 7) if small else (12, 6, 34)
     crops, labels, split = [], [], []
     for label, name in enumerate(PHOTOS):
         image = getattr(skimage.data, name)()
@@ -225,6 +226,9 @@ def main():
             'arch': 'torchvision', 'numClasses': str(num_classes), 'source': f'bench/accuracy/make_sets.py {name}'})
         order = np.concatenate([calib, evaluation])
         u8[order].tofile(os.path.join(out, 'images.u8'))
+        if not args.small:
+            # the calibration images as the model's input, for `alexnet-cli quantize --calibrate calibration.npy`
+            np.save(os.path.join(out, 'calibration.npy'), to_inputs(u8[calib], upscale).numpy())
         eval_x = to_inputs(u8[evaluation], upscale)
         log(f'{name}: PyTorch fp32 on {len(evaluation)} evaluation images')
         fp32 = batched(model, eval_x).argmax(1).numpy()
