@@ -73,6 +73,8 @@ for (const batch of batches) {
         const { loadModel } = await import('../lib/index.js');
         const classifier = await (loadModel as (o: Record<string, unknown>) => Promise<{ model: Model }>)({ arch: 'torchvision', weights: 'random:1', precision });
         model = classifier.model;
+        const loaded = (model as unknown as { precision?: string }).precision;
+        if (loaded !== precision) throw new Error(`this build's loadModel ignores precision (the model runs ${loaded ?? 'fp32'})`);
       } catch (e) {
         if (batch === batches[0]) notes.push(`ours ${precision}: not timed (${(e as Error).message.split('\n')[0]})`);
         continue;
