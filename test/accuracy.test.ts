@@ -13,6 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { native } from '../lib/native.js';
 import { evaluateSet, renderAccuracy, type SetResult } from '../bench/accuracy/evaluate.js';
 
 const python = '/usr/bin/python3';
@@ -45,12 +46,16 @@ describe('accuracy: fp32, bf16 and int8 on networks PyTorch trained and fitted (
   for (const set of ['digits', 'photos']) {
     test(`${set}: bf16 and int8 meet the targets against fp32 and PyTorch int8`, (t) => {
       const r = results.get(set)!;
-      t.diagnostic(`\n${renderAccuracy([r])}`);
+      for (const line of renderAccuracy([r]).split('\n')) t.diagnostic(line);
       const row = (precision: string, runtime: RegExp) => r.rows.find((x) => x.precision === precision && runtime.test(x.runtime))!;
       const fp32 = row('fp32', /^ours/);
       const bf16 = row('bf16', /^ours/);
       const int8 = row('int8', /^ours/);
       assert.ok(r.images >= 100);
+      // the native bf16 / int8 runtime measured wherever this build has it
+      const runtime = (native() as { packQuantized?: unknown }).packQuantized ? 'ours (native)' : 'ours (simulated)';
+      assert.equal(int8.runtime, runtime);
+      assert.equal(bf16.runtime, runtime);
       // the weights made it across: our fp32 and PyTorch's fp32 give the same top-1
       assert.ok(r.torchFp32Agreement >= 0.99, `fp32 top-1 equal to PyTorch's on ${r.torchFp32Agreement}`);
       // a classifier worth measuring: well above chance

@@ -141,7 +141,7 @@ describe('quantize end to end (torchvision, random:1 weights, 4 fixture photogra
   const calib = join(scratch, 'calib');
   const out = join(scratch, 'tv-int8.safetensors');
   let table: {
-    arch: string; method: string; images: number; top1Agreement: number; bytes: number; fp32Bytes: number;
+    arch: string; method: string; runtime: string; images: number; top1Agreement: number; bytes: number; fp32Bytes: number;
     layers: { name: string; inputScale: number; inputZeroPoint: number; clipped: number; weightSqnrDb: number; layerSqnrDb: number; networkSqnrDb: number }[];
   };
   let model: Int8Model;
@@ -164,6 +164,8 @@ describe('quantize end to end (torchvision, random:1 weights, 4 fixture photogra
   test('the error table: every conv and fc layer, each above its SQNR floor, top-1 kept', () => {
     assert.equal(table.arch, 'torchvision');
     assert.equal(table.method, 'mse');
+    // measured on the native int8 runtime wherever this build has it
+    assert.equal(table.runtime, (native() as { packQuantized?: unknown }).packQuantized ? 'native' : 'simulated');
     assert.equal(table.images, 4);
     assert.deepEqual(table.layers.map((l) => l.name), ['conv1', 'conv2', 'conv3', 'conv4', 'conv5', 'fc6', 'fc7', 'fc8']);
     for (const l of table.layers) {

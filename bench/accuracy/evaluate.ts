@@ -2,9 +2,10 @@
 // int8 on its evaluation images, against the labels, against our fp32 (top-1 agreement) and against
 // PyTorch's own fp32 and int8 predictions on the same images.
 //
-// bf16 and int8 run by simulation on the fp32 kernels (lib/quantize/simulate.ts: bf16 rounding of each conv /
-// linear input and weights; int8 fake quantization with the calibrated scales, the arithmetic of the native
-// int8 runtime up to fp32 rounding order): the `runtime` column says so.
+// bf16 and int8 run on the native runtime where this build has it (int8: the file quantize wrote, static
+// calibrated scales), else by simulation on the fp32 kernels (lib/quantize/simulate.ts: bf16 rounding of each
+// conv / linear input and weights; int8 fake quantization with the calibrated scales, the arithmetic of the
+// native int8 runtime up to fp32 rounding order): the `runtime` column says which.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Model } from '../../lib/model/model.js';
@@ -12,6 +13,8 @@ import { quantizeNetwork } from '../../lib/quantize/quantize.js';
 import { SimulatedNetwork } from '../../lib/quantize/simulate.js';
 import { readFp32Params } from '../../lib/quantize/sources.js';
 import { readWeights } from '../../lib/weights/index.js';
+import { loadWeightsAndModel } from '../../lib/model/load.js';
+import { native } from '../../lib/native.js';
 import { resolveWeights } from '../../lib/weights/resolve.js';
 
 export interface SetMeta {
@@ -99,19 +102,38 @@ export async function evaluateSet(dir: string, options: { batch?: number; method
   const images = Array.from({ length: meta.calibration }, (_, i) => calib.subarray(i * imageSize, (i + 1) * imageSize));
   const method = options.method ?? 'mse';
   log(`${meta.set}: quantize on ${meta.calibration} calibration images (${method})`);
-  const q = await quantizeNetwork(source.arch, source.preprocess, source.params, images, { method, batch });
+  const int8File = join(dir, `model-int8-${method}.safetensors`);
+  const q = await quantizeNetwork(source.arch, source.preprocess, source.params, images, { method, batch, out: int8File });
 
   const set = await readWeights(weights);
   const { arch } = resolveWeights(set);
   const fp32 = await Model.fromWeights(arch, set);
-  const bf16 = await SimulatedNetwork.bf16(source.arch, source.params);
-  const int8 = await SimulatedNetwork.int8({ arch: q.arch, preprocess: q.preprocess, calibration: {}, layers: q.layers });
+  const shape = (n: number) => [n, 3, meta.height * meta.upscale, meta.width * meta.upscale];
+  // the native bf16 / int8 runtime where this build has it (the int8 one on the file quantize wrote), else simulation
+  const nativeRuntime = Boolean((native() as { packQuantized?: unknown }).packQuantized);
+  const runtime = nativeRuntime ? 'ours (native)' : 'ours (simulated)';
+  type Runner = { forward(input: Float32Array, n: number): Promise<Float32Array>; dispose(): void };
+  let bf16: Runner;
+  let int8: Runner;
+  if (nativeRuntime) {
+    const bf16Model = await Model.fromWeights(arch, set, 'cpu', { precision: 'bf16' } as Record<string, unknown>);
+    const int8Model = (await loadWeightsAndModel({ weights: int8File, precision: 'int8' } as Parameters<typeof loadWeightsAndModel>[0])).model;
+    for (const [m, want] of [[bf16Model, 'bf16'], [int8Model, 'int8']] as const) {
+      const got = (m as unknown as { precision?: string }).precision;
+      if (got !== want) throw new Error(`expected the native runtime to load ${want} but it loaded ${got ?? 'fp32'}`);
+    }
+    bf16 = { forward: (input, n) => bf16Model.forward(input, shape(n)), dispose: () => bf16Model.dispose() };
+    int8 = { forward: (input, n) => int8Model.forward(input, shape(n)), dispose: () => int8Model.dispose() };
+  } else {
+    bf16 = await SimulatedNetwork.bf16(source.arch, source.params);
+    int8 = await SimulatedNetwork.int8({ arch: q.arch, preprocess: q.preprocess, calibration: {}, layers: q.layers });
+  }
   const predictions: Record<string, number[]> = { fp32: [], bf16: [], int8: [] };
   try {
     for (let first = 0; first < meta.evaluation; first += batch) {
       const n = Math.min(batch, meta.evaluation - first);
       const input = setInputs(u8, meta, meta.calibration + first, n);
-      predictions.fp32.push(...argmaxRows(await fp32.forward(input, [n, 3, meta.height * meta.upscale, meta.width * meta.upscale]), n));
+      predictions.fp32.push(...argmaxRows(await fp32.forward(input, shape(n)), n));
       predictions.bf16.push(...argmaxRows(await bf16.forward(input, n), n));
       predictions.int8.push(...argmaxRows(await int8.forward(input, n), n));
       log(`${meta.set}: ${first + n}/${meta.evaluation} evaluation images`);
@@ -132,8 +154,8 @@ export async function evaluateSet(dir: string, options: { batch?: number; method
   };
   const rows = [
     row('fp32', 'ours', predictions.fp32),
-    row('bf16', 'ours (simulated)', predictions.bf16),
-    row('int8', 'ours (simulated)', predictions.int8),
+    row('bf16', runtime, predictions.bf16),
+    row('int8', runtime, predictions.int8),
     row('fp32', 'PyTorch', meta.torch.fp32),
   ];
   if (meta.torch.int8) rows.push(row('int8', `PyTorch (${meta.torch.engine})`, meta.torch.int8));
