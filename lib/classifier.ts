@@ -4,9 +4,11 @@ import type { Preprocess } from './model/layers.js';
 import type { Model, ForwardOptions } from './model/model.js';
 import type { NativeTensor } from './native.js';
 import { defaultLabels, type ClassLabel } from './labels.js';
-import { loadInputs, loadInputsSettled, type InputItem } from './image/preprocess.js';
+import { availableParallelism } from 'node:os';
+import { inputSize, loadImageInto, loadInputsSettled, type InputItem } from './image/preprocess.js';
 import { imageError } from './image/input.js';
-import { inferShapes } from './model/shapes.js';
+import { inferShapes, shapeSize } from './model/shapes.js';
+import { native } from './native.js';
 
 export interface Prediction {
   index: number;
@@ -31,7 +33,59 @@ export interface ClassificationFailure {
 
 export const isFailure = (r: Classification | ClassificationFailure): r is ClassificationFailure => 'error' in r;
 
-/** softmax over each row of a [rows, cols] matrix, in float64 for the sums */
+export interface ClassifyOptions {
+  /** predictions per input (default 5) */
+  top?: number;
+  /** default: the weights' preprocessing */
+  preprocess?: Preprocess;
+  /** inputs of one shape per forward pass (default 32) */
+  batch?: number;
+}
+
+/** One item to classify: where it comes from, its [3, H, W] shape, and how it gets into a batch */
+interface BatchSource {
+  /** the input (path) it belongs to, for input order */
+  index: number;
+  name: string;
+  shape: [number, number, number];
+  /** writes the item's values into `out` at element `offset` */
+  write(out: NativeTensor | Float32Array, offset: number): Promise<void>;
+}
+
+function writeValues(out: NativeTensor | Float32Array, values: Float32Array, offset: number): void {
+  if (out instanceof Float32Array) out.set(values, offset);
+  else out.write(values, offset);
+}
+
+/** the input index of each failure (input order across batches and .npy files) */
+const failureIndex = new WeakMap<ClassificationFailure, number>();
+
+/**
+ * The failure of one input; an error that does not name the input yet (a batch's) is wrapped in one that does.
+ * The Error itself rides along, not enumerable, so JSON output stays {input, error, code}.
+ */
+function failure(index: number, input: string, error: Error, nameIt = false): ClassificationFailure {
+  const named = nameIt && !error.message.startsWith(`${input}:`) ? new Error(`${input}: ${error.message}`, { cause: error }) : error;
+  const code = (error as NodeJS.ErrnoException).code ?? ((error.cause as NodeJS.ErrnoException | undefined)?.code) ?? 'ERR_INPUT';
+  const f = Object.defineProperty({ input, error: named.message, code }, 'cause', { value: named, enumerable: false }) as ClassificationFailure;
+  failureIndex.set(f, index);
+  return f;
+}
+
+/** the failure of the lowest input index, if any */
+function firstFailure(results: (Classification | ClassificationFailure | undefined)[]): ClassificationFailure | undefined {
+  let first: ClassificationFailure | undefined;
+  for (const r of results) {
+    if (r && isFailure(r) && (!first || failureIndex.get(r)! < failureIndex.get(first)!)) first = r;
+  }
+  return first;
+}
+
+/**
+ * softmax over each row of a [rows, cols] matrix, in float64 for the sums. Part of the public API (for
+ * outputs a caller holds); the library's own probabilities come from the native softmax at the end of
+ * the forward plan.
+ */
 export function softmaxRows(values: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(values.length);
   for (let r = 0; r < rows; r++) {
@@ -81,11 +135,12 @@ export class Classifier {
     return this.model.forward(data, shape, options);
   }
 
-  /** Class probabilities [N, classes] (softmax applied when the network outputs logits) */
-  async probabilities(data: Float32Array, shape: number[]): Promise<Float32Array> {
-    const out = await this.forward(data, shape);
-    const classes = this.model.arch.numClasses;
-    return this.model.arch.output === 'logits' ? softmaxRows(out, shape[0], classes) : out;
+  /**
+   * Class probabilities [N, classes]: where the network outputs logits, its plan ends with the native
+   * softmax (Model.forward `probabilities`); data as forward's
+   */
+  probabilities(data: Float32Array | NativeTensor, shape: number[]): Promise<Float32Array> {
+    return this.forward(data, shape, { probabilities: true });
   }
 
   /**
@@ -107,81 +162,155 @@ export class Classifier {
 
   /** Preprocessed items -> predictions; items of equal shape run as one batch */
   async classifyItems(items: InputItem[], top = 5, batchSize = 32): Promise<Classification[]> {
-    const results: Classification[] = new Array(items.length);
-    const groups = new Map<string, number[]>();
-    items.forEach((item, i) => {
-      const key = item.shape.join('x');
-      if (!groups.has(key)) groups.set(key, []);
-      groups.get(key)!.push(i);
-    });
-    const classes = this.model.arch.numClasses;
-    for (const indices of groups.values()) {
-      const [, height, width] = items[indices[0]].shape;
-      if (!this.acceptsInputSize(height, width)) {
-        const [h, w] = this.model.arch.input.slice(1);
-        throw imageError(items[indices[0]].name, `expected ${h}x${w} input for ${this.model.arch.name} but found ${height}x${width}`);
-      }
-      for (let start = 0; start < indices.length; start += batchSize) {
-        const chunk = indices.slice(start, start + batchSize);
-        const itemShape = items[chunk[0]].shape;
-        const per = items[chunk[0]].data.length;
-        const batch = new Float32Array(per * chunk.length);
-        chunk.forEach((idx, j) => batch.set(items[idx].data, j * per));
-        const probs = await this.probabilities(batch, [chunk.length, ...itemShape]);
-        chunk.forEach((idx, j) => {
-          const row = probs.subarray(j * classes, (j + 1) * classes);
-          results[idx] = {
-            input: items[idx].name,
-            predictions: topK(row, top).map((k) => ({ index: k, wnid: this.labels[k].wnid, label: this.labels[k].label, probability: row[k] })),
-          };
-        });
-      }
-    }
-    return results;
+    const sources = items.map((item, index): BatchSource => ({
+      index, name: item.name, shape: item.shape, write: async (out, offset) => writeValues(out, item.data, offset),
+    }));
+    const results = await this.classifySources(sources, top, batchSize, 'stop');
+    const failed = firstFailure(results);
+    if (failed) throw failed.cause;
+    return results as Classification[];
   }
 
   /**
    * Decode, preprocess and classify image files (JPEG, PNG) or preprocessed .npy tensors, `batch` images
-   * (of one shape) per forward pass (default 32)
+   * (of one shape) per forward pass (default 32). The first input that fails (in input order) is thrown.
    */
-  async classify(paths: string[], options: { top?: number; preprocess?: Preprocess; batch?: number } = {}): Promise<Classification[]> {
-    const batch = options.batch ?? 32;
-    if (!Number.isInteger(batch) || batch < 1) throw usageError(`Expected a positive integer for batch but received ${batch}`);
-    const items = await loadInputs(paths, options.preprocess ?? this.preprocess);
-    return this.classifyItems(items, options.top ?? 5, batch);
+  async classify(paths: string[], options: ClassifyOptions = {}): Promise<Classification[]> {
+    const results = await this.classifyPaths(paths, options, 'stop');
+    const failed = firstFailure(results);
+    if (failed) throw failed.cause;
+    return results as Classification[];
   }
 
   /**
    * classify() that goes on past inputs that fail: every good input classified, each bad one a
    * ClassificationFailure in its place (input order kept), as `classify a.jpg truncated.jpg b.jpg` does.
    */
-  async classifyEach(paths: string[], options: { top?: number; preprocess?: Preprocess; batch?: number } = {}): Promise<(Classification | ClassificationFailure)[]> {
-    const codeOf = (error: Error): string => (error as NodeJS.ErrnoException).code ?? ((error.cause as NodeJS.ErrnoException | undefined)?.code) ?? 'ERR_INPUT';
-    // the Error itself rides along, not enumerable, so JSON output stays {input, error, code}
-    const failure = (input: string, error: Error): ClassificationFailure =>
-      Object.defineProperty({ input, error: error.message, code: codeOf(error) }, 'cause', { value: error, enumerable: false });
-    const settled = await loadInputsSettled(paths, options.preprocess ?? this.preprocess);
-    // inputs of one shape run together; a shape the network cannot take (a .npy too small) fails its own inputs only
-    const byShape = new Map<string, InputItem[]>();
-    for (const item of settled.flatMap((s) => s.items ?? [])) {
-      const key = item.shape.join('x');
-      if (!byShape.has(key)) byShape.set(key, []);
-      byShape.get(key)!.push(item);
+  classifyEach(paths: string[], options: ClassifyOptions = {}): Promise<(Classification | ClassificationFailure)[]> {
+    return this.classifyPaths(paths, options, 'continue');
+  }
+
+  /**
+   * Images are decoded and preprocessed when their batch runs, straight into the batch's input tensor (the
+   * NativeTensor the forward pass reads: no Float32Array per image, no copy into a batch and back into native
+   * memory); .npy files are read first (their shape decides their batch)
+   */
+  private async classifyPaths(paths: string[], options: ClassifyOptions, onFailure: 'stop' | 'continue'): Promise<(Classification | ClassificationFailure)[]> {
+    const batch = options.batch ?? 32;
+    if (!Number.isInteger(batch) || batch < 1) throw usageError(`Expected a positive integer for batch but received ${batch}`);
+    const p = options.preprocess ?? this.preprocess;
+    const [height, width] = inputSize(p);
+    const shape: [number, number, number] = [3, height, width];
+    const isNpy = (path: string) => path.toLowerCase().endsWith('.npy');
+    const npy = await loadInputsSettled(paths.filter(isNpy), p);
+    let nextNpy = 0;
+    const loadFailures: ClassificationFailure[] = [];
+    const sources: BatchSource[] = [];
+    paths.forEach((path, index) => {
+      if (!isNpy(path)) {
+        sources.push({ index, name: path, shape, write: (out, offset) => loadImageInto(path, p, out, offset, 3 * height * width) });
+        return;
+      }
+      const settled = npy[nextNpy++];
+      if (settled.error) loadFailures.push(failure(index, path, settled.error));
+      for (const item of settled.items ?? []) {
+        sources.push({ index, name: item.name, shape: item.shape, write: async (out, offset) => writeValues(out, item.data, offset) });
+      }
+    });
+    const results = await this.classifySources(sources, options.top ?? 5, batch, onFailure, loadFailures);
+    // input order: a .npy that failed to load stands where its items would have
+    const all: { index: number; result: Classification | ClassificationFailure }[] = [
+      ...loadFailures.map((f) => ({ index: failureIndex.get(f)!, result: f })),
+      ...results.map((result, i) => ({ index: sources[i].index, result })),
+    ].filter((r) => r.result !== undefined);
+    all.sort((a, b) => a.index - b.index);
+    return all.map((r) => r.result);
+  }
+
+  /**
+   * Sources of one shape run as batches of up to `batchSize`, each written straight into the batch's input
+   * tensor (a CPU NativeTensor; host memory for other devices, uploaded by forward). 'stop': at the first
+   * failure nothing more runs (results then have holes; `known` failures count as found already).
+   */
+  private async classifySources(sources: BatchSource[], top: number, batchSize: number, onFailure: 'stop' | 'continue',
+    known: ClassificationFailure[] = []): Promise<(Classification | ClassificationFailure)[]> {
+    const results: (Classification | ClassificationFailure)[] = new Array(sources.length);
+    const groups = new Map<string, number[]>();
+    sources.forEach((source, i) => {
+      const key = source.shape.join('x');
+      if (!groups.has(key)) groups.set(key, []);
+      groups.get(key)!.push(i);
+    });
+    // the network takes the shape or not: known before anything is decoded
+    let firstFailed = Math.min(Infinity, ...known.map((f) => failureIndex.get(f)!));
+    const runnable: number[][] = [];
+    for (const indices of groups.values()) {
+      const [, height, width] = sources[indices[0]].shape;
+      if (this.acceptsInputSize(height, width)) {
+        runnable.push(indices);
+        continue;
+      }
+      const [h, w] = this.model.arch.input.slice(1);
+      const error = imageError(sources[indices[0]].name, `expected ${h}x${w} input for ${this.model.arch.name} but found ${height}x${width}`);
+      for (const i of indices) results[i] = failure(sources[i].index, sources[i].name, error, true);
+      firstFailed = Math.min(firstFailed, sources[indices[0]].index);
     }
-    const done = new Map<InputItem, Classification | ClassificationFailure>();
-    for (const items of byShape.values()) {
+    const classes = this.model.arch.numClasses;
+    const device = this.model.device;
+    const concurrency = Math.min(4, availableParallelism());
+    for (const indices of runnable) {
+      const per = shapeSize(sources[indices[0]].shape);
+      const rows = Math.min(batchSize, indices.length);
+      // decodePreprocessJpeg writes into CPU tensors only: another device's batch goes through host memory
+      const input: NativeTensor | Float32Array = device === 'cpu' ? native(device).alloc(device, rows * per) : new Float32Array(rows * per);
       try {
-        const results = await this.classifyItems(items, options.top ?? 5, options.batch ?? 32);
-        items.forEach((item, i) => done.set(item, results[i]));
-      } catch (error) {
-        if (!['ERR_SHAPE', 'ERR_IMAGE'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
-        const message = (error as Error).message;
-        for (const item of items) {
-          done.set(item, failure(item.name, message.startsWith(`${item.name}:`) ? error as Error : new Error(`${item.name}: ${message}`, { cause: error })));
+        for (let start = 0; start < indices.length; start += batchSize) {
+          const chunk = indices.slice(start, start + batchSize);
+          if (onFailure === 'stop' && sources[chunk[0]].index > firstFailed) break;
+          // a few decodes in flight (they run on the addon's worker threads), each into its own row
+          let next = 0;
+          const failed = new Set<number>();
+          const writer = async () => {
+            while (next < chunk.length) {
+              const row = next++;
+              const source = sources[chunk[row]];
+              try {
+                await source.write(input, row * per);
+              } catch (error) {
+                results[chunk[row]] = failure(source.index, source.name, error as Error);
+                failed.add(row);
+                firstFailed = Math.min(firstFailed, source.index);
+              }
+            }
+          };
+          await Promise.all(Array.from({ length: Math.min(concurrency, chunk.length) }, writer));
+          if (onFailure === 'stop' && failed.size > 0) break;
+          if (failed.size === chunk.length) continue;
+          // rows that failed hold stale values: they run with the others and their outputs are dropped
+          const data = input instanceof Float32Array ? input.subarray(0, chunk.length * per) : input;
+          let probs: Float32Array;
+          try {
+            probs = await this.probabilities(data, [chunk.length, ...sources[chunk[0]].shape]);
+          } catch (error) {
+            // a shape the network cannot take fails this batch's inputs only (classifyEach)
+            if (onFailure === 'stop' || !['ERR_SHAPE', 'ERR_IMAGE'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+            for (const i of chunk) results[i] = failure(sources[i].index, sources[i].name, error as Error, true);
+            continue;
+          }
+          chunk.forEach((i, row) => {
+            if (failed.has(row)) return;
+            const scores = probs.subarray(row * classes, (row + 1) * classes);
+            results[i] = {
+              input: sources[i].name,
+              predictions: topK(scores, top).map((k) => ({ index: k, wnid: this.labels[k].wnid, label: this.labels[k].label, probability: scores[k] })),
+            };
+          });
         }
+      } finally {
+        if (!(input instanceof Float32Array)) input.dispose();
       }
     }
-    return settled.flatMap((s) => (s.error ? [failure(s.input, s.error)] : s.items!.map((item) => done.get(item)!)));
+    return results;
   }
 
   dispose(): void {

@@ -147,7 +147,7 @@ export interface Binding {
    * (ERR_SHAPE / ERR_ARG naming the op), then run op by op on the kernel threads without returning to
    * JS. Resolves with the total native ns; `times`, when given, receives each op's ns in order.
    */
-  runPlan?(program: Int32Array, scalars: Float32Array, tensors: NativeTensor[], times: Float64Array | null): Promise<number>;
+  runPlan(program: Int32Array, scalars: Float32Array, tensors: NativeTensor[], times: Float64Array | null): Promise<number>;
   /**
    * Conv weights [outChannels, inChannels/groups, kH, kW] packed ONCE at load into the GEMM panels (and, when
    * `winograd` is true, the default, the Winograd-domain weights where Winograd applies: 3x3 and 5x5 stride-1

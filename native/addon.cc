@@ -30,14 +30,9 @@ Napi::Object addon_init(Napi::Env env, Napi::Object exports) {
   exports.Set("alloc", Napi::Function::New(env, op_alloc, "alloc"));
   exports.Set("fromFile", Napi::Function::New(env, op_from_file, "fromFile"));
 
-  exports.Set("conv2d", Napi::Function::New(env, op_conv2d, "conv2d"));
-  exports.Set("maxPool2d", Napi::Function::New(env, op_max_pool2d, "maxPool2d"));
-  exports.Set("avgPool2d", Napi::Function::New(env, op_avg_pool2d, "avgPool2d"));
-  exports.Set("lrn", Napi::Function::New(env, op_lrn, "lrn"));
-  exports.Set("linear", Napi::Function::New(env, op_linear, "linear"));
-  exports.Set("softmax", Napi::Function::New(env, op_softmax, "softmax"));
-  exports.Set("adaptiveAvgPool2d", Napi::Function::New(env, op_adaptive_avg_pool2d, "adaptiveAvgPool2d"));
-  exports.Set("relu", Napi::Function::New(env, op_relu, "relu"));
+  // runPlan and the single ops conv2d, maxPool2d, avgPool2d, lrn, linear, softmax, adaptiveAvgPool2d, relu:
+  // one export per op of the table both addons share (napi/op-table.h)
+  export_cpu_ops(env, exports);
   exports.Set("packLinear", Napi::Function::New(env, op_pack_linear, "packLinear"));
   exports.Set("unpackLinear", Napi::Function::New(env, op_unpack_linear, "unpackLinear"));
   exports.Set("linearWeightInfo", Napi::Function::New(env, op_linear_weight_info, "linearWeightInfo"));
@@ -45,7 +40,6 @@ Napi::Object addon_init(Napi::Env env, Napi::Object exports) {
   exports.Set("int8GemmI32", Napi::Function::New(env, op_int8_gemm_i32, "int8GemmI32"));
   exports.Set("peakGflops", Napi::Function::New(env, op_peak_gflops, "peakGflops"));
   exports.Set("memoryBandwidth", Napi::Function::New(env, op_memory_bandwidth, "memoryBandwidth"));
-  exports.Set("runPlan", Napi::Function::New(env, op_run_plan, "runPlan"));
   exports.Set("packConv", Napi::Function::New(env, op_pack_conv, "packConv"));
   exports.Set("unpackConv", Napi::Function::New(env, op_unpack_conv, "unpackConv"));
 #ifdef ALEXNET_HAVE_JPEG

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Classifier, softmaxRows, topK } from '../lib/classifier.js';
-import type { Model } from '../lib/model/model.js';
+import type { ForwardOptions, Model } from '../lib/model/model.js';
 import type { Architecture } from '../lib/model/layers.js';
 import { PREPROCESS } from '../lib/model/archs.js';
 import { writeNpy } from '../lib/weights/npy.js';
@@ -37,21 +37,24 @@ test('softmaxRows: each row on its own, hand-computed values, large logits stay 
   assert.ok(Math.abs(neg[0] - 1 / (1 + 1 / e)) < 1e-7, String(neg[0]));
 });
 
-interface Call { shape: number[]; data: Float32Array }
+interface Call { shape: number[]; data: Float32Array; options?: ForwardOptions }
 
-/** A 3-class stand-in: the scores of an item are its first three values */
+/**
+ * A 3-class stand-in: the scores of an item are its first three values; asked for probabilities, a
+ * logits stand-in applies softmaxRows (as Model.forward's native softmax record does)
+ */
 function standIn(output: 'logits' | 'probabilities', numClasses = 3): { model: Model; calls: Call[] } {
   const calls: Call[] = [];
   const arch = { name: 'stand-in', input: [1, 2, 2], numClasses, output, layers: [], preprocess: PREPROCESS.torchvision } as unknown as Architecture;
   const model = {
     arch,
     disposed: false,
-    async forward(data: Float32Array, shape: number[]) {
-      calls.push({ shape: [...shape], data: data.slice() });
+    async forward(data: Float32Array, shape: number[], options?: ForwardOptions) {
+      calls.push({ shape: [...shape], data: data.slice(), options });
       const per = data.length / shape[0];
       const out = new Float32Array(shape[0] * numClasses);
       for (let i = 0; i < shape[0]; i++) for (let c = 0; c < numClasses; c++) out[i * numClasses + c] = data[i * per + c];
-      return out;
+      return options?.probabilities && output === 'logits' ? softmaxRows(out, shape[0], numClasses) : out;
     },
     dispose() { (this as { disposed: boolean }).disposed = true; },
   } as unknown as Model;
@@ -89,10 +92,12 @@ test('classifyItems: items of one shape batch together, in chunks of batchSize, 
   assert.deepEqual(all[2].predictions.map((p) => p.index), [0, 2, 1]);
 });
 
-test('probabilities: softmax applied to logits only', async () => {
-  const logits = new Classifier(standIn('logits').model, PREPROCESS.torchvision, undefined, 'test');
+test('probabilities: asks the model for probabilities (its plan ends in a softmax where it outputs logits)', async () => {
+  const stand = standIn('logits');
+  const logits = new Classifier(stand.model, PREPROCESS.torchvision, undefined, 'test');
   const p = await logits.probabilities(Float32Array.from([0, Math.log(3), 0, 5]), [1, 1, 2, 2]);
   assert.ok(Math.abs(p[0] - 0.2) < 1e-7 && Math.abs(p[1] - 0.6) < 1e-7 && Math.abs(p[2] - 0.2) < 1e-7, String(p));
+  assert.deepEqual(stand.calls.map((c) => c.options), [{ probabilities: true }]);
   const probs = new Classifier(standIn('probabilities').model, PREPROCESS.torchvision, undefined, 'test');
   assert.deepEqual(await probs.probabilities(Float32Array.from([0.5, 0.25, 0.25, 5]), [1, 1, 2, 2]), Float32Array.from([0.5, 0.25, 0.25]));
   const [result] = await logits.classifyItems([item('x', [0, Math.log(3), 0, 5])], 1);
@@ -151,3 +156,41 @@ test('classify: files to predictions, 5 by default (all 3 here), batch checked b
     await assert.rejects(classifier.classify([join(dir, 'missing.npy')], { batch }), { code: 'ERR_USAGE', message: `Expected a positive integer for batch but received ${batch}` });
   }
 });
+
+test('classify: images decode straight into the batch input NativeTensor, with the predictions of preprocessed host tensors', async () => {
+  const { fileURLToPath } = await import('node:url');
+  const { loadModel } = await import('../lib/index.js');
+  const { loadInputs } = await import('../lib/image/preprocess.js');
+  const { SMALL_ARCHS } = await import('./weights-fixtures.js');
+  const images = fileURLToPath(new URL('../../test/fixtures/images/', import.meta.url));
+  const inputs = ['coffee-baseline.jpg', 'astronaut.png', 'chelsea-progressive.jpg', 'coffee-baseline.jpg', 'corrupt.jpg'].map((f) => join(images, f));
+  const base = SMALL_ARCHS['torchvision-small'];
+  const arch = { ...base, preprocess: { ...base.preprocess, resize: [99, 99] as [number, number], crop: null, resizeMode: 'exact' as const } };
+  const classifier = await loadModel({ arch, weights: 'random:4' });
+  try {
+    const given: unknown[] = [];
+    const forward = classifier.forward.bind(classifier);
+    classifier.forward = (data, shape, options) => {
+      given.push(data);
+      return forward(data, shape, options);
+    };
+    const results = await classifier.classifyEach(inputs, { batch: 2, top: 3 });
+    // JPEG and PNG alike go into the NativeTensor the forward pass reads: no host batch; the third batch
+    // (the corrupt JPEG alone) runs no pass
+    assert.equal(given.length, 2);
+    assert.ok(given.every((d) => !(d instanceof Float32Array)), 'a NativeTensor, not host data');
+    assert.equal(results[4].input, inputs[4]);
+    assert.ok(isFailureResult(results[4]), 'the corrupt JPEG fails on its own');
+    // the same probabilities as the tensors preprocessed on the host, in the same batches of two (another
+    // batch size may change the last bits: docs/score.md)
+    const items = await loadInputs(inputs.slice(0, 4), arch.preprocess);
+    const expected = await classifier.classifyItems(items, 3, 2);
+    assert.deepEqual(results.slice(0, 4), expected);
+  } finally {
+    classifier.dispose();
+  }
+});
+
+function isFailureResult(r: object): boolean {
+  return 'error' in r;
+}

@@ -8,6 +8,7 @@ import { ARCH_NAMES, buildArchitecture } from '../lib/model/archs.js';
 import { Model } from '../lib/model/model.js';
 import { PLAN_OPS } from '../lib/model/plan.js';
 import { Rng } from '../lib/model/random.js';
+import { softmaxRows } from '../lib/classifier.js';
 
 const b = native();
 
@@ -40,6 +41,34 @@ describe('Model.forward through runPlan', () => {
       }
     });
   }
+
+  test('probabilities: a softmax record ends the plan of a network with logits (torchvision); the logits are unchanged', async () => {
+    const model = await Model.random(buildArchitecture('torchvision'), 9);
+    try {
+      const shape = [3, ...model.arch.input];
+      const input = randomInput(shape.reduce((x, y) => x * y, 1), 10);
+      const logits = await model.forward(input, shape);
+      const probabilities = await model.forward(input, shape, { probabilities: true });
+      // exactly the native softmax of the logits, and within float32 rounding of the float64 JS one
+      const t = upload(logits);
+      await b.softmax(Int32Array.of(3, 1000), t, t);
+      assert.ok(probabilities.every((v, i) => Object.is(v, t.read()[i])), 'the native softmax of the logits');
+      t.dispose();
+      const js = softmaxRows(logits, 3, 1000);
+      probabilities.forEach((v, i) => assert.ok(Math.abs(v - js[i]) <= 1e-6 * Math.max(js[i], 1e-3), `${i}: ${v} vs ${js[i]}`));
+      assert.ok(!probabilities.every((v, i) => v === logits[i]));
+      // the same, record by record
+      assert.deepEqual(await model.forward(input, shape, { probabilities: true, plan: false }), probabilities);
+      // a network whose last layer is a softmax gets no second one
+      const seed = await Model.random(buildArchitecture('seed'), 9);
+      const seedShape = [1, ...seed.arch.input];
+      const seedInput = randomInput(3 * 227 * 227, 11);
+      assert.deepEqual(await seed.forward(seedInput, seedShape, { probabilities: true }), await seed.forward(seedInput, seedShape));
+      seed.dispose();
+    } finally {
+      model.dispose();
+    }
+  });
 
   test('onLayer gets every layer in order, native ns for compute layers and 0 for free ones', async () => {
     const model = await Model.random(buildArchitecture('torchvision'), 5);

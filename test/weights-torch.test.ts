@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { PREPROCESS } from '../lib/model/archs.js';
 import { unpickle } from '../lib/weights/pickle.js';
 import { canonicalTorchName, readTorch } from '../lib/weights/torch.js';
+import { readWeights } from '../lib/weights/index.js';
+import { ZipFile } from '../lib/weights/zip.js';
 import { assertMatchesManifest, fixture } from './weights-fixtures.js';
 
 test('zip .pth with a bare torchvision state dict: canonical names, values, tensors left on disk', async () => {
@@ -17,6 +19,23 @@ test('zip .pth with a bare torchvision state dict: canonical names, values, tens
   assert.equal(conv1.file?.path, fixture('tv_small.pth'));
   assert.equal(conv1.file!.byteOffset % 64, 0, 'torch.save aligns storages to 64 bytes');
   assert.deepEqual(set.preprocess, PREPROCESS.torchvision);
+});
+
+test('readWeights of a zip .pth parses its zip directory once (format detection hands the archive to the reader)', async () => {
+  const proto = ZipFile.prototype as unknown as { readCentralDirectory: () => void };
+  const original = proto.readCentralDirectory;
+  const parsed: string[] = [];
+  proto.readCentralDirectory = function (this: ZipFile) {
+    parsed.push(this.path);
+    original.call(this);
+  };
+  try {
+    const set = await readWeights(fixture('tv_small.pth'));
+    assertMatchesManifest(set, 'tv_small.pth');
+    assert.deepEqual(parsed, [fixture('tv_small.pth')]);
+  } finally {
+    proto.readCentralDirectory = original;
+  }
 });
 
 test('legacy .pth: {state_dict} wrapper, module. prefix, a float64 storage', async () => {

@@ -12,6 +12,7 @@
 // forces JavaScript, =native requires the addon.
 import { availableParallelism } from 'node:os';
 import type { Preprocess } from '../model/layers.js';
+import type { NativeTensor } from '../native.js';
 import { imageBinding } from './image-binding.js';
 import {
   checkedJpegLayout, chooseJpegDecoder, corruptJpegError, decodeImageData, imageError, readImageInput,
@@ -145,21 +146,54 @@ export function preprocess(image: RgbImage, p: Preprocess): Float32Array {
  */
 export async function loadImageTensor(input: string | Uint8Array, p: Preprocess, options: DecodeOptions = {}): Promise<Float32Array> {
   const { name, data } = await readImageInput(input);
-  if (isJpeg(data) && preprocessBackend() === 'native' && chooseJpegDecoder(name, options.jpegDecoder) === 'native') {
-    const layout = checkedJpegLayout(name, data, options);
-    const orientation = (options.exifOrientation ?? true) ? layout.orientation : 1;
-    const swap = orientation >= 5 && orientation <= 8;
-    const [width, height] = swap ? [layout.height, layout.width] : [layout.width, layout.height];
-    const geometry = Int32Array.from([...resizeCropGeometry(width, height, p), orientation, p.bgr ? 1 : 0]);
+  const geometry = fusedJpegGeometry(name, data, p, options);
+  if (geometry) {
     const out = new Float32Array(3 * geometry[6] * geometry[7]);
-    try {
-      await imageBinding()!.decodePreprocessJpeg(data, geometry, normalizeTable(p), out, 0);
-      return out;
-    } catch (e) {
-      throw corruptJpegError(name, e as Error);
-    }
+    await decodePreprocessInto(name, data, geometry, p, out, 0);
+    return out;
   }
   return preprocess(await decodeImageData(name, data, options), p);
+}
+
+/**
+ * loadImageTensor written into `out` at element `offset` (a NativeTensor such as a model's batch input, or
+ * a Float32Array): a JPEG on the fused native path is decoded and preprocessed straight there, with no
+ * Float32Array in between; other images are preprocessed in JS and written once. `length`: the values the
+ * caller made room for (3 x H x W of inputSize(p)); another size is an ERR_PREPROCESS error.
+ */
+export async function loadImageInto(input: string | Uint8Array, p: Preprocess, out: NativeTensor | Float32Array, offset: number,
+  length: number, options: DecodeOptions = {}): Promise<void> {
+  const { name, data } = await readImageInput(input);
+  const geometry = fusedJpegGeometry(name, data, p, options);
+  const sizeError = (values: number) => preprocessError(`${name}: expected preprocessing to give ${length} values but it gave ${values}`);
+  if (geometry) {
+    if (3 * geometry[6] * geometry[7] !== length) throw sizeError(3 * geometry[6] * geometry[7]);
+    await decodePreprocessInto(name, data, geometry, p, out, offset);
+    return;
+  }
+  const tensor = preprocess(await decodeImageData(name, data, options), p);
+  if (tensor.length !== length) throw sizeError(tensor.length);
+  if (out instanceof Float32Array) out.set(tensor, offset);
+  else out.write(tensor, offset);
+}
+
+/** decodePreprocessJpeg's geometry where a JPEG takes the fused native path, else undefined */
+function fusedJpegGeometry(name: string, data: Uint8Array, p: Preprocess, options: DecodeOptions): Int32Array | undefined {
+  if (!(isJpeg(data) && preprocessBackend() === 'native' && chooseJpegDecoder(name, options.jpegDecoder) === 'native')) return undefined;
+  const layout = checkedJpegLayout(name, data, options);
+  const orientation = (options.exifOrientation ?? true) ? layout.orientation : 1;
+  const swap = orientation >= 5 && orientation <= 8;
+  const [width, height] = swap ? [layout.height, layout.width] : [layout.width, layout.height];
+  return Int32Array.from([...resizeCropGeometry(width, height, p), orientation, p.bgr ? 1 : 0]);
+}
+
+async function decodePreprocessInto(name: string, data: Uint8Array, geometry: Int32Array, p: Preprocess,
+  out: NativeTensor | Float32Array, offset: number): Promise<void> {
+  try {
+    await imageBinding()!.decodePreprocessJpeg(data, geometry, normalizeTable(p), out, offset);
+  } catch (e) {
+    throw corruptJpegError(name, e as Error);
+  }
 }
 
 export interface InputItem {

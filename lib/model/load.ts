@@ -20,6 +20,8 @@ export interface LoadOptions {
   device?: string;
   /** CPU: Winograd-domain conv weights at load (Model PackOptions; default true) */
   winograd?: boolean;
+  /** forward passes that may run at once, each in its own activation arena (Model ModelCreateOptions; default 2) */
+  concurrency?: number;
 }
 
 export interface LoadedModel {
@@ -38,15 +40,16 @@ export function parseArchName(name: string): ArchName {
 export async function loadWeightsAndModel(options: LoadOptions): Promise<LoadedModel> {
   const device = resolveDevice(options.device ?? 'cpu');
   const requested = typeof options.arch === 'string' ? parseArchName(options.arch) : options.arch;
+  const modelOptions = { winograd: options.winograd, concurrency: options.concurrency };
   if (typeof options.weights === 'string') {
     const seed = parseRandomSpec(options.weights);
     if (seed !== undefined) {
       const arch = typeof requested === 'object' ? requested : buildArchitecture(requested ?? 'seed', options.numClasses ?? 1000);
-      return { model: await Model.random(arch, seed, device, { winograd: options.winograd }), preprocess: arch.preprocess, format: 'random' };
+      return { model: await Model.random(arch, seed, device, modelOptions), preprocess: arch.preprocess, format: 'random' };
     }
   }
   const set = typeof options.weights === 'string' ? await readWeights(options.weights) : options.weights;
   const { arch, preprocess } = resolveWeights(set, { arch: requested });
-  const model = await Model.fromWeights(arch, set, device, { winograd: options.winograd });
+  const model = await Model.fromWeights(arch, set, device, modelOptions);
   return { model, preprocess, format: set.format };
 }

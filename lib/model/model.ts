@@ -1,40 +1,40 @@
-// The layer pipeline: weights in native buffers, activations in a per-(batch, size) arena of two
-// ping-pong buffers. A forward pass is one native runPlan call (the layer list compiled once per arena,
-// lib/model/plan.ts); bindings without runPlan (CUDA) run one primitive per layer, awaited in order.
+// The layer pipeline: weights in native buffers, activations in arenas of two ping-pong buffers, one
+// arena per forward pass in flight (lib/model/arena.ts: bounded, reused per (batch, size)). A forward
+// pass is one native runPlan call of the layer list compiled once per arena (lib/model/plan.ts), on the
+// CPU and on CUDA alike; `plan: false` runs the same records one call each.
 import { AlexnetError } from '../errors.js';
 import type { Binding, NativeTensor } from '../native.js';
 import { native } from '../native.js';
 import type { Architecture, Pair } from './layers.js';
 import { checkWeights, inferShapes, parameterShapes, type LayerShape, shapeSize, ShapeError } from './shapes.js';
 import { initParameter, Rng } from './random.js';
-import { compilePlan, type Plan } from './plan.js';
+import { compilePlan, conv2dDims, PLAN_INPUT, type Plan } from './plan.js';
+import { ArenaPool, disposedError, type Arena } from './arena.js';
 import type { WeightSet } from '../weights/types.js';
 
 export interface LayerTiming {
   /** index into arch.layers */
   index: number;
-  /** native compute time of the primitive, ns (0 for layers that are free: flatten, dropout) */
+  /** native compute time of the layer's op, ns (0 for layers that are free: flatten, dropout) */
   ns: number;
 }
 
 export interface ForwardOptions {
-  /** called after every layer with its native time (profiling) */
+  /**
+   * called after every layer with its native time (profiling); the final softmax of `probabilities`
+   * is not a layer of arch.layers and is not reported
+   */
   onLayer?: (timing: LayerTiming) => void;
   /**
-   * false: one native primitive per layer even where the binding has runPlan (the path bindings without
-   * runPlan take; for tests and benchmarks). Results are identical.
+   * false: the same compiled records, one runPlan call each (a debugging aid: a JS round trip between
+   * ops, where one can look at the activations). Results are identical.
    */
   plan?: boolean;
-}
-
-interface Arena {
-  key: string;
-  batch: number;
-  shapes: LayerShape[];
-  buffers: [NativeTensor, NativeTensor];
-  input: NativeTensor;
-  /** compiled on the first forward pass through runPlan */
-  plan?: Plan;
+  /**
+   * true: class probabilities [N, classes]; a network that outputs logits ends its plan with a native
+   * softmax record (no JavaScript softmax of the result)
+   */
+  probabilities?: boolean;
 }
 
 /** How the CPU keeps a model's weights */
@@ -47,6 +47,18 @@ export interface PackOptions {
    */
   winograd?: boolean;
 }
+
+export interface ModelCreateOptions extends PackOptions {
+  /**
+   * How many forward passes may run at once, each in its own activation arena (default 2: one computing
+   * while the next one's input is written; the kernels already use every thread). Further calls wait
+   * their turn, so activation memory stays at most `concurrency` arenas (docs/safety.md).
+   */
+  concurrency?: number;
+}
+
+/** default ModelCreateOptions.concurrency */
+export const DEFAULT_CONCURRENCY = 2;
 
 function countNonFinite(values: Float32Array): { count: number; first: number } {
   let count = 0;
@@ -66,18 +78,23 @@ export class Model {
   readonly weightsSource: string;
   private readonly binding: Binding;
   private readonly params: Map<string, NativeTensor>;
-  private arena?: Arena;
+  private readonly arenas: ArenaPool;
+  /** layer shapes per input size `${height}x${width}` */
+  private readonly shapesBySize = new Map<string, LayerShape[]>();
+  private disposed = false;
 
-  private constructor(arch: Architecture, params: Map<string, NativeTensor>, device: string, weightsSource: string, binding: Binding) {
+  private constructor(arch: Architecture, params: Map<string, NativeTensor>, device: string, weightsSource: string, binding: Binding,
+    options: ModelCreateOptions) {
     this.arch = arch;
     this.params = params;
     this.device = device;
     this.weightsSource = weightsSource;
     this.binding = binding;
+    this.arenas = new ArenaPool((length) => binding.alloc(device, length), options.concurrency ?? DEFAULT_CONCURRENCY);
   }
 
   /** Checks every tensor of `set` against the architecture and loads it into native memory */
-  static async fromWeights(arch: Architecture, set: WeightSet, device = 'cpu', options: PackOptions = {}): Promise<Model> {
+  static async fromWeights(arch: Architecture, set: WeightSet, device = 'cpu', options: ModelCreateOptions = {}): Promise<Model> {
     const binding = native(device);
     checkWeights(arch, set);
     const expected = parameterShapes(arch);
@@ -103,7 +120,7 @@ export class Model {
         params.set(name, buf);
       }
     }
-    return new Model(arch, await Model.packWeights(arch, params, binding, options), device, set.path, binding);
+    return new Model(arch, await Model.packWeights(arch, params, binding, options), device, set.path, binding, options);
   }
 
   /**
@@ -127,16 +144,11 @@ export class Model {
 
   /** conv2d dims for packConv/unpackConv (only channels, kernel, stride and groups matter to them) */
   private static convWeightDims(layer: LayerShape): Int32Array {
-    const spec = layer.spec;
-    if (spec.type !== 'conv2d') throw new Error(`Expected a conv2d layer but received ${spec.type}`);
-    const [c, h, w] = layer.inShape;
-    const p = layer.pads!;
-    return Int32Array.of(1, c, h, w, spec.outChannels, spec.kernel[0], spec.kernel[1], spec.stride[0], spec.stride[1],
-      p[0], p[1], p[2], p[3], spec.groups, layer.outShape[1], layer.outShape[2]);
+    return Int32Array.from(conv2dDims(layer, 1));
   }
 
   /** Deterministic He-initialised weights */
-  static async random(arch: Architecture, seed: number, device = 'cpu', options: PackOptions = {}): Promise<Model> {
+  static async random(arch: Architecture, seed: number, device = 'cpu', options: ModelCreateOptions = {}): Promise<Model> {
     const binding = native(device);
     const rng = new Rng(seed);
     const params = new Map<string, NativeTensor>();
@@ -150,7 +162,7 @@ export class Model {
         params.set(name, buf);
       }
     }
-    return new Model(arch, await Model.packWeights(arch, params, binding, options), device, `random:${seed}`, binding);
+    return new Model(arch, await Model.packWeights(arch, params, binding, options), device, `random:${seed}`, binding, options);
   }
 
   /** Parameter values copied out of native memory (for export and tests) */
@@ -192,37 +204,39 @@ export class Model {
     return n;
   }
 
-  /** Bytes of the activation arena for the last batch shape run (0 before the first forward) */
+  /**
+   * Bytes of the activation arenas held now: one per forward pass in flight, and the idle ones kept for the
+   * next passes of their (batch, size), at most ModelCreateOptions.concurrency in all (0 before the first forward)
+   */
   get arenaBytes(): number {
-    if (!this.arena) return 0;
-    return (this.arena.buffers[0].length + this.arena.buffers[1].length + this.arena.input.length) * 4;
+    return this.arenas.bytes;
   }
 
-  private prepareArena(batch: number, size: Pair): Arena {
-    const key = `${batch}x${size[0]}x${size[1]}`;
-    if (this.arena?.key === key) return this.arena;
-    const shapes = inferShapes(this.arch, size);
-    let largest = 0;
-    for (const s of shapes) largest = Math.max(largest, shapeSize(s.outShape));
-    const old = this.arena;
-    if (old) {
-      old.buffers[0].dispose();
-      old.buffers[1].dispose();
-      old.input.dispose();
+  /** the layer shapes for an input of height x width (ERR_SHAPE when the network cannot take it) */
+  private shapesFor(height: number, width: number): LayerShape[] {
+    const key = `${height}x${width}`;
+    let shapes = this.shapesBySize.get(key);
+    if (!shapes) {
+      try {
+        shapes = inferShapes(this.arch, [height, width]);
+      } catch (e) {
+        if (e instanceof ShapeError) throw new AlexnetError(`${e.message} (input ${height}x${width}; ${this.arch.name} expects ${this.arch.input[1]}x${this.arch.input[2]})`, 'ERR_SHAPE');
+        throw e;
+      }
+      this.shapesBySize.set(key, shapes);
     }
-    this.arena = {
-      key, batch, shapes,
-      buffers: [this.binding.alloc(this.device, largest * batch), this.binding.alloc(this.device, largest * batch)],
-      input: this.binding.alloc(this.device, batch * this.arch.input[0] * size[0] * size[1]),
-    };
-    return this.arena;
+    return shapes;
   }
 
   /**
-   * Run the network on a [N, C, H, W] float32 tensor; returns the [N, classes] output
-   * (probabilities or logits, as arch.output says). `input` is host data (copied into the model's
-   * input buffer) or a NativeTensor on the model's device, used as the plan's input as it is (no copy;
-   * its first N*C*H*W elements are read, so it may be longer; it must not change until the Promise settles).
+   * Run the network on a [N, C, H, W] float32 tensor; returns the [N, classes] output (what arch.output
+   * says, or probabilities with `options.probabilities`). `input` is host data (copied into the pass's
+   * input buffer) or a NativeTensor on the model's device, used as the plan's input as it is (no copy; its
+   * first N*C*H*W elements are read, so it may be longer; it must not change until the Promise settles).
+   *
+   * Calls may overlap: each pass runs in its own arena and gives what it would give alone; at most
+   * ModelCreateOptions.concurrency run at once, the others wait in order. After dispose(), passes already running
+   * finish and the waiting ones reject with ERR_DISPOSED.
    */
   async forward(input: Float32Array | NativeTensor, shape: number[], options: ForwardOptions = {}): Promise<Float32Array> {
     if (shape.length !== 4 || shape[1] !== this.arch.input[0]) {
@@ -233,91 +247,55 @@ export class Model {
       throw new AlexnetError(`Expected ${shapeSize(shape)} values for an input of shape [${shape.join(',')}] but received ${input.length}`, 'ERR_SHAPE');
     }
     if (!hostInput) this.checkInputTensor(input, shape);
+    if (this.disposed) throw disposedError();
     const [batch, , height, width] = shape;
-    let arena: Arena;
+    const shapes = this.shapesFor(height, width);
+    const arena = await this.arenas.acquire(`${batch}x${height}x${width}`, batch, shapes);
     try {
-      arena = this.prepareArena(batch, [height, width]);
-    } catch (e) {
-      if (e instanceof ShapeError) throw new AlexnetError(`${e.message} (input ${height}x${width}; ${this.arch.name} expects ${this.arch.input[1]}x${this.arch.input[2]})`, 'ERR_SHAPE');
-      throw e;
-    }
-    if (hostInput) arena.input.write(input);
-    const inputTensor = hostInput ? arena.input : input;
-    if (this.binding.runPlan && options.plan !== false) {
-      const plan = arena.plan ??= compilePlan(arena.shapes, batch, this.params, arena.input, arena.buffers);
-      // the input is always tensors[0] (compilePlan)
-      const tensors = hostInput ? plan.tensors : [inputTensor, ...plan.tensors.slice(1)];
-      // times only when profiling: otherwise the pass reads no per-op clock
-      await this.binding.runPlan(plan.program, plan.scalars, tensors, options.onLayer ? plan.times : null);
-      if (options.onLayer) {
-        let op = 0;
-        for (let i = 0; i < arena.shapes.length; i++) {
-          const ns = plan.opLayers[op] === i ? plan.times[op++] : 0;
-          options.onLayer({ index: i, ns });
-        }
+      let inputTensor: NativeTensor;
+      if (hostInput) {
+        arena.input ??= this.binding.alloc(this.device, shapeSize(shape));
+        arena.input.write(input);
+        inputTensor = arena.input;
+      } else {
+        inputTensor = input;
       }
-      return plan.output.read(0, batch * this.arch.numClasses);
+      return await this.run(arena, inputTensor, options);
+    } finally {
+      this.arenas.release(arena);
     }
-    let current = inputTensor;
-    let next = 0;
-    const b = this.binding;
-    for (let i = 0; i < arena.shapes.length; i++) {
-      const layer = arena.shapes[i];
-      const spec = layer.spec;
-      const [c, h, w] = layer.inShape;
-      const out = arena.buffers[next];
-      let ns = 0;
-      let moved = true;
-      switch (spec.type) {
-        case 'conv2d': {
-          const p = layer.pads!;
-          const dims = Int32Array.of(batch, c, h, w, spec.outChannels, spec.kernel[0], spec.kernel[1], spec.stride[0], spec.stride[1],
-            p[0], p[1], p[2], p[3], spec.groups, layer.outShape[1], layer.outShape[2]);
-          ns = await b.conv2d(dims, current, this.params.get(`${spec.name}.weight`)!, this.params.get(`${spec.name}.bias`) ?? null, out, spec.relu);
-          break;
-        }
-        case 'maxPool2d':
-        case 'avgPool2d': {
-          const p = layer.pads!;
-          const dims = Int32Array.of(batch, c, h, w, spec.kernel[0], spec.kernel[1], spec.stride[0], spec.stride[1],
-            p[0], p[1], p[2], p[3], layer.outShape[1], layer.outShape[2]);
-          ns = spec.type === 'maxPool2d'
-            ? await b.maxPool2d(dims, current, out)
-            : await b.avgPool2d(dims, current, out, spec.countIncludePad ?? false);
-          break;
-        }
-        case 'lrn':
-          ns = await b.lrn(Int32Array.of(batch, c, h, w, spec.size), current, out, spec.alpha, spec.beta, spec.k);
-          break;
-        case 'adaptiveAvgPool2d':
-          ns = await b.adaptiveAvgPool2d(Int32Array.of(batch, c, h, w, spec.output[0], spec.output[1]), current, out);
-          break;
-        case 'linear':
-          ns = await b.linear(Int32Array.of(batch, layer.inShape[0], spec.outFeatures), current,
-            this.params.get(`${spec.name}.weight`)!, this.params.get(`${spec.name}.bias`) ?? null, out, spec.relu);
-          break;
-        case 'relu':
-          ns = await b.relu(current, current);
-          moved = false;
-          break;
-        case 'softmax':
-          ns = await b.softmax(Int32Array.of(batch, layer.inShape[0]), current, out);
-          break;
-        case 'flatten':
-        case 'dropout':
-          moved = false; // NCHW is already [N, C*H*W]; dropout is the identity at inference
-          break;
-      }
-      if (moved) {
-        current = out;
-        next = 1 - next;
-      }
-      options.onLayer?.({ index: i, ns });
-    }
-    const classes = this.arch.numClasses;
-    return current.read(0, batch * classes);
   }
 
+  private async run(arena: Arena, input: NativeTensor, options: ForwardOptions): Promise<Float32Array> {
+    const softmax = (options.probabilities ?? false) && this.arch.output === 'logits';
+    const variant = softmax ? 'probabilities' : 'raw';
+    let plan = arena.plans.get(variant);
+    if (!plan) {
+      plan = compilePlan(arena.shapes, arena.batch, this.params, arena.buffers, { softmax });
+      arena.plans.set(variant, plan);
+    }
+    const tensors = plan.tensors.slice() as NativeTensor[];
+    tensors[PLAN_INPUT] = input;
+    const runPlan = this.binding.runPlan.bind(this.binding);
+    const ops = plan.opLayers.length;
+    const times = new Float64Array(ops);
+    if (options.plan === false) {
+      for (let op = 0; op < ops; op++) {
+        times[op] = await runPlan(plan.program.subarray(plan.opStarts[op], plan.opStarts[op + 1]), plan.scalars, tensors, null);
+      }
+    } else {
+      // times only when profiling: otherwise the pass reads no per-op clock
+      await runPlan(plan.program, plan.scalars, tensors, options.onLayer ? times : null);
+    }
+    if (options.onLayer) {
+      let op = 0;
+      for (let i = 0; i < arena.shapes.length; i++) {
+        const ns = plan.opLayers[op] === i ? times[op++] : 0;
+        options.onLayer({ index: i, ns });
+      }
+    }
+    return tensors[plan.output].read(0, arena.batch * this.arch.numClasses);
+  }
   /** a NativeTensor input: on this model's device, alive, holding the values of `shape` */
   private checkInputTensor(input: NativeTensor, shape: number[]): void {
     const device = this.device === 'cuda' ? 'cuda:0' : this.device;
@@ -329,15 +307,17 @@ export class Model {
     }
   }
 
-  /** Free native memory now (otherwise the GC does it) */
+  /**
+   * Free native memory (otherwise the GC does it): the weights and arenas at once when no forward pass is
+   * running, else when the running passes finish (they complete normally); waiting and later calls reject
+   * with ERR_DISPOSED
+   */
   dispose(): void {
-    for (const t of this.params.values()) t.dispose();
-    this.params.clear();
-    if (this.arena) {
-      this.arena.buffers[0].dispose();
-      this.arena.buffers[1].dispose();
-      this.arena.input.dispose();
-      this.arena = undefined;
-    }
+    if (this.disposed) return;
+    this.disposed = true;
+    this.arenas.close(() => {
+      for (const t of this.params.values()) t.dispose();
+      this.params.clear();
+    });
   }
 }

@@ -119,8 +119,9 @@ function buildTensors(
   return { tensors, torchvision };
 }
 
-function readZipCheckpoint(path: string): WeightSet {
-  const zip = new ZipFile(path);
+/** `opened`: the archive as readWeights opened it to detect the format (its directory is not parsed again; the caller closes it) */
+function readZipCheckpoint(path: string, opened?: ZipFile): WeightSet {
+  const zip = opened ?? new ZipFile(path);
   try {
     const pklName = [...zip.entries.keys()].find((n) => n === 'data.pkl' || n.endsWith('/data.pkl'));
     if (!pklName) throw weightsError(path, 'expected a PyTorch zip checkpoint with <archive>/data.pkl but it is missing');
@@ -146,7 +147,7 @@ function readZipCheckpoint(path: string): WeightSet {
       preprocess: torchvision ? PREPROCESS.torchvision : undefined,
     };
   } finally {
-    zip.close();
+    if (!opened) zip.close();
   }
 }
 
@@ -196,8 +197,13 @@ function readLegacyCheckpoint(path: string, data: Buffer): WeightSet {
   };
 }
 
-export async function readTorch(path: string): Promise<WeightSet> {
+/**
+ * A .pth checkpoint; `zip`: the file's archive already opened (readWeights passes the one it detected the
+ * format with, so the zip directory is parsed once per load; the caller closes it)
+ */
+export async function readTorch(path: string, zip?: ZipFile): Promise<WeightSet> {
   // zip checkpoints are read through a file handle (tensors stay on disk); only legacy ones are read whole
+  if (zip) return readZipCheckpoint(path, zip);
   if (isZip(readHead(path, 4))) return readZipCheckpoint(path);
   const data = readFileSync(path);
   if (data[0] !== 0x80) throw weightsError(path, 'expected a PyTorch checkpoint (zip archive or pickle) but the file starts with neither');

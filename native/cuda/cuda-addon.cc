@@ -30,15 +30,9 @@ Napi::Object addon_init(Napi::Env env, Napi::Object exports) {
   exports.Set("alloc", Napi::Function::New(env, op_alloc, "alloc"));
   exports.Set("fromFile", Napi::Function::New(env, op_from_file, "fromFile"));
 
-  exports.Set("conv2d", Napi::Function::New(env, op_conv2d, "conv2d"));
-  exports.Set("maxPool2d", Napi::Function::New(env, op_max_pool2d, "maxPool2d"));
-  exports.Set("avgPool2d", Napi::Function::New(env, op_avg_pool2d, "avgPool2d"));
-  exports.Set("lrn", Napi::Function::New(env, op_lrn, "lrn"));
-  exports.Set("linear", Napi::Function::New(env, op_linear, "linear"));
-  exports.Set("softmax", Napi::Function::New(env, op_softmax, "softmax"));
-  exports.Set("adaptiveAvgPool2d", Napi::Function::New(env, op_adaptive_avg_pool2d, "adaptiveAvgPool2d"));
-  exports.Set("relu", Napi::Function::New(env, op_relu, "relu"));
-  exports.Set("runPlan", Napi::Function::New(env, op_run_plan, "runPlan"));
+  // runPlan and the single ops conv2d, maxPool2d, avgPool2d, lrn, linear, softmax, adaptiveAvgPool2d, relu:
+  // one export per op of the table both addons share (native/napi/op-table.h)
+  export_cuda_ops(env, exports);
   return exports;
 }
 

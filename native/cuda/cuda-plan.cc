@@ -78,18 +78,7 @@ struct cuda_backend {
 
 }  // namespace
 
-Napi::Value op_run_plan(const Napi::CallbackInfo& info) { return run_plan_call<cuda_backend>(info); }
-
-Napi::Value op_conv2d(const Napi::CallbackInfo& info) { return single_op_call<cuda_backend>(info, PLAN_CONV2D); }
-Napi::Value op_max_pool2d(const Napi::CallbackInfo& info) { return single_op_call<cuda_backend>(info, PLAN_MAX_POOL2D); }
-Napi::Value op_avg_pool2d(const Napi::CallbackInfo& info) { return single_op_call<cuda_backend>(info, PLAN_AVG_POOL2D); }
-Napi::Value op_lrn(const Napi::CallbackInfo& info) { return single_op_call<cuda_backend>(info, PLAN_LRN); }
-Napi::Value op_linear(const Napi::CallbackInfo& info) { return single_op_call<cuda_backend>(info, PLAN_LINEAR); }
-Napi::Value op_softmax(const Napi::CallbackInfo& info) { return single_op_call<cuda_backend>(info, PLAN_SOFTMAX); }
-Napi::Value op_adaptive_avg_pool2d(const Napi::CallbackInfo& info) {
-  return single_op_call<cuda_backend>(info, PLAN_ADAPTIVE_AVG_POOL2D);
-}
-Napi::Value op_relu(const Napi::CallbackInfo& info) { return single_op_call<cuda_backend>(info, PLAN_RELU); }
+void export_cuda_ops(Napi::Env env, Napi::Object exports) { export_plan_ops<cuda_backend>(env, exports); }
 
 }  // namespace cuda_napi
 }  // namespace alexnet

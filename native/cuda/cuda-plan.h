@@ -8,17 +8,9 @@
 namespace alexnet {
 namespace cuda_napi {
 
-// Promise<number>: total GPU ns between events around the ops; times receives each op's ns in order
-Napi::Value op_run_plan(const Napi::CallbackInfo& info);
-
-Napi::Value op_conv2d(const Napi::CallbackInfo& info);
-Napi::Value op_max_pool2d(const Napi::CallbackInfo& info);
-Napi::Value op_avg_pool2d(const Napi::CallbackInfo& info);
-Napi::Value op_lrn(const Napi::CallbackInfo& info);
-Napi::Value op_linear(const Napi::CallbackInfo& info);
-Napi::Value op_softmax(const Napi::CallbackInfo& info);
-Napi::Value op_adaptive_avg_pool2d(const Napi::CallbackInfo& info);
-Napi::Value op_relu(const Napi::CallbackInfo& info);
+// runPlan (resolving with the GPU ns between events around the ops) and the single ops, one per op of the
+// table, added to the addon's exports
+void export_cuda_ops(Napi::Env env, Napi::Object exports);
 
 }  // namespace cuda_napi
 }  // namespace alexnet

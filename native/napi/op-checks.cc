@@ -57,6 +57,16 @@ std::string first_of(std::initializer_list<std::string> messages) {
   return "";
 }
 
+// The kernel window fits the padded input on both axes (conv2d and pool2d params); the padded extents go
+// to *span_h and *span_w
+template <class WindowParams>
+std::string windows_message(const WindowParams& p, const std::string& prefix, int64_t* span_h, int64_t* span_w) {
+  return first_of({window_message(p.in_height, p.pad_top, p.pad_bottom, p.kernel_h, "kernelH", "inHeight", "padTop",
+                                  "padBottom", prefix, span_h),
+                   window_message(p.in_width, p.pad_left, p.pad_right, p.kernel_w, "kernelW", "inWidth", "padLeft",
+                                  "padRight", prefix, span_w)});
+}
+
 }  // namespace
 
 std::string expected_message(const std::string& what, const std::string& name, const std::string& received) {
@@ -125,10 +135,7 @@ std::string conv2d_check(const int32_t* dims, const op_buffers& n, const std::st
   message = groups_message(p.in_channels, p.out_channels, p.groups, prefix);
   if (!message.empty()) return message;
   int64_t span_h = 0, span_w = 0;
-  message = first_of({window_message(p.in_height, p.pad_top, p.pad_bottom, p.kernel_h, "kernelH", "inHeight", "padTop",
-                                     "padBottom", prefix, &span_h),
-                      window_message(p.in_width, p.pad_left, p.pad_right, p.kernel_w, "kernelW", "inWidth", "padLeft",
-                                     "padRight", prefix, &span_w)});
+  message = windows_message(p, prefix, &span_h, &span_w);
   if (!message.empty()) return message;
   const int64_t out_h = (span_h - p.kernel_h) / p.stride_h + 1, out_w = (span_w - p.kernel_w) / p.stride_w + 1;
   std::string packed;
@@ -151,10 +158,7 @@ std::string pool2d_check(const int32_t* dims, const op_buffers& n, const std::st
   if (!message.empty()) return message;
   const pool2d_params p = pool2d_params_of(dims);
   int64_t span_h = 0, span_w = 0;
-  message = first_of({window_message(p.in_height, p.pad_top, p.pad_bottom, p.kernel_h, "kernelH", "inHeight", "padTop",
-                                     "padBottom", prefix, &span_h),
-                      window_message(p.in_width, p.pad_left, p.pad_right, p.kernel_w, "kernelW", "inWidth", "padLeft",
-                                     "padRight", prefix, &span_w)});
+  message = windows_message(p, prefix, &span_h, &span_w);
   if (!message.empty()) return message;
   return first_of({output_size_message(p.out_height, (span_h - p.kernel_h) / p.stride_h + 1,
                                        (span_h - p.kernel_h + p.stride_h - 1) / p.stride_h + 1, "outHeight", prefix),

@@ -1,6 +1,6 @@
 // How both addons run ops, one path for all: runPlan(program, scalars, tensors, times) and the single-op
 // exports (conv2d(dims, input, weight, bias, output, relu), ..., relu(input, output)), which become
-// one-record plans. Every record is checked on the main thread with the op table (op-table.h) before
+// one-record plans; export_plan_ops adds them all to an addon's exports, from the op table. Every record is checked on the main thread with the op table (op-table.h) before
 // anything runs, so a bad one is a coded JS error thrown at the call; then a plan_worker runs the steps
 // back to back on a libuv worker thread (no JS round trip between ops) and resolves with the native time
 // in nanoseconds. The worker holds the tensors' storage, so a dispose() or GC meanwhile cannot free memory
@@ -213,6 +213,23 @@ Napi::Value single_op_call(const Napi::CallbackInfo& info, plan_opcode opcode) {
     record[1] = static_cast<int32_t>(length);
   }
   return plan_call<Backend>(env, record, scalars.data(), scalars.size(), std::move(tensors), env.Null(), true);
+}
+
+// One single-op export: its op_def rides in the function's data
+template <class Backend>
+Napi::Value single_op_export(const Napi::CallbackInfo& info) {
+  return single_op_call<Backend>(info, static_cast<const op_def*>(info.Data())->opcode);
+}
+
+// The op exports of an addon, from the op table: runPlan, and per op a function named as the op
+// (conv2d(), maxPool2d(), ..., relu(): op_def::name, the Binding member of lib/native.ts), a one-record plan
+template <class Backend>
+void export_plan_ops(Napi::Env env, Napi::Object exports) {
+  exports.Set("runPlan", Napi::Function::New(env, run_plan_call<Backend>, "runPlan"));
+  for (int opcode = 1; opcode <= PLAN_OPCODE_LAST; ++opcode) {
+    const op_def* def = op_def_of(opcode);
+    exports.Set(def->name, Napi::Function::New(env, single_op_export<Backend>, def->name, const_cast<op_def*>(def)));
+  }
 }
 
 }  // namespace alexnet

@@ -8,16 +8,9 @@
 
 namespace alexnet {
 
-// Promise<number>: total native ns; times (Float64Array or null) receives each op's ns in order
-Napi::Value op_run_plan(const Napi::CallbackInfo& info);
-
-Napi::Value op_conv2d(const Napi::CallbackInfo& info);
-Napi::Value op_max_pool2d(const Napi::CallbackInfo& info);
-Napi::Value op_avg_pool2d(const Napi::CallbackInfo& info);
-Napi::Value op_lrn(const Napi::CallbackInfo& info);
-Napi::Value op_linear(const Napi::CallbackInfo& info);
-Napi::Value op_softmax(const Napi::CallbackInfo& info);
-Napi::Value op_adaptive_avg_pool2d(const Napi::CallbackInfo& info);
-Napi::Value op_relu(const Napi::CallbackInfo& info);
+// runPlan(program, scalars, tensors, times) -> Promise<total native ns>, and the single ops, one per op of
+// the table (conv2d(), maxPool2d(), avgPool2d(), lrn(), linear(), softmax(), adaptiveAvgPool2d(), relu()),
+// added to the addon's exports
+void export_cpu_ops(Napi::Env env, Napi::Object exports);
 
 }  // namespace alexnet
