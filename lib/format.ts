@@ -15,12 +15,49 @@ export function formatBytes(bytes: number): string {
   return `${v.toFixed(u === 0 ? 0 : 2)} ${units[u]}`;
 }
 
+export interface TableOptions {
+  /** rows below the closing rule (a total), aligned with the columns above */
+  footer?: string[][];
+  /**
+   * fit lines into this many characters: the columns that do not fit go into further blocks below, each
+   * repeating the first column (pandas' display of a wide DataFrame); undefined: one block, however wide
+   */
+  width?: number;
+}
+
 /** Render rows as a plain-text table with right-aligned numeric columns */
-export function renderTable(header: string[], rows: string[][], rightAligned: boolean[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (rightAligned[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
-  const rule = '-'.repeat(widths.reduce((a, b) => a + b + 2, -2));
-  return [line(header), rule, ...rows.map(line), rule].join('\n');
+export function renderTable(header: string[], rows: string[][], rightAligned: boolean[], options: TableOptions = {}): string {
+  const footer = options.footer ?? [];
+  const all = [...rows, ...footer];
+  const widths = header.map((h, i) => Math.max(h.length, ...all.map((r) => r[i].length)));
+  const blocks: number[][] = [];
+  let block = [0];
+  let used = widths[0];
+  for (let i = 1; i < header.length; i++) {
+    if (options.width !== undefined && block.length > 1 && used + 2 + widths[i] > options.width) {
+      blocks.push(block);
+      block = [0];
+      used = widths[0];
+    }
+    block.push(i);
+    used += 2 + widths[i];
+  }
+  blocks.push(block);
+  return blocks.map((columns) => {
+    const line = (cells: string[]) => columns.map((i) => (rightAligned[i] ? cells[i].padStart(widths[i]) : cells[i].padEnd(widths[i]))).join('  ').trimEnd();
+    const rule = '-'.repeat(columns.reduce((a, i) => a + widths[i] + 2, -2));
+    return [line(header), rule, ...rows.map(line), rule, ...footer.map(line)].join('\n');
+  }).join('\n\n');
+}
+
+/**
+ * The width tables should fit: the terminal's columns when stdout is a terminal, else $COLUMNS when set
+ * (as shells export it), else undefined: a pipe or a file gets whole lines, which tools read more easily
+ */
+export function terminalWidth(stream: { isTTY?: boolean; columns?: number } = process.stdout, env: NodeJS.ProcessEnv = process.env): number | undefined {
+  if (stream.isTTY && stream.columns !== undefined && stream.columns > 0) return stream.columns;
+  const columns = Number(env.COLUMNS);
+  return Number.isInteger(columns) && columns > 0 ? columns : undefined;
 }
 
 /** Keras-style type names, with the fused activation and grouping visible */

@@ -1,29 +1,32 @@
 // `alexnet-cli profile`: per-layer native time, GFLOP/s against the machine's measured peak, memory,
 // with a Chrome trace (--trace), an HTML page (--html) or JSON (--json).
 import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { measurePeak, profileModel, type ProfileReport } from '../profile/profile.js';
 import { renderTrace } from '../profile/trace.js';
 import { renderHtml } from '../profile/html.js';
-import { describePeak, describeRun, describeTotals, layerRow, PROFILE_HEADER, PROFILE_RIGHT_ALIGNED, totalRow } from '../profile/format.js';
+import { describeMachine, describePeak, describeRates, describeRun, describeTotals, layerRow, PROFILE_HEADER, PROFILE_RIGHT_ALIGNED, totalRow } from '../profile/format.js';
 import { withArchOption, withDeviceOption, withThreadsOption } from './common.js';
 import { usageError } from '../errors.js';
-import { renderTable } from '../format.js';
+import { renderTable, terminalWidth } from '../format.js';
+import { status } from '../status.js';
 
 export { profileModel, measurePeak, quantile } from '../profile/profile.js';
 export type { ProfileReport, ProfileOptions, LayerProfile, PeakMeasurement, IterationProfile } from '../profile/profile.js';
 export { renderTrace, buildTrace } from '../profile/trace.js';
 export { renderHtml } from '../profile/html.js';
 
-export function renderProfile(report: ProfileReport): string {
+/** The text report; `width`: fit the table into this many columns (terminalWidth()), else one block */
+export function renderProfile(report: ProfileReport, width?: number): string {
   // the total row goes below the closing rule, aligned with the columns it sums
-  const table = renderTable(PROFILE_HEADER, [...report.layers.map(layerRow), totalRow(report)], PROFILE_RIGHT_ALIGNED).split('\n');
-  const rule = table[1];
-  table.splice(table.length - 2, 2, rule, table[table.length - 2].trimEnd());
+  const table = renderTable(PROFILE_HEADER, report.layers.map(layerRow), PROFILE_RIGHT_ALIGNED, { footer: [totalRow(report)], width });
   return [
     `Profile: ${describeRun(report)}`,
+    `Machine: ${describeMachine(report)}`,
     `Peak: ${describePeak(report)}`,
-    ...table,
+    table,
+    describeRates(report),
     ...describeTotals(report),
   ].join('\n');
 }
@@ -78,9 +81,16 @@ export const profileCommand: CommandModule<object, ProfileArgs> = {
         batch: argv.batch, warmup: argv.warmup, iters: argv.iters, peak,
         threads: binding.getThreads(), isa: argv.device === 'cpu' ? binding.cpuFeatures().isa : null,
       });
-      if (argv.trace) writeFileSync(argv.trace, renderTrace(report));
-      if (argv.html) writeFileSync(argv.html, renderHtml(report));
-      process.stdout.write(argv.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderProfile(report)}\n`);
+      // where the files went, on stderr (stdout stays the report, and --json stays JSON)
+      if (argv.trace) {
+        writeFileSync(argv.trace, renderTrace(report));
+        status(`Wrote the Chrome trace to ${resolve(argv.trace)} (open it in https://ui.perfetto.dev or chrome://tracing)`);
+      }
+      if (argv.html) {
+        writeFileSync(argv.html, renderHtml(report));
+        status(`Wrote the HTML report to ${resolve(argv.html)}`);
+      }
+      process.stdout.write(argv.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderProfile(report, terminalWidth())}\n`);
     } finally {
       model.dispose();
     }

@@ -4,7 +4,7 @@ import { buildArchitecture } from '../model/archs.js';
 import type { Architecture, ArchName } from '../model/layers.js';
 import { inferShapes } from '../model/shapes.js';
 import { usageError } from '../errors.js';
-import { formatBytes, formatInt, layerTypeName, renderTable } from '../format.js';
+import { formatBytes, formatInt, layerTypeName, renderTable, terminalWidth } from '../format.js';
 
 export interface LayerSummary {
   name: string;
@@ -42,11 +42,12 @@ export function summarize(arch: Architecture, inputSize?: [number, number]): Mod
   };
 }
 
-export function renderSummary(s: ModelSummary): string {
+/** The text report; `width`: fit the table into this many columns (terminalWidth()), else one block */
+export function renderSummary(s: ModelSummary, width?: number): string {
   const rows = s.layers.map((l) => [l.name, l.type, `(None, ${l.outputShape.join(', ')})`, formatInt(l.params), formatInt(l.macs)]);
   return [
     `Model: "${s.arch}"  input (None, ${s.input.join(', ')})  ${s.numClasses} classes`,
-    renderTable(['Layer', 'Type', 'Output Shape', 'Param #', 'MACs'], rows, [false, false, false, true, true]),
+    renderTable(['Layer', 'Type', 'Output Shape', 'Param #', 'MACs'], rows, [false, false, false, true, true], { width }),
     `Total params: ${formatInt(s.totalParams)} (${formatBytes(s.paramBytes)} as float32)`,
     `Total MACs: ${formatInt(s.totalMacs)} (${(2 * s.totalMacs / 1e9).toFixed(2)} GFLOP per image)`,
   ].join('\n');
@@ -73,6 +74,6 @@ export const summaryCommand: CommandModule<object, SummaryArgs> = {
     if (!Number.isInteger(argv['num-classes']) || argv['num-classes'] < 1) throw usageError(`Expected a positive integer for --num-classes but received ${argv['num-classes']}`);
     const arch = buildArchitecture(argv.arch as ArchName, argv['num-classes']);
     const summary = summarize(arch, size ? [size, size] : undefined);
-    process.stdout.write(argv.json ? `${JSON.stringify(summary, null, 2)}\n` : `${renderSummary(summary)}\n`);
+    process.stdout.write(argv.json ? `${JSON.stringify(summary, null, 2)}\n` : `${renderSummary(summary, terminalWidth())}\n`);
   },
 };

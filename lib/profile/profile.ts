@@ -4,6 +4,8 @@
 // The per-layer numbers are the addon's own steady-clock readings around each kernel, so they carry
 // no JS timer or event-loop noise; the difference between their sum and the end-to-end time is what
 // runs outside the kernels (JS dispatch, AsyncWorker queueing, the input copy, reading the output).
+import { createRequire } from 'node:module';
+import { cpus } from 'node:os';
 import { usageError } from '../errors.js';
 import type { Binding } from '../native.js';
 import type { Architecture } from '../model/layers.js';
@@ -11,6 +13,7 @@ import type { ForwardOptions } from '../model/model.js';
 import { Rng } from '../model/random.js';
 import { inferShapes, shapeSize } from '../model/shapes.js';
 import { layerTypeName } from '../format.js';
+import { layerAlgorithm } from './algorithm.js';
 
 /** What profileModel needs of a Model (a real one, or a stand-in in tests) */
 export interface ProfiledModel {
@@ -31,6 +34,12 @@ export interface PeakMeasurement {
   method: 'binding' | 'linear';
   /** how the number was obtained, for people */
   description: string;
+  /**
+   * every measurement of this run, GFLOP/s (gflops is the largest): how much the peak varies here and now.
+   * Other processes only ever slow a run down, so the best is the estimate (docs/profile.md has the spread
+   * over many runs)
+   */
+  samples: number[];
 }
 
 export interface LayerProfile {
@@ -40,17 +49,27 @@ export interface LayerProfile {
   inputShape: number[];
   outputShape: number[];
   params: number;
-  /** multiply-accumulates for the whole batch */
+  /** multiply-accumulates for the whole batch, counted as the direct convolution / matrix product */
   macs: number;
+  /** the algorithm the kernels run: 'GEMM', 'Winograd F(4,3)', 'Winograd F(4,3) s2d' (space-to-depth), ... (algorithm.ts) */
+  algorithm: string;
+  /** multiply-accumulates that algorithm does for the whole batch (fewer than macs for Winograd) */
+  algorithmMacs: number;
   /** native compute time over the iterations, ns */
   medianNs: number;
   p90Ns: number;
   /** medianNs / the sum of all layers' medianNs */
   share: number;
-  /** 2 * macs / medianNs; null for layers without MACs (pooling, LRN, ...) or with no measurable time */
-  gflops: number | null;
-  /** gflops as a percentage of the measured peak */
-  peakPercent: number | null;
+  /**
+   * 2 * macs / medianNs: the rate a direct convolution would need to match this time ("effective"; can
+   * exceed the peak where the algorithm does fewer flops); null for layers without MACs (pooling, LRN, ...)
+   * or with no measurable time
+   */
+  effectiveGflops: number | null;
+  /** 2 * algorithmMacs / medianNs: the flops the kernels really execute, per second */
+  algorithmGflops: number | null;
+  /** algorithmGflops as a percentage of the measured peak */
+  algorithmPeakPercent: number | null;
   /** bytes of activations the layer writes for the whole batch (0 for flatten/dropout, which move nothing) */
   activationBytes: number;
 }
@@ -78,9 +97,13 @@ export interface ProfileTotals {
   /** median over iterations of (wall time - that iteration's layer sum): never negative, unlike differenceNs,
    * which compares medians taken separately */
   outsideKernelsNs: number;
-  /** 2 * macs / layerSumNs */
-  gflops: number;
-  peakPercent: number;
+  algorithmMacs: number;
+  /** 2 * macs / layerSumNs (direct count: "effective") */
+  effectiveGflops: number;
+  /** 2 * algorithmMacs / layerSumNs */
+  algorithmGflops: number;
+  /** algorithmGflops as a percentage of the peak */
+  algorithmPeakPercent: number;
   activationBytes: number;
   /** batch / endToEndMedianNs */
   imagesPerSecond: number;
@@ -98,6 +121,12 @@ export interface ProfileMemory {
 }
 
 export interface ProfileReport {
+  /** when the profile was taken (ISO 8601, UTC) */
+  createdAt: string;
+  /** alexnet-cli's version (package.json) */
+  version: string;
+  /** the CPU model as the OS names it (os.cpus()) */
+  cpu: string;
   arch: string;
   weights: string;
   device: string;
@@ -127,6 +156,17 @@ export interface ProfileOptions {
   isa?: string | null;
   /** seed of the random input */
   seed?: number;
+  /** the model's convs carry Winograd-domain weights (Model PackOptions.winograd; default true, as loadWeightsAndModel packs them) */
+  winograd?: boolean;
+}
+
+/** alexnet-cli's version, from the package.json two folders above dist/lib/profile/ */
+export function packageVersion(): string {
+  try {
+    return (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** Linear interpolation between closest ranks (numpy's default), q in [0, 1] */
@@ -147,6 +187,9 @@ const median = (values: number[]): number => quantile(values, 0.5);
 const PEAK_ROWS = 256;
 const PEAK_FEATURES = 4096;
 const PEAK_RUNS = 5;
+// peakGflops() is itself the best of 5 runs of ~10 ms; on a shared 2-vCPU machine single calls read
+// 56-98 GFLOP/s (docs/profile.md), three calls (~0.15 s) lift the low tail
+const PEAK_CALLS = 3;
 
 type PeakBinding = Binding & { peakGflops?: (threads: number) => number | Promise<number> };
 
@@ -155,8 +198,14 @@ export async function measurePeak(binding: Binding, device = 'cpu'): Promise<Pea
   const threads = binding.getThreads();
   const withPeak = binding as PeakBinding;
   if (typeof withPeak.peakGflops === 'function') {
-    const gflops = await withPeak.peakGflops(threads);
-    return { gflops, method: 'binding', description: `binding.peakGflops(${threads})` };
+    const samples: number[] = [];
+    for (let i = 0; i < PEAK_CALLS; i++) samples.push(await withPeak.peakGflops(threads));
+    // native/kernels/cpu/linear.cc cpu_peak_gflops: each thread runs the kernel set's register-resident FMA loop
+    return {
+      gflops: Math.max(...samples), method: 'binding',
+      description: `binding.peakGflops(${threads}): an FMA loop with register-resident accumulators on ${threads} thread${threads === 1 ? '' : 's'}, best of ${PEAK_CALLS} calls of 5 runs of ~10 ms`,
+      samples,
+    };
   }
   const rows = PEAK_ROWS;
   const features = PEAK_FEATURES;
@@ -168,12 +217,13 @@ export async function measurePeak(binding: Binding, device = 'cpu'): Promise<Pea
     weight.write(new Float32Array(features * features).fill(0.001));
     const dims = Int32Array.of(rows, features, features);
     await binding.linear(dims, input, weight, null, output, false); // warm-up: page faults, packing buffers
-    let bestNs = Infinity;
-    for (let i = 0; i < PEAK_RUNS; i++) bestNs = Math.min(bestNs, await binding.linear(dims, input, weight, null, output, false));
+    const samples: number[] = [];
+    for (let i = 0; i < PEAK_RUNS; i++) samples.push((2 * rows * features * features) / await binding.linear(dims, input, weight, null, output, false));
     return {
-      gflops: (2 * rows * features * features) / bestNs,
+      gflops: Math.max(...samples),
       method: 'linear',
       description: `linear() rows ${rows}, ${features}x${features} on ${threads} thread${threads === 1 ? '' : 's'}, best of ${PEAK_RUNS}`,
+      samples,
     };
   } finally {
     input.dispose();
@@ -229,12 +279,17 @@ export async function profileModel(model: ProfiledModel, options: ProfileOptions
     iterations.push({ startNs: Number(start - origin), wallNs: Number(end - start), layerNs });
   }
 
+  const algorithms = shapes.map((s) => layerAlgorithm(s, {
+    device: model.device, winograd: options.winograd ?? true, winogradEnv: process.env.ALEXNET_CLI_WINOGRAD,
+  }));
   const medians = shapes.map((_, i) => median(iterations.map((it) => it.layerNs[i])));
   const layerSumNs = medians.reduce((a, b) => a + b, 0);
   const layers: LayerProfile[] = shapes.map((s, i) => {
     const macs = s.macs * batch;
     const medianNs = medians[i];
-    const gflops = macs > 0 && medianNs > 0 ? (2 * macs) / medianNs : null;
+    const algorithmMacs = algorithms[i].macs * batch;
+    const rate = (n: number): number | null => (n > 0 && medianNs > 0 ? (2 * n) / medianNs : null);
+    const algorithmGflops = rate(algorithmMacs);
     return {
       index: i,
       name: s.spec.name,
@@ -243,11 +298,14 @@ export async function profileModel(model: ProfiledModel, options: ProfileOptions
       outputShape: s.outShape,
       params: s.paramCount,
       macs,
+      algorithm: algorithms[i].name,
+      algorithmMacs,
       medianNs,
       p90Ns: quantile(iterations.map((it) => it.layerNs[i]), 0.9),
       share: layerSumNs > 0 ? medianNs / layerSumNs : 0,
-      gflops,
-      peakPercent: gflops === null ? null : (100 * gflops) / peak.gflops,
+      effectiveGflops: rate(macs),
+      algorithmGflops,
+      algorithmPeakPercent: algorithmGflops === null ? null : (100 * algorithmGflops) / peak.gflops,
       activationBytes: writesOutput(s.spec.type) ? shapeSize(s.outShape) * batch * 4 : 0,
     };
   });
@@ -255,23 +313,29 @@ export async function profileModel(model: ProfiledModel, options: ProfileOptions
   const walls = iterations.map((it) => it.wallNs);
   const endToEndMedianNs = median(walls);
   const macs = layers.reduce((a, l) => a + l.macs, 0);
-  const totalGflops = layerSumNs > 0 ? (2 * macs) / layerSumNs : 0;
+  const algorithmMacs = layers.reduce((a, l) => a + l.algorithmMacs, 0);
+  const totalRate = (n: number): number => (layerSumNs > 0 ? (2 * n) / layerSumNs : 0);
   const totals: ProfileTotals = {
     params: layers.reduce((a, l) => a + l.params, 0),
     macs,
+    algorithmMacs,
     layerSumNs,
     endToEndMedianNs,
     endToEndP90Ns: quantile(walls, 0.9),
     differenceNs: endToEndMedianNs - layerSumNs,
     differencePercent: (100 * (endToEndMedianNs - layerSumNs)) / endToEndMedianNs,
     outsideKernelsNs: median(iterations.map((it) => it.wallNs - it.layerNs.reduce((a, b) => a + b, 0))),
-    gflops: totalGflops,
-    peakPercent: (100 * totalGflops) / peak.gflops,
+    effectiveGflops: totalRate(macs),
+    algorithmGflops: totalRate(algorithmMacs),
+    algorithmPeakPercent: (100 * totalRate(algorithmMacs)) / peak.gflops,
     activationBytes: layers.reduce((a, l) => a + l.activationBytes, 0),
     imagesPerSecond: (batch * 1e9) / endToEndMedianNs,
   };
 
   return {
+    createdAt: new Date().toISOString(),
+    version: packageVersion(),
+    cpu: cpus()[0]?.model.trim() || 'unknown',
     arch: arch.name,
     weights: model.weightsSource,
     device: model.device,

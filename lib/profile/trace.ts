@@ -49,7 +49,7 @@ export function buildTrace(report: ProfileReport): TraceFile {
   return {
     traceEvents: events,
     displayTimeUnit: 'ms',
-    otherData: { arch: report.arch, weights: report.weights, batch: report.batch, device: report.device, threads: report.threads, peakGflops: report.peak.gflops },
+    otherData: { createdAt: report.createdAt, version: report.version, cpu: report.cpu, isa: report.isa, arch: report.arch, weights: report.weights, batch: report.batch, device: report.device, threads: report.threads, peakGflops: report.peak.gflops },
   };
 }
 
