@@ -81,6 +81,7 @@ const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
   plot: async () => (await import('../lib/commands/plot.js')).plotCommand as AnyCommand,
   convert: async () => (await import('../lib/commands/convert.js')).convertCommand as AnyCommand,
   weights: async () => (await import('../lib/commands/weights.js')).weightsCommand as AnyCommand,
+  quantize: async () => (await import('../lib/commands/quantize.js')).quantizeCommand as AnyCommand,
 };
 // Load only the named command's module when the command word is unambiguous: every option before it is
 // --verbose or carries its value with '=' (otherwise '--arch info summary' would take 'info' for the command).

@@ -7,6 +7,7 @@ interface ConvertArgs {
   input: string;
   output: string;
   arch?: string;
+  precision: string;
 }
 
 export const convertCommand: CommandModule<object, ConvertArgs> = {
@@ -15,8 +16,14 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
   builder: (y: Argv) => y
     .positional('input', { type: 'string', demandOption: true, describe: 'weights file to read' })
     .positional('output', { type: 'string', demandOption: true, describe: 'file to write: .safetensors or .onnx' })
-    .option('arch', { type: 'string', choices: ARCH_NAMES, describe: 'architecture of the weights (default: what the file says or its tensor shapes)' }) as unknown as Argv<ConvertArgs>,
+    .option('arch', { type: 'string', choices: ARCH_NAMES, describe: 'architecture of the weights (default: what the file says or its tensor shapes)' })
+    .option('precision', { type: 'string', choices: ['fp32', 'int8'], default: 'fp32', describe: 'int8: an int8 model from quantize to a QDQ .onnx graph' }) as unknown as Argv<ConvertArgs>,
   handler: async (argv) => {
+    if (argv.precision === 'int8') {
+      const model = await (await import('../quantize/export.js')).exportInt8Onnx(argv.input, argv.output);
+      process.stdout.write(`${argv.output}: QDQ int8 graph, ${model.layers.length} int8 layers, architecture ${model.arch.name} (${model.arch.numClasses} classes), from ${argv.input}\n`);
+      return;
+    }
     const result = await convertWeights(argv.input, argv.output, { arch: argv.arch });
     process.stdout.write(`${argv.output}: ${result.tensors} tensors, architecture ${result.arch.name} (${result.arch.numClasses} classes), from ${result.source}\n`);
   },
