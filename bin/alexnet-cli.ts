@@ -82,6 +82,7 @@ const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
   plot: async () => (await import('../lib/commands/plot.js')).plotCommand as AnyCommand,
   convert: async () => (await import('../lib/commands/convert.js')).convertCommand as AnyCommand,
   weights: async () => (await import('../lib/commands/weights.js')).weightsCommand as AnyCommand,
+  quantize: async () => (await import('../lib/commands/quantize.js')).quantizeCommand as AnyCommand,
 };
 // yargs drops a lone '-' from positionals (it re-parses them as `--inputs -`): classify's is passed as
 // STDIN_ARG, which it reads as standard input

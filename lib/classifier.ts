@@ -264,8 +264,9 @@ export class Classifier {
         continue;
       }
       const [h, w] = this.model.arch.input.slice(1);
-      const error = imageError(sources[indices[0]].name, `expected ${h}x${w} input for ${this.model.arch.name} but found ${height}x${width}`);
-      for (const i of indices) results[i] = failure(sources[i].index, sources[i].name, error, true);
+      // each input under its own name (one shared error would read "b.npy: a.npy: expected ...")
+      const reason = `expected ${h}x${w} input for ${this.model.arch.name} but found ${height}x${width}`;
+      for (const i of indices) results[i] = failure(sources[i].index, sources[i].name, imageError(sources[i].name, reason));
       firstFailed = Math.min(firstFailed, sources[indices[0]].index);
     }
     const classes = this.model.arch.numClasses;
