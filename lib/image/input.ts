@@ -4,8 +4,8 @@
 // socket or a directory is refused before anything is read), of at most MAX_IMAGE_FILE_BYTES. The
 // pixel limit is checked from the file's header, before any pixel is decoded: by default Pillow's
 // MAX_IMAGE_PIXELS (89,478,485 = 1 GiB / 4 / 3, about 9459x9459), the point where Pillow warns of a
-// decompression bomb; ALEXNET_CLI_MAX_PIXELS or DecodeOptions.maxPixels change it. The peak memory of
-// a decode at the limit is in docs/images.md.
+// decompression bomb; ALEXNET_CLI_MAX_PIXELS or DecodeOptions.maxPixels change it. What is refused, and
+// these limits, are listed in docs/safety.md (Images and .npy inputs).
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { AlexnetError } from '../errors.js';
