@@ -3,6 +3,7 @@
 import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { exitCodeFor } from '../lib/errors.js';
+import { STDIN_ARG } from '../lib/image/input.js';
 import { setQuiet } from '../lib/status.js';
 
 const verbose = process.argv.includes('--verbose');
@@ -81,10 +82,14 @@ const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
   plot: async () => (await import('../lib/commands/plot.js')).plotCommand as AnyCommand,
   convert: async () => (await import('../lib/commands/convert.js')).convertCommand as AnyCommand,
   weights: async () => (await import('../lib/commands/weights.js')).weightsCommand as AnyCommand,
+  quantize: async () => (await import('../lib/commands/quantize.js')).quantizeCommand as AnyCommand,
 };
+// yargs drops a lone '-' from positionals (it re-parses them as `--inputs -`): classify's is passed as
+// STDIN_ARG, which it reads as standard input
+const rawArgv = hideBin(process.argv);
+const argv = rawArgv.find((arg) => !arg.startsWith('-')) === 'classify' ? rawArgv.map((arg) => (arg === '-' ? STDIN_ARG : arg)) : rawArgv;
 // Load only the named command's module when the command word is unambiguous: every option before it is
 // --verbose or carries its value with '=' (otherwise '--arch info summary' would take 'info' for the command).
-const argv = hideBin(process.argv);
 const first = argv.findIndex((arg) => !arg.startsWith('-'));
 const named = first >= 0 && argv.slice(0, first).every((arg) => arg === '--verbose' || arg.includes('='))
   ? argv[first] : undefined;

@@ -6,7 +6,8 @@ import type { NativeTensor } from './native.js';
 import { defaultLabels, type ClassLabel } from './labels.js';
 import { availableParallelism } from 'node:os';
 import { inputSize, loadImageInto, loadInputsSettled, type InputItem } from './image/preprocess.js';
-import { imageError } from './image/input.js';
+import { imageError, inputName, type ImageInput } from './image/input.js';
+import { imageTransforms, type ImageTransforms } from './image/transforms.js';
 import { inferShapes, shapeSize } from './model/shapes.js';
 import { native } from './native.js';
 
@@ -172,10 +173,20 @@ export class Classifier {
   }
 
   /**
-   * Decode, preprocess and classify image files (JPEG, PNG) or preprocessed .npy tensors, `batch` images
-   * (of one shape) per forward pass (default 32). The first input that fails (in input order) is thrown.
+   * This model's preprocessing as a function (torchvision's `weights.transforms()`): an image file, encoded
+   * bytes or raw pixels to the float32 [3, H, W] tensor forward() takes, one image at a time
    */
-  async classify(paths: string[], options: ClassifyOptions = {}): Promise<Classification[]> {
+  transforms(): ImageTransforms {
+    return imageTransforms(this.preprocess);
+  }
+
+  /**
+   * Decode, preprocess and classify images: files (JPEG, PNG, WebP, BMP, GIF, TIFF) or preprocessed .npy
+   * tensors by path, Buffers/Uint8Arrays of encoded images, or raw pixels `{ data, width, height, channels }`;
+   * `batch` images (of one shape) per forward pass (default 32). A result's `input` is the path, the input's
+   * `name`, else `<buffer N>` with N its index. The first input that fails (in input order) is thrown.
+   */
+  async classify(paths: ImageInput[], options: ClassifyOptions = {}): Promise<Classification[]> {
     const results = await this.classifyPaths(paths, options, 'stop');
     const failed = firstFailure(results);
     if (failed) throw failed.cause;
@@ -186,7 +197,7 @@ export class Classifier {
    * classify() that goes on past inputs that fail: every good input classified, each bad one a
    * ClassificationFailure in its place (input order kept), as `classify a.jpg truncated.jpg b.jpg` does.
    */
-  classifyEach(paths: string[], options: ClassifyOptions = {}): Promise<(Classification | ClassificationFailure)[]> {
+  classifyEach(paths: ImageInput[], options: ClassifyOptions = {}): Promise<(Classification | ClassificationFailure)[]> {
     return this.classifyPaths(paths, options, 'continue');
   }
 
@@ -195,24 +206,26 @@ export class Classifier {
    * NativeTensor the forward pass reads: no Float32Array per image, no copy into a batch and back into native
    * memory); .npy files are read first (their shape decides their batch)
    */
-  private async classifyPaths(paths: string[], options: ClassifyOptions, onFailure: 'stop' | 'continue'): Promise<(Classification | ClassificationFailure)[]> {
+  private async classifyPaths(paths: ImageInput[], options: ClassifyOptions, onFailure: 'stop' | 'continue'): Promise<(Classification | ClassificationFailure)[]> {
     const batch = options.batch ?? 32;
     if (!Number.isInteger(batch) || batch < 1) throw usageError(`Expected a positive integer for batch but received ${batch}`);
     const p = options.preprocess ?? this.preprocess;
     const [height, width] = inputSize(p);
     const shape: [number, number, number] = [3, height, width];
-    const isNpy = (path: string) => path.toLowerCase().endsWith('.npy');
+    const isNpy = (input: ImageInput): input is string => typeof input === 'string' && input.toLowerCase().endsWith('.npy');
     const npy = await loadInputsSettled(paths.filter(isNpy), p);
     let nextNpy = 0;
     const loadFailures: ClassificationFailure[] = [];
     const sources: BatchSource[] = [];
-    paths.forEach((path, index) => {
-      if (!isNpy(path)) {
-        sources.push({ index, name: path, shape, write: (out, offset) => loadImageInto(path, p, out, offset, 3 * height * width) });
+    paths.forEach((input, index) => {
+      // buffers without a name are told apart by their place in the list
+      const name = inputName(input, index);
+      if (!isNpy(input)) {
+        sources.push({ index, name, shape, write: (out, offset) => loadImageInto(input, p, out, offset, 3 * height * width, {}, name) });
         return;
       }
       const settled = npy[nextNpy++];
-      if (settled.error) loadFailures.push(failure(index, path, settled.error));
+      if (settled.error) loadFailures.push(failure(index, name, settled.error));
       for (const item of settled.items ?? []) {
         sources.push({ index, name: item.name, shape: item.shape, write: async (out, offset) => writeValues(out, item.data, offset) });
       }
@@ -251,8 +264,9 @@ export class Classifier {
         continue;
       }
       const [h, w] = this.model.arch.input.slice(1);
-      const error = imageError(sources[indices[0]].name, `expected ${h}x${w} input for ${this.model.arch.name} but found ${height}x${width}`);
-      for (const i of indices) results[i] = failure(sources[i].index, sources[i].name, error, true);
+      // each input under its own name (one shared error would read "b.npy: a.npy: expected ...")
+      const reason = `expected ${h}x${w} input for ${this.model.arch.name} but found ${height}x${width}`;
+      for (const i of indices) results[i] = failure(sources[i].index, sources[i].name, imageError(sources[i].name, reason));
       firstFailed = Math.min(firstFailed, sources[indices[0]].index);
     }
     const classes = this.model.arch.numClasses;

@@ -4,16 +4,24 @@ import type { LayerSpec } from './model/layers.js';
 
 export const formatInt = (n: number): string => n.toLocaleString('en-US');
 
+/**
+ * A size for people, in the one unit system used everywhere (README, `weights list`, summaries, profiles,
+ * messages): SI, 1 kB = 1000 B, 1 MB = 10^6 B, 1 GB = 10^9 B, as download sites and `ls --si` count;
+ * one decimal (torchvision's AlexNet file: 244.4 MB)
+ */
 export function formatBytes(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB'];
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
   let v = bytes;
   let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
+  while (v >= 999.95 && u < units.length - 1) {
+    v /= 1000;
     u++;
   }
-  return `${v.toFixed(u === 0 ? 0 : 2)} ${units[u]}`;
+  return `${v.toFixed(u === 0 ? 0 : 1)} ${units[u]}`;
 }
+
+/** bytes as MB (10^6 bytes), one decimal, without the unit: for a "done/total MB" progress line */
+export const megabytes = (bytes: number): string => (bytes / 1e6).toFixed(1);
 
 export interface TableOptions {
   /** rows below the closing rule (a total), aligned with the columns above */

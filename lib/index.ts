@@ -13,7 +13,8 @@ export interface ModelOptions extends Partial<LoadOptions> {
  * without `weights`, torchvision's pretrained weights from the cache (downloaded and converted on first use).
  */
 export async function loadModel(options: ModelOptions = {}): Promise<Classifier> {
-  const weights = options.weights ?? await (await import('./weights/cache.js')).defaultWeightsPath();
+  // a name (torchvision, IMAGENET1K_V1, DEFAULT, bvlc) or nothing: the pretrained file from the cache
+  const weights = typeof options.weights === 'object' ? options.weights : await (await import('./weights/registry.js')).resolveWeightsArg(options.weights);
   const loaded = await loadWeightsAndModel({ ...options, weights });
   const labels = options.labels ? readLabels(options.labels) : undefined;
   return new Classifier(loaded.model, loaded.preprocess, labels, loaded.format);
@@ -27,4 +28,11 @@ export { buildArchitecture, PREPROCESS, ARCH_NAMES } from './model/archs.js';
 export { inferShapes } from './model/shapes.js';
 export type { Architecture, ArchName, LayerSpec, Preprocess } from './model/layers.js';
 export { readLabels } from './labels.js';
+export { decodeImage } from './image/decode.js';
+export type { DecodeOptions } from './image/decode.js';
+export type { EncodedImage, ImageInput, RawPixels } from './image/input.js';
+export { imageTransforms } from './image/transforms.js';
+export type { ImageTransforms } from './image/transforms.js';
+export { WEIGHTS, getWeights } from './weights/registry.js';
+export type { WeightsEntry, WeightsMeta } from './weights/registry.js';
 export type { WeightSet, WeightTensor } from './weights/types.js';

@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // `npm run mutate`: how many realistic bugs would the tests notice?
 //
-//   npm run mutate -- ts [--area score,weights,model,classifier] [--sample N|all] [--seed S] [--incremental] [--fast-only]
+//   npm run mutate -- ts [--area score,weights,model,classifier] [--sample N|all] [--seed S] [--group NAME,...] [--incremental] [--fast-only]
 //   npm run mutate -- native [--only NAME,...]
 //   npm run mutate                  # both: every TS area (sampled, 60 mutants each), then every planted native bug
 //
 // TypeScript: Stryker (@stryker-mutator/core) mutates the compiled JavaScript in dist/lib (the emitted
 // code is the TypeScript without its types, so no compiler runs per mutant) and its command runner runs
-// only the area's test files: the fast, in-process ones first, the end-to-end ones (CLI runs) only
+// only the test files of the mutated file's group (AREAS below): the fast, in-process ones first, the end-to-end ones (CLI runs) only
 // for the mutants those let through (--fast-only: not at all, a lower bound on the score). One mutant at a time (--concurrency 1: the machine has 2 cores).
 // With --sample N, a seeded random sample of N mutants per area is run (scripts/mutate-sample-ignorer.mjs
 // keeps Stryker to their nodes); the score is over the sample, with its 95% Wilson interval.
@@ -23,20 +23,49 @@ import { fileURLToPath } from 'node:url';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(ROOT);
 
-/** fast: in-process unit tests run first; slow: end-to-end tests run only for what the fast ones let through */
+/**
+ * fast: in-process unit tests run first; slow: end-to-end tests run only for what the fast ones let through.
+ * groups: files of the area whose mutants need only some of its tests (Stryker runs once per group, with
+ * that group's tests); files in no group get the area's fast and slow lists.
+ */
 export const AREAS = {
-  score: { mutate: 'dist/lib/score', fast: ['score-metrics'], slow: ['score'] },
+  score: {
+    mutate: 'dist/lib/score', fast: ['score-metrics', 'score-run', 'score-dataset-walk'], slow: ['score', 'score-stop'],
+    groups: [
+      { name: 'run', files: ['run.js', 'complete.js', 'scheduler.js', 'pool.js', 'decode-worker.js'], fast: ['score-run', 'score-metrics'], slow: ['score', 'score-stop'] },
+      { name: 'dataset', files: ['dataset.js'], fast: ['score-dataset-walk', 'score-metrics'], slow: ['score-run', 'score'] },
+    ],
+  },
   weights: {
     mutate: 'dist/lib/weights',
-    fast: ['weights-pickle', 'weights-onnx-defaults', 'weights-resolve', 'weights-safetensors', 'weights-torch', 'weights-onnx', 'weights-formats'],
-    slow: ['weights-forward', 'weights-commands', 'download'],
+    fast: ['weights-pickle', 'weights-pickle-values', 'weights-torch-cases', 'weights-onnx-graphs', 'weights-onnx-defaults', 'weights-resolve', 'weights-safetensors', 'weights-torch', 'weights-onnx', 'weights-formats'],
+    slow: ['weights-forward', 'weights-commands', 'download', 'safety'],
+    groups: [
+      { name: 'pickle', files: ['pickle.js'], fast: ['weights-pickle', 'weights-pickle-values', 'weights-torch'], slow: ['weights-torch-cases', 'safety'] },
+      { name: 'torch', files: ['torch.js', 'zip.js', 'dtypes.js'], fast: ['weights-dtypes', 'weights-zip', 'weights-torch-cases', 'weights-torch', 'weights-safetensors', 'weights-formats'], slow: ['weights-pickle-values', 'safety', 'weights-onnx-graphs'] },
+      { name: 'onnx', files: ['onnx.js', 'onnx-export.js'], fast: ['weights-onnx-graphs', 'weights-onnx-defaults', 'weights-onnx'], slow: ['weights-resolve', 'safety', 'ort-oracle'] },
+      { name: 'formats', files: ['caffe.js', 'keras.js', 'keras-h5-worker.js', 'npy.js', 'safetensors.js'], fast: ['weights-npy-cases', 'weights-caffe-cases', 'weights-safetensors-cases', 'weights-formats', 'weights-safetensors'], slow: ['weights-resolve', 'weights-forward', 'safety'] },
+      { name: 'resolve', files: ['resolve.js', 'index.js', 'detect.js', 'convert.js', 'limits.js', 'types.js'], fast: ['weights-detect', 'weights-resolve', 'weights-formats'], slow: ['weights-commands', 'weights-forward', 'safety'] },
+      { name: 'download', files: ['cache.js', 'download.js', 'lock.js'], fast: ['download'], slow: ['weights-commands'] },
+    ],
   },
-  model: { mutate: 'dist/lib/model', fast: ['model-shapes', 'plan', 'summary'], slow: ['model'] },
-  classifier: { mutate: 'dist/lib/classifier.js', fast: ['classifier'], slow: ['classify', 'api'] },
+  model: {
+    mutate: 'dist/lib/model', fast: ['plan', 'arena', 'model-archs', 'model-shapes', 'summary'], slow: ['model'],
+    groups: [
+      { name: 'shapes', files: ['archs.js', 'random.js', 'shapes.js', 'layers.js'], fast: ['model-archs', 'model-shapes', 'summary'], slow: ['plan'] },
+    ],
+  },
+  classifier: { mutate: 'dist/lib/classifier.js', fast: ['classifier', 'classifier-each'], slow: ['classify', 'api'] },
 };
 
+/** the group of an area a compiled file belongs to ({name: 'rest'} with the area's lists for files in none) */
+function groupOf(area, fileName) {
+  const base = fileName.replace(/\\/g, '/').split('/').pop();
+  return (AREAS[area].groups ?? []).find((g) => g.files.includes(base)) ?? { name: 'rest', files: [], fast: AREAS[area].fast, slow: AREAS[area].slow };
+}
+
 function parseArgs(argv) {
-  const opts = { what: [], areas: Object.keys(AREAS), sample: 60, seed: 17, incremental: false, only: null, fastOnly: false };
+  const opts = { what: [], areas: Object.keys(AREAS), sample: 60, seed: 17, incremental: false, only: null, fastOnly: false, groups: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--area') opts.areas = argv[++i].split(',');
@@ -46,6 +75,7 @@ function parseArgs(argv) {
     else if (a === '--incremental') opts.incremental = true;
     else if (a === '--fast-only') opts.fastOnly = true;
     else if (a === '--only') opts.only = argv[++i].split(',');
+    else if (a === '--group') opts.groups = argv[++i].split(',');
     else if (a === 'ts' || a === 'native') opts.what.push(a);
     else throw new Error(`Expected ts, native, --area A,B, --sample N|all, --seed S, --incremental or --only NAMES but received ${a}`);
   }
@@ -132,43 +162,62 @@ async function runArea(area, opts) {
   }
   const sampleKeys = new Set(sampled.map(keyOf));
   const isSample = sampled !== all;
-  const ranges = isSample
-    ? [...new Set(sampled.map((m) => `${relative(ROOT, m.fileName)}:${m.location.start.line + 1}:${m.location.start.column}-${m.location.end.line + 1}:${m.location.end.column}`))]
-    : files;
+  // the ignorer plugin reads the sample from here: without it every mutant inside a sampled node's range runs too
+  if (isSample) process.env.ALEXNET_MUTATE_SAMPLE = sampleFile;
+  else delete process.env.ALEXNET_MUTATE_SAMPLE;
   if (isSample) {
     writeFileSync(sampleFile, JSON.stringify({
       area, seed: opts.seed, size: sampled.length, population: all.length,
-      nodes: sampled.map((m) => ({ file: relative(ROOT, m.fileName).replace(/\\/g, '/'), start: { line: m.location.start.line + 1, column: m.location.start.column }, end: { line: m.location.end.line + 1, column: m.location.end.column } })),
+      nodes: sampled.map((m) => ({ file: relative(ROOT, m.fileName).replace(/\\/g, '/'), start: { line: m.location.start.line + 1, column: m.location.start.column }, end: { line: m.location.end.line + 1, column: m.location.end.column }, mutator: m.mutatorName, replacement: m.replacement })),
     }, null, 1));
   }
-  const { fast, slow } = AREAS[area];
   const testRun = (names) => `node --test --test-concurrency=1 ${names.map((n) => `dist/test/${n}.test.js`).join(' ')}`;
-  const command = slow.length && !opts.fastOnly ? `${testRun(fast)} && ${testRun(slow)}` : testRun(fast);
-  console.log(`\n== ${area}: ${isSample ? `a sample of ${sampled.length} (seed ${opts.seed}) of ${all.length}` : `all ${all.length}`} mutants in ${files.length} files; tests: ${command}`);
+  const commandOf = (g) => (g.slow.length && !opts.fastOnly ? `${testRun(g.fast)} && ${testRun(g.slow)}` : testRun(g.fast));
+  // one Stryker run per group of files, each with its own tests
+  const byGroup = new Map();
+  for (const m of sampled) {
+    const g = groupOf(area, m.fileName);
+    if (!byGroup.has(g.name)) byGroup.set(g.name, { group: g, mutants: [] });
+    byGroup.get(g.name).mutants.push(m);
+  }
+  console.log(`\n== ${area}: ${isSample ? `a sample of ${sampled.length} (seed ${opts.seed}) of ${all.length}` : `all ${all.length}`} mutants in ${files.length} files`);
   const { Stryker } = await import('@stryker-mutator/core');
   const started = Date.now();
-  const results = await new Stryker({
-    testRunner: 'command',
-    commandRunner: { command },
-    mutate: ranges,
-    coverageAnalysis: 'off',
-    concurrency: 1,
-    incremental: opts.incremental,
-    incrementalFile: `reports/mutation/${area}.incremental.json`,
-    reporters: ['json', 'progress'],
-    jsonReporter: { fileName: `reports/mutation/${area}.json` },
-    timeoutFactor: 3,
-    timeoutMS: 20000,
-    dryRunTimeoutMinutes: 30,
-    tempDirName: '.stryker-tmp',
-    cleanTempDir: true,
-    ignorePatterns: ['bench', 'docs', 'reports', '.device', '/test/*.ts', '/lib', '/bin', '/tsconfig.json'], // no tsc runs: TypeScript 7 has no JS API for Stryker's tsconfig rewrite
-    plugins: ['@stryker-mutator/*', join(ROOT, 'scripts', 'mutate-sample-ignorer.mjs')],
-    ignorers: isSample ? ['alexnet-sample'] : [],
-    disableTypeChecks: false,
-    logLevel: 'warn',
-    fileLogLevel: 'off',
-  }).runMutationTest();
+  const results = [];
+  for (const { group, mutants } of byGroup.values()) {
+    // --group: run only these groups (their mutants alone count: a partial measurement)
+    if (opts.groups && !opts.groups.includes(group.name)) {
+      for (const m of mutants) sampleKeys.delete(keyOf(m));
+      continue;
+    }
+    const command = commandOf(group);
+    const groupRanges = isSample
+      ? [...new Set(mutants.map((m) => `${relative(ROOT, m.fileName)}:${m.location.start.line + 1}:${m.location.start.column}-${m.location.end.line + 1}:${m.location.end.column}`))]
+      : [...new Set(mutants.map((m) => relative(ROOT, m.fileName)))];
+    console.log(`-- ${area}/${group.name}: ${mutants.length} mutants${isSample ? ' sampled' : ''}; tests: ${command}`);
+    results.push(...await new Stryker({
+      testRunner: 'command',
+      commandRunner: { command },
+      mutate: groupRanges,
+      coverageAnalysis: 'off',
+      concurrency: 1,
+      incremental: opts.incremental,
+      incrementalFile: `reports/mutation/${area}-${group.name}.incremental.json`,
+      reporters: ['json', 'progress'],
+      jsonReporter: { fileName: `reports/mutation/${area}-${group.name}.json` },
+      timeoutFactor: 3,
+      timeoutMS: 20000,
+      dryRunTimeoutMinutes: 30,
+      tempDirName: '.stryker-tmp',
+      cleanTempDir: true,
+      ignorePatterns: ['bench', 'docs', 'reports', '.device', '/test/*.ts', '/lib', '/bin', '/tsconfig.json'], // no tsc runs: TypeScript 7 has no JS API for Stryker's tsconfig rewrite
+      plugins: ['@stryker-mutator/*', join(ROOT, 'scripts', 'mutate-sample-ignorer.mjs')],
+      ignorers: isSample ? ['alexnet-sample'] : [],
+      disableTypeChecks: false,
+      logLevel: 'warn',
+      fileLogLevel: 'off',
+    }).runMutationTest());
+  }
   const minutes = (Date.now() - started) / 60000;
   const equivalents = loadEquivalents();
   const counted = [];
@@ -184,25 +233,28 @@ async function runArea(area, opts) {
     const detected = r.status === 'Killed' || r.status === 'Timeout';
     const invalid = r.status === 'RuntimeError' || r.status === 'CompileError';
     const equivalent = !detected && !invalid ? equivalentReason(equivalents, r.fileName, r.mutatorName, original, r.replacement) : undefined;
-    if (inSample) counted.push({ detected, invalid, equivalent });
+    if (inSample) counted.push({ detected, invalid, equivalent, timeout: r.status === 'Timeout' });
     if (!detected && !invalid) survivors.push({ where, mutator: r.mutatorName, original, replacement: r.replacement, status: r.status, inSample, equivalent });
   }
   const valid = counted.filter((c) => !c.invalid);
   const killed = valid.filter((c) => c.detected).length;
+  // a timeout counts as detected (Stryker's rule: a mutant that loops forever is caught), but on a loaded
+  // machine a slow test run times out too: they are counted apart so the score without them can be read
+  const timeouts = valid.filter((c) => c.timeout).length;
   const equivalent = valid.filter((c) => c.equivalent).length;
   const denominator = valid.length - equivalent;
   const score = denominator ? killed / denominator : 1;
   const [lo, hi] = wilson(killed, denominator);
   console.log(`\n${area}: ${killed} of ${denominator} non-equivalent mutants killed = ${(100 * score).toFixed(1)}%`
     + (isSample ? ` (95% interval ${(100 * lo).toFixed(1)}-${(100 * hi).toFixed(1)}%)` : '')
-    + `; ${equivalent} judged equivalent, ${counted.length - valid.length} invalid (runtime/compile errors); ${results.length} run in ${minutes.toFixed(1)} min`);
+    + `; ${timeouts} of the killed by timeout; ${equivalent} judged equivalent, ${counted.length - valid.length} invalid (runtime/compile errors); ${results.length} run in ${minutes.toFixed(1)} min`);
   for (const s of survivors.filter((x) => !x.equivalent)) {
     console.log(`  survived${s.inSample ? '' : ' (not in the sample)'}: ${s.where} ${s.mutator}: ${oneLine(s.original)}  ->  ${oneLine(s.replacement)}`);
   }
   for (const s of survivors.filter((x) => x.equivalent)) {
     console.log(`  equivalent: ${s.where} ${s.mutator}: ${oneLine(s.original)}  ->  ${oneLine(s.replacement)}  (${s.equivalent})`);
   }
-  return { area, killed, denominator, equivalent, score, interval: isSample ? [lo, hi] : null, population: all.length, sampled: sampled.length, minutes };
+  return { area, killed, timeouts, denominator, equivalent, score, interval: isSample ? [lo, hi] : null, population: all.length, sampled: sampled.length, minutes };
 }
 
 async function main() {

@@ -222,3 +222,31 @@ test('classify runs `batch` images per forward pass (--batch), with the same pre
   await assert.rejects(classifier.classify(inputs, { batch: 0 }), { code: 'ERR_USAGE', message: 'Expected a positive integer for batch but received 0' });
   classifier.dispose();
 });
+
+test('classify - reads one image from standard input, alone or among files; an empty one fails with one line', () => {
+  const bytes = readFileSync(png);
+  const stdin = (input: Buffer | string, ...args: string[]) =>
+    spawnSync(process.execPath, [cli, 'classify', ...args], { encoding: 'utf8', input });
+  const byPath = JSON.parse(run('--weights', 'random:1', '--json', png).stdout)[0];
+  const r = stdin(bytes, '--weights', 'random:1', '--json', '-');
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), [{ ...byPath, input: '-' }]);
+  const webp = join(images, 'formats', 'lossy.webp');
+  const mixed = stdin(readFileSync(webp), '--weights', 'random:1', '--json', '--top', '1', jpeg, '-');
+  assert.equal(mixed.status, 0, mixed.stderr);
+  assert.deepEqual(JSON.parse(mixed.stdout).map((o: { input: string }) => o.input), [jpeg, '-']);
+  const empty = stdin('', '--weights', 'random:1', '-');
+  assert.equal(empty.status, 1);
+  assert.equal(empty.stdout, '');
+  assert.equal(empty.stderr, 'alexnet-cli: -: expected an image (JPEG, PNG, WebP, BMP, GIF or TIFF) on standard input but it is empty\n');
+  const twice = stdin(bytes, '--weights', 'random:1', '-', '-');
+  assert.equal(twice.status, 2);
+  assert.match(twice.stderr, /Expected - \(standard input\) once in the inputs but received it more than once/);
+});
+
+test('classify takes WebP, BMP, GIF and TIFF files', () => {
+  const formats = ['lossy.webp', 'rgb24.bmp', 'animated.gif', 'lzw.tif'].map((name) => join(images, 'formats', name));
+  const r = run('--weights', 'random:1', '--json', '--top', '1', ...formats);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout).map((o: { input: string; predictions: unknown[] }) => [o.input, o.predictions.length]), formats.map((f) => [f, 1]));
+});

@@ -356,7 +356,7 @@ describe('cache', () => {
     const found = createHash('sha256').update('not the weights').digest('hex');
     await assert.rejects(ensureSource('tiny', { env, registry }), {
       code: 'ERR_CHECKSUM',
-      message: `Expected SHA-256 ${SHA} for ${join(dir, 'tiny.pth')} but found ${found}`,
+      message: `Expected SHA-256 ${SHA} for ${join(dir, 'tiny.pth')} but found ${found}; remove it (rm ${join(dir, 'tiny.pth')}) and run \`alexnet-cli weights download tiny\` to fetch it again`,
     });
     assert.equal(await readFile(join(dir, 'tiny.pth'), 'utf8'), 'not the weights');
     assert.equal(requests.length, 0);
@@ -454,22 +454,27 @@ describe('cache', () => {
     assert.deepEqual(await readFile(join(dir, 'tiny.pth')), DATA);
   });
 
-  it('weights verify reports OK, MISMATCH and missing files', async () => {
+  it('weights verify reports OK, MISMATCH (with the command that fixes it) and missing files; nothing downloaded fails', async () => {
     const env = { ALEXNET_CLI_CACHE: dir };
     const empty = await formatVerify(undefined, env);
     assert.deepEqual(empty, {
-      ok: true,
+      ok: false,
       lines: [
         `torchvision: not downloaded (${join(dir, 'alexnet-owt-7be5be79.pth')})`,
         `bvlc: not downloaded (${join(dir, 'bvlcalexnet-12.onnx')})`,
+        `nothing to verify: no pretrained weights are downloaded in ${dir}; run \`alexnet-cli weights download [NAME]\` first`,
       ],
     });
+    const cli = fileURLToPath(new URL('../bin/alexnet-cli.js', import.meta.url));
+    const run = spawnSync(process.execPath, [cli, 'weights', 'verify', 'bvlc'], { encoding: 'utf8', env: { ...process.env, ...env } });
+    assert.equal(run.status, 1);
+    assert.equal(run.stdout, `bvlc: not downloaded (${join(dir, 'bvlcalexnet-12.onnx')})\nnothing to verify: bvlc is not downloaded in ${dir}; run \`alexnet-cli weights download bvlc\` first\n`);
     await writeFile(join(dir, 'bvlcalexnet-12.onnx'), 'corrupt');
     const found = createHash('sha256').update('corrupt').digest('hex');
     const bad = await formatVerify(['bvlc'], env);
     assert.deepEqual(bad, {
       ok: false,
-      lines: [`bvlc: MISMATCH ${join(dir, 'bvlcalexnet-12.onnx')}: expected SHA-256 ${PRETRAINED.bvlc.sha256} but found ${found}`],
+      lines: [`bvlc: MISMATCH ${join(dir, 'bvlcalexnet-12.onnx')}: expected SHA-256 ${PRETRAINED.bvlc.sha256} but found ${found}; remove it (rm ${join(dir, 'bvlcalexnet-12.onnx')}) and run \`alexnet-cli weights download bvlc\` to fetch it again`],
     });
     await writeFile(join(dir, 'tiny.pth'), DATA);
     assert.deepEqual(await verifyCache(undefined, env, registry), [

@@ -242,8 +242,8 @@ test('loadInputs: images and .npy tensors, batched .npy split into path#i', asyn
 
 test('errors name the file and say what was expected and found', async () => {
   const cases: [string, string][] = [
-    ['empty.jpg', 'expected a JPEG or PNG image but the file is empty'],
-    ['not-an-image.jpg', 'expected a JPEG or PNG image but found a GIF image'],
+    ['empty.jpg', 'expected an image (JPEG, PNG, WebP, BMP, GIF or TIFF) but the file is empty'],
+    ['not-an-image.jpg', 'expected valid GIF data but found blocks omggif cannot parse (Unknown gif block: 0x73)'],
     ['truncated.jpg', 'expected a complete JPEG but the data ends before the end-of-image marker (truncated file)'],
     ['corrupt.jpg', 'expected valid JPEG data but found corrupt data (no marker at byte 27549: 0x11)'],
     ['missing.png', 'expected a readable image file but found no such file'],

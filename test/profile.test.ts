@@ -262,7 +262,7 @@ test('profile prints the table with a total row, both rates and the end-to-end d
   assert.match(out, /^Total \(sum of layers\) .* 61,100,840 .* 100\.0% /m);
   assert.match(out, /^Eff\. GFLOP\/s counts the direct convolution's flops \([\d.]+ GFLOP\/s in total, [\d.]+% of the peak\); the kernels run the Algorithm column and do [\d,]+ MACs of the 714,188,480: [\d.]+ GFLOP\/s, [\d.]+% of the peak$/m);
   assert.match(out, /^Layers sum to [\d.]+ ms; difference to end-to-end -?[\d.]+ ms \(-?[\d.]+%\); per iteration [\d.]+ ms \(median\) outside the kernels/m);
-  assert.match(out, /^Memory: weights 233\.08 MB \(\+[\d.]+ MB packed: Winograd-domain convs\), activation arena [\d.]+ [KM]B, peak RSS [\d.]+ [MG]B$/m);
+  assert.match(out, /^Memory: weights 244\.4 MB \(\+[\d.]+ MB packed: Winograd-domain convs\), activation arena [\d.]+ [kM]B, peak RSS [\d.]+ [MG]B$/m);
 });
 
 test('profile fits its table to the terminal width ($COLUMNS for a forced width), whole lines in a pipe', () => {

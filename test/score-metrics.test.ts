@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MetricsAccumulator } from '../lib/score/metrics.js';
 import { mergeOutputs } from '../lib/score/merge.js';
-import { formatHeader, formatRecord, outputFormatFor, OutputWriter, readOutput, type ScoreHeader, type ScoreRecord } from '../lib/score/records.js';
+import { formatHeader, formatMetadata, formatRecord, metadataPath, outputFormatFor, OutputWriter, readOutput, type ScoreHeader, type ScoreRecord } from '../lib/score/records.js';
 import { buildReport, progressLine, renderReport } from '../lib/score/report.js';
 import { ClassResolver, detectGroundTruthFormat, isImageName, listSome, parseShard, readDataset, shardItems, splitCsvLine } from '../lib/score/dataset.js';
 import { headerMismatch } from '../lib/score/run.js';
@@ -135,6 +135,7 @@ function writeOutput(name: string, h: ScoreHeader, records: ScoreRecord[]): stri
   const path = join(scratch, name);
   const format = outputFormatFor(path);
   writeFileSync(path, formatHeader(h, format) + records.map((r) => formatRecord(r, format, h.top)).join(''));
+  if (format === 'csv') writeFileSync(metadataPath(path), formatMetadata(h));
   return path;
 }
 
@@ -155,7 +156,9 @@ test('records as JSONL and CSV, written and read back', () => {
   assert.equal(formatRecord(records[1], 'jsonl', 3), '{"path":"c/d.png","label":1,"error":"corrupt data\\non two lines"}\n');
   assert.equal(formatRecord(records[0], 'csv', 3), '"a,b/""q"".jpg",2,2,0,1,0.1234568,0.5,0.3333333,\n');
   assert.equal(formatRecord(records[1], 'csv', 3), 'c/d.png,1,,,,,,,corrupt data on two lines\n');
-  assert.equal(formatHeader(h, 'csv'), `# alexnet-cli score ${JSON.stringify(h)}\npath,label,top1,top2,top3,prob1,prob2,prob3,error\n`);
+  // a plain CSV (csv.DictReader, pandas): the column names first, the header beside it in OUT.meta.json
+  assert.equal(formatHeader(h, 'csv'), 'path,label,top1,top2,top3,prob1,prob2,prob3,error\n');
+  assert.deepEqual(JSON.parse(formatMetadata(h)), h);
   assert.equal(formatHeader(h, 'jsonl'), `${JSON.stringify(h)}\n`);
   const expected = [
     { path: 'a,b/"q".jpg', label: 2, top: [2, 0, 1], prob: [0.1234568, 0.5, 0.3333333] },
@@ -186,10 +189,17 @@ test('readOutput: a torn last line is dropped, an empty line skipped, other bad 
   assert.throws(() => readOutput(bad), { message: `${bad}: expected a JSONL record on line 3 but found a bad line (missing path or label)` });
   const badCsv = writeOutput('bad.csv', h, []);
   appendFileSync(badCsv, 'a,0,1\n');
-  assert.throws(() => readOutput(badCsv), { message: `${badCsv}: expected a CSV record on line 3 but found a bad line (expected 7 columns, found 3)` });
+  assert.throws(() => readOutput(badCsv), { message: `${badCsv}: expected a CSV record on line 2 but found a bad line (expected 7 columns, found 3)` });
   const noLabel = writeOutput('nolabel.csv', h, []);
   appendFileSync(noLabel, 'a,x,0,1,0.5,0.5,\n');
-  assert.throws(() => readOutput(noLabel), { message: `${noLabel}: expected a CSV record on line 3 but found a bad line (missing path or label)` });
+  assert.throws(() => readOutput(noLabel), { message: `${noLabel}: expected a CSV record on line 2 but found a bad line (missing path or label)` });
+  // the columns must be the ones the metadata describes; the metadata must be there
+  const otherColumns = writeOutput('columns.csv', h, []);
+  writeFileSync(otherColumns, 'path,label,top1\n');
+  assert.throws(() => readOutput(otherColumns), { message: `${otherColumns}: expected the columns path,label,top1,top2,prob1,prob2,error on line 1 (as ${otherColumns}.meta.json describes) but found other text` });
+  const noMeta = join(scratch, 'no-meta.csv');
+  writeFileSync(noMeta, formatHeader(h, 'csv'));
+  assert.throws(() => readOutput(noMeta), { message: `${noMeta}: expected an alexnet-cli score output with its header beside it in ${noMeta}.meta.json but found no such file` });
 
   const other = join(scratch, 'other.jsonl');
   writeFileSync(other, '{"alexnetCliScore":1}\n');
@@ -203,9 +213,9 @@ test('readOutput: a torn last line is dropped, an empty line skipped, other bad 
   const empty = join(scratch, 'empty.jsonl');
   writeFileSync(empty, '{"alexnetCliScore":2');
   assert.deepEqual(readOutput(empty), { header: null, records: [], validBytes: 0, tornTail: true, hasColumns: false });
-  // a CSV cut right after its header line: no column line yet
+  // an earlier release's CSV (the header in a first "# alexnet-cli score" line), cut right after that line
   const headerOnly = join(scratch, 'header-only.csv');
-  writeFileSync(headerOnly, formatHeader(h, 'csv').split('\n')[0] + '\n');
+  writeFileSync(headerOnly, `# alexnet-cli score ${JSON.stringify(h)}\n`);
   const ho = readOutput(headerOnly);
   assert.deepEqual([ho.header, ho.records, ho.hasColumns, ho.validBytes], [h, [], false, readFileSync(headerOnly).length]);
   const blank = writeOutput('blank.jsonl', h, []);
@@ -226,15 +236,17 @@ test('OutputWriter: new file with its header; resume cuts a torn line and append
   const again = await OutputWriter.open(path, h, before);
   await again.append([{ path: 'b', label: 1, top: [1, 0], prob: [0.5, 0.5] }]);
   await again.close();
-  assert.equal(readFileSync(path, 'utf8'), `${formatHeader(h, 'csv')}a,0,0,1,0.75,0.25,\nb,1,1,0,0.5,0.5,\n`);
+  assert.equal(readFileSync(path, 'utf8'), `path,label,top1,top2,prob1,prob2,error\na,0,0,1,0.75,0.25,\nb,1,1,0,0.5,0.5,\n`);
+  assert.deepEqual(JSON.parse(readFileSync(`${path}.meta.json`, 'utf8')), h);
 
-  // killed after the header line: resume writes the column line first
+  // an earlier release's CSV killed after its header line: resume writes the column line first
   const cut = join(scratch, 'cut.csv');
-  writeFileSync(cut, formatHeader(h, 'csv').split('\n')[0] + '\n');
+  writeFileSync(cut, `# alexnet-cli score ${JSON.stringify(h)}\n`);
   const resumed = await OutputWriter.open(cut, h, readOutput(cut));
   await resumed.append([{ path: 'c', label: 0, error: 'bad' }]);
   await resumed.close();
-  assert.equal(readFileSync(cut, 'utf8'), `${formatHeader(h, 'csv')}c,0,,,,,bad\n`);
+  assert.equal(readFileSync(cut, 'utf8'), `# alexnet-cli score ${JSON.stringify(h)}\n${formatHeader(h, 'csv')}c,0,,,,,bad\n`);
+  assert.deepEqual(readOutput(cut).records, [{ path: 'c', label: 0, error: 'bad' }]);
   // an empty file to resume: the header is written
   const none = join(scratch, 'none.jsonl');
   writeFileSync(none, '');

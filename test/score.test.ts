@@ -107,7 +107,7 @@ test('score an ImageFolder: metrics match an independent computation, broken fil
   const errors = new Map(records.filter((x) => x.error !== undefined).map((x) => [x.path, x.error!]));
   assert.deepEqual([...errors.keys()].sort(), [...generated.broken].sort());
   assert.match(errors.get('coffee/truncated.jpg')!, /truncated file/);
-  assert.match(errors.get('rocket/not-an-image.jpg')!, /expected a JPEG or PNG image but found a GIF image/);
+  assert.match(errors.get('rocket/not-an-image.jpg')!, /expected valid GIF data but found blocks omggif cannot parse/);
   assert.match(errors.get('astronaut/empty.jpg')!, /the file is empty/);
   assert.match(errors.get('cat/corrupt.jpg')!, /corrupt data/);
 
@@ -141,7 +141,7 @@ test('the text report names the metrics, the unreadable files and each class', (
   const r = cli(['score', generated.root, '--labels', generated.labelsFile, ...MODEL, '--limit', '6']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^top-1 {8}\d+\.\d\d% \(\d+\/5\)$/m);
-  assert.match(r.stdout, /unreadable images \(1\):\n {2}astronaut\/empty.jpg: expected a JPEG or PNG image but the file is empty/);
+  assert.match(r.stdout, /unreadable images \(1\):\n {2}astronaut\/empty.jpg: expected an image \(JPEG, PNG, WebP, BMP, GIF or TIFF\) but the file is empty/);
   assert.match(r.stdout, /per-class accuracy:/);
   assert.match(r.stdout, /images\/s/);
 });
@@ -227,9 +227,10 @@ test('SIGINT stops after the batch in flight, exits 130, and --resume finishes t
   const r = cli([...args, '--resume', '--json']);
   assert.equal(r.status, 0, r.stderr);
   const lines = readFileSync(out, 'utf8').trim().split('\n');
-  assert.match(lines[0], /^# alexnet-cli score \{/);
-  assert.equal(lines[1], 'path,label,top1,top2,top3,top4,top5,prob1,prob2,prob3,prob4,prob5,error');
-  const paths = lines.slice(2).map((l) => l.split(',')[0]);
+  // a plain CSV, its header beside it
+  assert.equal(lines[0], 'path,label,top1,top2,top3,top4,top5,prob1,prob2,prob3,prob4,prob5,error');
+  assert.equal(JSON.parse(readFileSync(`${out}.meta.json`, 'utf8')).alexnetCliScore, 2);
+  const paths = lines.slice(1).map((l) => l.split(',')[0]);
   assert.equal(new Set(paths).size, 100);
   assert.equal(paths.length, 100);
   assert.equal(JSON.parse(r.stdout).top1, independentMetrics(larger.reference, 4).top1);
@@ -245,7 +246,7 @@ test('--resume refuses an output written by another configuration; an existing o
   assert.match(other.stderr, /full.jsonl: expected the output of the same run to resume but it was written with weights .*tiny-4.safetensors \(SHA-256 [0-9a-f]{12}\) where this run has .*tiny-other.safetensors \(SHA-256 [0-9a-f]{12}\)/);
   const again = cli(['score', generated.root, '--labels', generated.labelsFile, ...MODEL, '--out', out]);
   assert.equal(again.status, 2);
-  assert.match(again.stderr, /full.jsonl: expected a new output file but it exists; pass --resume to continue that run or remove the file/);
+  assert.match(again.stderr, /full.jsonl: expected a new output file but it exists; pass --force to overwrite it, --resume to continue that run, or remove the file/);
 });
 
 test('three shards merged equal the single run; overlaps and mixed configurations are refused', () => {
@@ -311,6 +312,49 @@ test('merge --out writes the predictions of one unsharded run, line for line; --
   assert.equal(twice.status, 1);
   const first = JSON.parse(lines0[1]).path;
   assert.match(twice.stderr, new RegExp(`shard-1-doubled.jsonl: expected each image in one output only but found 2 images twice: ${first} \\(also in .*shard-0.jsonl\\), `));
+});
+
+test('CSV outputs are plain tables (Python csv.DictReader reads them), the header beside them; shards merge, --force starts over', () => {
+  const whole = join(work, 'whole.csv');
+  const r = cli(['score', generated.root, '--labels', generated.labelsFile, ...MODEL, '--out', whole, '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const python = spawnSync('/usr/bin/python3', ['-c', [
+    'import csv, json, sys',
+    'rows = list(csv.DictReader(open(sys.argv[1], newline="")))',
+    'print(json.dumps([len(rows), list(rows[0].keys()), sorted({r["label"] for r in rows})]))',
+  ].join('\n'), whole], { encoding: 'utf8' });
+  assert.equal(python.status, 0, python.stderr);
+  const [rows, columns, labels] = JSON.parse(python.stdout);
+  assert.equal(rows, 20);
+  assert.deepEqual(columns, ['path', 'label', 'top1', 'top2', 'top3', 'top4', 'top5', 'prob1', 'prob2', 'prob3', 'prob4', 'prob5', 'error']);
+  assert.deepEqual(labels, ['0', '1', '2', '3']);
+  assert.equal(JSON.parse(readFileSync(`${whole}.meta.json`, 'utf8')).count, 20);
+  // shards in CSV merge to the same file and metadata as the unsharded run
+  const shard = (i: number) => join(work, `csv-shard-${i}.csv`);
+  for (let i = 0; i < 2; i++) assert.equal(cli(['score', generated.root, '--labels', generated.labelsFile, ...MODEL, '--shard', `${i}/2`, '--out', shard(i)]).status, 0);
+  const mergedFile = join(work, 'merged.csv');
+  const merged = cli(['merge', shard(1), shard(0), '--out', mergedFile, '--complete', '--json']);
+  assert.equal(merged.status, 0, merged.stderr);
+  assert.equal(readFileSync(mergedFile, 'utf8'), readFileSync(whole, 'utf8'));
+  assert.equal(readFileSync(`${mergedFile}.meta.json`, 'utf8'), readFileSync(`${whole}.meta.json`, 'utf8'));
+  assert.deepEqual(JSON.parse(merged.stdout).top1, JSON.parse(r.stdout).top1);
+  // an existing output: --force starts over (the one overwrite rule), --resume continues
+  const again = cli(['score', generated.root, '--labels', generated.labelsFile, ...MODEL, '--out', whole, '--force', '--json']);
+  assert.equal(again.status, 0, again.stderr);
+  assert.equal(readFileSync(whole, 'utf8').trim().split('\n').length, 21);
+  const both = cli(['score', generated.root, '--labels', generated.labelsFile, ...MODEL, '--out', whole, '--force', '--resume']);
+  assert.equal(both.status, 2);
+  assert.match(both.stderr, /Expected --force \(start over\) or --resume \(continue\) but received both/);
+});
+
+test('score says what it loads before its progress bar', () => {
+  const r = cli(['score', generated.root, '--labels', generated.labelsFile, ...MODEL, '--progress']);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stderr.split(/[\r\n]/).filter((l) => l !== '');
+  assert.match(lines[0], new RegExp(`^alexnet-cli: loading the weights .*tiny-4\\.safetensors \\(\\d+(\\.\\d)? [kM]?B\\)$`));
+  assert.equal(lines[1], `alexnet-cli: reading the dataset ${generated.root}`);
+  const quiet = cli(['score', generated.root, '--labels', generated.labelsFile, ...MODEL, '--json']);
+  assert.doesNotMatch(quiet.stderr, /loading the weights/);
 });
 
 test('merge and --resume refuse another dataset of the same size, and outputs of an older format', () => {

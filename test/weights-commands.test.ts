@@ -79,3 +79,19 @@ test('convert refuses other output extensions and weights that do not fit --arch
     code: 'ERR_WEIGHTS', message: /tv_small\.pth: expected the tensors of architecture torchvision: conv1\.weight \[64,3,11,11\] but found \[8,3,11,11\];/,
   });
 });
+
+test('convert refuses an existing output without --force (the rule of classify -o and score --out), replaces it with --force', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { readFileSync, statSync, writeFileSync } = await import('node:fs');
+  const { fileURLToPath } = await import('node:url');
+  const cli = fileURLToPath(new URL('../bin/alexnet-cli.js', import.meta.url));
+  const out = join(scratch, 'existing.safetensors');
+  writeFileSync(out, 'keep me');
+  const refused = spawnSync(process.execPath, [cli, 'convert', fixture('bvlc_small.onnx'), out], { encoding: 'utf8' });
+  assert.equal(refused.status, 2);
+  assert.equal(refused.stderr, `alexnet-cli: ${out}: expected a new output file but it exists; pass --force to overwrite it or remove the file\n`);
+  assert.equal(readFileSync(out, 'utf8'), 'keep me');
+  const forced = spawnSync(process.execPath, [cli, 'convert', '--force', fixture('bvlc_small.onnx'), out], { encoding: 'utf8' });
+  assert.equal(forced.status, 0, forced.stderr);
+  assert.ok(statSync(out).size > 1000);
+});

@@ -11,6 +11,7 @@ import { Rng } from '../model/random.js';
 import { quantile } from '../profile/profile.js';
 import { AlexnetError, usageError } from '../errors.js';
 import { formatBytes, renderTable } from '../format.js';
+import { WEIGHTS_HELP } from './common.js';
 import type { Isa, Precision } from '../native.js';
 import { PRECISIONS } from '../native.js';
 
@@ -28,6 +29,8 @@ export interface BenchOptions {
   precisions?: Precision[];
   /** seed of the random weights and input */
   seed?: number;
+  /** a weights file (any format, ONNX included) or a registry name: its network instead of random `archs` */
+  weights?: string;
 }
 
 export interface BenchStats {
@@ -40,7 +43,8 @@ export interface BenchStats {
 }
 
 export interface BenchRow {
-  arch: ArchName;
+  /** the architecture's name, or with --weights `FILE (arch)` */
+  arch: string;
   batch: number;
   /** the kernel set of our row */
   isa: string;
@@ -71,8 +75,8 @@ export interface BenchReport {
   rows: BenchRow[];
   /** process.resourceUsage().maxRSS at the end (both engines when compared) */
   peakRssBytes: number;
-  /** fp32 weight bytes per architecture */
-  weightsBytes: Partial<Record<ArchName, number>>;
+  /** fp32 weight bytes per architecture (per row name) */
+  weightsBytes: Record<string, number>;
 }
 
 /** "1,8,32" -> [1, 8, 32] */
@@ -179,6 +183,23 @@ export function loadOnnxRuntime(): { ort: Ort; version: string } {
   }
 }
 
+/** `bench --weights FILE|NAME`: the file's network, named `FILE (arch)`; --arch, when given, is one name checked against it */
+async function weightsTarget(weights: string, archs: ArchName[]) {
+  if (archs.length !== 1 && archs.length !== ARCH_NAMES.length) {
+    throw usageError(`Expected one architecture for --arch with --weights but received ${archs.join(',')}`);
+  }
+  const { resolveWeightsArg } = await import('../weights/registry.js');
+  const { loadWeightsAndModel } = await import('../model/load.js');
+  const { basename } = await import('node:path');
+  const path = await resolveWeightsArg(weights);
+  const arch = archs.length === 1 ? archs[0] : undefined;
+  const loaded = await loadWeightsAndModel({ weights: path, arch, precision: 'fp32' });
+  return {
+    archName: `${basename(weights)} (${loaded.model.arch.name})`,
+    load: async (precision: Precision) => (precision === 'fp32' ? loaded.model : (await loadWeightsAndModel({ weights: path, arch, precision })).model),
+  };
+}
+
 /** Runs every (arch, batch) configuration; `log` gets one line per finished configuration */
 export async function runBench(options: BenchOptions, log: (line: string) => void = () => {}): Promise<BenchReport> {
   const { native } = await import('../native.js');
@@ -199,15 +220,23 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
   const ortLoaded = options.compare === 'onnxruntime' ? loadOnnxRuntime() : null;
   const peak = await measurePeak(binding);
   const rows: BenchRow[] = [];
-  const weightsBytes: Partial<Record<ArchName, number>> = {};
-  for (const archName of options.archs) {
-    const arch = buildArchitecture(archName);
-    // one model per precision, on the same random weights, packed for the first kernel set (whether the convs run
+  const weightsBytes: Record<string, number> = {};
+  // random weights for each named architecture, or the one network of a weights file
+  const targets = options.weights !== undefined
+    ? [await weightsTarget(options.weights, options.archs)]
+    : options.archs.map((name) => ({
+      archName: name as string,
+      load: (precision: Precision) => Model.random(buildArchitecture(name), options.seed ?? 0, 'cpu', { precision }),
+    }));
+  for (const target of targets) {
+    const { archName } = target;
+    // one model per precision, on the same weights, packed for the first kernel set (whether the convs run
     // in bf16 / int8 depends on its instructions: Model PackOptions.lowpConvs)
     binding.setIsa(isas[0] as Isa);
-    const models = new Map<Precision, Awaited<ReturnType<typeof Model.random>>>();
-    for (const precision of precisions) models.set(precision, await Model.random(arch, options.seed ?? 0, 'cpu', { precision }));
-    const model = models.get('fp32') ?? await Model.random(arch, options.seed ?? 0);
+    const models = new Map<Precision, Awaited<ReturnType<typeof target.load>>>();
+    for (const precision of precisions) models.set(precision, await target.load(precision));
+    const model = models.get('fp32') ?? await target.load('fp32');
+    const arch = model.arch;
     weightsBytes[archName] = model.parameterBytes;
     let session: import('onnxruntime-node').InferenceSession | undefined;
     if (ortLoaded) {
@@ -219,7 +248,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
         extra: { session: { intra_op: { allow_spinning: '0' } } },
       });
     }
-    const macs = macsPerImage(archName);
+    const macs = inferShapes(arch).reduce((a, s) => a + s.macs, 0);
     try {
       for (const batch of options.batches) {
         const shape = [batch, ...arch.input];
@@ -290,6 +319,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
 
 interface BenchArgs {
   arch?: string;
+  weights?: string;
   batch: string;
   threads?: number;
   warmup: number;
@@ -309,9 +339,10 @@ function checkInteger(value: number | undefined, name: string, min: number): voi
 
 export const benchCommand: CommandModule<object, BenchArgs> = {
   command: 'bench',
-  describe: 'Time whole forward passes (random weights): latency, images/s, GFLOP/s; optionally side by side with onnxruntime',
+  describe: 'Time whole forward passes (random weights, or --weights FILE): latency, images/s, GFLOP/s; optionally side by side with onnxruntime',
   builder: (y) => y
     .option('arch', { type: 'string', describe: `architectures, comma-separated (${ARCH_NAMES.join(', ')}) or all (default)` })
+    .option('weights', { type: 'string', describe: `time this network instead of random weights: ${WEIGHTS_HELP}` })
     .option('batch', { alias: ['b', 'batch-size'], type: 'string', default: '1,32', describe: 'batch sizes, comma-separated' })
     .option('threads', { type: 'number', describe: 'CPU threads for both engines (default: all cores)' })
     .option('warmup', { type: 'number', default: 3, describe: 'untimed forward passes first' })
@@ -330,7 +361,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     const threads = argv.threads ?? native().getThreads();
     const report = await runBench({
       archs, batches, threads, warmup: argv.warmup, iters: argv.iters, compare: argv.compare === 'onnxruntime' ? 'onnxruntime' : null,
-      isas: argv.isa === undefined ? undefined : parseIsaList(argv.isa),
+      isas: argv.isa === undefined ? undefined : parseIsaList(argv.isa), weights: argv.weights,
       precisions: argv.precision === undefined ? undefined : parsePrecisionList(argv.precision),
     }, argv.json ? undefined : (line) => process.stderr.write(`${line}\n`));
     process.stdout.write(argv.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderBench(report)}\n`);

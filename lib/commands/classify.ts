@@ -2,7 +2,7 @@
 import type { CommandModule } from 'yargs';
 import type { Classification, ClassificationFailure } from '../classifier.js';
 import type { Preprocess } from '../model/layers.js';
-import { checkNewOutput, withArchOption, withDeviceOption, withPrecisionOption, withThreadsOption } from './common.js';
+import { checkNewOutput, WEIGHTS_HELP, withArchOption, withDeviceOption, withPrecisionOption, withThreadsOption } from './common.js';
 import { usageError } from '../errors.js';
 
 const RESULTS_FORMATS = ['text', 'json', 'csv'] as const;
@@ -134,10 +134,10 @@ function resultsFormat(argv: ClassifyArgs): ResultsFormat {
 
 export const classifyCommand: CommandModule<object, ClassifyArgs> = {
   command: 'classify <inputs..>',
-  describe: 'Classify images (JPEG, PNG), folders of them, quoted globs or preprocessed .npy tensors',
+  describe: 'Classify images (JPEG, PNG, WebP, BMP, GIF, TIFF), folders of them, quoted globs, - (standard input) or preprocessed .npy tensors',
   builder: (y) => withPrecisionOption(withThreadsOption(withDeviceOption(withArchOption(y))))
-    .positional('inputs', { type: 'string', array: true, describe: 'image files, folders, quoted globs (\'photos/*.jpg\') or .npy float32 tensors [3,H,W] / [N,3,H,W]' })
-    .option('weights', { type: 'string', describe: 'weights file (.safetensors, .pth, .onnx, .caffemodel, .h5, .keras, .npz) or random[:SEED]; default: pretrained torchvision weights from the cache' })
+    .positional('inputs', { type: 'string', array: true, describe: 'image files, folders, quoted globs (\'photos/*.jpg\'), - for one image on standard input, or .npy float32 tensors [3,H,W] / [N,3,H,W]' })
+    .option('weights', { type: 'string', describe: `${WEIGHTS_HELP}; default: torchvision` })
     .option('top', { alias: 'topk', type: 'number', default: 5, describe: 'how many classes to show' })
     .option('recursive', { alias: 'r', type: 'boolean', default: false, describe: 'take the images in sub-folders of folder inputs too' })
     .option('json', { type: 'boolean', default: false, describe: 'print one JSON array (--format json)' })
@@ -158,13 +158,17 @@ export const classifyCommand: CommandModule<object, ClassifyArgs> = {
     const format = resultsFormat(argv);
     if (argv.output !== undefined) checkNewOutput(argv.output, argv.force);
     const { expandInputs } = await import('../image/inputs.js');
-    const expanded = await expandInputs(argv.inputs, { recursive: argv.recursive });
+    const { readStdin, STDIN_ARG } = await import('../image/input.js');
+    const expanded = await expandInputs(argv.inputs.map((arg) => (arg === STDIN_ARG ? '-' : arg)), { recursive: argv.recursive });
     const paths = expanded.flatMap((e) => e.paths);
+    if (paths.filter((path) => path === '-').length > 1) throw usageError('Expected - (standard input) once in the inputs but received it more than once');
+    // `-` is one image read from standard input, whole, before the model loads (an empty or terminal stdin fails here)
+    const stdin = paths.includes('-') ? await readStdin().then((data) => ({ name: '-', data }), (error: Error) => error) : undefined;
     // heavy modules (the addon, decoders, weight readers) load only when a command needs them
     const { loadModel } = await import('../index.js');
     const { native } = await import('../native.js');
     if (argv.threads !== undefined) native().setThreads(argv.threads);
-    const weights = argv.weights ?? await (await import('../weights/cache.js')).defaultWeightsPath();
+    const weights = await (await import('../weights/registry.js')).resolveWeightsArg(argv.weights);
     const { statSync, writeFileSync } = await import('node:fs');
     const winograd = countImages(paths, (path) => statSync(path).size) >= WINOGRAD_MIN_IMAGES;
     const classifier = await loadModel({
@@ -172,7 +176,11 @@ export const classifyCommand: CommandModule<object, ClassifyArgs> = {
       precision: argv.precision,
     });
     const preprocess = overridePreprocess(classifier.preprocess, argv);
-    const classified = paths.length > 0 ? await classifier.classifyEach(paths, { top: argv.top, preprocess, batch: argv.batch }) : [];
+    const inputs = paths.map((path) => (path === '-' && stdin && !(stdin instanceof Error) ? stdin : path));
+    let classified = paths.length > 0 ? await classifier.classifyEach(inputs, { top: argv.top, preprocess, batch: argv.batch }) : [];
+    if (stdin instanceof Error) {
+      classified = classified.map((r) => (r.input === '-' ? { input: '-', error: stdin.message, code: (stdin as NodeJS.ErrnoException).code ?? 'ERR_IMAGE' } : r));
+    }
     // an argument that gave no files (an empty folder, a glob with no match) takes its place among the results
     let next = 0;
     const results: Result[] = expanded.flatMap((e): Result[] => {

@@ -20,6 +20,13 @@ export function checkNewOutput(path: string, force: boolean | undefined, alterna
   throw usageError(`${path}: expected a new output file but it exists; pass --force to overwrite it${alternative ? `, ${alternative},` : ''} or remove the file`);
 }
 
+/**
+ * What --weights takes, for every command's help: the registry's names are lib/weights/registry.ts WEIGHTS
+ * (not imported here: --help should not load it)
+ */
+export const WEIGHTS_HELP = 'weights file (.safetensors, .pth, .onnx, .caffemodel, .h5, .keras, .npz), random[:SEED], '
+  + 'or pretrained weights by name from the cache: torchvision (also IMAGENET1K_V1, DEFAULT) or bvlc';
+
 export function withArchOption<T>(y: Argv<T>) {
   return y.option('arch', { type: 'string', choices: ['seed', 'caffe', 'torchvision'], describe: 'architecture (default: what the weights say, else seed)' });
 }

@@ -109,7 +109,7 @@ export const infoCommand: CommandModule<object, InfoArgs> = {
   command: 'info [file]',
   describe: 'show the format, architecture, tensors and preprocessing of a weights file; --devices lists where models can run',
   builder: (y: Argv) => y
-    .positional('file', { type: 'string', describe: 'weights file (.safetensors, .pth, .onnx, .caffemodel, .h5, .keras, .npz)' })
+    .positional('file', { type: 'string', describe: 'weights file (.safetensors, .pth, .onnx, .caffemodel, .h5, .keras, .npz) or a name: torchvision (IMAGENET1K_V1, DEFAULT), bvlc' })
     .option('devices', { type: 'boolean', default: false, describe: 'list the CPU and any CUDA devices found' })
     .option('arch', { type: 'string', choices: ARCH_NAMES, describe: 'check the tensors against this architecture' })
     .option('json', { type: 'boolean', default: false, describe: 'print JSON' }) as unknown as Argv<InfoArgs>,
@@ -120,7 +120,8 @@ export const infoCommand: CommandModule<object, InfoArgs> = {
       return;
     }
     if (!argv.file) throw usageError('Expected a weights file for info (or --devices) but received nothing');
-    const info = await weightsInfo(argv.file, argv.arch);
+    const { resolveWeightsArg } = await import('../weights/registry.js');
+    const info = await weightsInfo(await resolveWeightsArg(argv.file), argv.arch);
     process.stdout.write(argv.json ? `${JSON.stringify(info, null, 2)}\n` : `${formatInfo(info)}\n`);
   },
 };

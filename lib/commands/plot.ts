@@ -6,7 +6,7 @@ import { ARCH_NAMES, buildArchitecture, isArchName } from '../model/archs.js';
 import type { Architecture } from '../model/layers.js';
 import { parseRandomSpec } from '../model/random.js';
 import { FOLDABLE_TYPES, type FoldableType, RANKDIRS, type Rankdir, renderSvg } from '../plot/svg.js';
-import { withArchOption } from './common.js';
+import { WEIGHTS_HELP, withArchOption } from './common.js';
 import { usageError } from '../errors.js';
 
 export { renderSvg, type PlotOptions, type Rankdir, type FoldableType, RANKDIRS, FOLDABLE_TYPES } from '../plot/svg.js';
@@ -30,7 +30,8 @@ async function architectureFor(argv: PlotArgs): Promise<Architecture> {
   if (argv.weights === undefined || parseRandomSpec(argv.weights) !== undefined) return buildArchitecture(name);
   // the weight readers (and the addon) load only for --weights FILE
   const { loadWeightsAndModel } = await import('../model/load.js');
-  const { model } = await loadWeightsAndModel({ arch: argv.arch as never, weights: argv.weights });
+  const { resolveWeightsArg } = await import('../weights/registry.js');
+  const { model } = await loadWeightsAndModel({ arch: argv.arch as never, weights: await resolveWeightsArg(argv.weights) });
   model.dispose();
   return model.arch;
 }
@@ -52,7 +53,7 @@ export const plotCommand: CommandModule<object, PlotArgs> = {
   command: 'plot',
   describe: 'Draw the layer graph to an SVG or PNG file (grouped convolutions as side-by-side towers)',
   builder: (y) => withArchOption(y)
-    .option('weights', { type: 'string', describe: 'take the architecture from a weights file' })
+    .option('weights', { type: 'string', describe: `take the architecture from weights: ${WEIGHTS_HELP}` })
     .option('show-shapes', { type: 'boolean', default: false, describe: 'add input and output shapes to every box' })
     .option('show-params', { type: 'boolean', default: true, describe: 'the parameter count in every box (--no-show-params: without)' })
     .option('rankdir', { alias: 'direction', type: 'string', default: 'TB', describe: 'TB: top to bottom, LR: left to right (as Keras plot_model and graphviz)' })

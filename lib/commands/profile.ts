@@ -7,7 +7,7 @@ import { measurePeak, profileModel, type ProfileReport } from '../profile/profil
 import { renderTrace } from '../profile/trace.js';
 import { renderHtml } from '../profile/html.js';
 import { describeMachine, describePeak, describeRates, describeRun, describeTotals, hasReducedPrecision, layerRow, precisionCells, PRECISION_HEADER, PROFILE_HEADER, PROFILE_RIGHT_ALIGNED, totalRow } from '../profile/format.js';
-import { withArchOption, withDeviceOption, withPrecisionOption, withThreadsOption } from './common.js';
+import { WEIGHTS_HELP, withArchOption, withDeviceOption, withPrecisionOption, withThreadsOption } from './common.js';
 import { usageError } from '../errors.js';
 import { renderTable, terminalWidth } from '../format.js';
 import { status } from '../status.js';
@@ -60,7 +60,7 @@ export const profileCommand: CommandModule<object, ProfileArgs> = {
   command: 'profile',
   describe: 'Time every layer on the native kernels: median/p90, share, GFLOP/s vs the measured peak, memory',
   builder: (y) => withPrecisionOption(withThreadsOption(withDeviceOption(withArchOption(y))))
-    .option('weights', { type: 'string', default: 'random:0', describe: 'weights file or random[:SEED]' })
+    .option('weights', { type: 'string', default: 'random:0', describe: WEIGHTS_HELP })
     .option('batch', { alias: ['b', 'batch-size'], type: 'number', default: 1, describe: 'images per forward pass' })
     .option('warmup', { type: 'number', default: 2, describe: 'untimed forward passes first' })
     .option('iters', { type: 'number', default: 10, describe: 'timed forward passes' })
@@ -79,7 +79,8 @@ export const profileCommand: CommandModule<object, ProfileArgs> = {
     const { loadWeightsAndModel } = await import('../model/load.js');
     const binding = native();
     if (argv.threads !== undefined) binding.setThreads(argv.threads);
-    const { model } = await loadWeightsAndModel({ arch: argv.arch as never, weights: argv.weights, device: argv.device, precision: argv.precision });
+    const { resolveWeightsArg } = await import('../weights/registry.js');
+    const { model } = await loadWeightsAndModel({ arch: argv.arch as never, weights: await resolveWeightsArg(argv.weights), device: argv.device, precision: argv.precision });
     try {
       const peak = await measurePeak(binding, argv.device);
       const report = await profileModel(model, {

@@ -1,11 +1,13 @@
 // `alexnet-cli score`: accuracy of a network on a labelled dataset (ImageFolder or a flat folder with
 // a ground-truth file), with per-image predictions streamed to a file that --resume continues and
 // `merge` combines across --shard runs.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { CommandModule } from 'yargs';
-import { withArchOption, withDeviceOption, withPrecisionOption, withThreadsOption } from './common.js';
+import { checkNewOutput, WEIGHTS_HELP, withArchOption, withDeviceOption, withPrecisionOption, withThreadsOption } from './common.js';
 import { usageError } from '../errors.js';
+import { formatBytes } from '../format.js';
+import { status } from '../status.js';
 
 export interface ScoreArgs {
   dataset: string;
@@ -22,6 +24,7 @@ export interface ScoreArgs {
   limit?: number;
   shard?: string;
   resume: boolean;
+  force: boolean;
   json: boolean;
   confusion?: string;
   'exif-orientation': boolean;
@@ -50,14 +53,23 @@ export async function scoreHandler(argv: ScoreArgs): Promise<void> {
   const out = argv.out !== undefined ? expandOutPath(argv.out, shard) : undefined;
   if (out) outputFormatFor(out);
   if (argv.resume && !out) throw usageError('Expected --out FILE with --resume but received no --out');
-  // before the model loads (seconds): the same check runScore makes
-  if (out && !argv.resume && existsSync(out) && statSync(out).size > 0) {
-    throw usageError(`${out}: expected a new output file but it exists; pass --resume to continue that run or remove the file`);
+  // before the model loads (seconds): the one overwrite rule (checkNewOutput), which runScore checks again
+  if (argv.force && argv.resume) throw usageError('Expected --force (start over) or --resume (continue) but received both');
+  if (out && !argv.resume) {
+    checkNewOutput(out, argv.force, '--resume to continue that run');
+    if (argv.force) {
+      const { metadataPath } = await import('../score/records.js');
+      rmSync(out, { force: true });
+      rmSync(metadataPath(out), { force: true });
+    }
   }
+  // what it waits for before the progress bar (reading the weights takes seconds), where the bar is drawn
+  const showProgress = (argv.progress ?? process.stderr.isTTY === true) && !argv.json;
+  const say = (line: string) => { if (showProgress) status(`alexnet-cli: ${line}`); };
 
   const { readLabels } = await import('../labels.js');
   const { buildReport, progressLine, renderReport } = await import('../score/report.js');
-  const weights = argv.weights ?? await (await import('../weights/cache.js')).defaultWeightsPath();
+  const weights = await (await import('../weights/registry.js')).resolveWeightsArg(argv.weights);
   // a random head takes its size from --labels unless --num-classes says otherwise
   const numClasses = argv['num-classes'] ?? (argv.labels && weights.startsWith('random') ? readLabels(argv.labels).length : undefined);
 
@@ -90,8 +102,10 @@ export async function scoreHandler(argv: ScoreArgs): Promise<void> {
   const { native } = await import('../native.js');
   const { runScore } = await import('../score/run.js');
   if (argv.threads !== undefined) native().setThreads(argv.threads);
+  say(`loading the weights ${weights}${existsSync(weights) ? ` (${formatBytes(statSync(weights).size)})` : ''}`);
   const classifier = await loadModel({ weights, arch: argv.arch as never, numClasses, labels: argv.labels, device: argv.device, precision: argv.precision });
   try {
+    say(`reading the dataset ${argv.dataset}`);
     const resolver = new ClassResolver(classifier.labels);
     const dataset = readDataset(argv.dataset, argv['ground-truth'], resolver, argv.labels ?? 'the ImageNet class list');
     for (const w of dataset.warnings) process.stderr.write(`alexnet-cli: warning: ${w}\n`);
@@ -100,7 +114,6 @@ export async function scoreHandler(argv: ScoreArgs): Promise<void> {
       process.stderr.write(`alexnet-cli: warning: ${dataset.ignored.length} file${dataset.ignored.length > 1 ? 's are' : ' is'} not an image by extension (not scored): ${listSome(dataset.ignored)}\n`);
     }
 
-    const showProgress = (argv.progress ?? process.stderr.isTTY === true) && !argv.json;
     const abort = new AbortController();
     const onSigint = () => {
       if (abort.signal.aborted) process.exit(130); // a second Ctrl-C: now
@@ -150,7 +163,7 @@ export const scoreCommand: CommandModule<object, ScoreArgs> = {
     .positional('dataset', { type: 'string', describe: 'ImageFolder (one sub-folder per class: WNID, class index or a name from --labels) or a flat folder with --ground-truth' })
     .option('ground-truth', { type: 'string', describe: 'labels of a flat folder: Kaggle LOC_val_solution.csv, BVLC val.txt ("file index") or a CSV "path,label"' })
     .option('labels', { type: 'string', describe: 'class names of the head (one per line, or our TSV); a random head takes its size from it' })
-    .option('weights', { type: 'string', describe: 'weights file or random[:SEED]; default: pretrained torchvision weights from the cache' })
+    .option('weights', { type: 'string', describe: `${WEIGHTS_HELP}; default: torchvision` })
     .option('num-classes', { type: 'number', describe: 'classes of the head for random weights' })
     .option('batch', { alias: ['b', 'batch-size'], type: 'number', default: 32, describe: 'images per forward pass' })
     .option('workers', { type: 'number', describe: 'decode/preprocess worker threads (default: the number of cores)' })
@@ -162,6 +175,7 @@ export const scoreCommand: CommandModule<object, ScoreArgs> = {
       describe: 'I/N: score the images (in UTF-8 byte order) at positions I, I+N, ...; combine with "merge". Default: from the scheduler '
         + '(SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT, SLURM_PROCID/SLURM_NTASKS in an srun step, JOB_COMPLETION_INDEX/ALEXNET_CLI_SHARD_COUNT), else 0/1',
     })
+    .option('force', { type: 'boolean', default: false, describe: 'overwrite an existing --out file (and its .meta.json): start over' })
     .option('resume', { type: 'boolean', default: false, describe: 'continue an interrupted run from its --out file: nothing scored twice, nothing lost' })
     .option('confusion', { type: 'string', describe: 'write the confusion matrix (rows: true class, columns: predicted) as CSV' })
     .option('exif-orientation', {

@@ -5,6 +5,8 @@ import type { Architecture, ArchName } from '../model/layers.js';
 import { inferShapes } from '../model/shapes.js';
 import { usageError } from '../errors.js';
 import { formatBytes, formatInt, layerTypeName, renderTable, terminalWidth } from '../format.js';
+import { parseRandomSpec } from '../model/random.js';
+import { WEIGHTS_HELP } from './common.js';
 
 export interface LayerSummary {
   name: string;
@@ -53,8 +55,17 @@ export function renderSummary(s: ModelSummary, width?: number): string {
   ].join('\n');
 }
 
+/** the network a weights file (or registry name) holds, as loading would resolve it (--arch as a check) */
+async function weightsArchitecture(weights: string, archName: string | undefined): Promise<Architecture> {
+  const { resolveWeightsArg } = await import('../weights/registry.js');
+  const { readWeights } = await import('../weights/index.js');
+  const { resolveWeights } = await import('../weights/resolve.js');
+  return resolveWeights(await readWeights(await resolveWeightsArg(weights)), { arch: archName }).arch;
+}
+
 interface SummaryArgs {
-  arch: string;
+  arch?: string;
+  weights?: string;
   'input-size'?: number;
   'num-classes': number;
   json: boolean;
@@ -62,17 +73,20 @@ interface SummaryArgs {
 
 export const summaryCommand: CommandModule<object, SummaryArgs> = {
   command: 'summary',
-  describe: 'Show the layers, output shapes, parameters and MACs of an architecture',
+  describe: 'Show the layers, output shapes, parameters and MACs of an architecture or of a weights file\'s network',
   builder: (y) => y
-    .option('arch', { type: 'string', choices: ['seed', 'caffe', 'torchvision'], default: 'seed', describe: 'architecture' })
+    .option('arch', { type: 'string', choices: ['seed', 'caffe', 'torchvision'], describe: 'architecture (default: seed, or what --weights holds)' })
+    .option('weights', { type: 'string', describe: `describe the network of these weights: ${WEIGHTS_HELP}` })
     .option('input-size', { type: 'number', describe: 'input height and width (default: the architecture\'s)' })
     .option('num-classes', { type: 'number', default: 1000, describe: 'classes of the head' })
     .option('json', { type: 'boolean', default: false, describe: 'print JSON' }) as never,
-  handler: (argv) => {
+  handler: async (argv) => {
     const size = argv['input-size'];
     if (size !== undefined && (!Number.isInteger(size) || size < 1)) throw usageError(`Expected a positive integer for --input-size but received ${size}`);
     if (!Number.isInteger(argv['num-classes']) || argv['num-classes'] < 1) throw usageError(`Expected a positive integer for --num-classes but received ${argv['num-classes']}`);
-    const arch = buildArchitecture(argv.arch as ArchName, argv['num-classes']);
+    const arch = argv.weights !== undefined && parseRandomSpec(argv.weights) === undefined
+      ? await weightsArchitecture(argv.weights, argv.arch)
+      : buildArchitecture((argv.arch ?? 'seed') as ArchName, argv['num-classes']);
     const summary = summarize(arch, size ? [size, size] : undefined);
     process.stdout.write(argv.json ? `${JSON.stringify(summary, null, 2)}\n` : `${renderSummary(summary, terminalWidth())}\n`);
   },

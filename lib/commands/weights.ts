@@ -1,7 +1,9 @@
 // `alexnet-cli weights <download|list|verify> [name]`: manage the pretrained weights cache.
 import type { Argv, CommandModule } from 'yargs';
+import { formatBytes } from '../format.js';
+import { WEIGHTS } from '../weights/registry.js';
 import {
-  DEFAULT_PRETRAINED, PRETRAINED, cacheDir, ensurePretrained, listCache, verifyCache,
+  DEFAULT_PRETRAINED, PRETRAINED, cacheDir, ensurePretrained, fixCommand, listCache, verifyCache,
 } from '../weights/cache.js';
 
 const ACTIONS = ['download', 'list', 'verify'] as const;
@@ -11,18 +13,20 @@ interface WeightsArgs {
   name?: string;
 }
 
-const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
 /** Lines of `weights list`. */
 export async function formatList(env = process.env): Promise<string[]> {
   const lines = [`cache: ${cacheDir(env)}`];
   for (const entry of await listCache(env)) {
     const { weights } = entry;
-    const source = entry.sourceSize === undefined ? 'not downloaded' : `${megabytes(entry.sourceSize)} ${entry.sourcePath}`;
-    const converted = entry.convertedSize === undefined ? 'not converted' : `${megabytes(entry.convertedSize)} ${entry.convertedPath}`;
+    const source = entry.sourceSize === undefined ? 'not downloaded' : `${formatBytes(entry.sourceSize)} ${entry.sourcePath}`;
+    const converted = entry.convertedSize === undefined ? 'not converted' : `${formatBytes(entry.convertedSize)} ${entry.convertedPath}`;
+    const named = WEIGHTS[weights.name];
+    const metrics = named?.meta.metrics['ImageNet-1K'];
     lines.push(
-      `${weights.name} (arch ${weights.arch}): ${weights.description}`,
-      `  source    ${weights.size === undefined ? '' : `${megabytes(weights.size)} `}${weights.url}`,
+      `${weights.name} (arch ${weights.arch}${named?.aliases.length ? `; also ${named.aliases.join(', ')}` : ''}): ${weights.description}`,
+      ...(metrics ? [`  accuracy  ${metrics['acc@1']}% top-1, ${metrics['acc@5']}% top-5 on ImageNet-1k val (${named.meta.metricsSource})`] : []),
+      `  source    ${weights.size === undefined ? '' : `${formatBytes(weights.size)} `}${weights.url}`,
       `  cached    ${source}`,
       `  converted ${converted}`,
     );
@@ -31,18 +35,29 @@ export async function formatList(env = process.env): Promise<string[]> {
 }
 
 /** Lines of `weights verify`, and whether every cached file matched. */
+/**
+ * Lines of `weights verify`, and whether it passed: every file found matched, and at least one was found
+ * (nothing downloaded verifies nothing, which a script checking the exit status must not take for OK)
+ */
 export async function formatVerify(names?: string[], env = process.env): Promise<{ lines: string[]; ok: boolean }> {
   const lines: string[] = [];
   let ok = true;
-  for (const result of await verifyCache(names, env)) {
+  const results = await verifyCache(names, env);
+  for (const result of results) {
     if (result.status === 'missing') {
       lines.push(`${result.name}: not downloaded (${result.path})`);
     } else if (result.status === 'ok') {
       lines.push(`${result.name}: OK ${result.path}`);
     } else {
       ok = false;
-      lines.push(`${result.name}: MISMATCH ${result.path}: expected SHA-256 ${result.expected} but found ${result.found}`);
+      lines.push(`${result.name}: MISMATCH ${result.path}: expected SHA-256 ${result.expected} but found ${result.found}; ${fixCommand(result.path, result.name)}`);
     }
+  }
+  if (results.every((r) => r.status === 'missing')) {
+    ok = false;
+    lines.push(names?.length === 1
+      ? `nothing to verify: ${names[0]} is not downloaded in ${cacheDir(env)}; run \`alexnet-cli weights download ${names[0]}\` first`
+      : `nothing to verify: no pretrained weights are downloaded in ${cacheDir(env)}; run \`alexnet-cli weights download [NAME]\` first`);
   }
   return { lines, ok };
 }

@@ -1,4 +1,4 @@
-// JPEG and PNG files to 8-bit RGB, the way torchvision's loader sees them:
+// Image files (JPEG, PNG; WebP, BMP, GIF, TIFF through formats.ts) to 8-bit RGB, the way torchvision's loader sees them:
 // `PIL.Image.open(f).convert('RGB')`, so alpha is dropped (not composited), grey is replicated,
 // palettes are looked up, and 16-bit samples keep their high byte (for 16-bit grey Pillow 9.4
 // instead clips at 255, turning most of the image white; we do not copy that).
@@ -15,14 +15,19 @@
 // a phone photo stored sideways reaches the model sideways there; `{ exifOrientation: false }` does the same.
 import jpeg from 'jpeg-js';
 import { imageBinding } from './image-binding.js';
-import { checkImageSize, imageError, maxPixelsLimit, readRegularFile } from './input.js';
+import {
+  checkImageSize, IMAGE_KINDS, imageError, inputName, isRawPixels, maxPixelsLimit, rawPixelsToRgb, readRegularFile,
+  type EncodedImage, type ImageInput,
+} from './input.js';
 import { canRedoColor, libjpegColor } from './jpeg-color.js';
 import { isJpeg, scanJpeg, type JpegLayout } from './jpeg-markers.js';
+import { decodeOtherFormat, sniffOtherFormat } from './formats.js';
 import { decodePng, isPng } from './png.js';
 import type { RgbImage } from './rgb-image.js';
 
 export type { RgbImage } from './rgb-image.js';
 export { imageError } from './input.js';
+export type { EncodedImage, ImageInput, RawPixels } from './input.js';
 
 export type JpegDecoder = 'auto' | 'native' | 'js';
 
@@ -58,22 +63,28 @@ export function chooseJpegDecoder(name: string, requested: JpegDecoder | undefin
  * the bytes of an image file (or the buffer given) and the name errors use; ERR_IMAGE when unreadable, not a
  * regular file (a device or FIFO is never read), or empty
  */
-export async function readImageInput(input: string | Uint8Array): Promise<{ name: string; data: Uint8Array }> {
-  if (typeof input === 'string') return { name: input, data: await readRegularFile(input) };
-  if (input.length === 0) throw imageError('<buffer>', 'expected a JPEG or PNG image but the file is empty');
-  return { name: '<buffer>', data: input };
+export async function readImageInput(input: string | Uint8Array | EncodedImage, name = inputName(input)): Promise<{ name: string; data: Uint8Array }> {
+  if (typeof input === 'string') return { name, data: await readRegularFile(input) };
+  const data = input instanceof Uint8Array ? input : input.data;
+  if (!(data instanceof Uint8Array)) throw imageError(name, `expected a Buffer or Uint8Array of an encoded image but received ${Object.prototype.toString.call(data)}`);
+  if (data.length === 0) throw imageError(name, `expected ${IMAGE_KINDS} but the file is empty`);
+  return { name, data };
 }
 
-export async function decodeImage(input: string | Uint8Array, options: DecodeOptions = {}): Promise<RgbImage> {
-  const { name, data } = await readImageInput(input);
-  return decodeImageData(name, data, options);
+/** Any ImageInput to RGB: a file or bytes decoded, raw pixels checked and converted (grey replicated, alpha dropped) */
+export async function decodeImage(input: ImageInput, options: DecodeOptions = {}, name = inputName(input)): Promise<RgbImage> {
+  if (isRawPixels(input)) return rawPixelsToRgb(name, input, options.maxPixels);
+  const read = await readImageInput(input, name);
+  return decodeImageData(read.name, read.data, options);
 }
 
 /** decodeImage of bytes already read (readImageInput), errors naming `name` */
 export async function decodeImageData(name: string, data: Uint8Array, options: DecodeOptions = {}): Promise<RgbImage> {
   if (isJpeg(data)) return decodeJpeg(name, data, options);
   if (isPng(data)) return decodePng(name, data, options.maxPixels);
-  throw imageError(name, `expected a JPEG or PNG image but found ${describeMagic(data)}`);
+  const other = sniffOtherFormat(data);
+  if (other) return decodeOtherFormat(name, data, other, options.maxPixels);
+  throw imageError(name, `expected ${IMAGE_KINDS} but found ${describeMagic(data)}`);
 }
 
 /**
@@ -132,10 +143,7 @@ async function decodeJpeg(name: string, data: Uint8Array, options: DecodeOptions
 
 function describeMagic(data: Uint8Array): string {
   const ascii = (n: number) => String.fromCharCode(...data.subarray(0, n));
-  if (ascii(3) === 'GIF') return 'a GIF image';
-  if (ascii(2) === 'BM') return 'a BMP image';
-  if (ascii(4) === 'RIFF' && data.length >= 12 && String.fromCharCode(...data.subarray(8, 12)) === 'WEBP') return 'a WebP image';
-  if (ascii(4) === 'II*\0' || ascii(4) === 'MM\0*') return 'a TIFF image';
+  if (ascii(3) === 'GIF') return 'a GIF signature of an unknown version';
   if (ascii(6) === '\x93NUMPY') return 'a .npy array (name it *.npy to pass a tensor)';
   if (data[0] === 0xff && data[1] === SOI_BYTE) return 'a JPEG start marker without a following segment';
   const head = Array.from(data.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');

@@ -15,11 +15,11 @@ import type { Preprocess } from '../model/layers.js';
 import type { NativeTensor } from '../native.js';
 import { imageBinding } from './image-binding.js';
 import {
-  checkedJpegLayout, chooseJpegDecoder, corruptJpegError, decodeImageData, imageError, readImageInput,
+  checkedJpegLayout, chooseJpegDecoder, corruptJpegError, decodeImage, decodeImageData, imageError, readImageInput,
   type DecodeOptions,
 } from './decode.js';
 import type { RgbImage } from './rgb-image.js';
-import { readRegularFile } from './input.js';
+import { inputName, isRawPixels, readRegularFile, type ImageInput } from './input.js';
 import { isJpeg } from './jpeg-markers.js';
 import { centerCrop, resizeBilinear, resizedSize } from './resize.js';
 import { parseNpy, type NpyArray } from '../weights/npy.js';
@@ -144,8 +144,9 @@ export function preprocess(image: RgbImage, p: Preprocess): Float32Array {
  * same values; a JPEG with the native decoder and native preprocessing goes through the addon's fused
  * decodePreprocessJpeg, entirely off the JS thread, without the decoded image crossing into JS.
  */
-export async function loadImageTensor(input: string | Uint8Array, p: Preprocess, options: DecodeOptions = {}): Promise<Float32Array> {
-  const { name, data } = await readImageInput(input);
+export async function loadImageTensor(input: ImageInput, p: Preprocess, options: DecodeOptions = {}, inputLabel = inputName(input)): Promise<Float32Array> {
+  if (isRawPixels(input)) return preprocess(await decodeImage(input, options, inputLabel), p);
+  const { name, data } = await readImageInput(input, inputLabel);
   const geometry = fusedJpegGeometry(name, data, p, options);
   if (geometry) {
     const out = new Float32Array(3 * geometry[6] * geometry[7]);
@@ -161,17 +162,21 @@ export async function loadImageTensor(input: string | Uint8Array, p: Preprocess,
  * Float32Array in between; other images are preprocessed in JS and written once. `length`: the values the
  * caller made room for (3 x H x W of inputSize(p)); another size is an ERR_PREPROCESS error.
  */
-export async function loadImageInto(input: string | Uint8Array, p: Preprocess, out: NativeTensor | Float32Array, offset: number,
-  length: number, options: DecodeOptions = {}): Promise<void> {
-  const { name, data } = await readImageInput(input);
-  const geometry = fusedJpegGeometry(name, data, p, options);
-  const sizeError = (values: number) => preprocessError(`${name}: expected preprocessing to give ${length} values but it gave ${values}`);
-  if (geometry) {
-    if (3 * geometry[6] * geometry[7] !== length) throw sizeError(3 * geometry[6] * geometry[7]);
-    await decodePreprocessInto(name, data, geometry, p, out, offset);
-    return;
+export async function loadImageInto(input: ImageInput, p: Preprocess, out: NativeTensor | Float32Array, offset: number,
+  length: number, options: DecodeOptions = {}, inputLabel = inputName(input)): Promise<void> {
+  const sizeError = (values: number) => preprocessError(`${inputLabel}: expected preprocessing to give ${length} values but it gave ${values}`);
+  let tensor: Float32Array;
+  if (isRawPixels(input)) tensor = preprocess(await decodeImage(input, options, inputLabel), p);
+  else {
+    const { name, data } = await readImageInput(input, inputLabel);
+    const geometry = fusedJpegGeometry(name, data, p, options);
+    if (geometry) {
+      if (3 * geometry[6] * geometry[7] !== length) throw sizeError(3 * geometry[6] * geometry[7]);
+      await decodePreprocessInto(name, data, geometry, p, out, offset);
+      return;
+    }
+    tensor = preprocess(await decodeImageData(name, data, options), p);
   }
-  const tensor = preprocess(await decodeImageData(name, data, options), p);
   if (tensor.length !== length) throw sizeError(tensor.length);
   if (out instanceof Float32Array) out.set(tensor, offset);
   else out.write(tensor, offset);
@@ -218,7 +223,7 @@ export interface SettledInput {
  * Load every input, each on its own: a file that cannot be read or decoded gives its error and does not
  * stop the others (what `classify a.jpg truncated.jpg b.jpg` needs to classify a.jpg and b.jpg).
  */
-export async function loadInputsSettled(paths: string[], p: Preprocess, options: DecodeOptions = {}): Promise<SettledInput[]> {
+export async function loadInputsSettled(paths: ImageInput[], p: Preprocess, options: DecodeOptions = {}): Promise<SettledInput[]> {
   const [height, width] = inputSize(p);
   const results: SettledInput[] = new Array(paths.length);
   // decoding runs on the addon's worker threads when it has libjpeg: keep a few in flight
@@ -227,14 +232,16 @@ export async function loadInputsSettled(paths: string[], p: Preprocess, options:
   async function worker(): Promise<void> {
     while (next < paths.length) {
       const index = next++;
-      const path = paths[index];
+      const input = paths[index];
+      // buffers without a name are told apart by their place in the list
+      const name = inputName(input, index);
       try {
-        const items: InputItem[] = path.toLowerCase().endsWith('.npy')
-          ? await loadNpyInput(path)
-          : [{ name: path, data: await loadImageTensor(path, p, options), shape: [3, height, width] }];
-        results[index] = { input: path, items };
+        const items: InputItem[] = typeof input === 'string' && input.toLowerCase().endsWith('.npy')
+          ? await loadNpyInput(input)
+          : [{ name, data: await loadImageTensor(input, p, options, name), shape: [3, height, width] }];
+        results[index] = { input: name, items };
       } catch (error) {
-        results[index] = { input: path, error: error as Error };
+        results[index] = { input: name, error: error as Error };
       }
     }
   }
@@ -243,7 +250,7 @@ export async function loadInputsSettled(paths: string[], p: Preprocess, options:
 }
 
 /** Load every input; the first one (in input order) that fails is thrown */
-export async function loadInputs(paths: string[], p: Preprocess, options: DecodeOptions = {}): Promise<InputItem[]> {
+export async function loadInputs(paths: ImageInput[], p: Preprocess, options: DecodeOptions = {}): Promise<InputItem[]> {
   const settled = await loadInputsSettled(paths, p, options);
   const failed = settled.find((s) => s.error);
   if (failed) throw failed.error;

@@ -1,12 +1,13 @@
 // Combining the outputs of `score --shard I/N` runs into the metrics and the predictions of the
 // whole dataset: the same numbers and the same per-image lines as one unsharded run.
+import { existsSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { AlexnetError } from '../errors.js';
 import type { ClassLabel } from '../labels.js';
 import { compareBytes, listSome } from './dataset.js';
 import { MetricsAccumulator, type ScoreMetrics } from './metrics.js';
-import { OutputWriter, readOutput, type ScoreHeader, type ScoreRecord } from './records.js';
+import { OutputWriter, metadataPath, readOutput, type ScoreHeader, type ScoreRecord } from './records.js';
 import { COMPARED_FIELDS, headerMismatch } from './run.js';
 
 export interface IncompleteShard {
@@ -126,8 +127,11 @@ export async function writeMerged(path: string, result: MergeResult): Promise<vo
     } finally {
       await writer.close();
     }
+    // a CSV's header is beside it (records.ts metadataPath): moved first, then the table
+    if (existsSync(metadataPath(tmp))) await rename(metadataPath(tmp), metadataPath(path));
     await rename(tmp, path);
   } finally {
     await rm(tmp, { force: true });
+    await rm(metadataPath(tmp), { force: true });
   }
 }

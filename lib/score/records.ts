@@ -4,14 +4,16 @@
 // JSONL: line 1 {"alexnetCliScore":2, ...header}, then one object per image:
 //   {"path":"n01440764/x.JPEG","label":0,"top":[0,391,...],"prob":[0.93,0.01,...]}
 //   {"path":"n01440764/y.JPEG","label":0,"error":"... expected a JPEG or PNG image but found ..."}
-// CSV: line 1 "# alexnet-cli score " + the header as JSON, line 2 the column names, then
+// CSV: a plain table that csv.DictReader / pandas read as it is: line 1 the column names, then
 //   path,label,top1..topK,prob1..probK,error   (RFC 4180 quoting)
+// and the header beside it, as JSON, in OUT.meta.json (metadataPath), written before the first line.
+// (Outputs of earlier releases carried it in a first "# alexnet-cli score {...}" line: still read.)
 //
 // Lines are appended a batch at a time and fsync'd, so after a crash or kill -9 the file holds
 // whole batches plus at most one torn last line (no newline yet), which readOutput() drops.
 import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { AlexnetError } from '../errors.js';
 import { defaultLabels, readLabels, type ClassLabel } from '../labels.js';
 import { splitCsvLine } from './dataset.js';
@@ -72,7 +74,11 @@ export function outputFormatFor(path: string): OutputFormat {
   throw new AlexnetError(`Expected a .jsonl or .csv file for --out but received ${path}`, 'ERR_USAGE');
 }
 
-const CSV_HEADER_PREFIX = '# alexnet-cli score ';
+/** the first line of CSV outputs of earlier releases: the header as JSON after this prefix */
+const LEGACY_CSV_HEADER_PREFIX = '# alexnet-cli score ';
+
+/** where a CSV output's header (ScoreHeader as JSON) is: beside it, `OUT.meta.json` */
+export const metadataPath = (path: string): string => `${path}.meta.json`;
 
 function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
@@ -81,13 +87,22 @@ function csvField(value: string): string {
 /** 7 significant digits: float32 probabilities round-trip closely enough for any metric */
 const formatProbability = (p: number): number => Number(p.toPrecision(7));
 
+/**
+ * The output's first line: JSONL the header itself, CSV the column names (the header goes to
+ * metadataPath, formatMetadata)
+ */
 export function formatHeader(header: ScoreHeader, format: OutputFormat): string {
   if (format === 'jsonl') return `${JSON.stringify(header)}\n`;
   const columns = ['path', 'label'];
   for (let k = 1; k <= header.top; k++) columns.push(`top${k}`);
   for (let k = 1; k <= header.top; k++) columns.push(`prob${k}`);
   columns.push('error');
-  return `${CSV_HEADER_PREFIX}${JSON.stringify(header)}\n${columns.join(',')}\n`;
+  return `${columns.join(',')}\n`;
+}
+
+/** the contents of a CSV output's metadata file */
+export function formatMetadata(header: ScoreHeader): string {
+  return `${JSON.stringify(header, null, 2)}\n`;
 }
 
 export function formatRecord(record: ScoreRecord, format: OutputFormat, top: number): string {
@@ -132,6 +147,33 @@ function parseRecord(line: string, format: OutputFormat, top: number): ScoreReco
   return { path: cells[0], label, top: nums(2), prob: nums(2 + top) };
 }
 
+function checkVersion(path: string, header: ScoreHeader, where: string): void {
+  if (header?.alexnetCliScore !== FORMAT_VERSION) {
+    const found = typeof header?.alexnetCliScore === 'number' ? `version ${header.alexnetCliScore} (another alexnet-cli release; score again, or merge with that release)` : 'other text';
+    throw new AlexnetError(`${path}: expected an alexnet-cli score output (header line version ${FORMAT_VERSION}) but found ${found} ${where}`);
+  }
+}
+
+/** the header of a CSV output, from its metadata file */
+function readMetadata(path: string): ScoreHeader {
+  const meta = metadataPath(path);
+  let text: string;
+  try {
+    text = readFileSync(meta, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new AlexnetError(`${path}: expected an alexnet-cli score output with its header beside it in ${meta} but found ${code === 'ENOENT' ? 'no such file' : code}`);
+  }
+  let header: ScoreHeader;
+  try {
+    header = JSON.parse(text) as ScoreHeader;
+  } catch {
+    throw new AlexnetError(`${meta}: expected the JSON header of ${path} but found other text`);
+  }
+  checkVersion(meta, header, 'in it');
+  return header;
+}
+
 /** Reads an output file; a torn last line is dropped, any other bad line is an error naming it */
 export function readOutput(path: string): OutputContents {
   const format = outputFormatFor(path);
@@ -144,18 +186,22 @@ export function readOutput(path: string): OutputContents {
   if (lines.length === 0) return { header: null, records: [], validBytes: 0, tornTail, hasColumns: false };
   let header: ScoreHeader;
   let first = 1;
-  try {
-    const text = format === 'csv' ? lines[0].slice(CSV_HEADER_PREFIX.length) : lines[0];
-    if (format === 'csv' && !lines[0].startsWith(CSV_HEADER_PREFIX)) throw new Error('no header');
-    header = JSON.parse(text) as ScoreHeader;
-  } catch {
-    throw new AlexnetError(`${path}: expected an alexnet-cli score output (header line version ${FORMAT_VERSION}) but found other text on line 1`);
+  const legacyCsv = format === 'csv' && lines[0].startsWith(LEGACY_CSV_HEADER_PREFIX);
+  if (format === 'csv' && !legacyCsv) {
+    header = readMetadata(path);
+    const columns = formatHeader(header, 'csv').trimEnd();
+    if (lines[0] !== columns) {
+      throw new AlexnetError(`${path}: expected the columns ${columns} on line 1 (as ${metadataPath(path)} describes) but found other text`);
+    }
+  } else {
+    try {
+      header = JSON.parse(legacyCsv ? lines[0].slice(LEGACY_CSV_HEADER_PREFIX.length) : lines[0]) as ScoreHeader;
+    } catch {
+      throw new AlexnetError(`${path}: expected an alexnet-cli score output (header line version ${FORMAT_VERSION}) but found other text on line 1`);
+    }
+    checkVersion(path, header, 'on line 1');
   }
-  if (header?.alexnetCliScore !== FORMAT_VERSION) {
-    const found = typeof header?.alexnetCliScore === 'number' ? `version ${header.alexnetCliScore} (another alexnet-cli release; score again, or merge with that release)` : 'other text';
-    throw new AlexnetError(`${path}: expected an alexnet-cli score output (header line version ${FORMAT_VERSION}) but found ${found} on line 1`);
-  }
-  if (format === 'csv') {
+  if (legacyCsv) {
     // the column-name line; when the header alone was written before a kill, it may be missing
     if (lines.length < 2) return { header, records: [], validBytes, tornTail, hasColumns: false };
     first = 2;
@@ -250,6 +296,25 @@ function writeError(path: string, e: unknown): AlexnetError {
   return new AlexnetError(`${path}: cannot write the predictions: ${reason}; every batch written before is in the file, continue with --resume once it can be written`);
 }
 
+/** OUT.meta.json, whole or not at all: written to a temporary file, fsync'd, renamed into place */
+async function writeMetadata(path: string, header: ScoreHeader): Promise<void> {
+  const meta = metadataPath(path);
+  const tmp = `${meta}.${process.pid}.tmp`;
+  try {
+    const handle = await open(tmp, 'w');
+    try {
+      await handle.writeFile(formatMetadata(header));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, meta);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw writeError(meta, e);
+  }
+}
+
 /** Appends batches of records, each fsync'd before the next is accepted */
 export class OutputWriter {
   private constructor(private readonly handle: FileHandle, readonly format: OutputFormat, private readonly top: number,
@@ -274,8 +339,13 @@ export class OutputWriter {
       throw writeError(path, e);
     }
     const writer = new OutputWriter(handle, format, header.top, path);
-    if (!resumeAt || resumeAt.validBytes === 0) await writer.writeRaw(formatHeader(header, format));
-    else if (format === 'csv' && !resumeAt.hasColumns) await writer.writeRaw(formatHeader(header, format).split('\n')[1] + '\n');
+    if (!resumeAt || resumeAt.validBytes === 0) {
+      if (format === 'csv') await writeMetadata(path, header);
+      await writer.writeRaw(formatHeader(header, format));
+    } else if (format === 'csv' && !resumeAt.hasColumns) {
+      // an earlier release's CSV cut right after its header line
+      await writer.writeRaw(formatHeader(header, format));
+    }
     return writer;
   }
 

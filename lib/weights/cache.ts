@@ -130,7 +130,10 @@ export async function ensureSource(name: string, options: EnsureOptions = {}): P
   const verified = async (): Promise<boolean> => {
     if (await sizeOf(path) === undefined) return false;
     const found = await hashFile(path, options.signal);
-    if (!hashMatches(found, weights)) throw checksumError(path, weights.sha256 ?? `${weights.sha256Prefix}...`, found);
+    if (!hashMatches(found, weights)) {
+      const error = checksumError(path, weights.sha256 ?? `${weights.sha256Prefix}...`, found);
+      throw new AlexnetError(`${error.message}; ${fixCommand(path, name)}`, error.code);
+    }
     return true;
   };
   if (await verified()) return path;
@@ -153,6 +156,49 @@ export async function ensureSource(name: string, options: EnsureOptions = {}): P
   }, lockOptions(path, options));
 }
 
+/** how to repair a bad file in the cache: the commands, for the end of its message */
+export function fixCommand(path: string, name: string): string {
+  return `remove it (rm ${path}) and run \`alexnet-cli weights download ${name}\` to fetch it again`;
+}
+
+/**
+ * A converted file in the cache is complete safetensors (written by rename after the conversion, so only a
+ * disk fault or a hand edit breaks it): its header parses and the tensors' data ends where the file does.
+ * Cheap (the header only); a broken one is ERR_WEIGHTS with the command that repairs it.
+ */
+async function checkConverted(path: string, name: string): Promise<void> {
+  const { open } = await import('node:fs/promises');
+  const handle = await open(path, 'r');
+  let why: string | undefined;
+  try {
+    const { size } = await handle.stat();
+    const head = Buffer.alloc(8);
+    await handle.read(head, 0, 8, 0);
+    const headerLength = size >= 8 ? Number(head.readBigUInt64LE(0)) : 0;
+    if (size < 8 || headerLength < 2 || 8 + headerLength > size || headerLength > 100e6) {
+      why = `a header of ${headerLength} bytes in a file of ${size}`;
+    } else {
+      const text = Buffer.alloc(headerLength);
+      await handle.read(text, 0, headerLength, 8);
+      let end = 0;
+      try {
+        for (const [key, value] of Object.entries(JSON.parse(text.toString('utf8')) as Record<string, { data_offsets?: [number, number] }>)) {
+          if (key !== '__metadata__') end = Math.max(end, value.data_offsets?.[1] ?? 0);
+        }
+        if (8 + headerLength + end !== size) why = `${size} bytes where the header describes ${8 + headerLength + end}`;
+      } catch {
+        why = 'a header that is not JSON';
+      }
+    }
+  } finally {
+    await handle.close();
+  }
+  if (why !== undefined) {
+    throw new AlexnetError(`${path}: expected the converted weights in the cache to be complete safetensors but found ${why}; ` +
+      `remove it (rm ${path}) and run \`alexnet-cli weights download ${name}\` to convert them again`, 'ERR_WEIGHTS');
+  }
+}
+
 // one conversion per file at a time within this process
 const converting = new Map<string, Promise<string>>();
 
@@ -172,7 +218,10 @@ export async function ensurePretrained(name: string, options: EnsureOptions & { 
   const env = options.env ?? process.env;
   lookupPretrained(name, options.registry);
   const dst = convertedPath(name, env);
-  if (await sizeOf(dst) !== undefined) return dst;
+  if (await sizeOf(dst) !== undefined) {
+    if (!options.convert) await checkConverted(dst, name);
+    return dst;
+  }
   let pending = converting.get(dst);
   if (!pending) {
     pending = withFileLock(dst, async () => {

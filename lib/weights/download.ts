@@ -8,6 +8,7 @@ import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import type http from 'node:http';
 import { basename, dirname } from 'node:path';
 import { finished } from 'node:stream/promises';
+import { megabytes } from '../format.js';
 
 export interface DownloadOptions {
   /** the full SHA-256 of the file (hex) ... */
@@ -316,7 +317,6 @@ export function progressBar(label: string, stream: ProgressStream = process.stde
   let lastDraw = 0;
   let firstDone: number | undefined;
   let drawn = false;
-  const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
   const update = (done: number, total: number | undefined) => {
     firstDone ??= done;
     const t = now();
@@ -325,7 +325,7 @@ export function progressBar(label: string, stream: ProgressStream = process.stde
     // the speed counts this run's bytes only, not the part resumed from disk
     const seconds = (t - start) / 1000;
     const rate = seconds > 0 ? (done - firstDone) / seconds : 0;
-    let line = `${label} ${mb(done)}${total !== undefined ? `/${mb(total)}` : ''} MB  ${(rate / 1e6).toFixed(1)} MB/s`;
+    let line = `${label} ${megabytes(done)}${total !== undefined ? `/${megabytes(total)}` : ''} MB  ${megabytes(rate)} MB/s`;
     if (total !== undefined) {
       const eta = rate > 0 ? Math.round((total - done) / rate) : undefined;
       line += `  ETA ${eta === undefined ? '--:--' : `${Math.floor(eta / 60)}:${String(eta % 60).padStart(2, '0')}`}`;

@@ -5,7 +5,7 @@ export type FloatDtype = 'float32' | 'float16' | 'bfloat16' | 'float64';
 export const FLOAT_DTYPE_SIZE: Record<FloatDtype, number> = { float32: 4, float16: 2, bfloat16: 2, float64: 8 };
 
 export function isFloatDtype(dtype: string): dtype is FloatDtype {
-  return dtype in FLOAT_DTYPE_SIZE;
+  return Object.hasOwn(FLOAT_DTYPE_SIZE, dtype); // not `in`: 'toString' is no dtype
 }
 
 let halfTable: Float32Array | undefined;

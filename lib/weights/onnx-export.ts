@@ -26,11 +26,42 @@ export interface ExportTensor {
   data: Float32Array;
 }
 
+/** one layer of an int8 model (lib/quantize/file.ts): int8 weights per output channel, its input's u8 quantization */
+export interface ExportInt8Layer {
+  weight: { q: Int8Array; scales: Float32Array };
+  input: { scale: number; zeroPoint: number };
+}
+
 export interface ExportOptions {
   inputName?: string;
   outputName?: string;
   /** stored in the model's metadata_props */
   metadata?: Record<string, string>;
+  /**
+   * int8 layers by name: exported as a QDQ graph (QuantizeLinear/DequantizeLinear pairs with the same scales
+   * and zero points); their fp32 weights in `tensors` are not needed
+   */
+  int8?: Map<string, ExportInt8Layer>;
+}
+
+// TensorProto.DataType
+const ONNX_UINT8 = 2;
+const ONNX_INT8 = 3;
+const ONNX_INT32 = 6;
+
+/** layers between which a u8 quantization commutes (max pooling and ReLU are monotone; the others move no value) */
+function commutesWithQuantize(spec: LayerSpec, inShape: number[], outShape: number[]): boolean {
+  switch (spec.type) {
+    case 'maxPool2d':
+    case 'relu':
+    case 'flatten':
+    case 'dropout':
+      return true;
+    case 'adaptiveAvgPool2d':
+      return inShape.join() === outShape.join(); // a 1x1 window: the identity
+    default:
+      return false;
+  }
 }
 
 /** ModelProto bytes for the architecture; tensors under canonical names (conv1.weight, ...) */
@@ -41,6 +72,55 @@ export function encodeOnnx(arch: Architecture, tensors: Map<string, ExportTensor
   const nodes: Record<string, unknown>[] = [];
   const initializers: Record<string, unknown>[] = [];
   let current = inputName;
+
+  const int8 = options.int8;
+  const rawInitializer = (name: string, dims: number[], dataType: number, data: Float32Array | Int8Array | Uint8Array | Int32Array): string => {
+    initializers.push({ name, dims, data_type: dataType, raw_data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+    return name;
+  };
+  // the u8 quantization the current tensor holds exactly (the output of a DequantizeLinear of it)
+  let held: { tensor: string; scale: number; zeroPoint: number } | undefined;
+  const quantizeDequantize = (layer: string, q: { scale: number; zeroPoint: number }, tag: string): void => {
+    const scale = rawInitializer(`${layer}.input_scale${tag}`, [], ONNX_FLOAT, Float32Array.of(q.scale));
+    const zeroPoint = rawInitializer(`${layer}.input_zero_point${tag}`, [], ONNX_UINT8, Uint8Array.of(q.zeroPoint));
+    const quantized = `${layer}.input_quantized${tag}`;
+    nodes.push({ op_type: 'QuantizeLinear', name: quantized, input: [current, scale, zeroPoint], output: [quantized] });
+    const dequantized = `${layer}.input_dequantized${tag}`;
+    nodes.push({ op_type: 'DequantizeLinear', name: dequantized, input: [quantized, scale, zeroPoint], output: [dequantized] });
+    current = dequantized;
+    held = { tensor: dequantized, ...q };
+  };
+  /** DequantizeLinear of the int8 weight (per output channel, axis 0) and of the bias as int32 at input scale x weight scale */
+  const int8Parameters = (spec: LayerSpec, layer: ExportInt8Layer, weightShape: number[]): string[] => {
+    const out = weightShape[0];
+    const q = rawInitializer(`${spec.name}.weight_quantized`, weightShape, ONNX_INT8, layer.weight.q);
+    const scales = rawInitializer(`${spec.name}.weight_scale`, [out], ONNX_FLOAT, layer.weight.scales);
+    const zeros = rawInitializer(`${spec.name}.weight_zero_point`, [out], ONNX_INT8, new Int8Array(out));
+    nodes.push({ op_type: 'DequantizeLinear', name: `${spec.name}.weight`, input: [q, scales, zeros], output: [`${spec.name}.weight`], attribute: [intAttr('axis', 0)] });
+    const inputs = [`${spec.name}.weight`];
+    const bias = tensors.get(`${spec.name}.bias`);
+    if (bias) {
+      // what QDQ runtimes expect for a fused int8 conv/gemm: the bias in the accumulator's units (quantize
+      // writes biases on that grid already: lib/quantize/quantize.ts snapBias)
+      const biasScales = Float32Array.from(layer.weight.scales, (s) => Math.fround(layer.input.scale * s));
+      const biasQ = Int32Array.from(bias.data, (b, o) => Math.round(b / biasScales[o]));
+      rawInitializer(`${spec.name}.bias_quantized`, [out], ONNX_INT32, biasQ);
+      rawInitializer(`${spec.name}.bias_scale`, [out], ONNX_FLOAT, biasScales);
+      rawInitializer(`${spec.name}.bias_zero_point`, [out], ONNX_INT32, new Int32Array(out));
+      nodes.push({ op_type: 'DequantizeLinear', name: `${spec.name}.bias`, input: [`${spec.name}.bias_quantized`, `${spec.name}.bias_scale`, `${spec.name}.bias_zero_point`], output: [`${spec.name}.bias`], attribute: [intAttr('axis', 0)] });
+      inputs.push(`${spec.name}.bias`);
+    }
+    return inputs;
+  };
+  /** the next int8 layer, if only layers that commute with quantization lie between index and it */
+  const nextInt8Through = (index: number): string | undefined => {
+    for (let j = index + 1; j < arch.layers.length; j++) {
+      const spec = arch.layers[j];
+      if (int8?.has(spec.name)) return spec.name;
+      if (!commutesWithQuantize(spec, shapes[j].inShape, shapes[j].outShape)) return undefined;
+    }
+    return undefined;
+  };
 
   const addInitializer = (name: string): string => {
     const t = tensors.get(name);
@@ -54,13 +134,27 @@ export function encodeOnnx(arch: Architecture, tensors: Map<string, ExportTensor
     nodes.push({ op_type: op, name: output, input: inputs, output: [output], attribute });
     current = output;
   };
+  /** an int8 layer's input quantization, unless the current tensor already holds exactly it */
+  const int8Input = (spec: LayerSpec): ExportInt8Layer | undefined => {
+    const layer = int8?.get(spec.name);
+    if (layer && !(held?.tensor === current && held.scale === layer.input.scale && held.zeroPoint === layer.input.zeroPoint)) {
+      quantizeDequantize(spec.name, layer.input, '');
+    }
+    return layer;
+  };
+  /** after an int8-fed layer: quantize for the next int8 layer here when only max pooling and the like lie between */
+  const int8Output = (index: number): void => {
+    const next = int8 ? nextInt8Through(index) : undefined;
+    if (next) quantizeDequantize(next, int8!.get(next)!.input, `_from_${arch.layers[index].name}`);
+  };
 
   for (const [index, spec] of arch.layers.entries()) {
     const layerShape = shapes[index];
     switch (spec.type) {
       case 'conv2d': {
-        const inputs = [current, addInitializer(`${spec.name}.weight`)];
-        if (spec.bias) inputs.push(addInitializer(`${spec.name}.bias`));
+        const q = int8Input(spec);
+        const inputs = [current, ...(q ? int8Parameters(spec, q, layerShape.params.get(`${spec.name}.weight`)!) : [addInitializer(`${spec.name}.weight`)])];
+        if (spec.bias && !q) inputs.push(addInitializer(`${spec.name}.bias`));
         // Keras 'same' puts the extra row/column bottom/right, as ONNX SAME_UPPER does, for any input size
         const padding = spec.pad === 'same' ? stringAttr('auto_pad', 'SAME_UPPER') : intsAttr('pads', spec.pad);
         node('Conv', spec, inputs, [
@@ -68,6 +162,7 @@ export function encodeOnnx(arch: Architecture, tensors: Map<string, ExportTensor
           intAttr('group', spec.groups), intsAttr('dilations', [1, 1]),
         ]);
         if (spec.relu) node('Relu', spec, [current], [], '_relu');
+        if (q) int8Output(index);
         break;
       }
       case 'maxPool2d':
@@ -97,10 +192,12 @@ export function encodeOnnx(arch: Architecture, tensors: Map<string, ExportTensor
         node('Flatten', spec, [current], [intAttr('axis', 1)]);
         break;
       case 'linear': {
-        const inputs = [current, addInitializer(`${spec.name}.weight`)];
-        if (spec.bias) inputs.push(addInitializer(`${spec.name}.bias`));
+        const q = int8Input(spec);
+        const inputs = [current, ...(q ? int8Parameters(spec, q, layerShape.params.get(`${spec.name}.weight`)!) : [addInitializer(`${spec.name}.weight`)])];
+        if (spec.bias && !q) inputs.push(addInitializer(`${spec.name}.bias`));
         node('Gemm', spec, inputs, [floatAttr('alpha', 1), floatAttr('beta', 1), intAttr('transB', 1)]);
         if (spec.relu) node('Relu', spec, [current], [], '_relu');
+        if (q) int8Output(index);
         break;
       }
       case 'relu':

@@ -272,7 +272,8 @@ export function graphToArchitecture(path: string, model: Message): OnnxGraphInfo
       continue;
     }
     if (unsupported.length > 0) continue; // the error will list them; the chain is broken anyway
-    if (node.input[0] !== current) {
+    // Add commutes: a bias may come first (b + x W)
+    if (node.input[0] !== current && !(op === 'Add' && node.input[1] === current)) {
       fail(`expected node ${nodeName} (${op}) to take the previous layer's output ${current} but it takes ${node.input[0]}: only single-chain graphs are supported`);
     }
     const out: string = node.output[0];
@@ -423,7 +424,8 @@ export function graphToArchitecture(path: string, model: Message): OnnxGraphInfo
       case 'Add': {
         // MatMul + Add(bias): the bias joins the linear layer just before
         const other = node.input[1] === current ? node.input[0] : node.input[1];
-        if (!(lastLayer?.type === 'linear' && !lastLayer.bias && lastOutput === current && constants.has(other))) {
+        // not after a ReLU folded into the layer: relu(x W) + b is not relu(x W + b)
+        if (!(lastLayer?.type === 'linear' && !lastLayer.bias && !lastLayer.relu && lastOutput === current && constants.has(other))) {
           fail(`expected Add ${nodeName} to add a constant bias to a MatMul output`);
         }
         const spec = lastLayer as LinearSpec;

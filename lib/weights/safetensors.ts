@@ -140,15 +140,19 @@ function writeAll(fd: number, bytes: Uint8Array): void {
   for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done);
 }
 
+/** The values a tensor may be written from: F32, or the I8 / U8 of quantized files (docs/precision.md) */
+export type WritableData = Float32Array | Int8Array | Uint8Array;
+const writtenDtype = (data: WritableData): string => (data instanceof Int8Array ? 'I8' : data instanceof Uint8Array ? 'U8' : 'F32');
+
 /** Write tensors (in insertion order) and string metadata; written to a temporary file then renamed */
-export function writeSafetensors(path: string, tensors: Map<string, { shape: number[]; data: Float32Array }>, metadata: Record<string, string> = {}): void {
+export function writeSafetensors(path: string, tensors: Map<string, { shape: number[]; data: WritableData }>, metadata: Record<string, string> = {}): void {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const [name, t] of tensors) {
     const count = t.shape.reduce((a, b) => a * b, 1);
     if (count !== t.data.length) throw weightsError(path, `expected ${count} values for tensor ${name} [${t.shape.join(',')}] but received ${t.data.length}`);
-    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + count * 4] };
-    offset += count * 4;
+    header[name] = { dtype: writtenDtype(t.data), shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
+    offset += t.data.byteLength;
   }
   let json = JSON.stringify(header);
   // pad the header with spaces so the data starts 8-byte aligned (as the reference writer does)

@@ -1,0 +1,253 @@
+// WebP, BMP, GIF (first frame) and TIFF to 8-bit RGB, as Pillow's `Image.open(f).convert('RGB')`
+// gives them (alpha dropped, palettes looked up), through decoders from the registry, each loaded on
+// first use so that JPEG/PNG runs never load them:
+//   WebP  @jsquash/webp  libwebp compiled to WebAssembly (Apache-2.0): the library Pillow links, so
+//                        lossy files decode to the same pixels
+//   BMP   bmp-ts         pure TypeScript (MIT), uncompressed and bit-field BMPs (its RLE path and its
+//                        `toRGBA` option for palette images misplace bytes: refused / not used)
+//   GIF   omggif         pure JavaScript (MIT); the first frame on the logical screen
+//   TIFF  utif2          photopea's UTIF.js, pure JavaScript (MIT); the first image of the file
+// The decoders trust their input, so what they would allocate or read is checked here first, from the
+// header: the pixel limit (input.ts, ALEXNET_CLI_MAX_PIXELS) and, where the layout says where the pixel
+// data lies, that the file holds it (a truncated file is refused, not decoded to black rows).
+// Known difference: a GIF's transparent pixels come out black (omggif leaves them unpainted); Pillow
+// gives the palette colour stored under the transparent index.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { checkImageSize, imageError } from './input.js';
+import type { RgbImage } from './rgb-image.js';
+
+export type OtherFormat = 'webp' | 'bmp' | 'gif' | 'tiff';
+
+const FORMAT_NAMES: Record<OtherFormat, string> = { webp: 'WebP', bmp: 'BMP', gif: 'GIF', tiff: 'TIFF' };
+
+const ascii = (data: Uint8Array, start: number, end: number): string => String.fromCharCode(...data.subarray(start, end));
+
+/** The format of `data` from its magic bytes, among those this file decodes */
+export function sniffOtherFormat(data: Uint8Array): OtherFormat | undefined {
+  if (ascii(data, 0, 4) === 'RIFF' && ascii(data, 8, 12) === 'WEBP') return 'webp';
+  if (ascii(data, 0, 2) === 'BM') return 'bmp';
+  if (ascii(data, 0, 6) === 'GIF87a' || ascii(data, 0, 6) === 'GIF89a') return 'gif';
+  if (ascii(data, 0, 4) === 'II*\0' || ascii(data, 0, 4) === 'MM\0*') return 'tiff';
+  return undefined;
+}
+
+function corrupt(name: string, format: OtherFormat, why: string): Error {
+  return imageError(name, `expected valid ${FORMAT_NAMES[format]} data but found ${why}`);
+}
+
+function truncated(name: string, format: OtherFormat, needed: number, found: number): Error {
+  return imageError(name, `expected ${needed} bytes of ${FORMAT_NAMES[format]} data but the file has ${found} (truncated file)`);
+}
+
+/** RGBA or RGB pixels, `channels` per pixel, to RGB (alpha dropped, as Pillow's convert('RGB')) */
+export function toRgb(pixels: ArrayLike<number>, width: number, height: number, channels: number): Uint8Array {
+  const count = width * height;
+  const out = new Uint8Array(count * 3);
+  if (channels === 1) {
+    for (let i = 0; i < count; i++) out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = pixels[i];
+    return out;
+  }
+  for (let i = 0; i < count; i++) {
+    out[3 * i] = pixels[channels * i];
+    out[3 * i + 1] = pixels[channels * i + 1];
+    out[3 * i + 2] = pixels[channels * i + 2];
+  }
+  return out;
+}
+
+export async function decodeOtherFormat(name: string, data: Uint8Array, format: OtherFormat, maxPixels?: number): Promise<RgbImage> {
+  switch (format) {
+    case 'webp': return decodeWebp(name, data, maxPixels);
+    case 'bmp': return decodeBmp(name, data, maxPixels);
+    case 'gif': return decodeGif(name, data, maxPixels);
+    case 'tiff': return decodeTiff(name, data, maxPixels);
+  }
+}
+
+// ---- WebP ------------------------------------------------------------------------------------------
+
+/** Width and height from the first chunk (WebP container spec: 'VP8 ', 'VP8L' or 'VP8X') */
+export function webpSize(data: Uint8Array): { width: number; height: number } | undefined {
+  if (data.length < 30) return undefined;
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const chunk = ascii(data, 12, 16);
+  if (chunk === 'VP8 ') {
+    // RFC 6386 9.1: 3-byte frame tag, start code 9d 01 2a, then 14-bit width and height (2 bits of scale)
+    return { width: view.getUint16(26, true) & 0x3fff, height: view.getUint16(28, true) & 0x3fff };
+  }
+  if (chunk === 'VP8L') {
+    // lossless bitstream: signature 0x2f, then width-1 and height-1 in 14 bits each
+    const bits = view.getUint32(21, true);
+    return { width: (bits & 0x3fff) + 1, height: ((bits >>> 14) & 0x3fff) + 1 };
+  }
+  if (chunk === 'VP8X') {
+    // extended: canvas width-1 and height-1 in 24 bits each
+    const u24 = (at: number) => data[at] | (data[at + 1] << 8) | (data[at + 2] << 16);
+    return { width: u24(24) + 1, height: u24(27) + 1 };
+  }
+  return undefined;
+}
+
+interface WebpDecoder {
+  (buffer: ArrayBuffer): Promise<{ width: number; height: number; data: Uint8ClampedArray }>;
+}
+
+let webpDecoder: Promise<WebpDecoder> | undefined;
+
+function loadWebpDecoder(): Promise<WebpDecoder> {
+  webpDecoder ??= (async () => {
+    const mod = await import('@jsquash/webp/decode.js');
+    // the wasm next to the glue code, compiled here: the glue would otherwise fetch() it by URL
+    const wasmPath = createRequire(import.meta.url).resolve('@jsquash/webp/codec/dec/webp_dec.wasm');
+    const wasm = await WebAssembly.compile(readFileSync(wasmPath));
+    await (mod.init as unknown as (module: WebAssembly.Module) => Promise<void>)(wasm);
+    return mod.default as unknown as WebpDecoder;
+  })();
+  return webpDecoder;
+}
+
+async function decodeWebp(name: string, data: Uint8Array, maxPixels?: number): Promise<RgbImage> {
+  const riffSize = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(4, true) + 8;
+  if (data.length < riffSize) throw truncated(name, 'webp', riffSize, data.length);
+  const size = webpSize(data);
+  if (!size) throw corrupt(name, 'webp', `no VP8, VP8L or VP8X chunk header at byte 12 (${JSON.stringify(ascii(data, 12, 16))})`);
+  checkImageSize(name, size.width, size.height, maxPixels);
+  const decode = await loadWebpDecoder();
+  let decoded;
+  try {
+    decoded = await decode(data.slice().buffer);
+  } catch (e) {
+    throw corrupt(name, 'webp', `data libwebp cannot decode (${(e as Error).message})`);
+  }
+  return { width: decoded.width, height: decoded.height, data: toRgb(decoded.data, decoded.width, decoded.height, 4) };
+}
+
+// ---- BMP -------------------------------------------------------------------------------------------
+
+async function decodeBmp(name: string, data: Uint8Array, maxPixels?: number): Promise<RgbImage> {
+  if (data.length < 30) throw truncated(name, 'bmp', 30, data.length);
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const pixelOffset = view.getUint32(10, true);
+  const headerSize = view.getUint32(14, true);
+  if (headerSize < 40) throw corrupt(name, 'bmp', `a ${headerSize}-byte DIB header (OS/2 bitmaps are not read; expected 40 or more)`);
+  if (data.length < 14 + headerSize) throw truncated(name, 'bmp', 14 + headerSize, data.length);
+  const width = view.getInt32(18, true);
+  const height = Math.abs(view.getInt32(22, true));
+  const bitsPerPixel = view.getUint16(28, true);
+  const compression = view.getUint32(30, true);
+  if (width < 0) throw corrupt(name, 'bmp', `a negative width (${width})`);
+  if (compression !== 0 && compression !== 3) {
+    throw corrupt(name, 'bmp', `compression ${compression} (${BMP_COMPRESSION[compression] ?? 'unknown'}); only uncompressed and bit-field BMPs are read`);
+  }
+  checkImageSize(name, width, height, maxPixels);
+  // rows are padded to 4 bytes: the file must hold all of them
+  const rowBytes = Math.floor((bitsPerPixel * width + 31) / 32) * 4;
+  const needed = pixelOffset + rowBytes * height;
+  if (data.length < needed) throw truncated(name, 'bmp', needed, data.length);
+  const { decode } = await import('bmp-ts');
+  let decoded;
+  try {
+    // ABGR, the layout every one of its pixel paths writes
+    decoded = decode(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  } catch (e) {
+    throw corrupt(name, 'bmp', `data bmp-ts cannot decode (${(e as Error).message})`);
+  }
+  const rgb = new Uint8Array(decoded.width * decoded.height * 3);
+  for (let i = 0, o = 0; o < rgb.length; i += 4) {
+    rgb[o++] = decoded.data[i + 3];
+    rgb[o++] = decoded.data[i + 2];
+    rgb[o++] = decoded.data[i + 1];
+  }
+  return { width: decoded.width, height: decoded.height, data: rgb };
+}
+
+/** BITMAPINFOHEADER biCompression values */
+const BMP_COMPRESSION: Record<number, string> = { 1: 'RLE8', 2: 'RLE4', 4: 'JPEG', 5: 'PNG', 6: 'alpha bit fields' };
+
+// ---- GIF -------------------------------------------------------------------------------------------
+
+interface GifReader {
+  width: number;
+  height: number;
+  numFrames(): number;
+  decodeAndBlitFrameRGBA(frame: number, pixels: Uint8Array): void;
+}
+
+async function decodeGif(name: string, data: Uint8Array, maxPixels?: number): Promise<RgbImage> {
+  const { GifReader } = createRequire(import.meta.url)('omggif') as { GifReader: new (data: Uint8Array) => GifReader };
+  if (data.length < 13) throw truncated(name, 'gif', 13, data.length);
+  let reader: GifReader;
+  try {
+    // parses every block, allocating nothing by the declared sizes; reading past the end is a truncated
+    // or corrupt file
+    reader = new GifReader(data);
+  } catch (e) {
+    throw corrupt(name, 'gif', `blocks omggif cannot parse (${(e as Error).message})`);
+  }
+  if (reader.numFrames() === 0) throw corrupt(name, 'gif', 'no image in the file');
+  // the logical screen, which the first frame is painted on (GIF89a spec, section 18)
+  checkImageSize(name, reader.width, reader.height, maxPixels);
+  const pixels = new Uint8Array(reader.width * reader.height * 4);
+  try {
+    reader.decodeAndBlitFrameRGBA(0, pixels);
+  } catch (e) {
+    throw corrupt(name, 'gif', `a first frame omggif cannot decode (${(e as Error).message})`);
+  }
+  return { width: reader.width, height: reader.height, data: toRgb(pixels, reader.width, reader.height, 4) };
+}
+
+// ---- TIFF ------------------------------------------------------------------------------------------
+
+interface TiffIfd {
+  [tag: string]: unknown;
+  width: number;
+  height: number;
+}
+
+interface Utif {
+  decode(buffer: ArrayBuffer): TiffIfd[];
+  decodeImage(buffer: ArrayBuffer, ifd: TiffIfd): void;
+  toRGBA8(ifd: TiffIfd): Uint8Array;
+}
+
+const tagNumbers = (ifd: TiffIfd, tag: number): number[] | undefined => ifd[`t${tag}`] as number[] | undefined;
+
+async function decodeTiff(name: string, data: Uint8Array, maxPixels?: number): Promise<RgbImage> {
+  const UTIF = createRequire(import.meta.url)('utif2') as Utif;
+  if (data.length < 8) throw truncated(name, 'tiff', 8, data.length);
+  // the first directory (TIFF 6.0 section 2: its offset follows the byte order and 42)
+  const ifdOffset = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(4, data[0] === 0x49);
+  if (ifdOffset + 2 > data.length) throw truncated(name, 'tiff', ifdOffset + 2, data.length);
+  const buffer = data.slice().buffer;
+  let ifds: TiffIfd[];
+  try {
+    // the directories only: tags, no pixel data
+    ifds = UTIF.decode(buffer);
+  } catch (e) {
+    throw corrupt(name, 'tiff', `directories UTIF cannot parse (${(e as Error).message})`);
+  }
+  const ifd = ifds.find((d) => tagNumbers(d, 256) && tagNumbers(d, 257));
+  if (!ifd) throw corrupt(name, 'tiff', 'no image directory with a width and height');
+  const width = tagNumbers(ifd, 256)![0];
+  const height = tagNumbers(ifd, 257)![0];
+  checkImageSize(name, width, height, maxPixels);
+  // strips (273 StripOffsets, 279 StripByteCounts) or tiles (324, 325) must lie inside the file
+  for (const [offsetsTag, countsTag] of [[273, 279], [324, 325]]) {
+    const offsets = tagNumbers(ifd, offsetsTag) ?? [];
+    const counts = tagNumbers(ifd, countsTag) ?? [];
+    for (let i = 0; i < offsets.length; i++) {
+      const end = offsets[i] + (counts[i] ?? 0);
+      if (end > data.length) throw truncated(name, 'tiff', end, data.length);
+    }
+  }
+  let rgba: Uint8Array;
+  try {
+    UTIF.decodeImage(buffer, ifd);
+    rgba = UTIF.toRGBA8(ifd);
+  } catch (e) {
+    throw corrupt(name, 'tiff', `pixel data UTIF cannot decode (${(e as Error).message})`);
+  }
+  if (rgba.length < width * height * 4) throw corrupt(name, 'tiff', `${rgba.length} bytes of pixels for ${width}x${height}`);
+  return { width, height, data: toRgb(rgba, width, height, 4) };
+}
