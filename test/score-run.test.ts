@@ -66,7 +66,7 @@ const dataset = (): Dataset => readDataset(ROOT, undefined, new ClassResolver(de
 const f = Math.fround;
 const prob = (red: number, top: number) => row(red).map((p, k) => [p, k]).sort((a, b) => b[0] - a[0]).slice(0, top);
 const rec = (path: string, label: number, top = 4): ScoreRecord => (REDS[path] === undefined
-  ? { path, label, error: 'expected a JPEG or PNG image but found bytes 6e 6f 74 20' }
+  ? { path, label, error: 'expected an image (JPEG, PNG, WebP, BMP, GIF or TIFF) but found bytes 6e 6f 74 20' }
   : { path, label, top: prob(REDS[path], top).map(([, k]) => k), prob: prob(REDS[path], top).map(([p]) => f(p)) });
 // label: the folder; 0/b -> 1 (miss, rank 4), 2/a -> 3 (miss, rank 4), 3/b -> 2 (miss, rank 2)
 const EXPECTED = ['0/a.png', '0/b.png', '1/a.png', '1/bad.png', '2/a.png', '3/a.png', '3/b.png'].map((p) => rec(p, Number(p[0])));
