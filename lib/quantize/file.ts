@@ -9,7 +9,7 @@
 //   <layer>.input_scale       F32 []     x ~ (u8 - input_zero_point) * input_scale
 //   <layer>.input_zero_point  U8  []
 // F32 tensors come first, then I8, then U8, so every F32 tensor starts 4-byte aligned in the file.
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import type { Architecture, Preprocess } from '../model/layers.js';
 import { weightsError } from '../weights/types.js';
 import { type WritableData, writeSafetensors } from '../weights/safetensors.js';
@@ -72,7 +72,9 @@ export function readInt8Model(path: string): Int8Model {
   try {
     const head = readExact(fd, 8, 0);
     if (head.length < 8) throw weightsError(path, 'expected a safetensors file but it is shorter than 8 bytes');
+    const fileSize = fstatSync(fd).size;
     const headerLength = Number(head.readBigUInt64LE(0));
+    if (headerLength > fileSize - 8) throw weightsError(path, `expected a safetensors header inside the file's ${fileSize} bytes but it declares ${headerLength}`);
     if (headerLength > 100 * 1024 * 1024) throw weightsError(path, `expected a safetensors header length under 100 MB but found ${headerLength}`);
     let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }> & { __metadata__?: Record<string, string> };
     try {
@@ -87,6 +89,9 @@ export function readInt8Model(path: string): Int8Model {
       if (!info || info.dtype !== dtype) throw weightsError(path, `expected tensor ${name} of dtype ${dtype} but found ${info ? info.dtype : 'none'}`);
       const count = info.shape.reduce((a, b) => a * b, 1);
       const [begin, end] = info.data_offsets;
+      if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || begin < 0 || end < begin || 8 + headerLength + end > fileSize) {
+        throw weightsError(path, `expected tensor ${name}'s data_offsets inside the file's ${fileSize} bytes but found ${JSON.stringify(info.data_offsets)}`);
+      }
       if (end - begin !== count * DTYPE_BYTES[dtype]) throw weightsError(path, `expected tensor ${name} to span ${count * DTYPE_BYTES[dtype]} bytes but found ${end - begin}`);
       const bytes = readExact(fd, end - begin, 8 + headerLength + begin);
       if (bytes.length !== end - begin) throw weightsError(path, `expected tensor ${name}'s ${end - begin} bytes but the file ends early`);
