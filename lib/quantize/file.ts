@@ -84,6 +84,13 @@ export function readInt8Model(path: string): Int8Model {
     }
     const meta = header.__metadata__ ?? {};
     if (meta[META_PRECISION] !== 'int8') throw weightsError(path, `expected an int8 model (${META_PRECISION} "int8", written by quantize) but found ${JSON.stringify(meta[META_PRECISION] ?? 'none')}`);
+    const metaJson = (key: string): unknown => {
+      try {
+        return JSON.parse(meta[key] ?? '');
+      } catch {
+        throw weightsError(path, `expected JSON in the metadata ${key} but found ${meta[key] === undefined ? 'none' : 'text that does not parse'}`);
+      }
+    };
     const tensor = (name: string, dtype: string): Buffer => {
       const info = header[name];
       if (!info || info.dtype !== dtype) throw weightsError(path, `expected tensor ${name} of dtype ${dtype} but found ${info ? info.dtype : 'none'}`);
@@ -103,7 +110,7 @@ export function readInt8Model(path: string): Int8Model {
       new Uint8Array(out.buffer).set(b);
       return out;
     };
-    const arch = JSON.parse(meta[META_ARCHITECTURE]) as Architecture;
+    const arch = metaJson(META_ARCHITECTURE) as Architecture;
     const layers: Int8Layer[] = [];
     for (const spec of arch.layers) {
       if (spec.type !== 'conv2d' && spec.type !== 'linear') continue;
@@ -118,8 +125,8 @@ export function readInt8Model(path: string): Int8Model {
     }
     return {
       arch,
-      preprocess: JSON.parse(meta[META_PREPROCESSING]) as Preprocess,
-      calibration: JSON.parse(meta[META_CALIBRATION] ?? '{}') as Record<string, unknown>,
+      preprocess: metaJson(META_PREPROCESSING) as Preprocess,
+      calibration: (meta[META_CALIBRATION] === undefined ? {} : metaJson(META_CALIBRATION)) as Record<string, unknown>,
       layers,
     };
   } finally {
