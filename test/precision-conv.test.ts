@@ -51,6 +51,9 @@ const SHAPES: Array<[string, Int32Array]> = [
   ['5x5, batch 2, many pixel blocks', convDims(2, 16, 15, 15, 40, 5, 5, 1, 1, [2, 2, 2, 2], 1)],
   ['2x2 with windows wholly in the padding', convDims(1, 2, 4, 3, 5, 2, 2, 1, 1, [2, 3, 2, 3], 1)],
   ['3x3 groups 3, k = 27', convDims(2, 9, 10, 7, 21, 3, 3, 2, 2, [0, 1, 1, 0], 3)],
+  // 16-channel multiples: the input's u8 16x16 transposes, with pixel runs that end past and before 16
+  ['3x3, 32 channels, 19x18', convDims(2, 32, 19, 18, 24, 3, 3, 1, 1, [1, 1, 1, 1], 1)],
+  ['3x3 groups 2 of 16 channels, 7x17', convDims(1, 32, 7, 17, 20, 3, 3, 1, 1, [1, 0, 1, 2], 2)],
 ];
 
 async function packConv(dims: Int32Array, weight: Float32Array, precision: 'bf16' | 'int8'): Promise<NativeTensor> {

@@ -181,38 +181,81 @@ void im2col_block(const conv2d_params& p, const conv_geometry& g, const uint8_t*
   }
 }
 
+#ifdef __SSE2__
+// 16 rows of 16 bytes (src, stride src_stride) -> 16 rows of 16 bytes (dst, stride dst_stride), transposed:
+// unpacks of 8, 16, 32 and 64 bits, each stage pairing the rows the previous one interleaved
+inline void transpose_16x16_u8(const uint8_t* src, size_t src_stride, uint8_t* dst, size_t dst_stride) {
+  __m128i a[16], b[16];
+  for (int i = 0; i < 16; ++i) a[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i * src_stride));
+  for (int i = 0; i < 8; ++i) {  // b[i]: columns 0-7 of rows 2i, 2i+1 interleaved; b[8 + i]: columns 8-15
+    b[i] = _mm_unpacklo_epi8(a[2 * i], a[2 * i + 1]);
+    b[8 + i] = _mm_unpackhi_epi8(a[2 * i], a[2 * i + 1]);
+  }
+  for (int h = 0; h < 2; ++h)
+    for (int j = 0; j < 4; ++j) {  // a[8h + j]: columns 8h + 0-3 of rows 4j-4j+3; a[8h + 4 + j]: columns 8h + 4-7
+      a[8 * h + j] = _mm_unpacklo_epi16(b[8 * h + 2 * j], b[8 * h + 2 * j + 1]);
+      a[8 * h + 4 + j] = _mm_unpackhi_epi16(b[8 * h + 2 * j], b[8 * h + 2 * j + 1]);
+    }
+  for (int q = 0; q < 4; ++q) {  // columns 4q-4q+3: a[4q + j] holds them for rows 4j-4j+3
+    const __m128i lo01 = _mm_unpacklo_epi32(a[4 * q], a[4 * q + 1]), hi01 = _mm_unpackhi_epi32(a[4 * q], a[4 * q + 1]);
+    const __m128i lo23 = _mm_unpacklo_epi32(a[4 * q + 2], a[4 * q + 3]), hi23 = _mm_unpackhi_epi32(a[4 * q + 2], a[4 * q + 3]);
+    b[4 * q] = _mm_unpacklo_epi64(lo01, lo23);  // column 4q, rows 0-15
+    b[4 * q + 1] = _mm_unpackhi_epi64(lo01, lo23);
+    b[4 * q + 2] = _mm_unpacklo_epi64(hi01, hi23);
+    b[4 * q + 3] = _mm_unpackhi_epi64(hi01, hi23);
+  }
+  for (int i = 0; i < 16; ++i) _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i * dst_stride), b[i]);
+}
+#endif
+
+// [channels][n] -> [n][channels]
+void transpose_u8(const uint8_t* q, int channels, size_t n, uint8_t* d) {
+  size_t x = 0;
+#ifdef __SSE2__
+  if (channels % 16 == 0)
+    for (; x + 16 <= n; x += 16)
+      for (int c0 = 0; c0 < channels; c0 += 16)
+        transpose_16x16_u8(q + static_cast<size_t>(c0) * n + x, n, d + x * channels + c0, static_cast<size_t>(channels));
+#endif
+  for (; x < n; ++x) {
+    uint8_t* pixel = d + x * channels;
+    for (int c = 0; c < channels; ++c) pixel[c] = q[static_cast<size_t>(c) * n + x];
+  }
+}
+
 // the input as u8 or bf16, [groups][batch][h][w][c/g]
 void convert_input(const conv2d_params& p, const conv_geometry& g, lowp_type type, const float* in, int8_act_quant act,
                    uint8_t* dst, thread_pool& pool) {
   const float inverse = 1.0f / act.scale, zero = static_cast<float>(act.zero_point);
-  const int rows = g.groups * p.batch * p.in_height;  // (group, image, y): one NHWC row each
-  const size_t plane = static_cast<size_t>(p.in_height) * p.in_width;
+  const int height = p.in_height, width = p.in_width, channels = g.in_per_group;
+  const int rows = g.groups * p.batch * height;  // (group, image, y): one NHWC row each
+  const size_t plane = static_cast<size_t>(height) * width;
+  const size_t row_elems = static_cast<size_t>(width) * channels;
+  // int8: runs of rows of one (group, image) at a time, each channel's run quantized (contiguous), then
+  // the [channels][pixels] bytes transposed to [pixels][channels]; a run's bytes stay within 32 kB
+  const int64_t run_rows = std::max<int64_t>(1, static_cast<int64_t>(32 * 1024 / std::max<size_t>(1, row_elems)));
   pool.run([&](int ith, int nth) {
     int64_t begin, end;
     split_range(rows, ith, nth, &begin, &end);
     thread_local aligned_buffer scratch;
-    for (int64_t row = begin; row < end; ++row) {
-      const int y = static_cast<int>(row % p.in_height);
-      const int image = static_cast<int>(row / p.in_height % p.batch);
-      const int group = static_cast<int>(row / p.in_height / p.batch);
-      const float* src = in + (static_cast<size_t>(image) * p.in_channels + static_cast<size_t>(group) * g.in_per_group) * plane +
-                         static_cast<size_t>(y) * p.in_width;
-      const size_t row_elems = static_cast<size_t>(p.in_width) * g.in_per_group;
+    for (int64_t row = begin; row < end;) {
+      const int y = static_cast<int>(row % height);
+      const int image = static_cast<int>(row / height % p.batch);
+      const int group = static_cast<int>(row / height / p.batch);
+      const float* src = in + (static_cast<size_t>(image) * p.in_channels + static_cast<size_t>(group) * channels) * plane +
+                         static_cast<size_t>(y) * width;
       if (type == lowp_type::int8) {
-        // quantized channel by channel (contiguous: the loop vectorizes), then interleaved
-        uint8_t* row_u8 = reinterpret_cast<uint8_t*>(scratch.reserve(row_elems / 4 + 16));
-        for (int c = 0; c < g.in_per_group; ++c) {
-          const float* s = src + c * plane;
-          uint8_t* q = row_u8 + static_cast<size_t>(c) * p.in_width;
-          for (int x = 0; x < p.in_width; ++x) q[x] = lowp_quantize_u8(s[x], inverse, zero);
-        }
-        uint8_t* d = dst + row * row_elems;
-        for (int x = 0; x < p.in_width; ++x)
-          for (int c = 0; c < g.in_per_group; ++c) d[static_cast<size_t>(x) * g.in_per_group + c] = row_u8[static_cast<size_t>(c) * p.in_width + x];
+        const int64_t run = std::min({end - row, static_cast<int64_t>(height - y), run_rows});
+        const size_t n = static_cast<size_t>(run) * width;
+        uint8_t* q = reinterpret_cast<uint8_t*>(scratch.reserve(static_cast<size_t>(channels) * n / 4 + 16));
+        for (int c = 0; c < channels; ++c) lowp_quantize_u8_row(src + c * plane, q + static_cast<size_t>(c) * n, n, inverse, zero);
+        transpose_u8(q, channels, n, dst + row * row_elems);
+        row += run;
       } else {
         uint16_t* d = reinterpret_cast<uint16_t*>(dst) + row * row_elems;
-        for (int c = 0; c < g.in_per_group; ++c)
-          for (int x = 0; x < p.in_width; ++x) d[static_cast<size_t>(x) * g.in_per_group + c] = lowp_float_to_bf16(src[c * plane + x]);
+        for (int c = 0; c < channels; ++c)
+          for (int x = 0; x < width; ++x) d[static_cast<size_t>(x) * channels + c] = lowp_float_to_bf16(src[c * plane + x]);
+        ++row;
       }
     }
   });
