@@ -242,6 +242,30 @@ describe('bench --precision', () => {
       ['int8', 'fp32', 'bf16'].flatMap((p) => isas.map((isa) => `${p} ${isa}`)));
     for (const row of report.rows) assert.ok(Math.abs(row.isaRatio - row.ours.medianMs / report.rows[0].ours.medianMs) < 1e-12);
     assert.equal(report.rows[0].isaRatio, 1);
+    // without a peer, the int8 rows quantize each batch's activations (the default on fp32 weights)
+    assert.equal(report.int8Activations, 'dynamic');
+    assert.equal(report.int8Calibration, null);
+    assert.ok(report.rows.every((row) => row.ortInt8 === undefined));
+  });
+
+  test('with --compare onnxruntime, int8 rows are timed against ORT running the QDQ export of the same static int8 model', () => {
+    const r = spawnSync(process.execPath, [cli, 'bench', '--arch', 'torchvision', '--batch', '1,2', '--warmup', '0', '--iters', '1',
+      '--precision', 'fp32,int8', '--compare', 'onnxruntime', '--json'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as BenchReport;
+    assert.equal(report.int8Activations, 'static');
+    assert.match(report.int8Calibration!, /^8 random normal inputs/);
+    assert.deepEqual(report.rows.map((row) => `${row.batch} ${row.precision} ${row.ortInt8 ? 'qdq' : '-'}`), ['1 fp32 -', '1 int8 qdq', '2 fp32 -', '2 int8 qdq']);
+    for (const row of report.rows.filter((x) => x.precision === 'int8')) {
+      assert.ok(row.ortInt8!.medianMs > 0 && row.ort!.medianMs > 0);
+      assert.notDeepEqual(row.ortInt8, row.ort);  // two sessions: fp32 and QDQ
+      assert.ok(Math.abs(row.int8TimeRatio! - row.ours.medianMs / row.ortInt8!.medianMs) < 1e-12);
+    }
+    const text = spawnSync(process.execPath, [cli, 'bench', '--arch', 'torchvision', '--batch', '1', '--warmup', '0', '--iters', '1',
+      '--precision', 'int8', '--compare', 'onnxruntime'], { encoding: 'utf8' });
+    assert.equal(text.status, 0, text.stderr);
+    assert.match(text.stdout, /^int8: static activation scales, the same in the QDQ export ORT runs \(ORT QDQ columns\); calibrated on 8 random normal inputs/m);
+    assert.match(text.stdout, /ORT QDQ ms +ours\/ORT QDQ/);
   });
 
   test('a malformed --precision list is one line of usage error', () => {

@@ -14,6 +14,7 @@ import { formatBytes, renderTable } from '../format.js';
 import { WEIGHTS_HELP } from './common.js';
 import type { Isa, Precision } from '../native.js';
 import { PRECISIONS } from '../native.js';
+import type { Model } from '../model/model.js';
 
 export interface BenchOptions {
   archs: ArchName[];
@@ -54,6 +55,10 @@ export interface BenchRow {
   ort: BenchStats | null;
   /** ours median / ORT median: below 1 we are faster; its inverse is the throughput ratio */
   timeRatio: number | null;
+  /** int8 rows with --compare onnxruntime: ORT on the QDQ export of the same int8 model (same scales) */
+  ortInt8?: BenchStats | null;
+  /** ours median / ortInt8 median */
+  int8TimeRatio?: number | null;
   /** ours median / ours median on the first --precision and --isa for the same arch and batch (1 on that one) */
   isaRatio: number;
 }
@@ -72,6 +77,14 @@ export interface BenchReport {
   peak: { gflops: number; description: string };
   /** onnxruntime-node version when compared */
   ortVersion: string | null;
+  /**
+   * how the int8 rows quantize activations: 'static' (calibrated scales: a quantized --weights file, or with
+   * --compare onnxruntime 8 random inputs drawn like the timed ones, min/max, the scales the QDQ export
+   * that ORT runs carries), or 'dynamic' (each batch's min and max); null without int8 rows
+   */
+  int8Activations?: 'static' | 'dynamic' | null;
+  /** where bench calibrated the static scales itself: what on */
+  int8Calibration?: string | null;
   rows: BenchRow[];
   /** process.resourceUsage().maxRSS at the end (both engines when compared) */
   peakRssBytes: number;
@@ -146,6 +159,8 @@ export function renderBench(report: BenchReport): string {
   const header = ['arch', 'batch', ...(severalPrecisions ? ['precision'] : []), ...(severalIsas ? ['isa'] : []), 'median ms', 'p90 ms', 'img/s', 'GFLOP/s', '% peak'];
   if (several) header.push(`time vs ${[...(severalPrecisions ? [precisions[0]] : []), ...(severalIsas ? [isas[0]] : [])].join(' ')}`);
   if (compare) header.push('ORT median ms', 'ORT p90 ms', 'ORT img/s', 'ours/ORT time', 'speedup');
+  const qdq = report.rows.some((r) => r.ortInt8);
+  if (qdq) header.push('ORT QDQ ms', 'ours/ORT QDQ');
   const rows = report.rows.map((r) => {
     const row = [r.arch, String(r.batch), ...(severalPrecisions ? [r.precision ?? 'fp32'] : []), ...(severalIsas ? [r.isa] : []), fixed(r.ours.medianMs, 2), fixed(r.ours.p90Ms, 2),
       fixed(r.ours.imagesPerSecond, 1), fixed(r.ours.gflops, 1), fixed(r.ours.peakPercent, 1)];
@@ -154,6 +169,7 @@ export function renderBench(report: BenchReport): string {
       row.push(r.ort ? fixed(r.ort.medianMs, 2) : '-', r.ort ? fixed(r.ort.p90Ms, 2) : '-', r.ort ? fixed(r.ort.imagesPerSecond, 1) : '-',
         r.timeRatio !== null ? fixed(r.timeRatio, 3) : '-', r.timeRatio !== null ? `${fixed(1 / r.timeRatio, 2)}x` : '-');
     }
+    if (qdq) row.push(r.ortInt8 ? fixed(r.ortInt8.medianMs, 2) : '-', r.int8TimeRatio != null ? fixed(r.int8TimeRatio, 3) : '-');
     return row;
   });
   const weights = Object.entries(report.weightsBytes).map(([a, b]) => `${a} ${formatBytes(b!)}`).join(', ');
@@ -163,12 +179,23 @@ export function renderBench(report: BenchReport): string {
       `${report.warmup} warm-up + ${report.iters} timed iterations` +
       (compare ? `, interleaved with onnxruntime-node ${report.ortVersion}` : ''),
     `Peak: ${fixed(report.peak.gflops, 1)} GFLOP/s (${report.peak.description})`,
+    ...(report.int8Activations ? [`int8: ${report.int8Activations === 'static'
+      ? `static activation scales${qdq ? ', the same in the QDQ export ORT runs (ORT QDQ columns)' : ''}`
+      : 'dynamic activation scales (each batch\'s min and max)'}${report.int8Calibration ? `; calibrated on ${report.int8Calibration}` : ''}`] : []),
     renderTable(header, rows, header.map((_, i) => i > 0)),
     `Peak RSS: ${formatBytes(report.peakRssBytes)} (whole process${compare ? ', both engines' : ''}); weights ${weights}`,
   ].join('\n');
 }
 
 type Ort = typeof import('onnxruntime-node');
+
+const ORT_SESSION_OPTIONS = (threads: number) => ({
+  intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential' as const, graphOptimizationLevel: 'all' as const,
+  // ORT's pool spin-waits after each run by default: interleaved with ours, its idle threads would
+  // take both cores during our iteration. Off, as two engines sharing a machine would be
+  // configured; measured not to slow ORT itself (seed batch 1: 25.0/23.0 ms off vs 25.5/25.2 on).
+  extra: { session: { intra_op: { allow_spinning: '0' } } },
+});
 
 /** onnxruntime-node, or an AlexnetError saying why it cannot be used */
 export function loadOnnxRuntime(): { ort: Ort; version: string } {
@@ -196,8 +223,55 @@ async function weightsTarget(weights: string, archs: ArchName[]) {
   const loaded = await loadWeightsAndModel({ weights: path, arch, precision: 'fp32' });
   return {
     archName: `${basename(weights)} (${loaded.model.arch.name})`,
+    path,
     load: async (precision: Precision) => (precision === 'fp32' ? loaded.model : (await loadWeightsAndModel({ weights: path, arch, precision })).model),
   };
+}
+
+type BenchModel = Model;
+
+/** the activations of a model's int8 layers: 'static' or 'dynamic' (null: no int8 layer) */
+function int8Activations(model: BenchModel): 'static' | 'dynamic' | null {
+  for (const layer of inferShapes(model.arch)) {
+    const p = model.layerPrecision(layer.spec.name);
+    if (p?.precision === 'int8') return p.activations ?? 'dynamic';
+  }
+  return null;
+}
+
+/**
+ * The int8 model ORT's QDQ run is compared with, and that QDQ graph: a quantized file as it is, else the
+ * fp32 weights calibrated here (min/max over 8 random inputs drawn like the timed ones) and written to a
+ * scratch int8 file, which both engines then load: the same weights, scales and rounding.
+ */
+async function staticInt8(path: string | undefined, fp32: BenchModel, int8: BenchModel, seed: number) {
+  const { readInt8Model } = await import('../quantize/file.js');
+  const { int8ExportInputs } = await import('../quantize/export.js');
+  const { encodeOnnx } = await import('../weights/onnx-export.js');
+  if (int8Activations(int8) === 'static' && path !== undefined) {
+    const { tensors, int8: layers } = int8ExportInputs(readInt8Model(path));
+    return { model: int8, onnx: encodeOnnx(fp32.arch, tensors, { int8: layers }), calibration: null };
+  }
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { quantizeNetwork } = await import('../quantize/quantize.js');
+  const { loadWeightsAndModel } = await import('../model/load.js');
+  const dir = mkdtempSync(join(tmpdir(), 'alexnet-bench-'));
+  try {
+    const file = join(dir, 'int8.safetensors');
+    const params = new Map([...fp32.parameters()].map(([name, t]) => [name, t.data]));
+    const rng = new Rng(seed + 7919);
+    const images = Array.from({ length: 8 }, () => Float32Array.from({ length: shapeSize(fp32.arch.input) }, () => rng.normal()));
+    await quantizeNetwork(fp32.arch, fp32.arch.preprocess, params, images,
+      { method: 'minmax', out: file, calibration: { source: 'alexnet-cli bench: 8 random normal inputs' } });
+    const { model } = await loadWeightsAndModel({ weights: file, precision: 'int8' });
+    const { tensors, int8: layers } = int8ExportInputs(readInt8Model(file));
+    int8.dispose();
+    return { model, onnx: encodeOnnx(fp32.arch, tensors, { int8: layers }), calibration: '8 random normal inputs drawn like the timed ones (min/max)' };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Runs every (arch, batch) configuration; `log` gets one line per finished configuration */
@@ -220,6 +294,8 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
   const ortLoaded = options.compare === 'onnxruntime' ? loadOnnxRuntime() : null;
   const peak = await measurePeak(binding);
   const rows: BenchRow[] = [];
+  let int8Mode: 'static' | 'dynamic' | null = null;
+  let int8Calibration: string | null = null;
   const weightsBytes: Record<string, number> = {};
   // random weights for each named architecture, or the one network of a weights file
   const targets = options.weights !== undefined
@@ -240,14 +316,17 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     weightsBytes[archName] = model.parameterBytes;
     let session: import('onnxruntime-node').InferenceSession | undefined;
     if (ortLoaded) {
-      session = await ortLoaded.ort.InferenceSession.create(encodeOnnx(arch, model.parameters()), {
-        intraOpNumThreads: options.threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
-        // ORT's pool spin-waits after each run by default: interleaved with ours, its idle threads would
-        // take both cores during our iteration. Off, as two engines sharing a machine would be
-        // configured; measured not to slow ORT itself (seed batch 1: 25.0/23.0 ms off vs 25.5/25.2 on).
-        extra: { session: { intra_op: { allow_spinning: '0' } } },
-      });
+      session = await ortLoaded.ort.InferenceSession.create(encodeOnnx(arch, model.parameters()), ORT_SESSION_OPTIONS(options.threads));
     }
+    // int8 with onnxruntime: ORT also runs the QDQ export of our int8 model (static scales on both sides)
+    let qdqSession: import('onnxruntime-node').InferenceSession | undefined;
+    if (ortLoaded && models.has('int8')) {
+      const staticModel = await staticInt8((target as { path?: string }).path, model, models.get('int8')!, options.seed ?? 0);
+      models.set('int8', staticModel.model);
+      int8Calibration = staticModel.calibration ?? int8Calibration;
+      qdqSession = await ortLoaded.ort.InferenceSession.create(staticModel.onnx, ORT_SESSION_OPTIONS(options.threads));
+    }
+    if (models.has('int8')) int8Mode = int8Activations(models.get('int8')!);
     const macs = inferShapes(arch).reduce((a, s) => a + s.macs, 0);
     try {
       for (const batch of options.batches) {
@@ -256,6 +335,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
         const rng = new Rng((options.seed ?? 0) + batch);
         for (let i = 0; i < input.length; i++) input[i] = rng.normal();
         const feeds = session ? { [session.inputNames[0]]: new ortLoaded!.ort.Tensor('float32', input, shape) } : undefined;
+        const qdqFeeds = qdqSession ? { [qdqSession.inputNames[0]]: new ortLoaded!.ort.Tensor('float32', input, shape) } : undefined;
         const runOurs = async ({ precision, isa }: { precision: Precision; isa: string }): Promise<number> => {
           // the packed weights are the same for every kernel set, so switching between passes is free
           binding.setIsa(isa as Isa);
@@ -268,19 +348,29 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
           await session!.run(feeds!);
           return Number(process.hrtime.bigint() - t0) / 1e6;
         };
+        const runQdq = async (): Promise<number> => {
+          const t0 = process.hrtime.bigint();
+          await qdqSession!.run(qdqFeeds!);
+          return Number(process.hrtime.bigint() - t0) / 1e6;
+        };
         for (let i = 0; i < options.warmup; i++) {
           for (const v of variants) await runOurs(v);
           if (session) await runOrt();
+          if (qdqSession) await runQdq();
         }
         const ours: number[][] = variants.map(() => []);
         const theirs: number[] = [];
+        const theirsInt8: number[] = [];
         for (let i = 0; i < options.iters; i++) {
           // alternate who goes first, so neither always runs on caches the other warmed or evicted
           if (session && i % 2 === 1) theirs.push(await runOrt());
+          if (qdqSession && i % 2 === 1) theirsInt8.push(await runQdq());
           for (let j = 0; j < variants.length; j++) ours[j].push(await runOurs(variants[j]));
           if (session && i % 2 === 0) theirs.push(await runOrt());
+          if (qdqSession && i % 2 === 0) theirsInt8.push(await runQdq());
         }
         const ortStats = session ? benchStats(theirs, batch, macs, peak.gflops) : null;
+        const qdqStats = qdqSession ? benchStats(theirsInt8, batch, macs, peak.gflops) : null;
         const first = benchStats(ours[0], batch, macs, peak.gflops);
         variants.forEach(({ precision, isa }, j) => {
           const oursStats = j === 0 ? first : benchStats(ours[j], batch, macs, peak.gflops);
@@ -288,15 +378,18 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
             arch: archName, batch, isa, precision, ours: oursStats, ort: ortStats,
             timeRatio: ortStats ? oursStats.medianMs / ortStats.medianMs : null,
             isaRatio: oursStats.medianMs / first.medianMs,
+            ...(qdqStats && precision === 'int8' ? { ortInt8: qdqStats, int8TimeRatio: oursStats.medianMs / qdqStats.medianMs } : {}),
           };
           rows.push(row);
           log(`${archName} batch ${batch}${precisions.length > 1 ? ` ${precision}` : ''}${isas.length > 1 ? ` ${isa}` : ''}: ${fixed(oursStats.medianMs, 2)} ms` +
-            (ortStats ? ` vs ORT ${fixed(ortStats.medianMs, 2)} ms (ours/ORT ${fixed(row.timeRatio!, 3)})` : ''));
+            (ortStats ? ` vs ORT ${fixed(ortStats.medianMs, 2)} ms (ours/ORT ${fixed(row.timeRatio!, 3)})` : '') +
+            (row.ortInt8 ? `, ORT QDQ ${fixed(row.ortInt8.medianMs, 2)} ms (ours/ORT QDQ ${fixed(row.int8TimeRatio!, 3)})` : ''));
         });
       }
     } finally {
       binding.setIsa(startIsa);
       await session?.release();
+      await qdqSession?.release();
       model.dispose();
       for (const m of models.values()) m.dispose();
     }
@@ -311,6 +404,8 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     iters: options.iters,
     peak: { gflops: peak.gflops, description: peak.description },
     ortVersion: ortLoaded?.version ?? null,
+    int8Activations: int8Mode,
+    int8Calibration,
     rows,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     weightsBytes,
