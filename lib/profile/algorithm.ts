@@ -31,6 +31,11 @@ export interface AlgorithmOptions {
   winograd: boolean;
   /** the value of ALEXNET_CLI_WINOGRAD the kernels read */
   winogradEnv?: string;
+  /**
+   * the layer's weights are bf16 or int8: its conv runs im2col + the panels GEMM (lowp-conv.cc), never
+   * Winograd, so the direct count
+   */
+  lowp?: boolean;
 }
 
 /** Winograd F(4, r): output tile 4x4, input tile alpha = 4 + r - 1 */
@@ -43,6 +48,7 @@ export function layerAlgorithm(layer: LayerShape, options: AlgorithmOptions): La
   if (spec.type !== 'conv2d') return { name: spec.type === 'linear' ? 'GEMM' : 'direct', macs: layer.macs };
   const direct: LayerAlgorithm = { name: 'GEMM', macs: layer.macs };
   if (options.device !== 'cpu') return { name: 'direct', macs: layer.macs };
+  if (options.lowp) return direct;
   if (!options.winograd || options.winogradEnv === '0') return direct;
   const [inChannels] = layer.inShape;
   const [outChannels, outHeight, outWidth] = layer.outShape;

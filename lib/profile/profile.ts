@@ -287,6 +287,7 @@ export async function profileModel(model: ProfiledModel, options: ProfileOptions
 
   const algorithms = shapes.map((s) => layerAlgorithm(s, {
     device: model.device, winograd: options.winograd ?? true, winogradEnv: process.env.ALEXNET_CLI_WINOGRAD,
+    lowp: (model.layerPrecision?.(s.spec.name)?.precision ?? 'fp32') !== 'fp32',
   }));
   const lowpKernels = model.device === 'cpu' ? (await import('../native.js')).native().cpuFeatures().lowpKernels : undefined;
   const precisionOf = (name: string, type: string): { precision: string | null; kernel: string | null } => {
