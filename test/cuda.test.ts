@@ -19,6 +19,8 @@ import { Model } from '../lib/model/model.js';
 import { Rng } from '../lib/model/random.js';
 import { relativeL2 } from './reference-forward.js';
 import * as ref from './reference.js';
+import { tensorPool } from './native-tensors.js';
+import { CONV_CASES, convCaseData } from './conv-cases.js';
 import { random, randomArray } from './reference.js';
 
 const status = cudaAvailability();
@@ -38,20 +40,9 @@ function assertClose(actual: Float32Array, expected: Float32Array, bound: number
   assert.ok(err <= bound, `${what}: relative L2 error ${err} > ${bound}`);
 }
 
-const live: NativeTensor[] = [];
-function upload(data: Float32Array): NativeTensor {
-  const t = gpu().alloc(DEVICE, data.length);
-  t.write(data);
-  live.push(t);
-  return t;
-}
-function empty(length: number): NativeTensor {
-  const t = gpu().alloc(DEVICE, length);
-  live.push(t);
-  return t;
-}
+const { live, upload, empty, dispose } = tensorPool((length) => gpu().alloc(DEVICE, length));
 after(() => {
-  for (const t of live) t.dispose();
+  dispose();
   if (status.available) status.binding.setPrecision('fp32');
 });
 
@@ -91,35 +82,14 @@ describe('device names', () => {
   });
 });
 
-interface ConvCase {
-  name: string;
-  batch: number; inC: number; inH: number; inW: number; outC: number;
-  kH: number; kW: number; sH: number; sW: number; pads: [number, number, number, number];
-  groups: number; bias: boolean; relu: boolean;
-}
-
-const CONV_CASES: ConvCase[] = [
-  { name: '3x3 asymmetric pads, batch 2', batch: 2, inC: 3, inH: 13, inW: 11, outC: 5, kH: 3, kW: 3, sH: 1, sW: 1, pads: [1, 0, 2, 1], groups: 1, bias: true, relu: false },
-  { name: '5x3 stride 2x3, groups 3, no bias, relu', batch: 1, inC: 6, inH: 17, inW: 19, outC: 9, kH: 5, kW: 3, sH: 2, sW: 3, pads: [2, 1, 0, 2], groups: 3, bias: false, relu: true },
-  { name: '1x1, groups 2, batch 3', batch: 3, inC: 4, inH: 9, inW: 7, outC: 6, kH: 1, kW: 1, sH: 1, sW: 1, pads: [0, 0, 0, 0], groups: 2, bias: true, relu: true },
-  { name: '11x11 stride 4 (conv1-like)', batch: 2, inC: 3, inH: 35, inW: 39, outC: 17, kH: 11, kW: 11, sH: 4, sW: 4, pads: [0, 0, 0, 0], groups: 1, bias: true, relu: true },
-  { name: 'deep: k 576, 250 channels (several 64-tiles)', batch: 1, inC: 64, inH: 15, inW: 13, outC: 250, kH: 3, kW: 3, sH: 1, sW: 1, pads: [1, 1, 1, 1], groups: 1, bias: true, relu: true },
-  { name: 'groups 2 like caffe conv2, 130 columns', batch: 2, inC: 10, inH: 11, inW: 11, outC: 14, kH: 5, kW: 5, sH: 1, sW: 1, pads: [2, 2, 2, 2], groups: 2, bias: true, relu: true },
-];
-
 describe('CUDA kernels against the references', () => {
   for (const precision of PRECISIONS) {
     for (const c of CONV_CASES) {
       gpuTest(`conv2d ${precision}: ${c.name}`, async () => {
         const b = gpu();
         b.setPrecision(precision);
-        const outH = ref.windowOutputSize(c.inH, c.kH, c.sH, c.pads[0], c.pads[2], false);
-        const outW = ref.windowOutputSize(c.inW, c.kW, c.sW, c.pads[1], c.pads[3], false);
-        const dims = Int32Array.from([c.batch, c.inC, c.inH, c.inW, c.outC, c.kH, c.kW, c.sH, c.sW, ...c.pads, c.groups, outH, outW]);
-        const input = randomArray(c.batch * c.inC * c.inH * c.inW, 1);
-        const weight = randomArray(c.outC * (c.inC / c.groups) * c.kH * c.kW, 2, 0.5);
-        const bias = c.bias ? randomArray(c.outC, 3) : null;
-        const output = empty(c.batch * c.outC * outH * outW);
+        const { dims, input, weight, bias, outputLength } = convCaseData(c);
+        const output = empty(outputLength);
         const ns = await b.conv2d(dims, upload(input), upload(weight), bias ? upload(bias) : null, output, c.relu);
         assert.ok(Number.isFinite(ns) && ns >= 0, 'resolves with GPU nanoseconds');
         assertClose(output.read(), ref.conv2d(dims, input, weight, bias, c.relu), BOUNDS[precision], `conv2d ${c.name}`);

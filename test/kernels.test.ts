@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { native, type Isa, type NativeTensor } from '../lib/native.js';
 import * as ref from './reference.js';
+import { tensorPool } from './native-tensors.js';
+import { CONV_CASES, convCaseData, type ConvCase } from './conv-cases.js';
 import { random, randomArray } from './reference.js';
 
 const b = native();
@@ -42,36 +44,13 @@ function assertClose(actual: Float32Array, expected: Float32Array, what: string)
     `${what}: max abs error ${maxDiff} > ${MAX_ABS_BOUND} * ${maxRef}`);
 }
 
-const live: NativeTensor[] = [];
-function upload(data: Float32Array): NativeTensor {
-  const t = b.alloc('cpu', data.length);
-  t.write(data);
-  live.push(t);
-  return t;
-}
-function empty(length: number): NativeTensor {
-  const t = b.alloc('cpu', length);
-  live.push(t);
-  return t;
-}
-after(() => { for (const t of live) t.dispose(); });
+const { live, upload, empty, dispose } = tensorPool((length) => b.alloc('cpu', length));
+after(dispose);
 
-interface ConvCase {
-  name: string;
-  batch: number; inC: number; inH: number; inW: number; outC: number;
-  kH: number; kW: number; sH: number; sW: number; pads: [number, number, number, number];
-  groups: number; bias: boolean; relu: boolean;
-}
-
-const CONV_CASES: ConvCase[] = [
-  { name: '3x3 asymmetric pads, batch 2', batch: 2, inC: 3, inH: 13, inW: 11, outC: 5, kH: 3, kW: 3, sH: 1, sW: 1, pads: [1, 0, 2, 1], groups: 1, bias: true, relu: false },
-  { name: '5x3 stride 2x3, groups 3, no bias, relu', batch: 1, inC: 6, inH: 17, inW: 19, outC: 9, kH: 5, kW: 3, sH: 2, sW: 3, pads: [2, 1, 0, 2], groups: 3, bias: false, relu: true },
-  { name: '1x1 direct, groups 2, batch 3', batch: 3, inC: 4, inH: 9, inW: 7, outC: 6, kH: 1, kW: 1, sH: 1, sW: 1, pads: [0, 0, 0, 0], groups: 2, bias: true, relu: true },
-  { name: '11x11 stride 4 (conv1-like)', batch: 2, inC: 3, inH: 35, inW: 39, outC: 17, kH: 11, kW: 11, sH: 4, sW: 4, pads: [0, 0, 0, 0], groups: 1, bias: true, relu: true },
+// the CPU's own shapes beside the shared ones: a strided 1x1, Winograd tiles and space-to-depth phases
+const CPU_CONV_CASES: ConvCase[] = [
+  ...CONV_CASES,
   { name: '1x1 stride 2 padded', batch: 1, inC: 5, inH: 8, inW: 9, outC: 7, kH: 1, kW: 1, sH: 2, sW: 2, pads: [1, 1, 0, 1], groups: 1, bias: true, relu: false },
-  // k = 64*9 = 576 spans several KC blocks; 250 output channels span several MC blocks
-  { name: 'deep: k 576, 250 channels, groups 1', batch: 1, inC: 64, inH: 15, inW: 13, outC: 250, kH: 3, kW: 3, sH: 1, sW: 1, pads: [1, 1, 1, 1], groups: 1, bias: true, relu: true },
-  { name: 'groups 2 like caffe conv2', batch: 2, inC: 10, inH: 11, inW: 11, outC: 14, kH: 5, kW: 5, sH: 1, sW: 1, pads: [2, 2, 2, 2], groups: 2, bias: true, relu: true },
   // Winograd F(4,3) shapes: sizes that are not multiples of the 4x4 tile, groups, pad 1, batch > 1
   { name: '3x3 pad 1, 11x9, groups 2, batch 3 (Winograd)', batch: 3, inC: 8, inH: 11, inW: 9, outC: 10, kH: 3, kW: 3, sH: 1, sW: 1, pads: [1, 1, 1, 1], groups: 2, bias: true, relu: true },
   { name: '3x3 pad 1, 13x13 like conv3-5, 40 -> 20, batch 2 (Winograd)', batch: 2, inC: 40, inH: 13, inW: 13, outC: 20, kH: 3, kW: 3, sH: 1, sW: 1, pads: [1, 1, 1, 1], groups: 1, bias: true, relu: false },
@@ -95,13 +74,8 @@ const CONV_CASES: ConvCase[] = [
 ];
 
 async function checkConv(c: ConvCase): Promise<void> {
-  const outH = ref.windowOutputSize(c.inH, c.kH, c.sH, c.pads[0], c.pads[2], false);
-  const outW = ref.windowOutputSize(c.inW, c.kW, c.sW, c.pads[1], c.pads[3], false);
-  const dims = Int32Array.from([c.batch, c.inC, c.inH, c.inW, c.outC, c.kH, c.kW, c.sH, c.sW, ...c.pads, c.groups, outH, outW]);
-  const input = randomArray(c.batch * c.inC * c.inH * c.inW, 1);
-  const weight = randomArray(c.outC * (c.inC / c.groups) * c.kH * c.kW, 2, 0.5);
-  const bias = c.bias ? randomArray(c.outC, 3) : null;
-  const output = empty(c.batch * c.outC * outH * outW);
+  const { dims, input, weight, bias, outputLength } = convCaseData(c);
+  const output = empty(outputLength);
   const ns = await b.conv2d(dims, upload(input), upload(weight), bias ? upload(bias) : null, output, c.relu);
   assert.ok(ns > 0, 'resolves with compute nanoseconds');
   const expected = ref.conv2d(dims, input, weight, bias, c.relu);
@@ -118,7 +92,7 @@ async function checkConv(c: ConvCase): Promise<void> {
   try {
     for (const winograd of ['0', '1']) {
       process.env.ALEXNET_CLI_WINOGRAD = winograd;
-      const packedOut = empty(c.batch * c.outC * outH * outW);
+      const packedOut = empty(outputLength);
       await b.conv2d(dims, upload(input), packed, bias ? upload(bias) : null, packedOut, c.relu);
       assertClose(packedOut.read(), expected, `conv2d ${c.name}, packed, ALEXNET_CLI_WINOGRAD=${winograd}`);
     }
@@ -135,7 +109,7 @@ async function checkConv(c: ConvCase): Promise<void> {
   if (winogradApplies) assert.ok(lean.length < packed.length, `conv2d ${c.name}: packConv(..., false) leaves the Winograd weights out`);
   else assert.equal(lean.length, packed.length);
   assert.deepEqual(b.unpackConv!(dims, lean).read(), weight, `conv2d ${c.name}: unpackConv of the lean packing`);
-  const leanOut = empty(c.batch * c.outC * outH * outW), gemmOut = empty(c.batch * c.outC * outH * outW);
+  const leanOut = empty(outputLength), gemmOut = empty(outputLength);
   await b.conv2d(dims, upload(input), lean, bias ? upload(bias) : null, leanOut, c.relu);
   process.env.ALEXNET_CLI_WINOGRAD = '0';
   try {
@@ -169,7 +143,7 @@ function poolDims(c: PoolCase): Int32Array {
 }
 
 function definePerIsaTests(): void {
-  for (const c of CONV_CASES) test(`conv2d: ${c.name}`, () => checkConv(c));
+  for (const c of CPU_CONV_CASES) test(`conv2d: ${c.name}`, () => checkConv(c));
 
   for (const rows of [1, 3, 7, 33]) {
     for (const relu of [false, true]) {
@@ -309,7 +283,7 @@ for (const threads of [1, 3]) {
     const saved = b.getThreads();
     before(() => { b.setIsa('auto'); b.setThreads(threads); assert.equal(b.getThreads(), threads); });
     after(() => b.setThreads(saved));
-    for (const c of CONV_CASES) test(`conv2d: ${c.name}`, () => checkConv(c));
+    for (const c of CPU_CONV_CASES) test(`conv2d: ${c.name}`, () => checkConv(c));
     test('linear, packed weights: rows 7, 1000 -> 4100', async () => {
       const dims = Int32Array.from([7, 1000, 4100]);
       const input = randomArray(7 * 1000, 16);

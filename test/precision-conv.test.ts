@@ -8,6 +8,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ALL_ISAS, native, type NativeTensor } from '../lib/native.js';
 import * as ref from './reference.js';
+import { tensorPool } from './native-tensors.js';
 import { random, randomArray } from './reference.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,19 +17,8 @@ import { dirname, join } from 'node:path';
 const b = native();
 const features = b.cpuFeatures();
 
-const live: NativeTensor[] = [];
-function upload(data: Float32Array): NativeTensor {
-  const t = b.alloc('cpu', data.length);
-  t.write(data);
-  live.push(t);
-  return t;
-}
-function empty(length: number): NativeTensor {
-  const t = b.alloc('cpu', length);
-  live.push(t);
-  return t;
-}
-after(() => { for (const t of live) t.dispose(); b.setIsa('auto'); });
+const { live, upload, empty, dispose } = tensorPool((length) => b.alloc('cpu', length));
+after(() => { dispose(); b.setIsa('auto'); });
 
 /** conv2d dims with the output size filled in */
 function convDims(batch: number, inC: number, inH: number, inW: number, outC: number, kH: number, kW: number, sH: number,

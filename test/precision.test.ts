@@ -7,24 +7,14 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ALL_ISAS, native, type NativeTensor } from '../lib/native.js';
 import * as ref from './reference.js';
+import { tensorPool } from './native-tensors.js';
 import { random, randomArray } from './reference.js';
 
 const b = native();
 const features = b.cpuFeatures();
 
-const live: NativeTensor[] = [];
-function upload(data: Float32Array): NativeTensor {
-  const t = b.alloc('cpu', data.length);
-  t.write(data);
-  live.push(t);
-  return t;
-}
-function empty(length: number): NativeTensor {
-  const t = b.alloc('cpu', length);
-  live.push(t);
-  return t;
-}
-after(() => { for (const t of live) t.dispose(); b.setIsa('auto'); });
+const { live, upload, empty, dispose } = tensorPool((length) => b.alloc('cpu', length));
+after(() => { dispose(); b.setIsa('auto'); });
 
 async function pack(outF: number, inF: number, weight: Float32Array, precision: 'bf16' | 'int8'): Promise<NativeTensor> {
   const packed = await b.packLinear!(Int32Array.from([outF, inF]), upload(weight), precision);
