@@ -4,7 +4,7 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,10 +20,10 @@ import { loadCalibrationImages } from '../lib/quantize/sources.js';
 import { buildArchitecture } from '../lib/model/archs.js';
 import { encodeOnnx } from '../lib/weights/onnx-export.js';
 import { onnxRoot } from '../lib/weights/onnx.js';
-import { readExact } from '../lib/weights/zip.js';
+import { withWeightsHandle } from '../lib/weights/read.js';
 import * as ref from './reference.js';
 import { relativeL2 } from './reference-forward.js';
-import { writeSafetensors } from '../lib/weights/safetensors.js';
+import { readSafetensorsHeader, type SafetensorsEntry, writeSafetensors } from '../lib/weights/safetensors.js';
 
 const argmax = (row: Float32Array): number => row.reduce((best, v, i) => (v > row[best] ? i : best), 0);
 
@@ -36,14 +36,8 @@ function run(...args: string[]) {
 }
 
 /** the header of a safetensors file, as JSON */
-function header(path: string): Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }> & { __metadata__: Record<string, string> } {
-  const fd = openSync(path, 'r');
-  try {
-    const length = Number(readExact(fd, 8, 0).readBigUInt64LE(0));
-    return JSON.parse(readExact(fd, length, 8).toString('utf8'));
-  } finally {
-    closeSync(fd);
-  }
+function header(path: string): Record<string, SafetensorsEntry> & { __metadata__: Record<string, string> } {
+  return withWeightsHandle(path, (fd) => readSafetensorsHeader(fd, path).header) as Record<string, SafetensorsEntry> & { __metadata__: Record<string, string> };
 }
 
 describe('int8 arithmetic: the runtime\'s, to the bit', () => {

@@ -9,14 +9,13 @@
 //   <layer>.input_scale       F32 []     x ~ (u8 - input_zero_point) * input_scale
 //   <layer>.input_zero_point  U8  []
 // F32 tensors come first, then I8, then U8, so every F32 tensor starts 4-byte aligned in the file.
-import { closeSync, fstatSync, openSync } from 'node:fs';
 import type { Architecture, Preprocess } from '../model/layers.js';
 import { weightsError } from '../weights/types.js';
-import { type WritableData, writeSafetensors } from '../weights/safetensors.js';
-import { readExact } from '../weights/zip.js';
+import { readRange, withWeightsHandle } from '../weights/read.js';
+import { META_PRECISION, readSafetensorsHeader, type SafetensorsEntry, type WritableData, writeSafetensors } from '../weights/safetensors.js';
 import type { ActivationQuant, Int8Weights } from './quant.js';
 
-export const META_PRECISION = 'alexnet.precision';
+export { META_PRECISION } from '../weights/safetensors.js';
 export const META_ARCHITECTURE = 'alexnet.architecture';
 export const META_PREPROCESSING = 'alexnet.preprocessing';
 export const META_CALIBRATION = 'alexnet.calibration';
@@ -63,25 +62,9 @@ const DTYPE_BYTES: Record<string, number> = { F32: 4, I8: 1, U8: 1 };
 
 /** Reads a file writeInt8Model wrote (for convert --precision int8 and the tests) */
 export function readInt8Model(path: string): Int8Model {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (e) {
-    throw weightsError(path, `cannot open: ${(e as Error).message}`);
-  }
-  try {
-    const head = readExact(fd, 8, 0);
-    if (head.length < 8) throw weightsError(path, 'expected a safetensors file but it is shorter than 8 bytes');
-    const fileSize = fstatSync(fd).size;
-    const headerLength = Number(head.readBigUInt64LE(0));
-    if (headerLength > fileSize - 8) throw weightsError(path, `expected a safetensors header inside the file's ${fileSize} bytes but it declares ${headerLength}`);
-    if (headerLength > 100 * 1024 * 1024) throw weightsError(path, `expected a safetensors header length under 100 MB but found ${headerLength}`);
-    let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }> & { __metadata__?: Record<string, string> };
-    try {
-      header = JSON.parse(readExact(fd, headerLength, 8).toString('utf8'));
-    } catch {
-      throw weightsError(path, 'expected a JSON safetensors header but it does not parse');
-    }
+  return withWeightsHandle(path, (fd) => {
+    const { header: entries, dataStart, fileSize } = readSafetensorsHeader(fd, path);
+    const header = entries as Record<string, SafetensorsEntry> & { __metadata__?: Record<string, string> };
     const meta = header.__metadata__ ?? {};
     if (meta[META_PRECISION] !== 'int8') throw weightsError(path, `expected an int8 model (${META_PRECISION} "int8", written by quantize) but found ${JSON.stringify(meta[META_PRECISION] ?? 'none')}`);
     const metaJson = (key: string): unknown => {
@@ -96,13 +79,11 @@ export function readInt8Model(path: string): Int8Model {
       if (!info || info.dtype !== dtype) throw weightsError(path, `expected tensor ${name} of dtype ${dtype} but found ${info ? info.dtype : 'none'}`);
       const count = info.shape.reduce((a, b) => a * b, 1);
       const [begin, end] = info.data_offsets;
-      if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || begin < 0 || end < begin || 8 + headerLength + end > fileSize) {
+      if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || begin < 0 || end < begin || dataStart + end > fileSize) {
         throw weightsError(path, `expected tensor ${name}'s data_offsets inside the file's ${fileSize} bytes but found ${JSON.stringify(info.data_offsets)}`);
       }
       if (end - begin !== count * DTYPE_BYTES[dtype]) throw weightsError(path, `expected tensor ${name} to span ${count * DTYPE_BYTES[dtype]} bytes but found ${end - begin}`);
-      const bytes = readExact(fd, end - begin, 8 + headerLength + begin);
-      if (bytes.length !== end - begin) throw weightsError(path, `expected tensor ${name}'s ${end - begin} bytes but the file ends early`);
-      return bytes;
+      return readRange(fd, path, end - begin, dataStart + begin);
     };
     const f32 = (name: string): Float32Array => {
       const b = tensor(name, 'F32');
@@ -129,7 +110,5 @@ export function readInt8Model(path: string): Int8Model {
       calibration: (meta[META_CALIBRATION] === undefined ? {} : metaJson(META_CALIBRATION)) as Record<string, unknown>,
       layers,
     };
-  } finally {
-    closeSync(fd);
-  }
+  });
 }

@@ -3,12 +3,12 @@
 // newer `layer` (field 100, blobs with a BlobShape). Caffe's own layouts are already the canonical ones:
 // conv OIHW, InnerProduct [out, in] over a C,H,W flatten. The i-th Convolution becomes conv{i}, the i-th
 // InnerProduct fc{convs+i}.
-import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs';
 import { PREPROCESS } from '../model/archs.js';
 import { toFloat32 } from './dtypes.js';
 import { CAFFE_PROTO } from './proto/caffe-schema.js';
 import type { WeightSet, WeightTensor } from './types.js';
+import { readWeightsFile } from './read.js';
 import { weightsError } from './types.js';
 
 // caffe.proto V1LayerParameter.LayerType
@@ -47,12 +47,7 @@ interface CaffeLayer {
 }
 
 export async function readCaffe(path: string): Promise<WeightSet> {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw weightsError(path, `cannot open: ${(e as Error).message}`);
-  }
+  const bytes = readWeightsFile(path);
   let net: Message;
   try {
     net = caffeRoot().lookupType('caffe.NetParameter').decode(bytes);

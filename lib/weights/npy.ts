@@ -1,9 +1,10 @@
 // NumPy .npy (one array) and .npz (a zip of .npy files), as weights and as input tensors.
 // Format: "\x93NUMPY", major, minor, header length (u16 for 1.0, u32 for 2.0/3.0), a Python dict literal
 // {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }, then the raw data.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { toFloat32, type FloatDtype } from './dtypes.js';
 import type { WeightSet, WeightTensor } from './types.js';
+import { readWeightsFile } from './read.js';
 import { weightsError } from './types.js';
 import { ZipFile } from './zip.js';
 
@@ -52,12 +53,7 @@ export function parseNpy(buf: Buffer, name: string): NpyArray {
 }
 
 export function readNpy(path: string): NpyArray {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(path);
-  } catch (e) {
-    throw weightsError(path, `cannot open: ${(e as Error).message}`);
-  }
+  const buf = readWeightsFile(path);
   return parseNpy(buf, path);
 }
 

@@ -2,7 +2,7 @@
 // Handles the ONNX model zoo's bvlcalexnet (data_0 input, LRN, grouped convs, pool5 pads [0,0,1,1],
 // Reshape with the batch fixed at 1, Gemm transB=1, Softmax) and torch.onnx.export output (opsets 9..17).
 // The graph must be a single chain: every operator takes the previous one's output.
-import { closeSync, fstatSync, openSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import protobuf from 'protobufjs';
 import { PREPROCESS } from '../model/archs.js';
@@ -11,7 +11,7 @@ import { toFloat32 } from './dtypes.js';
 import { ONNX_PROTO } from './proto/onnx-schema.js';
 import type { WeightSet, WeightTensor } from './types.js';
 import { weightsError } from './types.js';
-import { readExact } from './zip.js';
+import { readExact, readWeightsFile } from './read.js';
 
 // onnx.proto TensorProto.DataType
 export const ONNX_FLOAT = 1;
@@ -481,12 +481,7 @@ export function decodeOnnx(path: string, bytes: Uint8Array): Message {
 }
 
 export async function readOnnx(path: string): Promise<WeightSet> {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw weightsError(path, `cannot open: ${(e as Error).message}`);
-  }
+  const bytes = readWeightsFile(path);
   const model = decodeOnnx(path, bytes);
   const { arch, tensors } = graphToArchitecture(path, model);
   const metadata: Record<string, string> = {};

@@ -2,11 +2,11 @@
 // 8-byte little-endian header length, a JSON header {name: {dtype, shape, data_offsets}, __metadata__},
 // then the raw little-endian data. F32 tensors are not read here: the WeightSet records where they are
 // and the model loads them straight into native memory (no copy through the JS heap).
-import { closeSync, fstatSync, openSync, readSync, renameSync, writeSync, unlinkSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, renameSync, writeSync, unlinkSync } from 'node:fs';
 import type { WeightSet, WeightTensor } from './types.js';
 import { weightsError } from './types.js';
 import { toFloat32, type FloatDtype } from './dtypes.js';
-import { readExact } from './zip.js';
+import { readExact, readRange, withWeightsHandle } from './read.js';
 
 /** `__metadata__` of a quantized file (`alexnet-cli quantize`): "int8" */
 export const META_PRECISION = 'alexnet.precision';
@@ -14,28 +14,40 @@ export const META_PRECISION = 'alexnet.precision';
 const DTYPE_SIZE: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I8: 1, U8: 1 };
 const DTYPE_NAME: Record<string, FloatDtype> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16', F64: 'float64' };
 
-export async function readSafetensors(path: string): Promise<WeightSet> {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (e) {
-    throw weightsError(path, `cannot open: ${(e as Error).message}`);
+/** A safetensors tensor's entry in the JSON header */
+export interface SafetensorsEntry {
+  dtype: string;
+  shape: number[];
+  data_offsets: [number, number];
+}
+
+export interface SafetensorsHeader {
+  /** every entry by tensor name, and `__metadata__` (string values) */
+  header: Record<string, unknown>;
+  /** where the data begins: offsets in the header count from here */
+  dataStart: number;
+  fileSize: number;
+}
+
+/** The JSON header of an open safetensors file, its length checked against the file's size before it is read */
+export function readSafetensorsHeader(fd: number, path: string): SafetensorsHeader {
+  const fileSize = fstatSync(fd).size;
+  const head = readExact(fd, 8, 0);
+  if (head.length < 8) throw weightsError(path, `expected a safetensors file (8-byte header length) but the file has ${fileSize} bytes`);
+  const headerLength = Number(head.readBigUInt64LE(0));
+  if (headerLength < 2 || 8 + headerLength > fileSize || headerLength > 100 * 1024 * 1024) {
+    throw weightsError(path, `expected a safetensors header length within the file (${fileSize} bytes) but found ${headerLength}`);
   }
   try {
-    const fileSize = fstatSync(fd).size;
-    const head = readExact(fd, 8, 0);
-    if (head.length < 8) throw weightsError(path, `expected a safetensors file (8-byte header length) but the file has ${fileSize} bytes`);
-    const headerLength = Number(head.readBigUInt64LE(0));
-    if (headerLength < 2 || 8 + headerLength > fileSize || headerLength > 100 * 1024 * 1024) {
-      throw weightsError(path, `expected a safetensors header length within the file (${fileSize} bytes) but found ${headerLength}`);
-    }
-    let header: Record<string, unknown>;
-    try {
-      header = JSON.parse(readExact(fd, headerLength, 8).toString('utf8'));
-    } catch {
-      throw weightsError(path, 'expected a JSON safetensors header but it does not parse');
-    }
-    const dataStart = 8 + headerLength;
+    return { header: JSON.parse(readExact(fd, headerLength, 8).toString('utf8')), dataStart: 8 + headerLength, fileSize };
+  } catch {
+    throw weightsError(path, 'expected a JSON safetensors header but it does not parse');
+  }
+}
+
+export async function readSafetensors(path: string): Promise<WeightSet> {
+  return withWeightsHandle(path, (fd) => {
+    const { header, dataStart, fileSize } = readSafetensorsHeader(fd, path);
     const tensors = new Map<string, WeightTensor>();
     const metadata: Record<string, string> = {};
     const int8Names: string[] = [];
@@ -46,7 +58,7 @@ export async function readSafetensors(path: string): Promise<WeightSet> {
         Object.assign(metadata, value as Record<string, string>);
         continue;
       }
-      const info = value as { dtype: string; shape: number[]; data_offsets: [number, number] };
+      const info = value as SafetensorsEntry;
       const size = DTYPE_SIZE[info.dtype];
       if (!size || (size === 1 && !quantized)) {
         throw weightsError(path, `expected tensor ${name} to be F32, F16, BF16 or F64${quantized ? ', I8 or U8' : ''} but found ${info.dtype}`);
@@ -67,9 +79,7 @@ export async function readSafetensors(path: string): Promise<WeightSet> {
     }
     for (const name of int8Names) attachInt8(path, tensors, name);
     return { format: 'safetensors', path, tensors, metadata };
-  } finally {
-    closeSync(fd);
-  }
+  });
 }
 
 /**
@@ -101,14 +111,9 @@ function attachInt8(path: string, tensors: Map<string, WeightTensor>, name: stri
 export function int8Values(t: WeightTensor): Int8Array {
   if (!t.int8) throw new Error('tensor is not int8');
   const count = t.shape.reduce((a, b) => a * b, 1);
-  const fd = openSync(t.int8.file.path, 'r');
-  try {
-    const raw = readExact(fd, count, t.int8.file.byteOffset);
-    if (raw.length !== count) throw weightsError(t.int8.file.path, `expected ${count} bytes at offset ${t.int8.file.byteOffset} but the file ends early`);
-    return new Int8Array(raw.buffer, raw.byteOffset, raw.length);
-  } finally {
-    closeSync(fd);
-  }
+  const { path, byteOffset } = t.int8.file;
+  const raw = withWeightsHandle(path, (fd) => readRange(fd, path, count, byteOffset));
+  return new Int8Array(raw.buffer, raw.byteOffset, raw.length);
 }
 
 /** Read a tensor's values into JS memory (for formats and tools that need them there); int8: q * scale */
@@ -123,16 +128,11 @@ export function tensorValues(t: WeightTensor): Float32Array {
   }
   if (!t.file) throw new Error('tensor has neither data nor a file location');
   const count = t.shape.reduce((a, b) => a * b, 1);
-  const fd = openSync(t.file.path, 'r');
-  try {
-    const raw = readExact(fd, count * 4, t.file.byteOffset);
-    if (raw.length !== count * 4) throw weightsError(t.file.path, `expected ${count * 4} bytes at offset ${t.file.byteOffset} but the file ends early`);
-    const out = new Float32Array(count);
-    new Uint8Array(out.buffer).set(raw);
-    return out;
-  } finally {
-    closeSync(fd);
-  }
+  const { path, byteOffset } = t.file;
+  const raw = withWeightsHandle(path, (fd) => readRange(fd, path, count * 4, byteOffset));
+  const out = new Float32Array(count);
+  new Uint8Array(out.buffer).set(raw);
+  return out;
 }
 
 /** write(2) may write less than asked: loop until every byte is out */

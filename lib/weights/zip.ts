@@ -2,9 +2,10 @@
 // from a file handle and each entry on demand, so a 233 MB checkpoint is never loaded whole.
 // torch.save writes entries STORED and 64-byte aligned, which lets tensors be read straight from the
 // file by offset (ZipEntry.dataOffset); DEFLATE entries (.npz, .keras) are inflated with node:zlib.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync } from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
 import { DEFLATE_MAX_RATIO, MAX_ZIP_INFLATED_BYTES, MAX_ZIP_MEMBER_BYTES } from './limits.js';
+import { openWeightsHandle, readExact, withWeightsHandle } from './read.js';
 import { weightsError } from './types.js';
 
 export interface ZipEntry {
@@ -22,30 +23,9 @@ const ZIP64_EOCD = 0x06064b50;
 const CENTRAL_SIGNATURE = 0x02014b50;
 const LOCAL_SIGNATURE = 0x04034b50;
 
-export function readExact(fd: number, length: number, position: number): Buffer {
-  const buf = Buffer.alloc(length);
-  let done = 0;
-  while (done < length) {
-    const n = readSync(fd, buf, done, length - done, position + done);
-    if (n === 0) break;
-    done += n;
-  }
-  return done === length ? buf : buf.subarray(0, done);
-}
-
 /** The first `length` bytes of a file (fewer if it is shorter) */
 export function readHead(path: string, length: number): Buffer {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (e) {
-    throw weightsError(path, `cannot open: ${(e as Error).message}`);
-  }
-  try {
-    return readExact(fd, length, 0);
-  } finally {
-    closeSync(fd);
-  }
+  return withWeightsHandle(path, (fd) => readExact(fd, length, 0));
 }
 
 export function isZip(head: Buffer): boolean {
@@ -62,11 +42,7 @@ export class ZipFile {
 
   constructor(path: string) {
     this.path = path;
-    try {
-      this.fd = openSync(path, 'r');
-    } catch (e) {
-      throw weightsError(path, `cannot open: ${(e as Error).message}`);
-    }
+    this.fd = openWeightsHandle(path);
     this.fileSize = fstatSync(this.fd).size;
     try {
       this.readCentralDirectory();
