@@ -3,19 +3,11 @@ import type { CommandModule } from 'yargs';
 import { buildArchitecture } from '../model/archs.js';
 import type { Architecture, ArchName } from '../model/layers.js';
 import { inferShapes } from '../model/shapes.js';
+import { layerSummary, type LayerSummary } from '../model/summary.js';
 import { usageError } from '../errors.js';
-import { formatBytes, formatInt, layerTypeName, renderTable, terminalWidth } from '../format.js';
+import { formatBytes, formatInt, renderTable, terminalWidth } from '../format.js';
 import { parseRandomSpec } from '../model/random.js';
 import { WEIGHTS_HELP } from './common.js';
-
-export interface LayerSummary {
-  name: string;
-  type: string;
-  inputShape: number[];
-  outputShape: number[];
-  params: number;
-  macs: number;
-}
 
 export interface ModelSummary {
   arch: string;
@@ -29,9 +21,7 @@ export interface ModelSummary {
 
 export function summarize(arch: Architecture, inputSize?: [number, number]): ModelSummary {
   const shapes = inferShapes(arch, inputSize);
-  const layers = shapes.map((s) => ({
-    name: s.spec.name, type: layerTypeName(s.spec), inputShape: s.inShape, outputShape: s.outShape, params: s.paramCount, macs: s.macs,
-  }));
+  const layers = shapes.map(layerSummary);
   const totalParams = layers.reduce((a, l) => a + l.params, 0);
   return {
     arch: arch.name,

@@ -22,6 +22,25 @@ function lrn(name: string): LayerSpec {
   return { type: 'lrn', name, size: 5, alpha: 1e-4, beta: 0.75, k: 1 };
 }
 
+// AlexNet (Krizhevsky et al. 2012) and BVLC deploy.prototxt (dropout_ratio 0.5): dropout 0.5 beside fc6 and fc7
+function dropout(name: string): LayerSpec {
+  return { type: 'dropout', name, rate: 0.5 };
+}
+
+// the seed and Caffe classifier (BVLC deploy.prototxt): fc6 and fc7 each followed by dropout, fc8 to the
+// classes, softmax; torchvision puts the dropout before fc6 and fc7 and ends at the logits
+function softmaxClassifier(numClasses: number): LayerSpec[] {
+  return [
+    { type: 'flatten', name: 'flatten' },
+    linear('fc6', 4096, true),
+    dropout('drop6'),
+    linear('fc7', 4096, true),
+    dropout('drop7'),
+    linear('fc8', numClasses, false),
+    { type: 'softmax', name: 'prob' },
+  ];
+}
+
 export const PREPROCESS: Record<ArchName | 'bvlc-zoo', Preprocess> = {
   // torchvision.transforms: Resize(256) (bilinear, antialias), CenterCrop(224), ToTensor, Normalize
   torchvision: {
@@ -65,13 +84,7 @@ export function buildArchitecture(name: ArchName, numClasses = 1000): Architectu
           conv('conv4', 384, 3, 1, 'same'),
           conv('conv5', 256, 3, 1, 'same'),
           maxPool('pool5', false),
-          { type: 'flatten', name: 'flatten' },
-          linear('fc6', 4096, true),
-          { type: 'dropout', name: 'drop6', rate: 0.5 },
-          linear('fc7', 4096, true),
-          { type: 'dropout', name: 'drop7', rate: 0.5 },
-          linear('fc8', numClasses, false),
-          { type: 'softmax', name: 'prob' },
+          ...softmaxClassifier(numClasses),
         ],
       };
     case 'caffe':
@@ -88,13 +101,7 @@ export function buildArchitecture(name: ArchName, numClasses = 1000): Architectu
           conv('conv4', 384, 3, 1, pad(1), 2),
           conv('conv5', 256, 3, 1, pad(1), 2),
           maxPool('pool5', true),
-          { type: 'flatten', name: 'flatten' },
-          linear('fc6', 4096, true),
-          { type: 'dropout', name: 'drop6', rate: 0.5 },
-          linear('fc7', 4096, true),
-          { type: 'dropout', name: 'drop7', rate: 0.5 },
-          linear('fc8', numClasses, false),
-          { type: 'softmax', name: 'prob' },
+          ...softmaxClassifier(numClasses),
         ],
       };
     case 'torchvision':
@@ -111,9 +118,9 @@ export function buildArchitecture(name: ArchName, numClasses = 1000): Architectu
           maxPool('pool5', false),
           { type: 'adaptiveAvgPool2d', name: 'avgpool', output: [6, 6] },
           { type: 'flatten', name: 'flatten' },
-          { type: 'dropout', name: 'drop6', rate: 0.5 },
+          dropout('drop6'),
           linear('fc6', 4096, true),
-          { type: 'dropout', name: 'drop7', rate: 0.5 },
+          dropout('drop7'),
           linear('fc7', 4096, true),
           linear('fc8', numClasses, false),
         ],

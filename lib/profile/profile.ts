@@ -12,7 +12,7 @@ import type { Architecture } from '../model/layers.js';
 import type { ForwardOptions, LayerPrecision } from '../model/model.js';
 import { Rng } from '../model/random.js';
 import { inferShapes, shapeSize } from '../model/shapes.js';
-import { layerTypeName } from '../format.js';
+import { layerSummary, type LayerSummary } from '../model/summary.js';
 import { layerAlgorithm } from './algorithm.js';
 
 /** What profileModel needs of a Model (a real one, or a stand-in in tests) */
@@ -44,13 +44,8 @@ export interface PeakMeasurement {
   samples: number[];
 }
 
-export interface LayerProfile {
+export interface LayerProfile extends LayerSummary {
   index: number;
-  name: string;
-  type: string;
-  inputShape: number[];
-  outputShape: number[];
-  params: number;
   /** multiply-accumulates for the whole batch, counted as the direct convolution / matrix product */
   macs: number;
   /** the algorithm the kernels run: 'GEMM', 'Winograd F(4,3)', 'Winograd F(4,3) s2d' (space-to-depth), ... (algorithm.ts) */
@@ -306,11 +301,7 @@ export async function profileModel(model: ProfiledModel, options: ProfileOptions
     const algorithmGflops = rate(algorithmMacs);
     return {
       index: i,
-      name: s.spec.name,
-      type: layerTypeName(s.spec),
-      inputShape: s.inShape,
-      outputShape: s.outShape,
-      params: s.paramCount,
+      ...layerSummary(s),
       macs,
       algorithm: algorithms[i].name,
       algorithmMacs,

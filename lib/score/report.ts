@@ -4,7 +4,8 @@ import type { ScoreMetrics } from './metrics.js';
 import type { ScoreHeader } from './records.js';
 import type { ScoreProgress, ScoreTiming } from './run.js';
 
-export interface ScoreReport {
+/** the run's description, and its metrics as ScoreMetrics gives them */
+export interface ScoreReport extends ScoreMetrics {
   dataset: string;
   layout: string;
   datasetSize: number;
@@ -22,16 +23,6 @@ export interface ScoreReport {
   weights: string;
   arch: string;
   numClasses: number;
-  top1: number;
-  top5: number | null;
-  correctTop1: number;
-  correctTop5: number | null;
-  meanPerClassTop1: number;
-  classesPresent: number;
-  scored: number;
-  unreadable: number;
-  errors: { path: string; error: string }[];
-  perClass: ScoreMetrics['perClass'];
   timing?: ScoreTiming;
   warnings: string[];
   ignored: string[];
