@@ -26,6 +26,17 @@ const dense = (name: string, type: string, inFeatures: number, outFeatures: numb
 });
 const free = (name: string, type: string, inShape: number[], out: number[]): HandLayer => ({ name, type, in: inShape, out, params: 0 });
 
+// seed and Caffe end alike (deploy.prototxt fc6, drop6, fc7, drop7, fc8, prob): 256x6x6 in, 1000 classes out
+const SOFTMAX_CLASSIFIER: HandLayer[] = [
+  free('flatten', 'Flatten', [256, 6, 6], [9216]),
+  dense('fc6', 'Dense+ReLU', 9216, 4096),
+  free('drop6', 'Dropout', [4096], [4096]),
+  dense('fc7', 'Dense+ReLU', 4096, 4096),
+  free('drop7', 'Dropout', [4096], [4096]),
+  dense('fc8', 'Dense', 4096, 1000),
+  free('prob', 'Softmax', [1000], [1000]),
+];
+
 export const HAND_TABLES: Record<'seed' | 'caffe' | 'torchvision', HandLayer[]> = {
   // 227 -> conv1 11x11/4: (227 - 11) / 4 + 1 = 55; pools 3x3/2: 55 -> 27 -> 13 -> 6; convs 2-5 keep the size
   seed: [
@@ -37,13 +48,7 @@ export const HAND_TABLES: Record<'seed' | 'caffe' | 'torchvision', HandLayer[]> 
     conv('conv4', 'Conv2D+ReLU', [384, 13, 13], [384, 13, 13], 3),
     conv('conv5', 'Conv2D+ReLU', [384, 13, 13], [256, 13, 13], 3),
     free('pool5', 'MaxPool2D', [256, 13, 13], [256, 6, 6]),
-    free('flatten', 'Flatten', [256, 6, 6], [9216]),
-    dense('fc6', 'Dense+ReLU', 9216, 4096),
-    free('drop6', 'Dropout', [4096], [4096]),
-    dense('fc7', 'Dense+ReLU', 4096, 4096),
-    free('drop7', 'Dropout', [4096], [4096]),
-    dense('fc8', 'Dense', 4096, 1000),
-    free('prob', 'Softmax', [1000], [1000]),
+    ...SOFTMAX_CLASSIFIER,
   ],
   // BVLC: LRN after conv1 and conv2, ceil pools (the same sizes here), conv2/4/5 in two groups
   caffe: [
@@ -57,13 +62,7 @@ export const HAND_TABLES: Record<'seed' | 'caffe' | 'torchvision', HandLayer[]> 
     conv('conv4', 'Conv2D/g2+ReLU', [384, 13, 13], [384, 13, 13], 3, 2),
     conv('conv5', 'Conv2D/g2+ReLU', [384, 13, 13], [256, 13, 13], 3, 2),
     free('pool5', 'MaxPool2D/ceil', [256, 13, 13], [256, 6, 6]),
-    free('flatten', 'Flatten', [256, 6, 6], [9216]),
-    dense('fc6', 'Dense+ReLU', 9216, 4096),
-    free('drop6', 'Dropout', [4096], [4096]),
-    dense('fc7', 'Dense+ReLU', 4096, 4096),
-    free('drop7', 'Dropout', [4096], [4096]),
-    dense('fc8', 'Dense', 4096, 1000),
-    free('prob', 'Softmax', [1000], [1000]),
+    ...SOFTMAX_CLASSIFIER,
   ],
   // torchvision: 224 -> conv1 11x11/4 pad 2: (224 + 4 - 11) / 4 + 1 = 55 (floor); 64/192/384/256/256 channels
   torchvision: [

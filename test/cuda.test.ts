@@ -19,7 +19,7 @@ import { Model } from '../lib/model/model.js';
 import { Rng } from '../lib/model/random.js';
 import { relativeL2 } from './reference-forward.js';
 import * as ref from './reference.js';
-import { tensorPool } from './native-tensors.js';
+import { checkTensorReadWrite, tensorPool } from './native-helpers.js';
 import { CONV_CASES, convCaseData } from './conv-cases.js';
 import { random, randomArray } from './reference.js';
 
@@ -210,15 +210,7 @@ describe('CUDA buffers and argument errors', () => {
     const b = gpu();
     const t = empty(10);
     assert.equal(t.device, DEVICE === 'cuda' ? 'cuda:0' : DEVICE);
-    assert.equal(t.length, 10);
-    assert.deepEqual(t.read(), new Float32Array(10), 'alloc zero-fills');
-    t.write(Float32Array.from([1, 2, 3]), 7);
-    assert.deepEqual(t.read(6), Float32Array.from([0, 1, 2, 3]));
-    assert.deepEqual(t.read(7, 2), Float32Array.from([1, 2]));
-    assert.throws(() => t.write(new Float32Array(4), 7), {
-      code: 'ERR_SHAPE', message: 'Expected at most 3 elements (length 10 - offset 7) for src but received Float32Array(4)',
-    });
-    assert.throws(() => t.read(4, 7), { code: 'ERR_ARG', message: 'Expected an integer in [0, 6] for length but received 7' });
+    checkTensorReadWrite(t);
     const d = b.alloc(DEVICE, 3);
     d.dispose();
     d.dispose();

@@ -7,7 +7,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ALL_ISAS, native, type NativeTensor } from '../lib/native.js';
 import * as ref from './reference.js';
-import { tensorPool } from './native-tensors.js';
+import { isaSkip, tensorPool } from './native-helpers.js';
 import { random, randomArray } from './reference.js';
 
 const b = native();
@@ -122,11 +122,7 @@ function defineTests(): void {
 }
 
 for (const isa of ALL_ISAS) {
-  const skip = !features.compiled.includes(isa)
-    ? `${isa} kernels are not compiled into this build (compiled: ${features.compiled.join(', ')})`
-    : !features.supported.includes(isa)
-      ? `this CPU cannot run ${isa} (it supports: ${features.supported.join(', ')})`
-      : false;
+  const skip = isaSkip(features, isa);
   describe(`bf16 and int8 linear, isa ${isa}`, { skip }, () => {
     test('the kernel set is in use', () => {
       assert.equal(b.setIsa(isa), isa);

@@ -9,7 +9,6 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeF
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { crc32, deflateRawSync } from 'node:zlib';
 import { loadModel } from '../lib/index.js';
 import type { Architecture } from '../lib/model/layers.js';
 import { inferShapes } from '../lib/model/shapes.js';
@@ -20,6 +19,7 @@ import { onnxRoot } from '../lib/weights/onnx.js';
 import { unpickle } from '../lib/weights/pickle.js';
 import { writeSafetensors } from '../lib/weights/safetensors.js';
 import { fixture } from './weights-fixtures.js';
+import { archive } from './zip-archive.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CLI = join(here, '..', 'bin', 'alexnet-cli.js');
@@ -201,37 +201,6 @@ test('a storage persistent id that nests or contains itself gets one line, not "
 // ---------------------------------------------------------------------------------------------
 // Zip members
 
-interface Member { name: string; data: Buffer; method?: 0 | 8; declaredSize?: number }
-
-/** A zip archive; `declaredSize` overrides the uncompressed size written in both headers */
-function zip(members: Member[]): Buffer {
-  const locals: Buffer[] = [];
-  const central: Buffer[] = [];
-  let offset = 0;
-  for (const m of members) {
-    const method = m.method ?? 0;
-    const stored = method === 8 ? deflateRawSync(m.data) : m.data;
-    const size = m.declaredSize ?? m.data.length;
-    const name = Buffer.from(m.name);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0); local.writeUInt16LE(20, 4); local.writeUInt16LE(method, 8);
-    local.writeUInt32LE(crc32(m.data), 14); local.writeUInt32LE(stored.length, 18); local.writeUInt32LE(size, 22);
-    local.writeUInt16LE(name.length, 26);
-    const dir = Buffer.alloc(46);
-    dir.writeUInt32LE(0x02014b50, 0); dir.writeUInt16LE(20, 4); dir.writeUInt16LE(20, 6); dir.writeUInt16LE(method, 10);
-    dir.writeUInt32LE(crc32(m.data), 16); dir.writeUInt32LE(stored.length, 20); dir.writeUInt32LE(size, 24);
-    dir.writeUInt16LE(name.length, 28); dir.writeUInt32LE(offset, 42);
-    locals.push(local, name, stored);
-    central.push(dir, name);
-    offset += 30 + name.length + stored.length;
-  }
-  const dirBytes = Buffer.concat(central);
-  const eocd = Buffer.alloc(22);
-  eocd.writeUInt32LE(0x06054b50, 0); eocd.writeUInt16LE(members.length, 8); eocd.writeUInt16LE(members.length, 10);
-  eocd.writeUInt32LE(dirBytes.length, 12); eocd.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, dirBytes, eocd]);
-}
-
 const npyHeader = (shape: number[]) => {
   let h = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')},), }`;
   h += ' '.repeat((64 - ((10 + h.length + 1) % 64)) % 64) + '\n';
@@ -243,20 +212,20 @@ const npyHeader = (shape: number[]) => {
 test('zip members: declared sizes checked against the limits and the compressed bytes before inflating', async () => {
   const write = (name: string, bytes: Buffer) => { const p = join(scratch, name); writeFileSync(p, bytes); return p; };
   // an .npz member of 1 GiB of zeros (deflate: about 1 MB) is refused on its declared size alone
-  const huge = write('huge.npz', zip([{ name: 'fc6.weight.npy', data: Buffer.alloc(1000), method: 8, declaredSize: 2 ** 30 }]));
+  const huge = write('huge.npz', archive([{ name: 'fc6.weight.npy', data: Buffer.alloc(1000), method: 8, size: 2 ** 30 }]));
   assert.equal((await failure(readWeights(huge))).message,
     `${huge}: expected fc6.weight.npy to be at most ${MAX_ZIP_MEMBER_BYTES} bytes but it declares ${2 ** 30} (the limit is in docs/safety.md)`);
   // a size no DEFLATE stream of this length can inflate to
-  const liar = write('liar.npz', zip([{ name: 'a.npy', data: Buffer.alloc(1000), method: 8, declaredSize: 100_000_000 }]));
+  const liar = write('liar.npz', archive([{ name: 'a.npy', data: Buffer.alloc(1000), method: 8, size: 100_000_000 }]));
   assert.match((await failure(readWeights(liar))).message, /liar.npz: expected a.npy to inflate to at most 1032x its \d+ compressed bytes but it declares 100000000$/);
   // a member that inflates to more than it declares stops at the declared size
-  const more = write('more.npz', zip([{ name: 'a.npy', data: Buffer.concat([npyHeader([1000]), Buffer.alloc(4000)]), method: 8, declaredSize: 200 }]));
+  const more = write('more.npz', archive([{ name: 'a.npy', data: Buffer.concat([npyHeader([1000]), Buffer.alloc(4000)]), method: 8, size: 200 }]));
   assert.match((await failure(readWeights(more))).message, /more.npz: expected a.npy to inflate to its declared 200 bytes but it inflates to more$/);
   // a .pth whose data.pkl declares more than any state dict needs
-  const pkl = write('bigpickle.pth', zip([{ name: 'archive/data.pkl', data: Buffer.alloc(100_000), method: 8, declaredSize: 100_000_000 }]));
+  const pkl = write('bigpickle.pth', archive([{ name: 'archive/data.pkl', data: Buffer.alloc(100_000), method: 8, size: 100_000_000 }]));
   assert.match((await failure(readWeights(pkl))).message, new RegExp(`bigpickle.pth: expected archive/data.pkl to be at most ${MAX_PICKLE_BYTES} bytes but it declares 100000000`));
   // and an honest small archive reads
-  const fine = write('fine.npz', zip([{ name: 'fc8.bias.npy', data: Buffer.concat([npyHeader([4]), Buffer.alloc(16)]), method: 8 }]));
+  const fine = write('fine.npz', archive([{ name: 'fc8.bias.npy', data: Buffer.concat([npyHeader([4]), Buffer.alloc(16)]), method: 8 }]));
   assert.deepEqual((await readWeights(fine)).tensors.get('fc8.bias')!.shape, [4]);
 });
 

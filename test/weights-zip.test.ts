@@ -6,59 +6,10 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deflateRawSync } from 'node:zlib';
 import { isZip, readHead, ZipFile } from '../lib/weights/zip.js';
+import { archive } from './zip-archive.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'weights-zip-'));
-
-interface Member {
-  name: string;
-  data: Buffer;
-  method?: number;
-  /** the uncompressed size written in the headers (default: the real one) */
-  size?: number;
-  /** write the sizes and offset as 0xffffffff with a zip64 extra field holding them (extraLength cuts it short) */
-  zip64?: boolean;
-  extraLength?: number;
-}
-
-function u16(v: number) { const b = Buffer.alloc(2); b.writeUInt16LE(v); return b; }
-function u32(v: number) { const b = Buffer.alloc(4); b.writeUInt32LE(v); return b; }
-function u64(v: number) { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(v)); return b; }
-
-/** An archive; `damage` edits the central directory entries, the end record or adds a zip64 locator */
-function archive(members: Member[], opts: { dirOffsetDelta?: number; count?: number; badCentral?: boolean; zip64Locator?: 'good' | 'missing'; comment?: string; nameLengthDelta?: number } = {}): Buffer {
-  const locals: Buffer[] = [];
-  const centrals: Buffer[] = [];
-  let offset = 0;
-  for (const m of members) {
-    const method = m.method ?? 0;
-    const stored = method === 8 ? deflateRawSync(m.data) : m.data;
-    const size = m.size ?? m.data.length;
-    const name = Buffer.from(m.name);
-    const local = Buffer.concat([u32(0x04034b50), u16(20), u16(0), u16(method), u16(0), u16(0), u32(0), u32(stored.length), u32(size), u16(name.length), u16(0), name, stored]);
-    const extra = m.zip64 ? Buffer.concat([u16(1), u16(m.extraLength ?? 24), u64(size), u64(stored.length), u64(offset)]).subarray(0, 4 + (m.extraLength ?? 24)) : Buffer.alloc(0);
-    const big = (v: number) => (m.zip64 ? 0xffffffff : v);
-    centrals.push(Buffer.concat([
-      u32(opts.badCentral ? 0x02014b51 : 0x02014b50), u16(20), u16(20), u16(0), u16(method), u16(0), u16(0), u32(0),
-      u32(big(stored.length)), u32(big(size)), u16(name.length + (opts.nameLengthDelta ?? 0)), u16(extra.length), u16(0), u16(0), u16(0), u32(0), u32(big(offset)), name, extra,
-    ]));
-    locals.push(local);
-    offset += local.length;
-  }
-  const dir = Buffer.concat(centrals);
-  const count = opts.count ?? members.length;
-  const comment = Buffer.from(opts.comment ?? '');
-  const locator = opts.zip64Locator
-    ? Buffer.concat([u32(0x07064b50), u32(0), u64(opts.zip64Locator === 'good' ? offset + dir.length : 1 << 20), u32(1)])
-    : Buffer.alloc(0);
-  const record = opts.zip64Locator === 'good'
-    ? Buffer.concat([u32(0x06064b50), u64(44), u16(45), u16(45), u32(0), u32(0), u64(count), u64(count), u64(dir.length), u64(offset)])
-    : Buffer.alloc(0);
-  const end = Buffer.concat([u32(0x06054b50), u16(0), u16(0), u16(count), u16(count), u32(opts.zip64Locator === 'good' ? 0xffffffff : dir.length),
-    u32(opts.zip64Locator === 'good' ? 0xffffffff : offset + (opts.dirOffsetDelta ?? 0)), u16(comment.length), comment]);
-  return Buffer.concat([...locals, dir, record, locator, end]);
-}
 
 let n = 0;
 function write(bytes: Buffer): string {

@@ -1,0 +1,57 @@
+// What the native kernel tests share (test/kernels, precision, precision-conv and cuda): the tensors a file
+// allocates, kept in one list so that one `after` disposes them all; why a kernel set (ISA) is skipped on
+// this machine; and the checks every backend's tensors pass.
+import assert from 'node:assert/strict';
+import type { CpuFeatures, Isa, NativeTensor } from '../lib/native.js';
+
+export interface TensorPool {
+  /** every tensor made here, and any a test pushes (packed weights), disposed by dispose() */
+  live: NativeTensor[];
+  /** a tensor holding a copy of `data` */
+  upload(data: Float32Array): NativeTensor;
+  /** a tensor of `length` elements, not written */
+  empty(length: number): NativeTensor;
+  dispose(): void;
+}
+
+/** `alloc` makes a tensor of `length` elements on the device under test */
+export function tensorPool(alloc: (length: number) => NativeTensor): TensorPool {
+  const live: NativeTensor[] = [];
+  const empty = (length: number): NativeTensor => {
+    const t = alloc(length);
+    live.push(t);
+    return t;
+  };
+  return {
+    live,
+    empty,
+    upload(data) {
+      const t = empty(data.length);
+      t.write(data);
+      return t;
+    },
+    dispose() {
+      for (const t of live) t.dispose();
+    },
+  };
+}
+
+/** Why the tests of `isa` cannot run here (not compiled in, or not supported by this CPU), or false */
+export function isaSkip(features: CpuFeatures, isa: Isa): string | false {
+  if (!features.compiled.includes(isa)) return `${isa} kernels are not compiled into this build (compiled: ${features.compiled.join(', ')})`;
+  if (!features.supported.includes(isa)) return `this CPU cannot run ${isa} (it supports: ${features.supported.join(', ')})`;
+  return false;
+}
+
+/** A fresh tensor of 10 elements, on any backend: zero-filled, written and read at offsets, and the messages of a write or read past its end */
+export function checkTensorReadWrite(t: NativeTensor): void {
+  assert.equal(t.length, 10);
+  assert.deepEqual(t.read(), new Float32Array(10), 'alloc zero-fills');
+  t.write(Float32Array.from([1, 2, 3]), 7);
+  assert.deepEqual(t.read(6), Float32Array.from([0, 1, 2, 3]));
+  assert.deepEqual(t.read(7, 2), Float32Array.from([1, 2]));
+  assert.throws(() => t.write(new Float32Array(4), 7), {
+    code: 'ERR_SHAPE', message: 'Expected at most 3 elements (length 10 - offset 7) for src but received Float32Array(4)',
+  });
+  assert.throws(() => t.read(4, 7), { code: 'ERR_ARG', message: 'Expected an integer in [0, 6] for length but received 7' });
+}
