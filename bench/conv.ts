@@ -6,32 +6,18 @@
 // Run: npx tsc -p . && node dist/bench/conv.js [--arch seed,caffe,torchvision] [--batch 1,32] [--rounds 5]
 //        [--previous path/to/old/alexnet_native.node]  (adds that build's packed / Winograd runs, interleaved)
 //        [--only gemm,conv1,...]  (rows whose name contains one of these)
-import { createRequire } from 'node:module';
-import { native, type Binding, type NativeTensor } from '../lib/native.js';
+import { native, type NativeTensor } from '../lib/native.js';
+import { filled, loadBuild, option } from './common.js';
 import { buildArchitecture } from '../lib/model/archs.js';
 import { inferShapes } from '../lib/model/shapes.js';
 
 const b = native();
-const args = process.argv.slice(2);
-const option = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 const archs = option('arch', 'seed,caffe,torchvision').split(',');
 const batches = option('batch', '1,32').split(',').map(Number);
 const rounds = Number(option('rounds', '5'));
 const previousPath = option('previous', '');
-const previous = previousPath ? (createRequire(import.meta.url)(previousPath) as Binding) : undefined;
+const previous = loadBuild(previousPath);
 const only = option('only', '').split(',').filter((x) => x);
-
-function filled(length: number, seed: number, bb: Binding = b): NativeTensor {
-  const data = new Float32Array(length);
-  let x = seed;
-  for (let i = 0; i < length; i++) { x = (x * 1103515245 + 12345) % 2147483648; data[i] = x / 2147483648 - 0.5; }
-  const t = bb.alloc('cpu', length);
-  t.write(data);
-  return t;
-}
 
 interface Variant { label: string; env: string; run: () => Promise<number> }
 interface Row { name: string; flops: number; variants: Variant[]; times: Map<string, number[]>; dispose: () => void }
@@ -39,8 +25,8 @@ interface Row { name: string; flops: number; variants: Variant[]; times: Map<str
 function convRow(name: string, dims: Int32Array): Row {
   const [batch, inC, inH, inW, outC, kH, kW, , , , , , , groups, outH, outW] = Array.from(dims);
   const weightLength = outC * (inC / groups) * kH * kW;
-  const input = filled(batch * inC * inH * inW, 1), plain = filled(weightLength, 2), bias = filled(outC, 3);
-  const packed = b.packConv!(dims, filled(weightLength, 2));
+  const input = filled(b, batch * inC * inH * inW, 1), plain = filled(b, weightLength, 2), bias = filled(b, outC, 3);
+  const packed = b.packConv!(dims, filled(b, weightLength, 2));
   const output = b.alloc('cpu', batch * outC * outH * outW);
   const variants: Variant[] = [
     { label: 'plain', env: '0', run: () => b.conv2d(dims, input, plain, bias, output, true) },
@@ -56,8 +42,8 @@ function convRow(name: string, dims: Int32Array): Row {
   const extra: NativeTensor[] = [];
   if (previous) {
     const pb = previous;
-    const pInput = filled(batch * inC * inH * inW, 1, pb), pBias = filled(outC, 3, pb);
-    const pPacked = pb.packConv!(dims, filled(weightLength, 2, pb));
+    const pInput = filled(pb, batch * inC * inH * inW, 1), pBias = filled(pb, outC, 3);
+    const pPacked = pb.packConv!(dims, filled(pb, weightLength, 2));
     const pOutput = pb.alloc('cpu', batch * outC * outH * outW);
     extra.push(pInput, pBias, pPacked, pOutput);
     variants.push({ label: 'prev packed', env: '0', run: () => pb.conv2d(dims, pInput, pPacked, pBias, pOutput, true) });

@@ -19,22 +19,12 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+// mulberry32: small, seedable, the same sequence everywhere
+import { random as seededRandom } from '../test/reference.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // dist/bench/fuzz.js -> <root>/test/fixtures
 const FIXTURES = join(here, '..', '..', 'test', 'fixtures');
-
-/** mulberry32: small, seedable, the same sequence everywhere */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface FuzzCase {
   index: number;
@@ -220,7 +210,7 @@ async function runChild(seed: number, count: number, from: number, only: string 
   try {
     for (const c of cases.slice(from)) {
       // every case has its own generator, so a case's bytes do not depend on where a child started
-      const random = rng((seed * 1000003 + c.index) >>> 0);
+      const random = seededRandom((seed * 1000003 + c.index) >>> 0);
       const data = readFileSync(c.fixture === GENERATED_SAFETENSORS ? generated : c.fixture);
       let mutated = extname(c.fixture) === '.onnx' && random() < 0.25 ? await onnxHugeDims(data, random) : undefined;
       mutated ??= mutate(data, c.fixture, random);

@@ -5,27 +5,13 @@
 // resolves with). Cases are interleaved repeat by repeat, so only ratios from the same run count.
 // Run: npx tsc -p . && node dist/bench/kernels.js [--repeats 10] [--isa avx2,portable] [--threads N]
 //        [--previous path/to/old/alexnet_native.node]  (adds that build's runs, interleaved, current ISA only)
-import { createRequire } from 'node:module';
-import { native, type Binding, type Isa, type NativeTensor } from '../lib/native.js';
+import { native, type Binding, type Isa } from '../lib/native.js';
+import { filled, loadBuild, option } from './common.js';
 
 const b = native();
-const args = process.argv.slice(2);
-const option = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 const repeats = Number(option('repeats', '10'));
 const previousPath = option('previous', '');
-const previous = previousPath ? (createRequire(import.meta.url)(previousPath) as Binding) : undefined;
-
-function filled(bb: Binding, length: number, seed: number): NativeTensor {
-  const t = bb.alloc('cpu', length);
-  const data = new Float32Array(length);
-  let x = seed;
-  for (let i = 0; i < length; i++) { x = (x * 1103515245 + 12345) % 2147483648; data[i] = x / 2147483648 - 0.5; }
-  t.write(data);
-  return t;
-}
+const previous = loadBuild(previousPath);
 
 interface Case { name: string; flops: number; run: () => Promise<number>; dispose: () => void }
 

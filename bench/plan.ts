@@ -4,37 +4,24 @@
 //     streamed and GFLOP/s, interleaved iteration by iteration with a previous build of the addon when given
 //   - a whole forward pass: one runPlan call vs one awaited primitive per layer (same addon, same buffers)
 // Run: npx tsc -p . && node dist/bench/plan.js [--previous path/to/old/alexnet_native.node] [--iters N] [--arch seed]
-import { createRequire } from 'node:module';
 import { native, type Binding, type NativeTensor } from '../lib/native.js';
+import { filled, flag, loadBuild, option } from './common.js';
 import { buildArchitecture } from '../lib/model/archs.js';
 import type { ArchName } from '../lib/model/layers.js';
 import { Model } from '../lib/model/model.js';
 
-const argValue = (name: string) => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-};
-const iters = Number(argValue('--iters') ?? 15);
-const skipForward = process.argv.includes('--no-forward');
-const archName = (argValue('--arch') ?? 'seed') as ArchName;
-const previousPath = argValue('--previous');
+const iters = Number(option('iters', '15'));
+const skipForward = flag('no-forward');
+const archName = option('arch', 'seed') as ArchName;
+const previousPath = option('previous', '');
 
 const current = native();
-const previous = previousPath ? (createRequire(import.meta.url)(previousPath) as Binding) : undefined;
+const previous = loadBuild(previousPath);
 const builds: [string, Binding][] = [['current', current], ...(previous ? [['previous', previous] as [string, Binding]] : [])];
 for (const [, b] of builds) b.setThreads(current.getThreads());
 
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
 const fmt = (x: number, digits = 1) => x.toFixed(digits);
-
-function filled(b: Binding, length: number, seed: number): NativeTensor {
-  const data = new Float32Array(length);
-  let x = seed;
-  for (let i = 0; i < length; i++) { x = (x * 1103515245 + 12345) % 2147483648; data[i] = x / 2147483648 - 0.5; }
-  const t = b.alloc('cpu', length);
-  t.write(data);
-  return t;
-}
 
 console.log(`threads ${current.getThreads()}, isa ${current.cpuFeatures().isa}, ${iters} iterations (medians)${previous ? `, previous build ${previousPath}` : ''}`);
 

@@ -7,32 +7,19 @@
 // by many, where the 2 cores are time-sliced, it shows the work each kernel does rather than when it got the cores.
 // Run: npx tsc -p . && node dist/bench/precision.js [--repeats 15] [--isa avx512-vnni,avx2] [--rows 1,32] [--arch seed] [--cpu-time]
 import { native, type Isa, type NativeTensor, type Precision } from '../lib/native.js';
+import { filled, flag, option } from './common.js';
 import { buildArchitecture } from '../lib/model/archs.js';
 import type { ArchName } from '../lib/model/layers.js';
 import { inferShapes } from '../lib/model/shapes.js';
 
 const b = native();
-const args = process.argv.slice(2);
-const option = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 const repeats = Number(option('repeats', '15'));
 const features = b.cpuFeatures();
 const isas = option('isa', features.supported.join(',')).split(',') as Isa[];
 const rowsList = option('rows', '1,32').split(',').map(Number);
 const precisions: Precision[] = ['fp32', 'bf16', 'int8'];
 const archName = option('arch', 'seed') as ArchName;
-const cpuTime = args.includes('--cpu-time');
-
-function filled(length: number, seed: number): NativeTensor {
-  const t = b.alloc('cpu', length);
-  const data = new Float32Array(length);
-  let x = seed;
-  for (let i = 0; i < length; i++) { x = (x * 1103515245 + 12345) % 2147483648; data[i] = x / 2147483648 - 0.5; }
-  t.write(data);
-  return t;
-}
+const cpuTime = flag('cpu-time');
 
 interface Case { name: string; isa: Isa; precision: Precision; rows: number; inF: number; outF: number; bytes: number; times: number[];
   run: () => Promise<number> }
@@ -41,11 +28,11 @@ interface Case { name: string; isa: Isa; precision: Precision; rows: number; inF
 const LAYERS: Array<[number, number]> = [[9216, 4096], [4096, 4096], [4096, 1000]];
 const cases: Case[] = [];
 for (const [inF, outF] of LAYERS) {
-  const bias = filled(outF, 3);
+  const bias = filled(b, outF, 3);
   for (const precision of precisions) {
-    const weight = await b.packLinear!(Int32Array.of(outF, inF), filled(outF * inF, 2), precision);
+    const weight = await b.packLinear!(Int32Array.of(outF, inF), filled(b, outF * inF, 2), precision);
     for (const rows of rowsList) {
-      const input = filled(rows * inF, 1), output = b.alloc('cpu', rows * outF);
+      const input = filled(b, rows * inF, 1), output = b.alloc('cpu', rows * outF);
       const dims = Int32Array.from([rows, inF, outF]);
       for (const isa of isas)
         cases.push({ name: `${inF} -> ${outF}`, isa, precision, rows, inF, outF, bytes: weight.length * 4, times: [],
@@ -62,10 +49,10 @@ for (const layer of inferShapes(buildArchitecture(archName))) {
   for (const rows of rowsList) {
     const dims = Int32Array.of(rows, c, h, w, spec.outChannels, spec.kernel[0], spec.kernel[1], spec.stride[0], spec.stride[1],
       p[0], p[1], p[2], p[3], spec.groups, layer.outShape[1], layer.outShape[2]);
-    const input = filled(rows * c * h * w, 1), output = b.alloc('cpu', rows * spec.outChannels * layer.outShape[1] * layer.outShape[2]);
-    const bias = filled(spec.outChannels, 3);
+    const input = filled(b, rows * c * h * w, 1), output = b.alloc('cpu', rows * spec.outChannels * layer.outShape[1] * layer.outShape[2]);
+    const bias = filled(b, spec.outChannels, 3);
     for (const precision of precisions) {
-      const weight = b.packConv!(dims, filled(weightLength, 2), precision === 'fp32', precision);
+      const weight = b.packConv!(dims, filled(b, weightLength, 2), precision === 'fp32', precision);
       for (const isa of isas)
         cases.push({ name: `${archName} ${spec.name}`, isa, precision, rows, inF: c, outF: spec.outChannels, bytes: weight.length * 4, times: [],
           run: () => b.conv2d(dims, input, weight, bias, output, true) });

@@ -12,12 +12,8 @@ import { buildArchitecture } from '../lib/model/archs.js';
 import { Model } from '../lib/model/model.js';
 import { native } from '../lib/native.js';
 import { renderTable } from '../lib/format.js';
+import { option } from './common.js';
 
-const args = process.argv.slice(2);
-const option = (name: string, fallback: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 const batches = option('batch', '1,32').split(',').map(Number);
 const iters = Number(option('iters', '10'));
 const warmup = Number(option('warmup', '2'));

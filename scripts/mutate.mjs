@@ -19,6 +19,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+// mulberry32, a small seeded generator (test/reference.ts; `npm run mutate` builds dist/ first), so a
+// sample can be run again
+import { random as seededRandom } from '../dist/test/reference.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(ROOT);
@@ -90,18 +93,6 @@ function areaFiles(area) {
   return p.endsWith('.js') ? [p] : readdirSync(p).filter((f) => f.endsWith('.js')).sort().map((f) => `${p}/${f}`);
 }
 
-/** mulberry32: a small seeded generator, so a sample can be run again */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const quiet = { debug() {}, info() {}, warn() {}, error() {}, trace() {}, fatal() {}, isDebugEnabled: () => false, isTraceEnabled: () => false, isInfoEnabled: () => false, isWarnEnabled: () => false };
 
 /** Every mutant Stryker would make in these files (its own instrumenter), locations with 0-based lines */
@@ -156,7 +147,7 @@ async function runArea(area, opts) {
   const sampleFile = join(ROOT, 'reports', 'mutation', `${area}.sample.json`);
   mkdirSync(dirname(sampleFile), { recursive: true });
   if (opts.sample > 0 && opts.sample < all.length) {
-    const random = rng(opts.seed);
+    const random = seededRandom(opts.seed);
     const order = all.map((m) => [random(), m]).sort((a, b) => a[0] - b[0]).map(([, m]) => m);
     sampled = order.slice(0, opts.sample);
   }
