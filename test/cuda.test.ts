@@ -20,7 +20,7 @@ import { Rng } from '../lib/model/random.js';
 import { relativeL2 } from './reference-forward.js';
 import * as ref from './reference.js';
 import { checkTensorReadWrite, tensorPool } from './native-helpers.js';
-import { CONV_CASES, convCaseData } from './conv-cases.js';
+import { CONV_CASES, convCaseData, linearCaseData } from './kernel-cases.js';
 import { random, randomArray } from './reference.js';
 
 const status = cudaAvailability();
@@ -99,10 +99,7 @@ describe('CUDA kernels against the references', () => {
       gpuTest(`linear ${precision}: ${rows}x${inF} -> ${outF}, relu ${relu}`, async () => {
         const b = gpu();
         b.setPrecision(precision);
-        const dims = Int32Array.from([rows, inF, outF]);
-        const input = randomArray(rows * inF, 4);
-        const weight = randomArray(outF * inF, 5, 0.3);
-        const bias = randomArray(outF, 6);
+        const { dims, input, weight, bias } = linearCaseData(rows, inF, outF);
         const output = empty(rows * outF);
         await b.linear(dims, upload(input), upload(weight), upload(bias), output, relu);
         assertClose(output.read(), ref.linear(dims, input, weight, bias, relu), BOUNDS[precision], 'linear');

@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { native, type Isa, type NativeTensor } from '../lib/native.js';
 import * as ref from './reference.js';
 import { checkTensorReadWrite, isaSkip, tensorPool } from './native-helpers.js';
-import { CONV_CASES, convCaseData, type ConvCase } from './conv-cases.js';
+import { CONV_CASES, convCaseData, linearCaseData, type ConvCase } from './kernel-cases.js';
 import { random, randomArray } from './reference.js';
 
 const b = native();
@@ -149,10 +149,7 @@ function definePerIsaTests(): void {
     for (const relu of [false, true]) {
       test(`linear: rows ${rows}, relu ${relu}`, async () => {
         const [inF, outF] = rows === 33 ? [301, 45] : [37, 29];
-        const dims = Int32Array.from([rows, inF, outF]);
-        const input = randomArray(rows * inF, 4);
-        const weight = randomArray(outF * inF, 5, 0.3);
-        const bias = randomArray(outF, 6);
+        const { dims, input, weight, bias } = linearCaseData(rows, inF, outF);
         const output = empty(rows * outF);
         await b.linear(dims, upload(input), upload(weight), upload(bias), output, relu);
         assertClose(output.read(), ref.linear(dims, input, weight, bias, relu), 'linear');

@@ -55,3 +55,16 @@ export function checkTensorReadWrite(t: NativeTensor): void {
   });
   assert.throws(() => t.read(4, 7), { code: 'ERR_ARG', message: 'Expected an integer in [0, 6] for length but received 7' });
 }
+
+/** Relative L2 error of the whole output, and the largest absolute error over the largest reference magnitude (NaN: Infinity) */
+export function relativeErrors(actual: Float32Array, expected: Float32Array): { l2: number; maxRatio: number } {
+  let diff2 = 0, ref2 = 0, maxDiff = 0, maxRef = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs(actual[i] - expected[i]);
+    diff2 += d * d;
+    ref2 += expected[i] ** 2;
+    maxDiff = Number.isNaN(d) ? Infinity : Math.max(maxDiff, d);
+    maxRef = Math.max(maxRef, Math.abs(expected[i]));
+  }
+  return { l2: Math.sqrt(diff2 / ref2), maxRatio: maxDiff / maxRef };
+}

@@ -8,7 +8,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ALL_ISAS, native, type NativeTensor } from '../lib/native.js';
 import * as ref from './reference.js';
-import { isaSkip, tensorPool } from './native-helpers.js';
+import { isaSkip, relativeErrors, tensorPool } from './native-helpers.js';
 import { random, randomArray } from './reference.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -58,18 +58,6 @@ function int8Weights(outC: number, k: number, seed: number): { q: Int8Array; wei
   const q = Int8Array.from({ length: outC * k }, () => Math.floor(next() * 255) - 127);
   for (let o = 0; o < outC; o++) q[o * k + Math.floor(next() * k)] = next() < 0.5 ? 127 : -127;
   return { q, weight: Float32Array.from(q, (v) => v / 64) };
-}
-
-function relativeErrors(actual: Float32Array, expected: Float32Array): { l2: number; maxRatio: number } {
-  let diff2 = 0, ref2 = 0, maxDiff = 0, maxRef = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const d = Math.abs(actual[i] - expected[i]);
-    diff2 += d * d;
-    ref2 += expected[i] ** 2;
-    maxDiff = Number.isNaN(d) ? Infinity : Math.max(maxDiff, d);
-    maxRef = Math.max(maxRef, Math.abs(expected[i]));
-  }
-  return { l2: Math.sqrt(diff2 / ref2), maxRatio: maxDiff / maxRef };
 }
 
 function defineTests(): void {

@@ -7,7 +7,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ALL_ISAS, native, type NativeTensor } from '../lib/native.js';
 import * as ref from './reference.js';
-import { isaSkip, tensorPool } from './native-helpers.js';
+import { isaSkip, relativeErrors, tensorPool } from './native-helpers.js';
 import { random, randomArray } from './reference.js';
 
 const b = native();
@@ -86,17 +86,9 @@ function defineTests(): void {
         const out = empty(rows * outF);
         await b.linear(dims, upload(input), packed, relu ? null : upload(bias), out, relu);
         const expected = ref.linearBf16(dims, input, weight, relu ? null : bias, relu);
-        const actual = out.read();
-        let diff2 = 0, ref2 = 0, maxDiff = 0, maxRef = 0;
-        for (let i = 0; i < expected.length; i++) {
-          const d = Math.abs(actual[i] - expected[i]);
-          diff2 += d * d;
-          ref2 += expected[i] ** 2;
-          maxDiff = Number.isNaN(d) ? Infinity : Math.max(maxDiff, d);
-          maxRef = Math.max(maxRef, Math.abs(expected[i]));
-        }
-        assert.ok(Math.sqrt(diff2 / ref2) <= 1e-5, `relative L2 ${Math.sqrt(diff2 / ref2)}`);
-        assert.ok(maxDiff <= 1e-5 * maxRef, `max abs error ${maxDiff} vs ${maxRef}`);
+        const { l2, maxRatio } = relativeErrors(out.read(), expected);
+        assert.ok(l2 <= 1e-5, `relative L2 ${l2}`);
+        assert.ok(maxRatio <= 1e-5, `max abs error / max |out| ${maxRatio}`);
       }
     });
   }

@@ -1,5 +1,6 @@
 // conv2d shapes every backend runs against ref.conv2d (test/kernels.test.ts for each CPU kernel set,
-// test/cuda.test.ts for each GPU precision), and the seeded data of a case, so both draw the same values.
+// test/cuda.test.ts for each GPU precision), and the seeded data of a conv2d or linear case, so both
+// backends draw the same values.
 import { randomArray, windowOutputSize } from './reference.js';
 
 export interface ConvCase {
@@ -37,5 +38,15 @@ export function convCaseData(c: ConvCase): ConvCaseData {
     weight: randomArray(c.outC * (c.inC / c.groups) * c.kH * c.kW, 2, 0.5),
     bias: c.bias ? randomArray(c.outC, 3) : null,
     outputLength: c.batch * c.outC * outH * outW,
+  };
+}
+
+/** linear dims [rows, in, out] with seeded input, weight and bias */
+export function linearCaseData(rows: number, inF: number, outF: number): { dims: Int32Array; input: Float32Array; weight: Float32Array; bias: Float32Array } {
+  return {
+    dims: Int32Array.from([rows, inF, outF]),
+    input: randomArray(rows * inF, 4),
+    weight: randomArray(outF * inF, 5, 0.3),
+    bias: randomArray(outF, 6),
   };
 }
