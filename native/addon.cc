@@ -2,6 +2,7 @@
 // lib/native.ts. Argument checks live in napi/, the computation in kernels/.
 #include <napi.h>
 
+#include "napi/backend-exports.h"
 #include "napi/native-tensor.h"
 #include "napi/ops.h"
 #include "napi/run-plan.h"
@@ -10,25 +11,17 @@
 #include "image/image.h"
 #endif
 
-#ifndef ALEXNET_VERSION
-#define ALEXNET_VERSION "0.0.0"
-#endif
-
 namespace alexnet {
 
 Napi::Object addon_init(Napi::Env env, Napi::Object exports) {
   isa_init_from_env(env);
   NativeTensor::init_class(env);
 
-  exports.Set("version", Napi::String::New(env, ALEXNET_VERSION));
-  exports.Set("backends", Napi::Function::New(env, op_backends, "backends"));
+  export_backend_functions(env, exports, {op_backends, op_alloc, op_from_file});
   exports.Set("cpuFeatures", Napi::Function::New(env, op_cpu_features, "cpuFeatures"));
   exports.Set("setIsa", Napi::Function::New(env, op_set_isa, "setIsa"));
   exports.Set("setThreads", Napi::Function::New(env, op_set_threads, "setThreads"));
   exports.Set("getThreads", Napi::Function::New(env, op_get_threads, "getThreads"));
-
-  exports.Set("alloc", Napi::Function::New(env, op_alloc, "alloc"));
-  exports.Set("fromFile", Napi::Function::New(env, op_from_file, "fromFile"));
 
   // runPlan and the single ops conv2d, maxPool2d, avgPool2d, lrn, linear, softmax, adaptiveAvgPool2d, relu:
   // one export per op of the table both addons share (napi/op-table.h)

@@ -11,7 +11,7 @@ import { Rng } from '../model/random.js';
 import { quantile } from '../profile/profile.js';
 import { AlexnetError, usageError } from '../errors.js';
 import { formatBytes, renderTable } from '../format.js';
-import { WEIGHTS_HELP } from './common.js';
+import { checkInteger, WEIGHTS_HELP } from './common.js';
 import type { Isa, Precision } from '../native.js';
 import { PRECISIONS } from '../native.js';
 import type { Model } from '../model/model.js';
@@ -423,13 +423,6 @@ interface BenchArgs {
   compare?: string;
   isa?: string;
   precision?: string;
-}
-
-function checkInteger(value: number | undefined, name: string, min: number): void {
-  if (value === undefined) return;
-  if (!Number.isInteger(value) || value < min) {
-    throw usageError(`Expected ${min === 0 ? 'a non-negative' : 'a positive'} integer for --${name} but received ${value}`);
-  }
 }
 
 export const benchCommand: CommandModule<object, BenchArgs> = {

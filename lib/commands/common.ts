@@ -24,6 +24,14 @@ export function checkNewOutput(path: string, force: boolean | undefined, alterna
  * What --weights takes, for every command's help: the registry's names are lib/weights/registry.ts WEIGHTS
  * (not imported here: --help should not load it)
  */
+/** --name given as a number: an integer >= min (0 or 1), or a usage error */
+export function checkInteger(value: number | undefined, name: string, min: number): void {
+  if (value === undefined) return;
+  if (!Number.isInteger(value) || value < min) {
+    throw usageError(`Expected ${min === 0 ? 'a non-negative' : 'a positive'} integer for --${name} but received ${value}`);
+  }
+}
+
 export const WEIGHTS_HELP = 'weights file (.safetensors, .pth, .onnx, .caffemodel, .h5, .keras, .npz), random[:SEED], '
   + 'or pretrained weights by name from the cache: torchvision (also IMAGENET1K_V1, DEFAULT) or bvlc';
 

@@ -7,7 +7,7 @@ import { measurePeak, profileModel, type ProfileReport } from '../profile/profil
 import { renderTrace } from '../profile/trace.js';
 import { renderHtml } from '../profile/html.js';
 import { describeMachine, describePeak, describeRates, describeRun, describeTotals, hasReducedPrecision, layerRow, precisionCells, PRECISION_HEADER, PROFILE_HEADER, PROFILE_RIGHT_ALIGNED, totalRow } from '../profile/format.js';
-import { WEIGHTS_HELP, withArchOption, withDeviceOption, withPrecisionOption, withThreadsOption } from './common.js';
+import { checkInteger, WEIGHTS_HELP, withArchOption, withDeviceOption, withPrecisionOption, withThreadsOption } from './common.js';
 import { usageError } from '../errors.js';
 import { renderTable, terminalWidth } from '../format.js';
 import { status } from '../status.js';
@@ -47,13 +47,6 @@ interface ProfileArgs {
   html?: string;
   json: boolean;
   precision?: 'fp32' | 'bf16' | 'int8';
-}
-
-function checkInteger(value: number | undefined, name: string, min: number): void {
-  if (value === undefined) return;
-  if (!Number.isInteger(value) || value < min) {
-    throw usageError(`Expected ${min === 0 ? 'a non-negative' : 'a positive'} integer for --${name} but received ${value}`);
-  }
 }
 
 export const profileCommand: CommandModule<object, ProfileArgs> = {

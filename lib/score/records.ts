@@ -15,6 +15,7 @@ import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, readSync,
 import { hostname } from 'node:os';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { AlexnetError } from '../errors.js';
+import { processRuns } from '../weights/lock.js';
 import { defaultLabels, readLabels, type ClassLabel } from '../labels.js';
 import { splitCsvLine } from './dataset.js';
 
@@ -242,7 +243,7 @@ export class OutputLock {
         const code = (e as NodeJS.ErrnoException).code;
         if (code !== 'EEXIST') throw new AlexnetError(`${lockPath}: cannot create the lock file of ${outPath} (${code ?? (e as Error).message})`);
         const holder = readLockHolder(lockPath);
-        if (holder && holder.host === hostname() && !processAlive(holder.pid)) {
+        if (holder && holder.host === hostname() && !processRuns(holder.pid)) {
           try { unlinkSync(lockPath); } catch { /* another run took it over first: try again */ }
           continue;
         }
@@ -277,15 +278,6 @@ function readLockHolder(lockPath: string): { pid: number; host: string } | undef
     }
   } catch {
     return undefined;
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -27,7 +27,8 @@ export interface LockOptions {
   pollMs?: number;
 }
 
-function processRuns(pid: number): boolean {
+/** Whether process `pid` runs on this host (EPERM: it does, as another user); lock holders left behind are taken over */
+export function processRuns(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -8,10 +8,7 @@
 #include "cuda/cuda-ops.h"
 #include "cuda/cuda-plan.h"
 #include "cuda/cuda-tensor.h"
-
-#ifndef ALEXNET_VERSION
-#define ALEXNET_VERSION "0.0.0"
-#endif
+#include "napi/backend-exports.h"
 
 namespace alexnet {
 namespace cuda_napi {
@@ -20,15 +17,11 @@ Napi::Object addon_init(Napi::Env env, Napi::Object exports) {
   precision_init_from_env(env);
   CudaTensor::init_class(env);
 
-  exports.Set("version", Napi::String::New(env, ALEXNET_VERSION));
-  exports.Set("backends", Napi::Function::New(env, op_backends, "backends"));
+  export_backend_functions(env, exports, {op_backends, op_alloc, op_from_file});
   exports.Set("devices", Napi::Function::New(env, op_devices, "devices"));
   exports.Set("cudaInfo", Napi::Function::New(env, op_cuda_info, "cudaInfo"));
   exports.Set("setPrecision", Napi::Function::New(env, op_set_precision, "setPrecision"));
   exports.Set("getPrecision", Napi::Function::New(env, op_get_precision, "getPrecision"));
-
-  exports.Set("alloc", Napi::Function::New(env, op_alloc, "alloc"));
-  exports.Set("fromFile", Napi::Function::New(env, op_from_file, "fromFile"));
 
   // runPlan and the single ops conv2d, maxPool2d, avgPool2d, lrn, linear, softmax, adaptiveAvgPool2d, relu:
   // one export per op of the table both addons share (native/napi/op-table.h)

@@ -384,29 +384,22 @@ Napi::Value op_pack_conv(const Napi::CallbackInfo& info) {
   const bool winograd = info.Length() < 3 || info[2].IsUndefined() ? true : arg_boolean(env, info[2], "winograd");
   const lowp_type precision = arg_precision(env, info, 3);
   std::shared_ptr<tensor_storage> storage;
-  if (precision != lowp_type::fp32) {
-    // bf16 / int8: held only in that precision (no fp32 panels, no Winograd-domain weights)
-    try {
+  try {
+    if (precision != lowp_type::fp32) {
+      // bf16 / int8: held only in that precision (no fp32 panels, no Winograd-domain weights)
       storage = std::make_shared<tensor_storage>((conv_lowp_packed_bytes(precision, p) + 3) / 4, true);  // zero: the gaps between groups
       conv_lowp_pack_cpu(precision, p, weight->data, storage->data, global_thread_pool());
-    } catch (const std::bad_alloc&) {
-      throw_expected(env, "ERR_ALLOC", "enough free memory", "packConv", "an allocation failure");
+    } else {
+      storage = std::make_shared<tensor_storage>(conv_packed_length(p, winograd), false);
+      // packing allocates its own scratch (space-to-depth phases): keep it inside the guard
+      conv_pack_cpu(p, weight->data, storage->data, winograd, global_thread_pool());
     }
-    storage->packed_conv = conv_pack_key(p);
-    storage->packed_precision = precision;
-    weight.reset();
-    NativeTensor::unwrap_or_null(info[1])->take();
-    return NativeTensor::wrap(env, std::move(storage));
-  }
-  try {
-    storage = std::make_shared<tensor_storage>(conv_packed_length(p, winograd), false);
-    // packing allocates its own scratch (space-to-depth phases): keep it inside the guard
-    conv_pack_cpu(p, weight->data, storage->data, winograd, global_thread_pool());
   } catch (const std::bad_alloc&) {
     throw_expected(env, "ERR_ALLOC", "enough free memory", "packConv", "an allocation failure");
   }
   storage->packed_conv = conv_pack_key(p);
-  storage->packed_winograd = winograd;
+  storage->packed_precision = precision;
+  storage->packed_winograd = precision == lowp_type::fp32 && winograd;
   // consume the handle like packLinear: the plain copy is freed once no kernel reads it
   weight.reset();
   NativeTensor::unwrap_or_null(info[1])->take();

@@ -3,8 +3,6 @@
 // or 1 row x 4 panels = 8 accumulators of the 16 registers. bf16 is AVX2's (no AVX-VNNI instruction for it).
 #include <immintrin.h>
 
-#include <cstring>
-
 #include "kernels/cpu/lowp-internal.h"
 
 namespace alexnet {
@@ -16,11 +14,7 @@ struct int8_ops {
   using sum_t = int32_t;
   static constexpr int ACC = 2, MAX_ACC = 8, TILE_ROWS = 4;
   static void zero(acc_t* acc) { acc[0] = acc[1] = _mm256_setzero_si256(); }
-  static a_t load_a(const uint8_t* row, int step) {
-    int32_t quad;
-    std::memcpy(&quad, row + 4 * step, 4);
-    return _mm256_set1_epi32(quad);
-  }
+  static a_t load_a(const uint8_t* row, int step) { return _mm256_set1_epi32(lowp_a_word(row, step)); }
   struct w_t {
     __m256i lo, hi;
   };

@@ -9,8 +9,6 @@
 // (a shift for the even k, a mask for the odd k of each pair), then 2 FMAs.
 #include <immintrin.h>
 
-#include <cstring>
-
 #include "kernels/cpu/lowp-internal.h"
 
 namespace alexnet {
@@ -26,10 +24,8 @@ struct int8_ops {
     for (int q = 0; q < 4; ++q) acc[q] = _mm256_setzero_si256();
   }
   static a_t load_a(const uint8_t* row, int step) {
-    int32_t quad;
-    std::memcpy(&quad, row + 4 * step, 4);
     // the 4 u8 as int16, repeated over the 4 features of a ymm
-    return _mm256_broadcastq_epi64(_mm_cvtepu8_epi16(_mm_cvtsi32_si128(quad)));
+    return _mm256_broadcastq_epi64(_mm_cvtepu8_epi16(_mm_cvtsi32_si128(lowp_a_word(row, step))));
   }
   struct w_t {
     __m256i q[4];  // 4 features x 4 k as int16 each
@@ -61,13 +57,8 @@ struct bf16_ops {
   static constexpr int ACC = 2, MAX_ACC = 8, TILE_ROWS = 4;
   static void zero(acc_t* acc) { acc[0] = acc[1] = _mm256_setzero_ps(); }
   static a_t load_a(const uint8_t* row, int step) {
-    uint32_t pair;
-    std::memcpy(&pair, row + 4 * step, 4);
-    const uint32_t even = pair << 16, odd = pair & 0xFFFF0000u;
-    float fe, fo;
-    std::memcpy(&fe, &even, 4);
-    std::memcpy(&fo, &odd, 4);
-    return a_t{_mm256_set1_ps(fe), _mm256_set1_ps(fo)};
+    const lowp_bf16_pair p = lowp_bf16_pair_at(row, step);
+    return a_t{_mm256_set1_ps(p.even), _mm256_set1_ps(p.odd)};
   }
   struct w_t {
     __m256 even[2], odd[2];  // features 0-7 and 8-15 for the even and the odd k of the pair

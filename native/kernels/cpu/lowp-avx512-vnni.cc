@@ -4,43 +4,32 @@
 // A panel's k step is one zmm; 4 rows x 4 panels = 16 accumulators of the 32 registers.
 #include <immintrin.h>
 
-#include <cstring>
-
 #include "kernels/cpu/lowp-internal.h"
 
 namespace alexnet {
 namespace {
 
-struct int8_ops {
-  using acc_t = __m512i;
+// both: the row's 32-bit word (4 u8 or a bf16 pair) broadcast, a panel's 64-byte line as one zmm
+struct zmm_word_ops {
   using a_t = __m512i;
-  using sum_t = int32_t;
-  static constexpr int ACC = 1, MAX_ACC = 16, TILE_ROWS = 4;
-  static void zero(acc_t* acc) { acc[0] = _mm512_setzero_si512(); }
-  static a_t load_a(const uint8_t* row, int step) {
-    int32_t quad;
-    std::memcpy(&quad, row + 4 * step, 4);
-    return _mm512_set1_epi32(quad);
-  }
   using w_t = __m512i;
+  static constexpr int ACC = 1, MAX_ACC = 16, TILE_ROWS = 4;
+  static a_t load_a(const uint8_t* row, int step) { return _mm512_set1_epi32(lowp_a_word(row, step)); }
   static w_t load_w(const int8_t* line) { return _mm512_loadu_si512(line); }
+};
+
+struct int8_ops : zmm_word_ops {
+  using acc_t = __m512i;
+  using sum_t = int32_t;
+  static void zero(acc_t* acc) { acc[0] = _mm512_setzero_si512(); }
   static void madd(acc_t* acc, const a_t& a, const w_t& w) { acc[0] = _mm512_dpbusd_epi32(acc[0], a, w); }
   static void reduce(const acc_t* acc, int32_t* sums) { _mm512_storeu_si512(sums, acc[0]); }
 };
 
-struct bf16_ops {
+struct bf16_ops : zmm_word_ops {
   using acc_t = __m512;
-  using a_t = __m512i;
   using sum_t = float;
-  static constexpr int ACC = 1, MAX_ACC = 16, TILE_ROWS = 4;
   static void zero(acc_t* acc) { acc[0] = _mm512_setzero_ps(); }
-  static a_t load_a(const uint8_t* row, int step) {
-    int32_t pair;
-    std::memcpy(&pair, row + 4 * step, 4);
-    return _mm512_set1_epi32(pair);
-  }
-  using w_t = __m512i;
-  static w_t load_w(const int8_t* line) { return _mm512_loadu_si512(line); }
   static void madd(acc_t* acc, const a_t& a, const w_t& w) { acc[0] = _mm512_dpbf16_ps(acc[0], (__m512bh)a, (__m512bh)w); }
   static void reduce(const acc_t* acc, float* sums) { _mm512_storeu_ps(sums, acc[0]); }
 };

@@ -3,8 +3,6 @@
 // read), 2 FMAs per k pair on one zmm per panel. int8 runs AVX2's exact vpmaddwd kernel (lowp-avx2.cc).
 #include <immintrin.h>
 
-#include <cstring>
-
 #include "kernels/cpu/lowp-internal.h"
 
 namespace alexnet {
@@ -19,13 +17,8 @@ struct bf16_ops {
   static constexpr int ACC = 1, MAX_ACC = 16, TILE_ROWS = 4;
   static void zero(acc_t* acc) { acc[0] = _mm512_setzero_ps(); }
   static a_t load_a(const uint8_t* row, int step) {
-    uint32_t pair;
-    std::memcpy(&pair, row + 4 * step, 4);
-    const uint32_t even = pair << 16, odd = pair & 0xFFFF0000u;
-    float fe, fo;
-    std::memcpy(&fe, &even, 4);
-    std::memcpy(&fo, &odd, 4);
-    return a_t{_mm512_set1_ps(fe), _mm512_set1_ps(fo)};
+    const lowp_bf16_pair p = lowp_bf16_pair_at(row, step);
+    return a_t{_mm512_set1_ps(p.even), _mm512_set1_ps(p.odd)};
   }
   struct w_t {
     __m512 even, odd;  // the even and the odd k of the pair, 16 features each

@@ -59,6 +59,29 @@ inline int lowp_k_steps(lowp_type type, int in_features) {
   return (in_features + per - 1) / per;
 }
 
+// k step `step` of an activation row as the 32-bit word the kernels broadcast: 4 u8 (int8) or one pair
+// of bf16 (bf16), little-endian
+inline int32_t lowp_a_word(const uint8_t* row, int step) {
+  int32_t word;
+  std::memcpy(&word, row + 4 * step, 4);
+  return word;
+}
+
+// k step `step` of a bf16 row as two fp32 values, the even k and the odd k, each widened exactly (a bf16
+// is the top half of an fp32)
+struct lowp_bf16_pair {
+  float even, odd;
+};
+inline lowp_bf16_pair lowp_bf16_pair_at(const uint8_t* row, int step) {
+  uint16_t halves[2];  // the even k, then the odd k (as the packing wrote them)
+  std::memcpy(halves, row + 4 * step, 4);
+  const uint32_t even = static_cast<uint32_t>(halves[0]) << 16, odd = static_cast<uint32_t>(halves[1]) << 16;
+  lowp_bf16_pair p;
+  std::memcpy(&p.even, &even, 4);
+  std::memcpy(&p.odd, &odd, 4);
+  return p;
+}
+
 // fp32 -> bf16, round to nearest even; NaN stays a (quiet) NaN
 inline uint16_t lowp_float_to_bf16(float x) {
   uint32_t bits;

@@ -35,19 +35,13 @@ inline float bf16_to_float(uint16_t bits) {
 
 struct bf16_ops {
   using acc_t = float;
-  struct a_t {
-    float even, odd;
-  };
+  using a_t = lowp_bf16_pair;
   using sum_t = float;
   static constexpr int ACC = LOWP_PANEL, MAX_ACC = 16, TILE_ROWS = 1;
   static void zero(acc_t* acc) {
     for (int j = 0; j < LOWP_PANEL; ++j) acc[j] = 0.0f;
   }
-  static a_t load_a(const uint8_t* row, int step) {
-    uint16_t pair[2];
-    std::memcpy(pair, row + 4 * step, 4);
-    return a_t{bf16_to_float(pair[0]), bf16_to_float(pair[1])};
-  }
+  static a_t load_a(const uint8_t* row, int step) { return lowp_bf16_pair_at(row, step); }
   struct w_t {
     float even[LOWP_PANEL], odd[LOWP_PANEL];
   };
