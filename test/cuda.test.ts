@@ -19,7 +19,7 @@ import { Model } from '../lib/model/model.js';
 import { Rng } from '../lib/model/random.js';
 import { relativeL2 } from './reference-forward.js';
 import * as ref from './reference.js';
-import { checkTensorReadWrite, tensorPool } from './native-helpers.js';
+import { checkConcurrentLinear, checkTensorReadWrite, tensorPool } from './native-helpers.js';
 import { CONV_CASES, convCaseData, linearCaseData } from './kernel-cases.js';
 import { random, randomArray } from './reference.js';
 
@@ -40,7 +40,8 @@ function assertClose(actual: Float32Array, expected: Float32Array, bound: number
   assert.ok(err <= bound, `${what}: relative L2 error ${err} > ${bound}`);
 }
 
-const { live, upload, empty, dispose } = tensorPool((length) => gpu().alloc(DEVICE, length));
+const pool = tensorPool((length) => gpu().alloc(DEVICE, length));
+const { live, upload, empty, dispose } = pool;
 after(() => {
   dispose();
   if (status.available) status.binding.setPrecision('fp32');
@@ -190,13 +191,7 @@ describe('CUDA kernels against the references', () => {
   gpuTest('concurrent primitives on separate buffers give the same results as one at a time', async () => {
     const b = gpu();
     b.setPrecision('fp32');
-    const dims = Int32Array.from([7, 301, 45]);
-    const weight = randomArray(45 * 301, 19, 0.3);
-    const w = upload(weight);
-    const inputs = Array.from({ length: 8 }, (_, i) => randomArray(7 * 301, 20 + i));
-    const outputs = inputs.map(() => empty(7 * 45));
-    await Promise.all(inputs.map((x, i) => b.linear(dims, upload(x), w, null, outputs[i], false)));
-    inputs.forEach((x, i) => assertClose(outputs[i].read(), ref.linear(dims, x, weight, null, false), 1e-5, `linear ${i}`));
+    await checkConcurrentLinear(b, pool, (actual, expected, what) => assertClose(actual, expected, 1e-5, what));
   });
 });
 

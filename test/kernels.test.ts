@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { native, type Isa, type NativeTensor } from '../lib/native.js';
 import * as ref from './reference.js';
-import { checkTensorReadWrite, isaSkip, tensorPool } from './native-helpers.js';
+import { checkConcurrentLinear, checkTensorReadWrite, isaSkip, tensorPool } from './native-helpers.js';
 import { CONV_CASES, convCaseData, linearCaseData, type ConvCase } from './kernel-cases.js';
 import { random, randomArray } from './reference.js';
 
@@ -44,7 +44,8 @@ function assertClose(actual: Float32Array, expected: Float32Array, what: string)
     `${what}: max abs error ${maxDiff} > ${MAX_ABS_BOUND} * ${maxRef}`);
 }
 
-const { live, upload, empty, dispose } = tensorPool((length) => b.alloc('cpu', length));
+const pool = tensorPool((length) => b.alloc('cpu', length));
+const { live, upload, empty, dispose } = pool;
 after(dispose);
 
 // the CPU's own shapes beside the shared ones: a strided 1x1, Winograd tiles and space-to-depth phases
@@ -348,13 +349,7 @@ describe('packed linear weights', () => {
 });
 
 test('concurrent primitives on separate buffers give the same results as one at a time', async () => {
-  const dims = Int32Array.from([7, 301, 45]);
-  const weight = randomArray(45 * 301, 19, 0.3);
-  const w = upload(weight);
-  const inputs = Array.from({ length: 8 }, (_, i) => randomArray(7 * 301, 20 + i));
-  const outputs = inputs.map(() => empty(7 * 45));
-  await Promise.all(inputs.map((x, i) => b.linear(dims, upload(x), w, null, outputs[i], false)));
-  inputs.forEach((x, i) => assertClose(outputs[i].read(), ref.linear(dims, x, weight, null, false), `linear ${i}`));
+  await checkConcurrentLinear(b, pool, assertClose);
 });
 
 describe('cpu features and ISA selection', () => {

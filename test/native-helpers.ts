@@ -2,7 +2,8 @@
 // allocates, kept in one list so that one `after` disposes them all; why a kernel set (ISA) is skipped on
 // this machine; and the checks every backend's tensors pass.
 import assert from 'node:assert/strict';
-import type { CpuFeatures, Isa, NativeTensor } from '../lib/native.js';
+import type { Binding, CpuFeatures, Isa, NativeTensor } from '../lib/native.js';
+import * as ref from './reference.js';
 
 export interface TensorPool {
   /** every tensor made here, and any a test pushes (packed weights), disposed by dispose() */
@@ -67,4 +68,16 @@ export function relativeErrors(actual: Float32Array, expected: Float32Array): { 
     maxRef = Math.max(maxRef, Math.abs(expected[i]));
   }
   return { l2: Math.sqrt(diff2 / ref2), maxRatio: maxDiff / maxRef };
+}
+
+/** 8 linear calls at once on separate buffers (one shared weight): each gives the reference's result, as one call alone would */
+export async function checkConcurrentLinear(b: Pick<Binding, 'linear'>, pool: TensorPool,
+  check: (actual: Float32Array, expected: Float32Array, what: string) => void): Promise<void> {
+  const dims = Int32Array.from([7, 301, 45]);
+  const weight = ref.randomArray(45 * 301, 19, 0.3);
+  const w = pool.upload(weight);
+  const inputs = Array.from({ length: 8 }, (_, i) => ref.randomArray(7 * 301, 20 + i));
+  const outputs = inputs.map(() => pool.empty(7 * 45));
+  await Promise.all(inputs.map((x, i) => b.linear(dims, pool.upload(x), w, null, outputs[i], false)));
+  inputs.forEach((x, i) => check(outputs[i].read(), ref.linear(dims, x, weight, null, false), `linear ${i}`));
 }

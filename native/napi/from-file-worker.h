@@ -46,11 +46,7 @@ class from_file_worker : public Napi::AsyncWorker {
       deferred_.Reject(make_error(env, error_.code, error_.message).Value());
       return;
     }
-    try {
-      deferred_.Resolve(Tensor::wrap(env, std::move(storage_)));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
-    }
+    Tensor::resolve_wrapped(deferred_, env, std::move(storage_));
   }
 
   void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }

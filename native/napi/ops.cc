@@ -208,11 +208,7 @@ class pack_linear_worker : public Napi::AsyncWorker {
       deferred_.Reject(make_error(env, "ERR_ALLOC", expected_message("enough free memory", "packLinear", "an allocation failure")).Value());
       return;
     }
-    try {
-      deferred_.Resolve(NativeTensor::wrap(env, std::move(storage_)));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
-    }
+    NativeTensor::resolve_wrapped(deferred_, env, std::move(storage_));
   }
 
   void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }

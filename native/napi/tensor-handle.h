@@ -46,6 +46,16 @@ class tensor_handle : public Napi::ObjectWrap<Tensor> {
     return get_addon_state(env).tensor_constructor.New({Napi::External<std::shared_ptr<Storage>>::New(env, &storage)});
   }
 
+  // an AsyncWorker's OnOK: resolves `deferred` with a new JS NativeTensor owning `storage`, or rejects it
+  // with the error wrap() throws (the handle cannot be made)
+  static void resolve_wrapped(Napi::Promise::Deferred& deferred, Napi::Env env, std::shared_ptr<Storage> storage) {
+    try {
+      deferred.Resolve(wrap(env, std::move(storage)));
+    } catch (const Napi::Error& e) {
+      deferred.Reject(e.Value());
+    }
+  }
+
   // the tensor behind `value` when it is one of this addon's, else null
   static Tensor* unwrap_or_null(const Napi::Value& value) {
     if (!value.IsObject()) return nullptr;

@@ -8,16 +8,14 @@ namespace {
 __global__ void adaptive_avgpool2d_kernel(adaptive_avgpool_params p, const float* __restrict__ in,
                                           float* __restrict__ out) {
   const int64_t total = static_cast<int64_t>(p.batch) * p.channels * p.out_height * p.out_width;
-  for (int64_t index = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; index < total;
-       index += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int j = static_cast<int>(index % p.out_width);
-    const int i = static_cast<int>((index / p.out_width) % p.out_height);
-    const int64_t plane = index / (static_cast<int64_t>(p.out_width) * p.out_height);
+  for (int64_t index = grid_first(); index < total; index += grid_stride()) {
+    const nchw_element o = nchw_element_of(index, p.out_height, p.out_width);
+    const int i = o.y, j = o.x;
     const int h0 = static_cast<int>(static_cast<int64_t>(i) * p.in_height / p.out_height);
     const int h1 = static_cast<int>((static_cast<int64_t>(i + 1) * p.in_height + p.out_height - 1) / p.out_height);
     const int w0 = static_cast<int>(static_cast<int64_t>(j) * p.in_width / p.out_width);
     const int w1 = static_cast<int>((static_cast<int64_t>(j + 1) * p.in_width + p.out_width - 1) / p.out_width);
-    const float* src = in + plane * p.in_height * p.in_width;
+    const float* src = in + o.plane * p.in_height * p.in_width;
     float sum = 0.0f;
     for (int h = h0; h < h1; ++h)
       for (int w = w0; w < w1; ++w) sum += src[h * p.in_width + w];

@@ -16,4 +16,18 @@ inline unsigned elementwise_blocks(int64_t count) {
   return static_cast<unsigned>(blocks < 1 ? 1 : (blocks > cap ? cap : blocks));
 }
 
+// the grid-stride loop: this thread's first element, and the step to its next
+__device__ inline int64_t grid_first() { return blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; }
+__device__ inline int64_t grid_stride() { return static_cast<int64_t>(gridDim.x) * blockDim.x; }
+
+// element `index` of an NCHW output of height x width planes: its column, row and plane (n * C + c)
+struct nchw_element {
+  int x, y;
+  int64_t plane;
+};
+__device__ inline nchw_element nchw_element_of(int64_t index, int height, int width) {
+  return {static_cast<int>(index % width), static_cast<int>((index / width) % height),
+          index / (static_cast<int64_t>(width) * height)};
+}
+
 }  // namespace alexnet

@@ -11,8 +11,7 @@ __global__ void lrn_kernel(lrn_params p, const float* __restrict__ in, float* __
   const int64_t total = static_cast<int64_t>(p.batch) * p.channels * plane;
   const int before = (p.size - 1) / 2, after = p.size / 2;  // after = ceil((size-1)/2)
   const float scale = p.alpha / static_cast<float>(p.size);
-  for (int64_t index = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; index < total;
-       index += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  for (int64_t index = grid_first(); index < total; index += grid_stride()) {
     const int64_t pixel = index % plane;
     const int c = static_cast<int>((index / plane) % p.channels);
     const int64_t image_base = (index / plane - c) * plane + pixel;  // channel 0 of this pixel

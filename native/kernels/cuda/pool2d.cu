@@ -12,15 +12,13 @@ template <bool is_max>
 __global__ void pool2d_kernel(pool2d_params p, bool count_include_pad, const float* __restrict__ in,
                               float* __restrict__ out) {
   const int64_t total = static_cast<int64_t>(p.batch) * p.channels * p.out_height * p.out_width;
-  for (int64_t index = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; index < total;
-       index += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int ow = static_cast<int>(index % p.out_width);
-    const int oh = static_cast<int>((index / p.out_width) % p.out_height);
-    const int64_t plane = index / (static_cast<int64_t>(p.out_width) * p.out_height);
+  for (int64_t index = grid_first(); index < total; index += grid_stride()) {
+    const nchw_element o = nchw_element_of(index, p.out_height, p.out_width);
+    const int oh = o.y, ow = o.x;
     const int h_start = oh * p.stride_h - p.pad_top, w_start = ow * p.stride_w - p.pad_left;
     const int h0 = max(h_start, 0), h1 = min(h_start + p.kernel_h, p.in_height);
     const int w0 = max(w_start, 0), w1 = min(w_start + p.kernel_w, p.in_width);
-    const float* src = in + plane * p.in_height * p.in_width;
+    const float* src = in + o.plane * p.in_height * p.in_width;
     float result = 0.0f;
     if (h0 < h1 && w0 < w1) {
       if (is_max) {
