@@ -95,6 +95,23 @@ void run_panels(lowp_panels_fn fn, const lowp_run& r, thread_pool& pool) {
 }
 
 // the caller's scratch for the converted input (kept between calls, per calling thread)
+// A run of rows x out_features over the packed weights (in_features deep), with the precision's epilogue
+// and, for int8, the scales and sums the layout holds after the panels; the caller sets the input and output
+lowp_run lowp_run_of(lowp_type type, int rows, int out_features, int in_features, const void* packed) {
+  lowp_run r;
+  r.rows = rows;
+  r.out_features = out_features;
+  r.steps = k_steps(type, in_features);
+  r.packed = packed;
+  r.epilogue = type == lowp_type::int8 ? int8_epilogue : bf16_epilogue;
+  if (type == lowp_type::int8) {
+    const lowp_layout l = lowp_packed_layout(type, out_features, in_features);
+    r.w_scales = reinterpret_cast<const float*>(static_cast<const uint8_t*>(packed) + l.scales_offset);
+    r.w_sums = reinterpret_cast<const int32_t*>(static_cast<const uint8_t*>(packed) + l.sums_offset);
+  }
+  return r;
+}
+
 uint8_t* input_scratch(size_t bytes) {
   thread_local aligned_buffer scratch;
   return reinterpret_cast<uint8_t*>(scratch.reserve((bytes + 3) / 4 + 16));
@@ -241,13 +258,8 @@ int bf16_linear_forward_cpu(const linear_params& p, const float* in, const void*
       if (p.in_features % 2) dst[p.in_features] = 0;
     }
   });
-  lowp_run r;
-  r.rows = p.rows;
-  r.out_features = p.out_features;
-  r.steps = steps;
+  lowp_run r = lowp_run_of(lowp_type::bf16, p.rows, p.out_features, p.in_features, packed);
   r.a = a;
-  r.packed = packed;
-  r.epilogue = bf16_epilogue;
   r.out = out;
   r.bias = bias;
   r.relu = p.relu;
@@ -326,19 +338,6 @@ uint8_t* quantize_input(const linear_params& p, const float* in, int8_act_quant 
   return a;
 }
 
-lowp_run int8_run_of(int rows, int out_features, int in_features, const void* packed) {
-  const lowp_layout l = lowp_packed_layout(lowp_type::int8, out_features, in_features);
-  lowp_run r;
-  r.rows = rows;
-  r.out_features = out_features;
-  r.steps = k_steps(lowp_type::int8, in_features);
-  r.packed = packed;
-  r.epilogue = int8_epilogue;
-  r.w_scales = reinterpret_cast<const float*>(static_cast<const uint8_t*>(packed) + l.scales_offset);
-  r.w_sums = reinterpret_cast<const int32_t*>(static_cast<const uint8_t*>(packed) + l.sums_offset);
-  return r;
-}
-
 }  // namespace
 
 int int8_linear_forward_cpu(const linear_params& p, const float* in, int8_act_quant act, const void* packed,
@@ -346,7 +345,7 @@ int int8_linear_forward_cpu(const linear_params& p, const float* in, int8_act_qu
   if (p.rows <= 0 || p.in_features <= 0 || p.out_features <= 0) return KERNEL_BAD_SHAPE;
   if (!(act.scale > 0.0f)) act = int8_dynamic_quant(in, static_cast<size_t>(p.rows) * p.in_features, pool);
   if (act_used) *act_used = act;
-  lowp_run r = int8_run_of(p.rows, p.out_features, p.in_features, packed);
+  lowp_run r = lowp_run_of(lowp_type::int8, p.rows, p.out_features, p.in_features, packed);
   r.a = quantize_input(p, in, act, r.steps, pool);
   r.out = out;
   r.bias = bias;
@@ -358,7 +357,7 @@ int int8_linear_forward_cpu(const linear_params& p, const float* in, int8_act_qu
 
 int int8_gemm_i32_cpu(int m, int n, int k, const uint8_t* a, const void* packed, int32_t* c, thread_pool& pool) {
   if (m <= 0 || n <= 0 || k <= 0) return KERNEL_BAD_SHAPE;
-  lowp_run r = int8_run_of(m, n, k, packed);
+  lowp_run r = lowp_run_of(lowp_type::int8, m, n, k, packed);
   uint8_t* padded = input_scratch(static_cast<size_t>(m) * r.steps * 4);
   for (int row = 0; row < m; ++row) {
     std::memcpy(padded + static_cast<size_t>(row) * r.steps * 4, a + static_cast<size_t>(row) * k, static_cast<size_t>(k));
