@@ -81,3 +81,14 @@ export async function checkConcurrentLinear(b: Pick<Binding, 'linear'>, pool: Te
   await Promise.all(inputs.map((x, i) => b.linear(dims, pool.upload(x), w, null, outputs[i], false)));
   inputs.forEach((x, i) => check(outputs[i].read(), ref.linear(dims, x, weight, null, false), `linear ${i}`));
 }
+
+/**
+ * int8 weights q/64, rows x k, with q in [-127, 127] and 127 or -127 in every row (output feature or channel),
+ * so that packing's per-row scale is exactly 1/64
+ */
+export function int8Weights(rows: number, k: number, seed: number): { q: Int8Array; weight: Float32Array } {
+  const next = ref.random(seed);
+  const q = Int8Array.from({ length: rows * k }, () => Math.floor(next() * 255) - 127);
+  for (let o = 0; o < rows; o++) q[o * k + Math.floor(next() * k)] = next() < 0.5 ? 127 : -127;
+  return { q, weight: Float32Array.from(q, (v) => v / 64) };
+}

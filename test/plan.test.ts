@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { native, type NativeTensor } from '../lib/native.js';
 import { ARCH_NAMES, buildArchitecture } from '../lib/model/archs.js';
+import type { ArchName } from '../lib/model/layers.js';
 import { Model } from '../lib/model/model.js';
 import { PLAN_OPS } from '../lib/model/plan.js';
 import { Rng } from '../lib/model/random.js';
@@ -23,68 +24,63 @@ function upload(data: Float32Array): NativeTensor {
   return t;
 }
 
+/** fn on a model of architecture `name` with random:seed weights, disposed after */
+async function withRandomModel(name: ArchName, seed: number, fn: (model: Model) => Promise<void>): Promise<void> {
+  const model = await Model.random(buildArchitecture(name), seed);
+  try {
+    await fn(model);
+  } finally {
+    model.dispose();
+  }
+}
+
 describe('Model.forward through runPlan', () => {
   for (const name of ARCH_NAMES) {
-    test(`${name}: plan and one primitive per layer give identical results, batch 2`, async () => {
-      const model = await Model.random(buildArchitecture(name), 3);
-      try {
-        const shape = [2, ...model.arch.input];
-        const input = randomInput(shape.reduce((x, y) => x * y, 1), 4);
-        const perLayer = await model.forward(input, shape, { plan: false });
-        const planned = await model.forward(input, shape);
-        assert.equal(planned.length, perLayer.length);
-        assert.ok(planned.every((v, i) => Object.is(v, perLayer[i])), 'bitwise identical');
-        // the cached plan runs again with the same result
-        assert.deepEqual(await model.forward(input, shape), planned);
-      } finally {
-        model.dispose();
-      }
-    });
+    test(`${name}: plan and one primitive per layer give identical results, batch 2`, () => withRandomModel(name, 3, async (model) => {
+      const shape = [2, ...model.arch.input];
+      const input = randomInput(shape.reduce((x, y) => x * y, 1), 4);
+      const perLayer = await model.forward(input, shape, { plan: false });
+      const planned = await model.forward(input, shape);
+      assert.equal(planned.length, perLayer.length);
+      assert.ok(planned.every((v, i) => Object.is(v, perLayer[i])), 'bitwise identical');
+      // the cached plan runs again with the same result
+      assert.deepEqual(await model.forward(input, shape), planned);
+    }));
   }
 
-  test('probabilities: a softmax record ends the plan of a network with logits (torchvision); the logits are unchanged', async () => {
-    const model = await Model.random(buildArchitecture('torchvision'), 9);
-    try {
-      const shape = [3, ...model.arch.input];
-      const input = randomInput(shape.reduce((x, y) => x * y, 1), 10);
-      const logits = await model.forward(input, shape);
-      const probabilities = await model.forward(input, shape, { probabilities: true });
-      // exactly the native softmax of the logits, and within float32 rounding of the float64 JS one
-      const t = upload(logits);
-      await b.softmax(Int32Array.of(3, 1000), t, t);
-      assert.ok(probabilities.every((v, i) => Object.is(v, t.read()[i])), 'the native softmax of the logits');
-      t.dispose();
-      const js = softmaxRows(logits, 3, 1000);
-      probabilities.forEach((v, i) => assert.ok(Math.abs(v - js[i]) <= 1e-6 * Math.max(js[i], 1e-3), `${i}: ${v} vs ${js[i]}`));
-      assert.ok(!probabilities.every((v, i) => v === logits[i]));
-      // the same, record by record
-      assert.deepEqual(await model.forward(input, shape, { probabilities: true, plan: false }), probabilities);
-      // a network whose last layer is a softmax gets no second one
-      const seed = await Model.random(buildArchitecture('seed'), 9);
-      const seedShape = [1, ...seed.arch.input];
-      const seedInput = randomInput(3 * 227 * 227, 11);
-      assert.deepEqual(await seed.forward(seedInput, seedShape, { probabilities: true }), await seed.forward(seedInput, seedShape));
-      seed.dispose();
-    } finally {
-      model.dispose();
-    }
-  });
+  test('probabilities: a softmax record ends the plan of a network with logits (torchvision); the logits are unchanged', () => withRandomModel('torchvision', 9, async (model) => {
+    const shape = [3, ...model.arch.input];
+    const input = randomInput(shape.reduce((x, y) => x * y, 1), 10);
+    const logits = await model.forward(input, shape);
+    const probabilities = await model.forward(input, shape, { probabilities: true });
+    // exactly the native softmax of the logits, and within float32 rounding of the float64 JS one
+    const t = upload(logits);
+    await b.softmax(Int32Array.of(3, 1000), t, t);
+    assert.ok(probabilities.every((v, i) => Object.is(v, t.read()[i])), 'the native softmax of the logits');
+    t.dispose();
+    const js = softmaxRows(logits, 3, 1000);
+    probabilities.forEach((v, i) => assert.ok(Math.abs(v - js[i]) <= 1e-6 * Math.max(js[i], 1e-3), `${i}: ${v} vs ${js[i]}`));
+    assert.ok(!probabilities.every((v, i) => v === logits[i]));
+    // the same, record by record
+    assert.deepEqual(await model.forward(input, shape, { probabilities: true, plan: false }), probabilities);
+    // a network whose last layer is a softmax gets no second one
+    const seed = await Model.random(buildArchitecture('seed'), 9);
+    const seedShape = [1, ...seed.arch.input];
+    const seedInput = randomInput(3 * 227 * 227, 11);
+    assert.deepEqual(await seed.forward(seedInput, seedShape, { probabilities: true }), await seed.forward(seedInput, seedShape));
+    seed.dispose();
+  }));
 
-  test('onLayer gets every layer in order, native ns for compute layers and 0 for free ones', async () => {
-    const model = await Model.random(buildArchitecture('torchvision'), 5);
-    try {
-      const shape = [1, ...model.arch.input];
-      const timings: { index: number; ns: number }[] = [];
-      await model.forward(randomInput(shape.reduce((x, y) => x * y, 1), 6), shape, { onLayer: (t) => timings.push(t) });
-      assert.deepEqual(timings.map((t) => t.index), model.arch.layers.map((_, i) => i));
-      model.arch.layers.forEach((layer, i) => {
-        if (layer.type === 'flatten' || layer.type === 'dropout') assert.equal(timings[i].ns, 0, layer.name);
-        else assert.ok(timings[i].ns > 0, `${layer.name}: ${timings[i].ns}`);
-      });
-    } finally {
-      model.dispose();
-    }
-  });
+  test('onLayer gets every layer in order, native ns for compute layers and 0 for free ones', () => withRandomModel('torchvision', 5, async (model) => {
+    const shape = [1, ...model.arch.input];
+    const timings: { index: number; ns: number }[] = [];
+    await model.forward(randomInput(shape.reduce((x, y) => x * y, 1), 6), shape, { onLayer: (t) => timings.push(t) });
+    assert.deepEqual(timings.map((t) => t.index), model.arch.layers.map((_, i) => i));
+    model.arch.layers.forEach((layer, i) => {
+      if (layer.type === 'flatten' || layer.type === 'dropout') assert.equal(timings[i].ns, 0, layer.name);
+      else assert.ok(timings[i].ns > 0, `${layer.name}: ${timings[i].ns}`);
+    });
+  }));
 });
 
 describe('runPlan', () => {

@@ -8,7 +8,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ALL_ISAS, native, type NativeTensor } from '../lib/native.js';
 import * as ref from './reference.js';
-import { isaSkip, relativeErrors, tensorPool } from './native-helpers.js';
+import { int8Weights, isaSkip, relativeErrors, tensorPool } from './native-helpers.js';
 import { random, randomArray } from './reference.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,14 +50,6 @@ async function packConv(dims: Int32Array, weight: Float32Array, precision: 'bf16
   const packed = b.packConv!(dims, upload(weight), false, precision);
   live.push(packed);
   return packed;
-}
-
-/** int8 weights q/64 with q in [-127, 127] and 127 or -127 in every output channel: packing's scale is exactly 1/64 */
-function int8Weights(outC: number, k: number, seed: number): { q: Int8Array; weight: Float32Array } {
-  const next = random(seed);
-  const q = Int8Array.from({ length: outC * k }, () => Math.floor(next() * 255) - 127);
-  for (let o = 0; o < outC; o++) q[o * k + Math.floor(next() * k)] = next() < 0.5 ? 127 : -127;
-  return { q, weight: Float32Array.from(q, (v) => v / 64) };
 }
 
 function defineTests(): void {

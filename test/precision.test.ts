@@ -7,7 +7,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ALL_ISAS, native, type NativeTensor } from '../lib/native.js';
 import * as ref from './reference.js';
-import { isaSkip, relativeErrors, tensorPool } from './native-helpers.js';
+import { int8Weights, isaSkip, relativeErrors, tensorPool } from './native-helpers.js';
 import { random, randomArray } from './reference.js';
 
 const b = native();
@@ -27,14 +27,6 @@ async function pack(outF: number, inF: number, weight: Float32Array, precision: 
 const SHAPES: Array<[number, number, number]> = [
   [1, 7, 17], [1, 130, 100], [2, 61, 33], [3, 9, 16], [4, 64, 81], [5, 257, 70], [13, 33, 45], [32, 100, 130],
 ];
-
-/** int8 weights q/64 with q in [-127, 127] and 127 or -127 in every row, so packLinear's scale is exactly 1/64 */
-function int8Weights(outF: number, inF: number, seed: number): { q: Int8Array; weight: Float32Array } {
-  const next = random(seed);
-  const q = Int8Array.from({ length: outF * inF }, () => Math.floor(next() * 255) - 127);
-  for (let o = 0; o < outF; o++) q[o * inF + Math.floor(next() * inF)] = next() < 0.5 ? 127 : -127;
-  return { q, weight: Float32Array.from(q, (v) => v / 64) };
-}
 
 function defineTests(): void {
   for (const [rows, inF, outF] of SHAPES) {
