@@ -11,6 +11,7 @@ import protobuf from 'protobufjs';
 import { PREPROCESS } from '../lib/model/archs.js';
 import { readCaffe } from '../lib/weights/caffe.js';
 import { CAFFE_PROTO } from '../lib/weights/proto/caffe-schema.js';
+import { assertUndecodableAndMissing } from './weights-fixtures.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'weights-caffe-cases-'));
 const NetParameter = protobuf.parse(CAFFE_PROTO, { keepCase: true }).root.lookupType('caffe.NetParameter');
@@ -76,9 +77,5 @@ test('refusals, word for word', async () => {
     const path = write(net);
     await assert.rejects(readCaffe(path), { code: 'ERR_WEIGHTS', message: `${path}: ${message}` }, message);
   }
-  const garbage = join(scratch, 'garbage.caffemodel');
-  writeFileSync(garbage, Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]));
-  await assert.rejects(readCaffe(garbage), { code: 'ERR_WEIGHTS', message: new RegExp(`^${garbage.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: expected a Caffe NetParameter but it does not decode \\(.+; truncated\\?\\)$`) });
-  const missing = join(scratch, 'missing.caffemodel');
-  await assert.rejects(readCaffe(missing), { code: 'ERR_WEIGHTS', message: `${missing}: cannot open: ENOENT: no such file or directory, open '${missing}'` });
+  await assertUndecodableAndMissing(readCaffe, scratch, '.caffemodel', 'a Caffe NetParameter');
 });

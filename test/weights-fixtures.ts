@@ -1,7 +1,8 @@
 // Shared by test/weights-*.test.ts: the fixtures written by test/fixtures/make_weight_fixtures.py, the
 // small architectures they were made for, and comparisons against the script's recorded values.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildArchitecture } from '../lib/model/archs.js';
 import type { ArchName, Architecture, LayerSpec } from '../lib/model/layers.js';
@@ -78,3 +79,16 @@ function readF32Npy(path: string): Float32Array {
 }
 
 export { relativeL2 } from './reference-forward.js';
+
+/**
+ * A protobuf format's reader on bytes that do not decode (`message`: "a Caffe NetParameter") and on a
+ * missing file, in `dir`: each refused with ERR_WEIGHTS and one line naming the file
+ */
+export async function assertUndecodableAndMissing(read: (path: string) => Promise<unknown>, dir: string, ext: string, message: string): Promise<void> {
+  const garbage = join(dir, `garbage${ext}`);
+  writeFileSync(garbage, Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]));
+  const escaped = garbage.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  await assert.rejects(read(garbage), { code: 'ERR_WEIGHTS', message: new RegExp(`^${escaped}: expected ${message} but it does not decode \\(.+; truncated\\?\\)$`) });
+  const missing = join(dir, `missing${ext}`);
+  await assert.rejects(read(missing), { code: 'ERR_WEIGHTS', message: `${missing}: cannot open: ENOENT: no such file or directory, open '${missing}'` });
+}
