@@ -15,26 +15,9 @@ import sys
 import time
 
 import torch
-import torch.nn as nn
 import torchvision
 
-
-class Quantizable(nn.Module):
-    def __init__(self, model):
-        super().__init__()
-        self.quant = torch.ao.quantization.QuantStub()
-        self.model = model
-        self.dequant = torch.ao.quantization.DeQuantStub()
-
-    def forward(self, x):
-        m = self.model
-        x = torch.flatten(m.avgpool(m.features(self.quant(x))), 1)
-        return self.dequant(m.classifier(x))
-
-
-def engine():
-    engines = torch.backends.quantized.supported_engines
-    return 'fbgemm' if 'fbgemm' in engines else 'onednn' if 'onednn' in engines else None
+from torch_int8 import static_int8, x86_engine
 
 
 def load(msg):
@@ -45,20 +28,15 @@ def load(msg):
     precision = msg['precision']
     eng = None
     if precision == 'int8':
-        eng = engine()
+        eng = x86_engine()
         if eng is None:
             raise RuntimeError(f'this torch has no x86 int8 engine (supported: {torch.backends.quantized.supported_engines})')
-        torch.backends.quantized.engine = eng
-        q = Quantizable(model).eval()
-        torch.ao.quantization.fuse_modules(q.model.features, [['0', '1'], ['3', '4'], ['6', '7'], ['8', '9'], ['10', '11']], inplace=True)
-        torch.ao.quantization.fuse_modules(q.model.classifier, [['1', '2'], ['4', '5']], inplace=True)
-        q.qconfig = torch.ao.quantization.get_default_qconfig(eng)
-        torch.ao.quantization.prepare(q, inplace=True)
-        with torch.no_grad():
-            for _ in range(4):
-                q(torch.randn(8, 3, 224, 224))
-        torch.ao.quantization.convert(q, inplace=True)
-        model = q
+
+        def calibrate(q):
+            with torch.no_grad():
+                for _ in range(4):
+                    q(torch.randn(8, 3, 224, 224))
+        model = static_int8(model, eng, calibrate)
 
     def run():
         with torch.no_grad():

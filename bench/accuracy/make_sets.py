@@ -28,6 +28,7 @@ the x86 engine is onednn, whose qconfig is fbgemm's without reduce_range.
 usage: make_sets.py OUT [--small] [--sets digits,photos]
 """
 import argparse
+import copy
 import json
 import os
 import sys
@@ -37,6 +38,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torchvision
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from torch_int8 import static_int8, x86_engine  # noqa: E402 (bench/, beside torch-peer.py, which shares it)
 
 MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
@@ -176,32 +180,6 @@ def photos_set(small):
     return model, u8, calib, evaluation, labels, 1, {'train': int(len(train)), 'photographs': PHOTOS}
 
 
-class Quantizable(nn.Module):
-    def __init__(self, model):
-        super().__init__()
-        self.quant = torch.ao.quantization.QuantStub()
-        self.model = model
-        self.dequant = torch.ao.quantization.DeQuantStub()
-
-    def forward(self, x):
-        m = self.model
-        x = torch.flatten(m.avgpool(m.features(self.quant(x))), 1)
-        return self.dequant(m.classifier(x))
-
-
-def torch_int8(model, calib_x, engine):
-    import copy
-    torch.backends.quantized.engine = engine
-    q = Quantizable(copy.deepcopy(model)).eval()
-    torch.ao.quantization.fuse_modules(q.model.features, [['0', '1'], ['3', '4'], ['6', '7'], ['8', '9'], ['10', '11']], inplace=True)
-    torch.ao.quantization.fuse_modules(q.model.classifier, [['1', '2'], ['4', '5']], inplace=True)
-    q.qconfig = torch.ao.quantization.get_default_qconfig(engine)
-    torch.ao.quantization.prepare(q, inplace=True)
-    batched(q, calib_x)
-    torch.ao.quantization.convert(q, inplace=True)
-    return q
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('out')
@@ -210,8 +188,7 @@ def main():
     parser.add_argument('--threads', type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    engines = torch.backends.quantized.supported_engines
-    engine = 'fbgemm' if 'fbgemm' in engines else 'onednn' if 'onednn' in engines else None
+    engine = x86_engine()
     for name in args.sets.split(','):
         model, u8, calib, evaluation, labels, upscale, info = (digits_set if name == 'digits' else photos_set)(args.small)
         out = os.path.join(args.out, name)
@@ -235,7 +212,8 @@ def main():
         result = {'fp32': fp32.tolist()}
         if engine:
             log(f'{name}: PyTorch int8 ({engine}), calibrated on {len(calib)} images')
-            q = torch_int8(model, to_inputs(u8[calib], upscale), engine)
+            calib_x = to_inputs(u8[calib], upscale)
+            q = static_int8(copy.deepcopy(model), engine, lambda q: batched(q, calib_x))
             result['int8'] = batched(q, eval_x).argmax(1).numpy().tolist()
         eval_labels = labels[evaluation]
         acc = lambda p: float(np.mean(np.array(p) == eval_labels))
@@ -243,7 +221,7 @@ def main():
         meta = {
             'set': name, 'classes': num_classes, 'height': int(u8.shape[1]), 'width': int(u8.shape[2]), 'upscale': upscale,
             'mean': MEAN.tolist(), 'std': STD.tolist(), 'calibration': int(len(calib)), 'evaluation': int(len(evaluation)),
-            'labels': eval_labels.tolist(), 'torch': {'version': torch.__version__, 'engine': engine, 'engines': engines, **result},
+            'labels': eval_labels.tolist(), 'torch': {'version': torch.__version__, 'engine': engine, 'engines': torch.backends.quantized.supported_engines, **result},
             'info': info,
         }
         with open(os.path.join(out, 'meta.json'), 'w') as f:
