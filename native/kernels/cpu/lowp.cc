@@ -112,6 +112,15 @@ lowp_run lowp_run_of(lowp_type type, int rows, int out_features, int in_features
   return r;
 }
 
+// a linear layer's run: p.rows x p.out_features into out (+ bias, relu); the caller sets the input
+lowp_run linear_run_of(lowp_type type, const linear_params& p, const void* packed, const float* bias, float* out) {
+  lowp_run r = lowp_run_of(type, p.rows, p.out_features, p.in_features, packed);
+  r.out = out;
+  r.bias = bias;
+  r.relu = p.relu;
+  return r;
+}
+
 uint8_t* input_scratch(size_t bytes) {
   thread_local aligned_buffer scratch;
   return reinterpret_cast<uint8_t*>(scratch.reserve((bytes + 3) / 4 + 16));
@@ -258,11 +267,8 @@ int bf16_linear_forward_cpu(const linear_params& p, const float* in, const void*
       if (p.in_features % 2) dst[p.in_features] = 0;
     }
   });
-  lowp_run r = lowp_run_of(lowp_type::bf16, p.rows, p.out_features, p.in_features, packed);
+  lowp_run r = linear_run_of(lowp_type::bf16, p, packed, bias, out);
   r.a = a;
-  r.out = out;
-  r.bias = bias;
-  r.relu = p.relu;
   run_panels(lowp_kernel_current().bf16, r, pool);
   return KERNEL_OK;
 }
@@ -345,12 +351,9 @@ int int8_linear_forward_cpu(const linear_params& p, const float* in, int8_act_qu
   if (p.rows <= 0 || p.in_features <= 0 || p.out_features <= 0) return KERNEL_BAD_SHAPE;
   if (!(act.scale > 0.0f)) act = int8_dynamic_quant(in, static_cast<size_t>(p.rows) * p.in_features, pool);
   if (act_used) *act_used = act;
-  lowp_run r = lowp_run_of(lowp_type::int8, p.rows, p.out_features, p.in_features, packed);
+  lowp_run r = linear_run_of(lowp_type::int8, p, packed, bias, out);
   r.a = quantize_input(p, in, act, r.steps, pool);
-  r.out = out;
-  r.bias = bias;
   r.act = act;
-  r.relu = p.relu;
   run_panels(lowp_kernel_current().int8, r, pool);
   return KERNEL_OK;
 }
