@@ -52,6 +52,16 @@ function sendCut(res: http.ServerResponse, data: Buffer, cut: number, how: 'end'
   });
 }
 
+/** A route whose first response stops after HALF of DATA (`how`), and whose later ones serve DATA (Range too) */
+function cutOnce(how: 'end' | 'destroy'): Route {
+  let calls = 0;
+  return (req, res) => {
+    calls += 1;
+    if (calls === 1) sendCut(res, DATA, HALF, how);
+    else sendFile(req, res, DATA);
+  };
+}
+
 let server: http.Server;
 let base: string;
 const routes = new Map<string, Route>();
@@ -113,12 +123,7 @@ describe('download', () => {
   });
 
   it('keeps a truncated transfer as .part and resumes it with a Range request', async () => {
-    let calls = 0;
-    routes.set('/cut.bin', (req, res) => {
-      calls += 1;
-      if (calls === 1) sendCut(res, DATA, HALF, 'end');
-      else sendFile(req, res, DATA);
-    });
+    routes.set('/cut.bin', cutOnce('end'));
     const url = `${base}/cut.bin`;
     const dest = join(dir, 'cut.bin');
     await assert.rejects(download(url, dest, { sha256: SHA }), {
@@ -136,12 +141,7 @@ describe('download', () => {
   });
 
   it('keeps what arrived before a dropped connection and completes on the next call', async () => {
-    let calls = 0;
-    routes.set('/drop.bin', (req, res) => {
-      calls += 1;
-      if (calls === 1) sendCut(res, DATA, HALF, 'destroy');
-      else sendFile(req, res, DATA);
-    });
+    routes.set('/drop.bin', cutOnce('destroy'));
     const dest = join(dir, 'drop.bin');
     await assert.rejects(download(`${base}/drop.bin`, dest, { sha256: SHA }), { code: 'ERR_DOWNLOAD' });
     assert.equal(existsSync(dest), false);
