@@ -10,6 +10,7 @@
 #include <string>
 
 #include "kernels/kernels.h"
+#include "napi/packed-weights.h"
 #include "napi/tensor-handle.h"
 
 namespace alexnet {
@@ -18,19 +19,7 @@ struct tensor_storage {
   float* data = nullptr;
   size_t length = 0;  // float32 elements
   std::string device = "cpu";
-  // 0 for a plain tensor; for weights packed by packLinear, their [out_features, in_features]
-  // (kernels.h LINEAR_PANEL layout), so linear() knows how to read them and checks they fit
-  int packed_out_features = 0, packed_in_features = 0;
-  // for weights packed by packLinear: their precision (bf16 and int8 hold kernels.h lowp_packed_layout
-  // bytes, the length rounded up to floats), and for int8 the activations' static quantization (scale 0:
-  // dynamic, per call)
-  lowp_type packed_precision = lowp_type::fp32;
-  int8_act_quant packed_act{0, 0};
-  // empty for a plain tensor; for conv weights packed by packConv, the shape they were packed for
-  // ("out,in,kh,kw,stride_h,stride_w,groups"), checked by conv2d()
-  std::string packed_conv;
-  // for packed conv weights: whether the Winograd-domain weights follow the panels (packConv's `winograd`)
-  bool packed_winograd = false;
+  packed_weights packed;  // how packLinear / packConv packed it; zero for a plain tensor
   // bytes mapped straight from the OS (large buffers), 0 when from malloc
   size_t mapped_bytes = 0;
 
@@ -48,9 +37,9 @@ struct tensor_storage {
 inline linear_weights linear_weights_of(const tensor_storage& w) {
   linear_weights lw;
   lw.data = w.data;
-  lw.packed = w.packed_out_features != 0;
-  lw.precision = w.packed_precision;
-  lw.act = w.packed_act;
+  lw.packed = w.packed.out_features != 0;
+  lw.precision = w.packed.precision;
+  lw.act = w.packed.act;
   return lw;
 }
 // floats that hold packed linear weights of a precision

@@ -53,15 +53,15 @@ op_error distinct(const op_record& r, const op_tensor* output, const op_tensor* 
 op_error check_conv2d(const op_record& r, op_step* s) {
   const op_tensor *input = r.tensors[0], *weight = r.tensors[1], *bias = r.tensors[2], *output = r.tensors[3];
   // weights packed by packConv carry the shape they were packed for (op-checks.h conv_pack_key)
-  op_error e = shape_error(conv2d_check(r.dims, buffers_of(input, weight, bias, output), weight->packed_conv, r.prefix));
+  op_error e = shape_error(conv2d_check(r.dims, buffers_of(input, weight, bias, output), weight->packed.conv, r.prefix));
   if (e.code) return e;
   conv2d_params& p = s->conv;
   p = conv2d_params_of(r.dims);
   p.relu = r.flags[0] == 1;
-  s->packed_weight = !weight->packed_conv.empty();
-  s->packed_winograd = weight->packed_winograd;
-  s->conv_precision = weight->packed_precision;
-  s->conv_act = weight->packed_act;
+  s->packed_weight = !weight->packed.conv.empty();
+  s->packed_winograd = weight->packed.winograd;
+  s->conv_precision = weight->packed.precision;
+  s->conv_act = weight->packed.act;
   // the CPU's im2col workspace and GEMM k use 32-bit sizes (CUDA's implicit GEMM has no workspace, and its
   // columns, batch * outHeight * outWidth, are bounded by the output's length, checked above)
   const int64_t workspace = product({p.in_channels / p.groups, p.kernel_h, p.kernel_w, p.groups, p.out_height, p.out_width});
@@ -91,15 +91,15 @@ op_error check_lrn(const op_record& r, op_step* s) {
 
 op_error check_linear(const op_record& r, op_step* s) {
   const op_tensor *input = r.tensors[0], *weight = r.tensors[1], *bias = r.tensors[2], *output = r.tensors[3];
-  op_error e = shape_error(linear_check(r.dims, buffers_of(input, weight, bias, output), weight->packed_out_features,
-                                        weight->packed_in_features, weight->packed_precision, r.prefix));
+  op_error e = shape_error(linear_check(r.dims, buffers_of(input, weight, bias, output), weight->packed.out_features,
+                                        weight->packed.in_features, weight->packed.precision, r.prefix));
   if (e.code) return e;
   s->linear = linear_params{r.dims[0], r.dims[1], r.dims[2], r.flags[0] == 1};
-  s->packed_weight = weight->packed_out_features != 0;
+  s->packed_weight = weight->packed.out_features != 0;
   s->linear_w.data = weight->data;
   s->linear_w.packed = s->packed_weight;
-  s->linear_w.precision = weight->packed_precision;
-  s->linear_w.act = weight->packed_act;
+  s->linear_w.precision = weight->packed.precision;
+  s->linear_w.act = weight->packed.act;
   return distinct(r, output, input, weight, bias);
 }
 

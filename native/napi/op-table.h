@@ -15,6 +15,7 @@
 
 #include "kernels/kernels.h"
 #include "napi/op-checks.h"
+#include "napi/packed-weights.h"
 
 struct CUstream_st;  // cudaStream_t, without the CUDA headers (the CPU addon is built without them)
 
@@ -39,12 +40,7 @@ struct op_tensor {
   float* data = nullptr;
   size_t length = 0;
   const void* storage = nullptr;  // identity: ops that cannot work in place compare these
-  // CPU weights packed at load (napi/native-tensor.h tensor_storage); never set on CUDA
-  std::string packed_conv;
-  bool packed_winograd = false;
-  int packed_out_features = 0, packed_in_features = 0;
-  lowp_type packed_precision = lowp_type::fp32;  // linear weights packed as bf16 / int8
-  int8_act_quant packed_act{0, 0};
+  packed_weights packed;  // CPU weights packed at load (tensor_storage's); never set on CUDA
 };
 
 // A decoded record: what an op's check reads

@@ -180,9 +180,9 @@ class pack_linear_worker : public Napi::AsyncWorker {
                         global_thread_pool());
         else
           int8_pack_cpu(out_features_, in_features_, storage_->data, packed->data, global_thread_pool());
-        packed->packed_out_features = out_features_;
-        packed->packed_in_features = in_features_;
-        packed->packed_precision = precision_;
+        packed->packed.out_features = out_features_;
+        packed->packed.in_features = in_features_;
+        packed->packed.precision = precision_;
         storage_ = std::move(packed);
         return;
       }
@@ -193,8 +193,8 @@ class pack_linear_worker : public Napi::AsyncWorker {
         storage_ = std::move(copy);
       }
       linear_pack_cpu(out_features_, in_features_, storage_->data, global_thread_pool());
-      storage_->packed_out_features = out_features_;
-      storage_->packed_in_features = in_features_;
+      storage_->packed.out_features = out_features_;
+      storage_->packed.in_features = in_features_;
     } catch (const std::bad_alloc&) {
       failed_ = true;
     }
@@ -225,7 +225,7 @@ Napi::Value op_pack_linear(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto weight = arg_tensor(env, info[1], "weight");
   const linear_params p = linear_weight_dims(env, info[0], *weight, "weight");
-  if (weight->packed_out_features != 0)
+  if (weight->packed.out_features != 0)
     throw_expected(env, "ERR_ARG", "an unpacked weight", "weight", "a NativeTensor packed by packLinear");
   const lowp_type precision = arg_precision(env, info, 2);
   // consume the handle now (it reads as disposed): the weights are packed in place, so no second copy
@@ -246,21 +246,21 @@ Napi::Value op_unpack_linear(const Napi::CallbackInfo& info) {
   check_dim(env, d, 0, "outFeatures", false);
   check_dim(env, d, 1, "inFeatures", false);
   const linear_params p{1, d[1], d[0], false};
-  if (packed->packed_out_features != p.out_features || packed->packed_in_features != p.in_features)
+  if (packed->packed.out_features != p.out_features || packed->packed.in_features != p.in_features)
     throw_expected(env, "ERR_ARG", "weights packed by packLinear for " + std::to_string(p.out_features) + " x " +
-                   std::to_string(p.in_features), "weight", packed->packed_out_features ? "other dims" : "an unpacked NativeTensor");
+                   std::to_string(p.in_features), "weight", packed->packed.out_features ? "other dims" : "an unpacked NativeTensor");
   std::shared_ptr<tensor_storage> storage;
   try {
     storage = std::make_shared<tensor_storage>(static_cast<size_t>(p.out_features) * p.in_features, false);
   } catch (const std::bad_alloc&) {
     throw_expected(env, "ERR_ALLOC", "enough free memory", "unpackLinear", "an allocation failure");
   }
-  if (packed->packed_precision == lowp_type::fp32) {
+  if (packed->packed.precision == lowp_type::fp32) {
     linear_unpack_cpu(p.out_features, p.in_features, packed->data, storage->data, global_thread_pool());
   } else {
     // bf16: the rounded weights; int8: the quantized weights times their feature's scale
-    lowp_unpack_cpu(packed->packed_precision, p.out_features, p.in_features, packed->data, storage->data);
-    if (packed->packed_precision == lowp_type::int8) {
+    lowp_unpack_cpu(packed->packed.precision, p.out_features, p.in_features, packed->data, storage->data);
+    if (packed->packed.precision == lowp_type::int8) {
       const lowp_layout l = lowp_packed_layout(lowp_type::int8, p.out_features, p.in_features);
       const float* scales = reinterpret_cast<const float*>(reinterpret_cast<const uint8_t*>(packed->data) + l.scales_offset);
       for (int j = 0; j < p.out_features; ++j)
@@ -277,23 +277,23 @@ Napi::Value op_linear_weight_info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto weight = arg_tensor(env, info[0], "weight");
   Napi::Object out = Napi::Object::New(env);
-  const lowp_type t = weight->packed_precision;
+  const lowp_type t = weight->packed.precision;
   out.Set("precision", precision_name(t));
-  if (t == lowp_type::int8 && !weight->packed_conv.empty()) {
-    const conv2d_params p = conv_params_of_key(weight->packed_conv);
+  if (t == lowp_type::int8 && !weight->packed.conv.empty()) {
+    const conv2d_params p = conv_params_of_key(weight->packed.conv);
     Napi::Float32Array scales = Napi::Float32Array::New(env, static_cast<size_t>(p.out_channels));
     conv_int8_scales(p, weight->data, scales.Data());
     out.Set("scales", scales);
-    out.Set("activationScale", weight->packed_act.scale);
-    out.Set("activationZeroPoint", weight->packed_act.zero_point);
+    out.Set("activationScale", weight->packed.act.scale);
+    out.Set("activationZeroPoint", weight->packed.act.zero_point);
   } else if (t == lowp_type::int8) {
-    const lowp_layout l = lowp_packed_layout(t, weight->packed_out_features, weight->packed_in_features);
-    Napi::Float32Array scales = Napi::Float32Array::New(env, static_cast<size_t>(weight->packed_out_features));
+    const lowp_layout l = lowp_packed_layout(t, weight->packed.out_features, weight->packed.in_features);
+    Napi::Float32Array scales = Napi::Float32Array::New(env, static_cast<size_t>(weight->packed.out_features));
     std::memcpy(scales.Data(), reinterpret_cast<const uint8_t*>(weight->data) + l.scales_offset,
-                sizeof(float) * weight->packed_out_features);
+                sizeof(float) * weight->packed.out_features);
     out.Set("scales", scales);
-    out.Set("activationScale", weight->packed_act.scale);
-    out.Set("activationZeroPoint", weight->packed_act.zero_point);
+    out.Set("activationScale", weight->packed.act.scale);
+    out.Set("activationZeroPoint", weight->packed.act.zero_point);
   }
   return out;
 }
@@ -303,13 +303,13 @@ Napi::Value op_linear_weight_info(const Napi::CallbackInfo& info) {
 Napi::Value op_set_linear_activation_quant(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto weight = arg_tensor(env, info[0], "weight");
-  if (weight->packed_precision != lowp_type::int8)
+  if (weight->packed.precision != lowp_type::int8)
     throw_expected(env, "ERR_ARG", "int8 weights packed by packLinear or packConv", "weight", "other weights");
   if (!info[1].IsNumber() || !(info[1].As<Napi::Number>().FloatValue() >= 0.0f) ||
       !std::isfinite(info[1].As<Napi::Number>().FloatValue()))
     throw_expected(env, "ERR_ARG", "a finite scale >= 0", "scale", describe_value(info[1]));
   const int64_t zero_point = arg_integer(env, info[2], "zeroPoint", 0, 255);
-  weight->packed_act = int8_act_quant{info[1].As<Napi::Number>().FloatValue(), static_cast<int>(zero_point)};
+  weight->packed.act = int8_act_quant{info[1].As<Napi::Number>().FloatValue(), static_cast<int>(zero_point)};
   return env.Undefined();
 }
 
@@ -328,7 +328,7 @@ Napi::Value op_int8_gemm_i32(const Napi::CallbackInfo& info) {
     throw_expected(env, "ERR_SHAPE", std::to_string(static_cast<int64_t>(d[0]) * d[2]) + " elements", "a",
                    std::to_string(a.ElementLength()));
   auto weight = arg_tensor(env, info[2], "weight");
-  if (weight->packed_precision != lowp_type::int8 || weight->packed_out_features != d[1] || weight->packed_in_features != d[2])
+  if (weight->packed.precision != lowp_type::int8 || weight->packed.out_features != d[1] || weight->packed.in_features != d[2])
     throw_expected(env, "ERR_ARG", "int8 weights packed by packLinear for " + std::to_string(d[1]) + " x " + std::to_string(d[2]),
                    "weight", "other weights");
   Napi::Int32Array c = Napi::Int32Array::New(env, static_cast<size_t>(d[0]) * d[1]);
@@ -374,7 +374,7 @@ static conv2d_params conv_weight_dims(Napi::Env env, const Napi::Value& value, c
 Napi::Value op_pack_conv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto weight = arg_tensor(env, info[1], "weight");
-  if (!weight->packed_conv.empty() || weight->packed_out_features != 0)
+  if (!weight->packed.conv.empty() || weight->packed.out_features != 0)
     throw_expected(env, "ERR_ARG", "an unpacked weight", "weight", "a packed NativeTensor");
   const conv2d_params p = conv_weight_dims(env, info[0], *weight, true);
   const bool winograd = info.Length() < 3 || info[2].IsUndefined() ? true : arg_boolean(env, info[2], "winograd");
@@ -393,9 +393,9 @@ Napi::Value op_pack_conv(const Napi::CallbackInfo& info) {
   } catch (const std::bad_alloc&) {
     throw_expected(env, "ERR_ALLOC", "enough free memory", "packConv", "an allocation failure");
   }
-  storage->packed_conv = conv_pack_key(p);
-  storage->packed_precision = precision;
-  storage->packed_winograd = precision == lowp_type::fp32 && winograd;
+  storage->packed.conv = conv_pack_key(p);
+  storage->packed.precision = precision;
+  storage->packed.winograd = precision == lowp_type::fp32 && winograd;
   // consume the handle like packLinear: the plain copy is freed once no kernel reads it
   weight.reset();
   NativeTensor::unwrap_or_null(info[1])->take();
@@ -406,9 +406,9 @@ Napi::Value op_unpack_conv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto packed = arg_tensor(env, info[1], "weight");
   const conv2d_params p = conv_weight_dims(env, info[0], *packed, false);
-  if (packed->packed_conv != conv_pack_key(p))
+  if (packed->packed.conv != conv_pack_key(p))
     throw_expected(env, "ERR_ARG", "weights packed by packConv for " + conv_pack_key(p), "weight",
-                   packed->packed_conv.empty() ? "an unpacked NativeTensor" : "weights packed for " + packed->packed_conv);
+                   packed->packed.conv.empty() ? "an unpacked NativeTensor" : "weights packed for " + packed->packed.conv);
   std::shared_ptr<tensor_storage> storage;
   try {
     storage = std::make_shared<tensor_storage>(
@@ -416,8 +416,8 @@ Napi::Value op_unpack_conv(const Napi::CallbackInfo& info) {
   } catch (const std::bad_alloc&) {
     throw_expected(env, "ERR_ALLOC", "enough free memory", "unpackConv", "an allocation failure");
   }
-  if (packed->packed_precision != lowp_type::fp32)
-    conv_lowp_unpack_cpu(packed->packed_precision, p, packed->data, storage->data);
+  if (packed->packed.precision != lowp_type::fp32)
+    conv_lowp_unpack_cpu(packed->packed.precision, p, packed->data, storage->data);
   else
     conv_unpack_cpu(p, packed->data, storage->data, global_thread_pool());
   return NativeTensor::wrap(env, std::move(storage));
@@ -511,7 +511,7 @@ Napi::Value op_pack_quantized(const Napi::CallbackInfo& info) {
       storage = std::make_shared<tensor_storage>((conv_lowp_packed_bytes(lowp_type::int8, p) + 3) / 4, true);  // zero: the gaps between groups
       const int8_t* q = fetch(0, out, buffer);
       if (q) conv_int8_pack_quantized_cpu(p, q, scales.Data(), storage->data, global_thread_pool());
-      storage->packed_conv = conv_pack_key(p);
+      storage->packed.conv = conv_pack_key(p);
     } else {
       storage = std::make_shared<tensor_storage>(lowp_packed_floats(lowp_type::int8, d[0], d[1]), false);
       constexpr int64_t CHUNK_ROWS = 16 * LOWP_PANEL;  // fc6: 2.4 MB at a time
@@ -522,8 +522,8 @@ Napi::Value op_pack_quantized(const Napi::CallbackInfo& info) {
           int8_pack_quantized_rows_cpu(d[0], d[1], static_cast<int>(row), static_cast<int>(rows), q, scales.Data(), storage->data,
                                        global_thread_pool());
       }
-      storage->packed_out_features = d[0];
-      storage->packed_in_features = d[1];
+      storage->packed.out_features = d[0];
+      storage->packed.in_features = d[1];
     }
   } catch (const std::bad_alloc&) {
     throw_expected(env, "ERR_ALLOC", "enough free memory", "packQuantized", "an allocation failure");
@@ -532,7 +532,7 @@ Napi::Value op_pack_quantized(const Napi::CallbackInfo& info) {
     storage.reset();
     throw make_error(env, path.empty() || problem.rfind("Expected int8", 0) == 0 ? "ERR_ARG" : "ERR_WEIGHTS", problem);
   }
-  storage->packed_precision = lowp_type::int8;
+  storage->packed.precision = lowp_type::int8;
   return NativeTensor::wrap(env, std::move(storage));
 }
 

@@ -26,12 +26,7 @@ struct cpu_backend {
     t.data = s.data;
     t.length = s.length;
     t.storage = &s;
-    t.packed_conv = s.packed_conv;
-    t.packed_winograd = s.packed_winograd;
-    t.packed_out_features = s.packed_out_features;
-    t.packed_in_features = s.packed_in_features;
-    t.packed_precision = s.packed_precision;
-    t.packed_act = s.packed_act;
+    t.packed = s.packed;
     return t;
   }
   static int device_of(const storage&) { return 0; }
