@@ -77,6 +77,16 @@ for (const batch of batches) {
       }
     }
     cases.push({ name: `ours ${precision}`, batch, times: [], run: async () => { const t = performance.now(); await model.forward(input, shape); return performance.now() - t; } });
+    if (precision === 'int8') {
+      // and with static scales, like PyTorch's calibrated int8 (bench's calibration: min/max over 8 random
+      // inputs, the scales its QDQ export carries)
+      const { staticInt8 } = await import('../lib/commands/bench.js');
+      const again = await (await import('../lib/index.js')).loadModel({ arch: 'torchvision', weights: 'random:1', precision: 'int8' });
+      const fp32 = await Model.random(arch, 1);
+      const calibrated = (await staticInt8(undefined, fp32, again.model, 1)).model;
+      fp32.dispose();
+      cases.push({ name: 'ours int8 static', batch, times: [], run: async () => { const t = performance.now(); await calibrated.forward(input, shape); return performance.now() - t; } });
+    }
   }
   for (const precision of torchPrecisions) {
     const key = `${precision}-${batch}`;
@@ -99,7 +109,7 @@ const rows = cases.map((c) => {
   return [c.name, String(c.batch), m.toFixed(2), (1000 * c.batch / m).toFixed(1), ratio('PyTorch int8'), ratio('PyTorch fp32')];
 });
 process.stdout.write([
-  `torchvision AlexNet, random weights, ${threads} threads, ${warmup} warm-up + ${iters} timed iterations, cases interleaved`,
+  `torchvision AlexNet, random weights (ours int8: scales per batch; int8 static: calibrated), ${threads} threads, ${warmup} warm-up + ${iters} timed iterations, cases interleaved`,
   ...notes,
   renderTable(['case', 'batch', 'median ms', 'img/s', 'time / PyTorch int8', 'time / PyTorch fp32'], rows, [false, true, true, true, true, true]),
   '',

@@ -244,7 +244,7 @@ function int8Activations(model: BenchModel): 'static' | 'dynamic' | null {
  * fp32 weights calibrated here (min/max over 8 random inputs drawn like the timed ones) and written to a
  * scratch int8 file, which both engines then load: the same weights, scales and rounding.
  */
-async function staticInt8(path: string | undefined, fp32: BenchModel, int8: BenchModel, seed: number) {
+export async function staticInt8(path: string | undefined, fp32: BenchModel, int8: BenchModel, seed: number) {
   const { readInt8Model } = await import('../quantize/file.js');
   const { int8ExportInputs } = await import('../quantize/export.js');
   const { encodeOnnx } = await import('../weights/onnx-export.js');
