@@ -62,12 +62,13 @@ function writeValues(out: NativeTensor | Float32Array, values: Float32Array, off
 const failureIndex = new WeakMap<ClassificationFailure, number>();
 
 /**
- * The failure of one input; an error that does not name the input yet (a batch's) is wrapped in one that does.
+ * The failure of one input; an error that does not name the input yet (a batch's, or one thrown from inside an
+ * input such as a raw-pixels object's getter) is wrapped in one that does, with the same code.
  * The Error itself rides along, not enumerable, so JSON output stays {input, error, code}.
  */
-function failure(index: number, input: string, error: Error, nameIt = false): ClassificationFailure {
-  const named = nameIt && !error.message.startsWith(`${input}:`) ? new Error(`${input}: ${error.message}`, { cause: error }) : error;
+function failure(index: number, input: string, error: Error): ClassificationFailure {
   const code = (error as NodeJS.ErrnoException).code ?? ((error.cause as NodeJS.ErrnoException | undefined)?.code) ?? 'ERR_INPUT';
+  const named = error.message.startsWith(`${input}:`) ? error : Object.assign(new Error(`${input}: ${error.message}`, { cause: error }), { code });
   const f = Object.defineProperty({ input, error: named.message, code }, 'cause', { value: named, enumerable: false }) as ClassificationFailure;
   failureIndex.set(f, index);
   return f;
@@ -231,11 +232,10 @@ export class Classifier {
       }
     });
     const results = await this.classifySources(sources, options.top ?? 5, batch, onFailure, loadFailures);
-    // input order: a .npy that failed to load stands where its items would have
-    const all: { index: number; result: Classification | ClassificationFailure }[] = [
-      ...loadFailures.map((f) => ({ index: failureIndex.get(f)!, result: f })),
-      ...results.map((result, i) => ({ index: sources[i].index, result })),
-    ].filter((r) => r.result !== undefined);
+    // input order: a .npy that failed to load stands where its items would have. 'stop' leaves holes where
+    // nothing ran; forEach skips them (spreading the sparse array would make them undefined entries)
+    const all: { index: number; result: Classification | ClassificationFailure }[] = loadFailures.map((f) => ({ index: failureIndex.get(f)!, result: f }));
+    results.forEach((result, i) => all.push({ index: sources[i].index, result }));
     all.sort((a, b) => a.index - b.index);
     return all.map((r) => r.result);
   }
@@ -308,7 +308,7 @@ export class Classifier {
           } catch (error) {
             // a shape the network cannot take fails this batch's inputs only (classifyEach)
             if (onFailure === 'stop' || !['ERR_SHAPE', 'ERR_IMAGE'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
-            for (const i of chunk) results[i] = failure(sources[i].index, sources[i].name, error as Error, true);
+            for (const i of chunk) results[i] = failure(sources[i].index, sources[i].name, error as Error);
             continue;
           }
           chunk.forEach((i, row) => {

@@ -49,7 +49,7 @@ export const AREAS = {
       { name: 'onnx', files: ['onnx.js', 'onnx-export.js'], fast: ['weights-onnx-graphs', 'weights-onnx-defaults', 'weights-onnx'], slow: ['weights-resolve', 'safety', 'ort-oracle'] },
       { name: 'formats', files: ['caffe.js', 'keras.js', 'keras-h5-worker.js', 'npy.js', 'safetensors.js'], fast: ['weights-npy-cases', 'weights-caffe-cases', 'weights-safetensors-cases', 'weights-formats', 'weights-safetensors'], slow: ['weights-resolve', 'weights-forward', 'safety'] },
       { name: 'resolve', files: ['resolve.js', 'index.js', 'detect.js', 'convert.js', 'limits.js', 'types.js'], fast: ['weights-detect', 'weights-resolve', 'weights-formats'], slow: ['weights-commands', 'weights-forward', 'safety'] },
-      { name: 'download', files: ['cache.js', 'download.js', 'lock.js'], fast: ['download'], slow: ['weights-commands'] },
+      { name: 'download', files: ['cache.js', 'download.js', 'lock.js', 'registry.js'], fast: ['download', 'weights-registry'], slow: ['weights-commands'] },
     ],
   },
   model: {
@@ -201,7 +201,7 @@ async function runArea(area, opts) {
       dryRunTimeoutMinutes: 30,
       tempDirName: '.stryker-tmp',
       cleanTempDir: true,
-      ignorePatterns: ['bench', 'docs', 'reports', '.device', '/test/*.ts', '/lib', '/bin', '/tsconfig.json'], // no tsc runs: TypeScript 7 has no JS API for Stryker's tsconfig rewrite
+      ignorePatterns: ['bench', 'docs', 'reports', '.device', '/build/CMakeFiles', '/build/**/*.o', '/test/*.ts', '/lib', '/bin', '/tsconfig.json'], // no tsc runs: TypeScript 7 has no JS API for Stryker's tsconfig rewrite
       plugins: ['@stryker-mutator/*', join(ROOT, 'scripts', 'mutate-sample-ignorer.mjs')],
       ignorers: isSample ? ['alexnet-sample'] : [],
       disableTypeChecks: false,

@@ -14,6 +14,7 @@ import type { Model } from '../lib/model/model.js';
 import type { Preprocess } from '../lib/model/layers.js';
 import { buildArchitecture } from '../lib/model/archs.js';
 import { writeNpy } from '../lib/weights/npy.js';
+import type { NativeTensor } from '../lib/native.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'alexnet-classifier-each-'));
 
@@ -144,4 +145,82 @@ test('classifyItems: a size the network cannot take is refused naming the first 
   const results = await classifier.classifyItems([item('a', 227), item('d', 235)], 1);
   assert.deepEqual(results.map((r) => r.input), ['a', 'd']);
   assert.equal(results.length, 2);
+});
+
+// classify() stops at the first failure: what it throws and what it leaves unrun, by input order
+test('classify: the failure of the lowest input is thrown and nothing after it runs, across batches, shapes and .npy files', async () => {
+  const f = inputs();
+  const missingNpy = join(scratch, 'missing.npy');
+  const big = join(scratch, 'big.npy');
+  writeNpy(big, [3, 235, 235], scores([0, 0, 1], [3, 235, 235]));
+  const smallPair = join(scratch, 'small-pair.npy');
+  writeNpy(smallPair, [2, 3, 224, 224], new Float32Array(2 * 3 * 224 * 224));
+  const cases: [string, string[], string][] = [
+    // the unreadable image and the good .npy share a batch: the batch stops before its forward pass
+    ['one batch', [f.missing, f.good], `${f.missing}: expected a readable image file but found no such file`],
+    // 235x235 is another shape (another batch, run after the 227 one): it does not run either
+    ['a later shape', [f.missing, big], `${f.missing}: expected a readable image file but found no such file`],
+    // a .npy that cannot be read is known before any batch: the good input after it does not run
+    ['a .npy first', [missingNpy, f.good], `${missingNpy}: expected a readable .npy file but found no such file`],
+    // so is a size the network cannot take (found before anything is decoded)
+    ['a wrong size first', [f.small1, f.good], `${f.small1}: expected 227x227 input for seed but found 224x224`],
+  ];
+  for (const [what, paths, message] of cases) {
+    const { model, calls } = standIn();
+    const classifier = new Classifier(model, buildArchitecture('seed', 3).preprocess, undefined, 'x');
+    await assert.rejects(classifier.classify(paths), { message }, what);
+    assert.deepEqual(calls, [], `${what}: no forward pass`);
+  }
+  // both items of one .npy have the size the network cannot take: the first of them (#0) is thrown
+  const classifier = new Classifier(standIn().model, buildArchitecture('seed', 3).preprocess, undefined, 'x');
+  await assert.rejects(classifier.classify([smallPair]), { code: 'ERR_IMAGE', message: `${smallPair}#0: expected 227x227 input for seed but found 224x224` });
+});
+
+test('classifyEach: a .npy that cannot be read fails in its place; an error that does not name its input is named, its code kept', async () => {
+  const f = inputs();
+  const missingNpy = join(scratch, 'missing.npy');
+  const { model, calls } = standIn();
+  const classifier = new Classifier(model, buildArchitecture('seed', 3).preprocess, undefined, 'x');
+  // raw pixels whose data getter throws: the loader's own error, which names nothing
+  const throwing = { width: 227, height: 227, channels: 3, get data(): Uint8Array { throw Object.assign(new Error('pixels gone'), { code: 'ERR_GONE' }); } };
+  const results = await classifier.classifyEach([f.good, missingNpy, throwing, f.batch]);
+  assert.deepEqual(calls, [[4, 3, 227, 227]]);
+  assert.deepEqual(JSON.parse(JSON.stringify(results)).map((r: { input: string; error?: string; code?: string }) => [r.input, r.error ?? 'ok', r.code ?? 'ok']), [
+    [f.good, 'ok', 'ok'],
+    [missingNpy, `${missingNpy}: expected a readable .npy file but found no such file`, 'ERR_IMAGE'],
+    ['<buffer 2>', '<buffer 2>: pixels gone', 'ERR_GONE'],
+    [`${f.batch}#0`, 'ok', 'ok'],
+    [`${f.batch}#1`, 'ok', 'ok'],
+  ]);
+  const named = (results[2] as ClassificationFailure).cause as NodeJS.ErrnoException;
+  assert.equal(named.code, 'ERR_GONE');
+  assert.equal((named.cause as Error).message, 'pixels gone');
+  // classify() throws the named error, with its code
+  await assert.rejects(classifier.classify([throwing]), { code: 'ERR_GONE', message: '<buffer 0>: pixels gone' });
+});
+
+test('classify on the CPU: the batch input is one NativeTensor of min(batch, inputs) rows, freed after the run', async () => {
+  const f = inputs();
+  const per = 3 * 227 * 227;
+  const given: { tensor: NativeTensor; length: number; rows: number }[] = [];
+  const model = {
+    arch: buildArchitecture('seed', 3),
+    device: 'cpu',
+    async forward(data: NativeTensor, shape: number[]) {
+      given.push({ tensor: data, length: data.length, rows: shape[0] });
+      const values = data.read(0, shape[0] * per);
+      return Float32Array.from({ length: shape[0] * 3 }, (_, i) => values[Math.floor(i / 3) * per + (i % 3)]);
+    },
+    dispose() {},
+  } as unknown as Model;
+  const classifier = new Classifier(model, buildArchitecture('seed', 3).preprocess, undefined, 'x');
+  // 3 inputs, batch 32 by default: 3 rows, not 32
+  const results = await classifier.classify([f.good, f.batch]);
+  assert.deepEqual(results.map((r) => r.predictions[0].index), [1, 0, 2]);
+  assert.deepEqual(given.map((g) => [g.length, g.rows]), [[3 * per, 3]]);
+  // batch 2 over 3 inputs: one tensor of 2 rows, run twice
+  await classifier.classify([f.good, f.batch], { batch: 2 });
+  assert.deepEqual(given.slice(1).map((g) => [g.length, g.rows]), [[2 * per, 2], [2 * per, 1]]);
+  assert.equal(given[1].tensor, given[2].tensor);
+  for (const g of given) assert.throws(() => g.tensor.read(0, 1), { code: 'ERR_DISPOSED' });
 });
