@@ -118,6 +118,18 @@ test('initParameter: weights N(0, 2/fan_in) (He), biases U(-1/sqrt(fan_in), 1/sq
   const u = new Rng(7);
   assert.deepEqual(Array.from(initParameter(new Rng(7), [3], 4, true)), [0, 1, 2].map(() => Math.fround((2 * u.next() - 1) / 2)));
   assert.deepEqual(initParameter(new Rng(1), [0, 3], 3, false), new Float32Array(0));
+  // a tensor of N values takes exactly N draws from the generator, so the next tensor's values do not move:
+  // N uniforms for a bias; N normals for a weight (3 normals use two Box-Muller pairs, the 4th is the spare)
+  const uniforms = new Rng(7);
+  const fourth = [0, 1, 2, 3].map(() => uniforms.next())[3];
+  const afterBias = new Rng(7);
+  initParameter(afterBias, [3], 4, true);
+  assert.equal(afterBias.next(), fourth);
+  const normals = new Rng(7);
+  const fourthNormal = [0, 1, 2, 3].map(() => normals.normal())[3];
+  const afterWeight = new Rng(7);
+  initParameter(afterWeight, [3], 4, false);
+  assert.equal(afterWeight.normal(), fourthNormal);
 });
 
 test('parseRandomSpec: random and random:SEED only', () => {

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Architecture, LayerSpec } from '../lib/model/layers.js';
-import { inferShapes, parameterShapes, poolOutputSize, shapeSize } from '../lib/model/shapes.js';
+import { inferShapes, parameterShapes, poolOutputSize, sameShape, shapeSize, shapeText } from '../lib/model/shapes.js';
 import { PREPROCESS } from '../lib/model/archs.js';
 
 test('poolOutputSize: a hand table where ceil and floor differ', () => {
@@ -82,6 +82,18 @@ test('inferShapes refuses what cannot run, naming the layer', () => {
   assert.throws(() => inferShapes(arch([{ type: 'maxPool2d', name: 'p', kernel: [3, 3], stride: [2, 2], pad: [0, 0, 0, 0], ceil: false }], [3, 2, 2], 3)), {
     code: 'ERR_SHAPE', message: 'Expected an input of at least 3x3 for layer p but received 2x2',
   });
+  // one side too small is enough: conv 7x7 on 9x5 (out 3 x -1), on 5x9; pool 3x3/2 on 5x2 (out 2 x 0), on 2x5
+  assert.throws(() => inferShapes(arch([conv('c1', 6, 7, 1, [0, 0, 0, 0])], [3, 9, 5], 6)), {
+    code: 'ERR_SHAPE', message: 'Expected an input of at least 7x7 for layer c1 but received 9x5',
+  });
+  assert.throws(() => inferShapes(arch([conv('c1', 6, 7, 1, [0, 0, 0, 0])], [3, 5, 9], 6)), {
+    code: 'ERR_SHAPE', message: 'Expected an input of at least 7x7 for layer c1 but received 5x9',
+  });
+  for (const [h, w] of [[5, 2], [2, 5]]) {
+    assert.throws(() => inferShapes(arch([{ type: 'maxPool2d', name: 'p', kernel: [3, 3], stride: [2, 2], pad: [0, 0, 0, 0], ceil: false }], [3, h, w], 3)), {
+      code: 'ERR_SHAPE', message: `Expected an input of at least 3x3 for layer p but received ${h}x${w}`,
+    });
+  }
   assert.throws(() => inferShapes(arch([{ type: 'flatten', name: 'f' }, { type: 'lrn', name: 'n', size: 3, alpha: 1, beta: 1, k: 1 }], [3, 2, 2], 12)), {
     code: 'ERR_SHAPE', message: 'Expected a [C,H,W] input for layer n (lrn) but received [12]',
   });
@@ -91,4 +103,31 @@ test('inferShapes refuses what cannot run, naming the layer', () => {
   assert.throws(() => inferShapes(arch([{ type: 'flatten', name: 'f' }], [3, 2, 2], 10)), {
     code: 'ERR_SHAPE', message: 'Expected the network hand to end in 10 classes but its output is [12]',
   });
+});
+
+test('inferShapes: an output of exactly 1x1 is an output (conv 7x7 on 7x7, pool 3x3/2 on 3x3)', () => {
+  const shapes = inferShapes(arch([
+    conv('c1', 4, 7, 1, [0, 0, 0, 0]), //                                                                        7x7 -> 1x1
+    { type: 'flatten', name: 'f' },
+  ], [3, 7, 7], 4));
+  assert.deepEqual(shapes.map((s) => s.outShape), [[4, 1, 1], [4]]);
+  const pooled = inferShapes(arch([
+    { type: 'maxPool2d', name: 'p', kernel: [3, 3], stride: [2, 2], pad: [0, 0, 0, 0], ceil: false }, //        3x3 -> 1x1
+    { type: 'flatten', name: 'f' },
+  ], [2, 3, 3], 2));
+  assert.deepEqual(pooled.map((s) => s.outShape), [[2, 1, 1], [2]]);
+  // the head must give numClasses values in one flat vector: [4,1,1] is not [4]
+  assert.throws(() => inferShapes(arch([conv('c1', 4, 7, 1, [0, 0, 0, 0])], [3, 7, 7], 4)), {
+    code: 'ERR_SHAPE', message: 'Expected the network hand to end in 4 classes but its output is [4,1,1]',
+  });
+});
+
+test('shapeText and sameShape, as the weights detector uses them', () => {
+  assert.equal(shapeText([64, 3, 11, 11]), '[64,3,11,11]');
+  assert.equal(shapeText(undefined), 'missing');
+  assert.equal(sameShape([64, 3, 11, 11], [64, 3, 11, 11]), true);
+  assert.equal(sameShape(undefined, [64]), false);
+  assert.equal(sameShape([64, 3], [64, 4]), false);
+  assert.equal(sameShape([64], [64, 1]), false);
+  assert.equal(sameShape([64, 1], [64]), false);
 });
