@@ -2,6 +2,7 @@
 // `npm run mutate`: how many realistic bugs would the tests notice?
 //
 //   npm run mutate -- ts [--area score,weights,model,classifier] [--sample N|all] [--seed S] [--group NAME,...] [--incremental] [--fast-only]
+//   npm run mutate -- ts --area A --sample N --seed S --retest-survivors   # after a --fast-only run: its survivors again, end-to-end tests too
 //   npm run mutate -- native [--only NAME,...]
 //   npm run mutate                  # both: every TS area (sampled, 60 mutants each), then every planted native bug
 //
@@ -46,14 +47,14 @@ export const AREAS = {
     groups: [
       { name: 'pickle', files: ['pickle.js'], fast: ['weights-pickle', 'weights-pickle-values', 'weights-torch'], slow: ['weights-torch-cases', 'safety'] },
       { name: 'torch', files: ['torch.js', 'zip.js', 'dtypes.js'], fast: ['weights-dtypes', 'weights-zip', 'weights-torch-cases', 'weights-torch', 'weights-safetensors', 'weights-formats'], slow: ['weights-pickle-values', 'safety', 'weights-onnx-graphs'] },
-      { name: 'onnx', files: ['onnx.js', 'onnx-export.js'], fast: ['weights-onnx-graphs', 'weights-onnx-defaults', 'weights-onnx'], slow: ['weights-resolve', 'safety', 'ort-oracle'] },
+      { name: 'onnx', files: ['onnx.js', 'onnx-export.js'], fast: ['weights-onnx-defaults', 'weights-onnx', 'weights-onnx-graphs'], slow: ['weights-resolve', 'safety', 'ort-oracle'] },
       { name: 'formats', files: ['caffe.js', 'keras.js', 'keras-h5-worker.js', 'npy.js', 'safetensors.js'], fast: ['weights-npy-cases', 'weights-caffe-cases', 'weights-safetensors-cases', 'weights-formats', 'weights-safetensors'], slow: ['weights-resolve', 'weights-forward', 'safety'] },
       { name: 'resolve', files: ['resolve.js', 'index.js', 'detect.js', 'convert.js', 'limits.js', 'types.js'], fast: ['weights-detect', 'weights-resolve', 'weights-formats'], slow: ['weights-commands', 'weights-forward', 'safety'] },
       { name: 'download', files: ['cache.js', 'download.js', 'lock.js', 'registry.js'], fast: ['download', 'weights-registry'], slow: ['weights-commands'] },
     ],
   },
   model: {
-    mutate: 'dist/lib/model', fast: ['plan', 'arena', 'model-archs', 'model-shapes', 'summary'], slow: ['model'],
+    mutate: 'dist/lib/model', fast: ['arena', 'model-archs', 'model-shapes', 'summary', 'plan'], slow: ['precision-model', 'model'],
     groups: [
       { name: 'shapes', files: ['archs.js', 'random.js', 'shapes.js', 'layers.js'], fast: ['model-archs', 'model-shapes', 'summary'], slow: ['plan'] },
     ],
@@ -68,7 +69,7 @@ function groupOf(area, fileName) {
 }
 
 function parseArgs(argv) {
-  const opts = { what: [], areas: Object.keys(AREAS), sample: 60, seed: 17, incremental: false, only: null, fastOnly: false, groups: null };
+  const opts = { what: [], areas: Object.keys(AREAS), sample: 60, seed: 17, incremental: false, only: null, fastOnly: false, groups: null, retest: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--area') opts.areas = argv[++i].split(',');
@@ -77,6 +78,7 @@ function parseArgs(argv) {
     else if (a === '--seed') opts.seed = Number(argv[++i]);
     else if (a === '--incremental') opts.incremental = true;
     else if (a === '--fast-only') opts.fastOnly = true;
+    else if (a === '--retest-survivors') opts.retest = true;
     else if (a === '--only') opts.only = argv[++i].split(',');
     else if (a === '--group') opts.groups = argv[++i].split(',');
     else if (a === 'ts' || a === 'native') opts.what.push(a);
@@ -162,7 +164,9 @@ async function runArea(area, opts) {
       nodes: sampled.map((m) => ({ file: relative(ROOT, m.fileName).replace(/\\/g, '/'), start: { line: m.location.start.line + 1, column: m.location.start.column }, end: { line: m.location.end.line + 1, column: m.location.end.column }, mutator: m.mutatorName, replacement: m.replacement })),
     }, null, 1));
   }
-  const testRun = (names) => `node --test --test-concurrency=1 ${names.map((n) => `dist/test/${n}.test.js`).join(' ')}`;
+  // one node --test per file, chained with &&: a mutant is killed at the first file that fails, without waiting
+  // for the files after it (the lists put the quick files first)
+  const testRun = (names) => names.map((n) => `node --test --test-concurrency=1 dist/test/${n}.test.js`).join(' && ');
   const commandOf = (g) => (g.slow.length && !opts.fastOnly ? `${testRun(g.fast)} && ${testRun(g.slow)}` : testRun(g.fast));
   // one Stryker run per group of files, each with its own tests
   const byGroup = new Map();
@@ -175,17 +179,58 @@ async function runArea(area, opts) {
   const { Stryker } = await import('@stryker-mutator/core');
   const started = Date.now();
   const results = [];
-  for (const { group, mutants } of byGroup.values()) {
+  // --retest-survivors: the second stage of a --fast-only run of the same sample (same seed, same code). Its
+  // kills stand; the mutants it let through run again with the full command (in-process, then end-to-end tests),
+  // so the result is what a run without --fast-only gives, at the cost of the survivors only
+  const previousOf = new Map();
+  if (opts.retest) {
+    const retestNodes = [];
+    for (const { group, mutants } of byGroup.values()) {
+      if (opts.groups && !opts.groups.includes(group.name)) continue;
+      const file = join(ROOT, 'reports', 'mutation', `${area}-${group.name}.json`);
+      const previous = [];
+      for (const [fileName, { mutants: ms }] of Object.entries(JSON.parse(readFileSync(file, 'utf8')).files)) {
+        for (const m of ms) previous.push({ ...m, fileName: join(ROOT, fileName) });
+      }
+      const zeroBased = (r) => ({ ...r, location: { start: { line: r.location.start.line - 1, column: r.location.start.column - 1 }, end: { line: r.location.end.line - 1, column: r.location.end.column - 1 } } });
+      const byKey = new Map(previous.map((r) => [keyOf(zeroBased(r)), r]));
+      const missing = mutants.filter((m) => !byKey.has(keyOf(m)));
+      if (missing.length) throw new Error(`Expected ${file} to hold every sampled mutant of ${area}/${group.name} (run the same --sample and --seed with --fast-only first, on the same code) but ${missing.length} are missing`);
+      const again = mutants.filter((m) => ['Survived', 'NoCoverage'].includes(byKey.get(keyOf(m)).status));
+      previousOf.set(group.name, { previous, again });
+      retestNodes.push(...again);
+    }
+    process.env.ALEXNET_MUTATE_SAMPLE = join(ROOT, 'reports', 'mutation', `${area}.retest-sample.json`);
+    writeFileSync(process.env.ALEXNET_MUTATE_SAMPLE, JSON.stringify({
+      area, seed: opts.seed, size: retestNodes.length, nodes: retestNodes.map((m) => ({ file: relative(ROOT, m.fileName).replace(/\\/g, '/'), start: { line: m.location.start.line + 1, column: m.location.start.column }, end: { line: m.location.end.line + 1, column: m.location.end.column }, mutator: m.mutatorName, replacement: m.replacement })),
+    }, null, 1));
+  }
+  for (const { group, mutants: groupMutants } of byGroup.values()) {
     // --group: run only these groups (their mutants alone count: a partial measurement)
     if (opts.groups && !opts.groups.includes(group.name)) {
-      for (const m of mutants) sampleKeys.delete(keyOf(m));
+      for (const m of groupMutants) sampleKeys.delete(keyOf(m));
       continue;
     }
-    const command = commandOf(group);
+    let mutants = groupMutants;
+    let reportName = `${area}-${group.name}`;
+    if (opts.retest) {
+      const { previous, again } = previousOf.get(group.name);
+      const againKeys = new Set(again.map(keyOf));
+      // the first stage's results stand, except for the mutants run again (their new result replaces them below)
+      const zeroKey = (r) => keyOf({ ...r, location: { start: { line: r.location.start.line - 1, column: r.location.start.column - 1 }, end: { line: r.location.end.line - 1, column: r.location.end.column - 1 } } });
+      results.push(...previous.filter((r) => !againKeys.has(zeroKey(r))));
+      mutants = again;
+      reportName += '.retest';
+      if (mutants.length === 0) {
+        console.log(`-- ${area}/${group.name}: no survivor of the first stage to run again`);
+        continue;
+      }
+    }
+    const command = opts.retest ? `${testRun(group.fast)}${group.slow.length ? ` && ${testRun(group.slow)}` : ''}` : commandOf(group);
     const groupRanges = isSample
       ? [...new Set(mutants.map((m) => `${relative(ROOT, m.fileName)}:${m.location.start.line + 1}:${m.location.start.column}-${m.location.end.line + 1}:${m.location.end.column}`))]
       : [...new Set(mutants.map((m) => relative(ROOT, m.fileName)))];
-    console.log(`-- ${area}/${group.name}: ${mutants.length} mutants${isSample ? ' sampled' : ''}; tests: ${command}`);
+    console.log(`-- ${area}/${group.name}: ${mutants.length} mutants${isSample ? ' sampled' : ''}${opts.retest ? ' (survivors of the first stage)' : ''}; tests: ${command}`);
     results.push(...await new Stryker({
       testRunner: 'command',
       commandRunner: { command },
@@ -195,7 +240,7 @@ async function runArea(area, opts) {
       incremental: opts.incremental,
       incrementalFile: `reports/mutation/${area}-${group.name}.incremental.json`,
       reporters: ['json', 'progress'],
-      jsonReporter: { fileName: `reports/mutation/${area}-${group.name}.json` },
+      jsonReporter: { fileName: `reports/mutation/${reportName}.json` },
       timeoutFactor: 3,
       timeoutMS: 20000,
       dryRunTimeoutMinutes: 30,
@@ -213,7 +258,13 @@ async function runArea(area, opts) {
   const equivalents = loadEquivalents();
   const counted = [];
   const survivors = [];
+  // one result per mutant: a later one (the second stage's) replaces an earlier one of the same mutant
+  const latest = new Map();
   for (const result of results) {
+    const { start, end } = result.location;
+    latest.set(keyOf({ ...result, location: { start: { line: start.line - 1, column: start.column - 1 }, end: { line: end.line - 1, column: end.column - 1 } } }), result);
+  }
+  for (const result of latest.values()) {
     if (result.status === 'Ignored' || result.status === 'Pending') continue;
     // results carry the report schema's 1-based lines and columns; the instrumenter's are 0-based
     const { start, end } = result.location;
