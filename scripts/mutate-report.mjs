@@ -38,7 +38,8 @@ for (const area of areas) {
         else if (m.status === 'Timeout') counts.timeout++;
         else if (m.status === 'Survived' || m.status === 'NoCoverage') {
           const original = textAt(source, m.location);
-          const eq = equivalents.find((q) => file.endsWith(q.file) && q.mutator === m.mutatorName && norm(q.original) === norm(original) && norm(q.replacement) === norm(m.replacement));
+          const eq = equivalents.find((q) => file.endsWith(q.file) && q.mutator === m.mutatorName && norm(q.original) === norm(original) && norm(q.replacement) === norm(m.replacement)
+            && (q.line === undefined || source.split('\n')[m.location.start.line - 1].includes(q.line)));
           if (eq) counts.equivalent++;
           else {
             counts.survived++;

@@ -125,10 +125,15 @@ function loadEquivalents() {
   }
 }
 
-/** a survivor is judged equivalent when an entry names its file, mutator, original text and replacement */
-function equivalentReason(equivalents, file, mutator, original, replacement) {
+/**
+ * a survivor is judged equivalent when an entry names its file, mutator, original text and replacement, and
+ * (where the entry has one) its `line` text occurs on the mutant's first line: for an original like `[]` that
+ * occurs in many places, only some of which are equivalent
+ */
+function equivalentReason(equivalents, file, mutator, original, replacement, lineText = '') {
   const norm = (s) => s.replace(/\s+/g, ' ').trim();
-  const e = equivalents.find((q) => file.endsWith(q.file) && q.mutator === mutator && norm(q.original) === norm(original) && norm(q.replacement) === norm(replacement));
+  const e = equivalents.find((q) => file.endsWith(q.file) && q.mutator === mutator && norm(q.original) === norm(original) && norm(q.replacement) === norm(replacement)
+    && (q.line === undefined || lineText.includes(q.line)));
   return e?.reason;
 }
 
@@ -274,7 +279,7 @@ async function runArea(area, opts) {
     const where = `${relative(ROOT, r.fileName)}:${r.location.start.line + 1}:${r.location.start.column + 1}`;
     const detected = r.status === 'Killed' || r.status === 'Timeout';
     const invalid = r.status === 'RuntimeError' || r.status === 'CompileError';
-    const equivalent = !detected && !invalid ? equivalentReason(equivalents, r.fileName, r.mutatorName, original, r.replacement) : undefined;
+    const equivalent = !detected && !invalid ? equivalentReason(equivalents, r.fileName, r.mutatorName, original, r.replacement, readFileSync(r.fileName, 'utf8').split('\n')[r.location.start.line]) : undefined;
     if (inSample) counted.push({ detected, invalid, equivalent, timeout: r.status === 'Timeout' });
     if (!detected && !invalid) survivors.push({ where, mutator: r.mutatorName, original, replacement: r.replacement, status: r.status, inSample, equivalent });
   }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm, truncate, utimes, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
@@ -452,6 +452,45 @@ describe('cache', () => {
     await rm(lock);
     assert.equal(await pending, join(dir, 'tiny.pth'));
     assert.deepEqual(await readFile(join(dir, 'tiny.pth')), DATA);
+
+    // without onWait, the wait is said on stderr, naming the holder and the file
+    await rm(join(dir, 'tiny.pth'));
+    await writeFile(lock, 'elsewhere 4242\n');
+    const said: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((chunk: string | Uint8Array) => { said.push(String(chunk)); return true; }) as typeof process.stderr.write;
+    try {
+      const quiet = ensureSource('tiny', { env, registry, onProgress: () => {} });
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      await rm(lock);
+      await quiet;
+    } finally {
+      process.stderr.write = write;
+    }
+    assert.deepEqual(said, ['alexnet-cli: waiting for elsewhere 4242, which is writing tiny.pth into the cache\n']);
+  });
+
+  it('ensurePretrained refuses a converted file whose safetensors header cannot be right, with the command that repairs it', async () => {
+    const env = { ALEXNET_CLI_CACHE: dir };
+    const path = convertedPath('tiny', env);
+    const header = (length: number, size: number) => { const b = Buffer.alloc(size); b.writeBigUInt64LE(BigInt(length), 0); return b; };
+    // [what the file holds, the header length and file size the message names], each found by hand
+    const cases: [string, () => Promise<void>, number, number][] = [
+      ['4 bytes: no room for the length', () => writeFile(path, Buffer.alloc(4)), 0, 4],
+      ['a header of 1 byte (the shortest JSON object is {})', () => writeFile(path, header(1, 16)), 1, 16],
+      ['a header past the end of the file', () => writeFile(path, header(20, 16)), 20, 16],
+      // a sparse file of 100 MB and a bit: the header fits, but 100e6 bytes is past the limit on headers
+      ['a header over 100e6 bytes', async () => { await writeFile(path, header(100e6 + 1, 8)); await truncate(path, 100e6 + 10); }, 100e6 + 1, 100e6 + 10],
+    ];
+    for (const [what, make, length, size] of cases) {
+      await make();
+      await assert.rejects(ensurePretrained('tiny', { env, registry }), {
+        code: 'ERR_WEIGHTS',
+        message: `${path}: expected the converted weights in the cache to be complete safetensors but found a header of ${length} bytes in a file of ${size}; `
+          + `remove it (rm ${path}) and run \`alexnet-cli weights download tiny\` to convert them again`,
+      }, what);
+    }
+    await rm(path);
   });
 
   it('weights verify reports OK, MISMATCH (with the command that fixes it) and missing files; nothing downloaded fails', async () => {

@@ -27,6 +27,7 @@ interface Graph {
   name?: string;
   producer?: string;
   noGraph?: boolean;
+  opsets?: { domain?: string; version: number }[];
 }
 
 let fileCount = 0;
@@ -36,7 +37,7 @@ function write(g: Graph): string {
     : { name, dims: t.dims, data_type: 1, float_data: t.values }));
   const input = (g.inputs ?? ['x']).map((name) => ({ name, type: { tensor_type: { elem_type: 1, shape: { dim: (g.inputDims ?? [1, 3, 16, 16]).map((d) => ({ dim_value: d })) } } } }));
   const model = {
-    ir_version: 7, opset_import: [{ version: 13 }], producer_name: g.producer ?? 'hand',
+    ir_version: 7, opset_import: g.opsets ?? [{ version: 13 }], producer_name: g.producer ?? 'hand',
     metadata_props: [{ key: 'author', value: 'test' }],
     ...(g.noGraph ? {} : {
       graph: {
@@ -237,6 +238,11 @@ test('Constant nodes: value, value_ints and value_int feed Reshape and Pad', asy
   }));
   // a Pad before an average pool is counted: count_include_pad becomes 1
   assert.deepEqual(viaInt.arch!.layers[0], { type: 'avgPool2d', name: 'pool0', kernel: [2, 2], stride: [1, 1], pad: [0, 1, 2, 0], ceil: false, countIncludePad: true });
+  // value_int is one INT64 value: as a Reshape shape it is [7] (refused: not [batch, features], and named as read)
+  await assert.rejects(readOnnx(write({
+    nodes: [{ op_type: 'Constant', input: [], output: ['k'], attribute: [int('value_int', 7)] }, node('Reshape', ['x', 'k'], 'flat'), node('Gemm', ['flat', 'fw'], 'y', [int('transB', 1)])],
+    inits: tailInit,
+  })), /expected Reshape .+ to flatten to \[batch, features\] but its shape is \[7\]$/);
 });
 
 test('integer initializers as raw little-endian bytes (INT64 and INT32) feed Pad', async () => {
@@ -261,4 +267,48 @@ test('exported graphs declare their input and output shapes: a batch parameter, 
   const model = type.toObject(type.decode(encodeOnnx(arch, tensors)), { longs: Number }) as { graph: { input: { type: { tensor_type: { shape: { dim: object[] } } } }[]; output: { type: { tensor_type: { shape: { dim: object[] } } } }[] } };
   assert.deepEqual(model.graph.input[0].type.tensor_type.shape.dim, [{ dim_param: 'batch' }, { dim_value: 3 }, { dim_value: 224 }, { dim_value: 224 }]);
   assert.deepEqual(model.graph.output[0].type.tensor_type.shape.dim, [{ dim_param: 'batch' }, { dim_value: 5 }]);
+});
+
+test('the opset is the default domain\'s, named "" or "ai.onnx", not another domain\'s', async () => {
+  for (const [opsets, expected] of [
+    [[{ domain: 'ai.onnx.ml', version: 3 }, { domain: 'ai.onnx', version: 11 }], '11'],
+    [[{ domain: 'ai.onnx.ml', version: 3 }, { version: 12 }], '12'],
+    [[{ domain: 'ai.onnx.ml', version: 3 }], undefined],
+  ] as [{ domain?: string; version: number }[], string | undefined][]) {
+    const set = await readOnnx(write({ nodes: tail('x'), inits: tailInit, inputDims: [1, 1, 2, 2], opsets }));
+    assert.equal(set.metadata.opset, expected, JSON.stringify(opsets));
+  }
+});
+
+test('Reshape from an INT32 initializer without values is refused, naming the empty shape', async () => {
+  const path = write({ nodes: [node('Reshape', ['x', 'shape'], 'flat'), node('Gemm', ['flat', 'fw'], 'y', [int('transB', 1)])], inits: tailInit, inputDims: [1, 1, 2, 2] });
+  const type = onnxRoot().lookupType('onnx.ModelProto');
+  const model = type.toObject(type.decode(readFileSync(path))) as { graph: { initializer: object[] } };
+  // INT32 (6), no int32_data and no raw_data: zero values
+  model.graph.initializer.push({ name: 'shape', dims: [0], data_type: 6 });
+  writeFileSync(path, type.encode(type.fromObject(model)).finish());
+  await assert.rejects(readOnnx(path), /expected Reshape .+ to flatten to \[batch, features\] but its shape is \[\]$/);
+});
+
+test('external data: offset and length must be plain non-negative integers ("-8", " 8", "8 ", "+8" are refused)', async () => {
+  const dir = mkdtempSync(join(scratch, 'external-'));
+  const data = Buffer.alloc(64);
+  for (let i = 0; i < 8; i++) data.writeFloatLE(i + 1, 32 + 4 * i);
+  writeFileSync(join(dir, 'fw.data'), data);
+  const withExternal = (entries: { key: string; value: string }[]) => {
+    const inner = write({ nodes: tail('x'), inits: {}, inputDims: [1, 1, 2, 2] });
+    const type = onnxRoot().lookupType('onnx.ModelProto');
+    const model = type.toObject(type.decode(readFileSync(inner))) as { graph: { initializer?: object[] } };
+    model.graph.initializer = [...(model.graph.initializer ?? []), { name: 'fw', dims: [2, 4], data_type: 1, data_location: 1, external_data: [{ key: 'location', value: 'fw.data' }, ...entries] }];
+    const path = join(dir, `m${fileCount++}.onnx`);
+    writeFileSync(path, type.encode(type.fromObject(model)).finish());
+    return path;
+  };
+  // the values at byte 32: 1..8
+  const good = await readOnnx(withExternal([{ key: 'offset', value: '32' }, { key: 'length', value: '32' }]));
+  assert.deepEqual(Array.from(tensorValues(good.tensors.get('fc1.weight')!)), seq(8));
+  for (const [key, text] of [['offset', '-8'], ['offset', ' 32'], ['offset', '32 '], ['offset', '+32'], ['length', '-32'], ['length', ' 32']]) {
+    const entries = [{ key: 'offset', value: '32' }, { key: 'length', value: '32' }].map((e) => (e.key === key ? { key, value: text } : e));
+    await assert.rejects(readOnnx(withExternal(entries)), { message: new RegExp(`expected a non-negative integer ${key} for external tensor fw but found "${text.replace('+', '\\+')}"$`) }, `${key} "${text}"`);
+  }
 });

@@ -81,3 +81,15 @@ test('one check of weights against an architecture, with one message, wherever i
   // classes one way: fc8's rows
   assert.equal(resolveWeights({ ...set, tensors: new Map([...parameterShapes(buildArchitecture('seed', 7))].map(([k, shape]) => [k, { shape }])) }).arch.numClasses, 7);
 });
+
+test('metadata naming an architecture this tool does not have is ignored: the tensors decide', async () => {
+  // tv_small.pth: narrow channel counts, so detection from its tensors refuses it, naming what it found
+  const set = await readWeights(fixture('tv_small.pth'));
+  const detected = /expected the tensors of one of seed \(conv1\.weight \[96,3,11,11\]/;
+  for (const arch of ['resnet', 'toString', '']) {
+    assert.throws(() => resolveWeights({ ...set, metadata: { arch } }), detected, `arch "${arch}"`);
+  }
+  // a name it has is taken, with its class count (then the tensors are checked against it: torchvision's widths, 7 classes)
+  assert.throws(() => resolveWeights({ ...set, metadata: { arch: 'torchvision', numClasses: '7' } }),
+    /expected the tensors of architecture torchvision: conv1\.weight \[64,3,11,11\] but found \[8,3,11,11\];.*fc8\.weight \[7,4096\] but found \[10,16\]/);
+});
