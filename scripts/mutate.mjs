@@ -54,7 +54,7 @@ export const AREAS = {
     ],
   },
   model: {
-    mutate: 'dist/lib/model', fast: ['arena', 'model-archs', 'model-shapes', 'summary', 'plan'], slow: ['precision-model', 'model'],
+    mutate: 'dist/lib/model', fast: ['model-load', 'arena', 'model-archs', 'model-shapes', 'summary', 'plan'], slow: ['precision-model', 'model'],
     groups: [
       { name: 'shapes', files: ['archs.js', 'random.js', 'shapes.js', 'layers.js'], fast: ['model-archs', 'model-shapes', 'summary'], slow: ['plan'] },
     ],

@@ -1,0 +1,117 @@
+// lib/model/model.ts's loading, in process, on a network small enough to write out by hand: the weights as
+// given come back out of parameters() (through the packed conv and linear layouts), non-finite values are
+// refused naming the tensor, how many and where (in memory and in a file), another read error is passed on as
+// it is, an input size the network cannot take names the size it expects, and which CPUs get low-precision
+// convolutions by default (from the kernel sets a binding reports, not from this machine).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PREPROCESS } from '../lib/model/archs.js';
+import type { Architecture } from '../lib/model/layers.js';
+import { lowpConvsByDefault, Model } from '../lib/model/model.js';
+import type { Binding } from '../lib/native.js';
+import type { WeightSet, WeightTensor } from '../lib/weights/types.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'alexnet-model-load-'));
+
+// [1,2,2] -> conv 1x1 to 2 channels (relu) -> [2,2,2] -> flatten [8] -> linear to 2 classes
+const ARCH: Architecture = {
+  name: 'hand', input: [1, 2, 2], preprocess: PREPROCESS.torchvision, output: 'logits', numClasses: 2,
+  layers: [
+    { type: 'conv2d', name: 'c1', outChannels: 2, kernel: [1, 1], stride: [1, 1], pad: [0, 0, 0, 0], groups: 1, bias: true, relu: true },
+    { type: 'flatten', name: 'f' },
+    { type: 'linear', name: 'fc', outFeatures: 2, bias: true, relu: false },
+  ],
+};
+const VALUES: Record<string, [number[], number[]]> = {
+  'c1.weight': [[2, 1, 1, 1], [0.5, -2]],
+  'c1.bias': [[2], [0.25, 1]],
+  'fc.weight': [[2, 8], [1, 2, 3, 4, 5, 6, 7, 8, -1, -2, -3, -4, -5, -6, -7, -8]],
+  'fc.bias': [[2], [0.5, -0.5]],
+};
+
+function weightSet(change: Record<string, WeightTensor> = {}): WeightSet {
+  const tensors = new Map<string, WeightTensor>(Object.entries(VALUES).map(([name, [shape, values]]) => [name, { shape, data: Float32Array.from(values) }]));
+  for (const [name, t] of Object.entries(change)) tensors.set(name, t);
+  return { format: 'hand', path: join(scratch, 'hand.weights'), tensors, metadata: {} };
+}
+
+test('fromWeights: the values given come back from parameters(), conv and linear through their packed layouts', async () => {
+  for (const winograd of [true, false]) {
+    const model = await Model.fromWeights(ARCH, weightSet(), 'cpu', { winograd });
+    try {
+      const params = model.parameters();
+      assert.deepEqual([...params.keys()], ['c1.weight', 'c1.bias', 'fc.weight', 'fc.bias']);
+      for (const [name, [shape, values]] of Object.entries(VALUES)) {
+        assert.deepEqual(params.get(name)!.shape, shape, name);
+        assert.deepEqual(Array.from(params.get(name)!.data), values, `${name}, winograd ${winograd}`);
+      }
+      // the forward pass by hand for x = [1, 2, 3, 4]: c1 channel 0 relu(0.5x + 0.25) = [0.75, 1.25, 1.75, 2.25],
+      // channel 1 relu(-2x + 1) = [0, 0, 0, 0]; fc: 1*0.75 + 2*1.25 + 3*1.75 + 4*2.25 = 17.5, + 0.5 = 18; -17.5 - 0.5 = -18
+      assert.deepEqual(Array.from(await model.forward(Float32Array.of(1, 2, 3, 4), [1, 1, 2, 2])), [18, -18]);
+      assert.deepEqual(model.layerPrecision('c1'), { precision: 'fp32' });
+      assert.deepEqual(model.layerPrecision('fc'), { precision: 'fp32' });
+      assert.equal(model.layerPrecision('f'), undefined);
+    } finally {
+      model.dispose();
+    }
+  }
+});
+
+test('fromWeights refuses NaN and Inf, naming the tensor, how many and the first, in memory and in a file', async () => {
+  const path = join(scratch, 'hand.weights');
+  await assert.rejects(Model.fromWeights(ARCH, weightSet({ 'fc.weight': { shape: [2, 8], data: Float32Array.from({ length: 16 }, (_, i) => (i === 3 ? NaN : 1)) } })), {
+    code: 'ERR_WEIGHTS',
+    message: `${path}: expected finite weights but tensor fc.weight [2,8] holds 1 NaN or Inf value, the first at element 3 (NaN or Inf would make every prediction NaN)`,
+  });
+  await assert.rejects(Model.fromWeights(ARCH, weightSet({ 'c1.bias': { shape: [2], data: Float32Array.of(Infinity, -Infinity) } })), {
+    code: 'ERR_WEIGHTS',
+    message: `${path}: expected finite weights but tensor c1.bias [2] holds 2 NaN or Inf values, the first at element 0 (NaN or Inf would make every prediction NaN)`,
+  });
+  // in a file (float32 little-endian at byte 4, read by the addon): the addon counts them
+  const file = join(scratch, 'fc.bin');
+  const bytes = Buffer.alloc(4 + 64);
+  for (let i = 0; i < 16; i++) bytes.writeFloatLE(i === 9 ? Infinity : 1, 4 + 4 * i);
+  writeFileSync(file, bytes);
+  await assert.rejects(Model.fromWeights(ARCH, weightSet({ 'fc.weight': { shape: [2, 8], file: { path: file, byteOffset: 4 } } })), (e: NodeJS.ErrnoException) => {
+    assert.equal(e.code, 'ERR_WEIGHTS');
+    assert.match(e.message, new RegExp(`^${path}: expected finite weights but tensor fc\\.weight \\[2,8\\] holds .*element 9.* \\(NaN or Inf would make every prediction NaN\\)$`));
+    return true;
+  });
+  // a file too short for the tensor is the read's own error, not a claim about NaN
+  const short = join(scratch, 'short.bin');
+  writeFileSync(short, Buffer.alloc(20));
+  await assert.rejects(Model.fromWeights(ARCH, weightSet({ 'fc.weight': { shape: [2, 8], file: { path: short, byteOffset: 4 } } })), (e: Error) => {
+    assert.doesNotMatch(e.message, /finite/);
+    assert.match(e.message, /short\.bin/);
+    return true;
+  });
+});
+
+test('forward at an input size the network cannot take names the size it expects', async () => {
+  // a 2x2 conv: a 1x1 input gives no output
+  const arch: Architecture = { ...ARCH, name: 'hand2', layers: [{ ...ARCH.layers[0], kernel: [2, 2] } as Architecture['layers'][number], ARCH.layers[1], { ...ARCH.layers[2] } as Architecture['layers'][number]] };
+  const model = await Model.random(arch, 1);
+  try {
+    await assert.rejects(model.forward(new Float32Array(1), [1, 1, 1, 1]), {
+      code: 'ERR_SHAPE',
+      message: 'Expected an input of at least 2x2 for layer c1 but received 1x1 (input 1x1; hand2 expects 2x2)',
+    });
+  } finally {
+    model.dispose();
+  }
+});
+
+test('lowpConvsByDefault: int8 convs where the kernel set has vpdpbusd, bf16 where it has vdpbf16ps, never for fp32', () => {
+  const binding = (int8: string[], bf16: string[]) => ({ cpuFeatures: () => ({ lowpKernels: { int8, bf16 } }) }) as unknown as Binding;
+  assert.equal(lowpConvsByDefault(binding(['vpdpbusd'], []), 'int8'), true);
+  assert.equal(lowpConvsByDefault(binding(['vpdpbusd'], []), 'bf16'), false);
+  assert.equal(lowpConvsByDefault(binding([], ['vdpbf16ps']), 'int8'), false);
+  assert.equal(lowpConvsByDefault(binding([], ['vdpbf16ps']), 'bf16'), true);
+  assert.equal(lowpConvsByDefault(binding(['vpmaddubsw'], ['emulated']), 'int8'), false);
+  assert.equal(lowpConvsByDefault(binding(['vpdpbusd'], ['vdpbf16ps']), 'fp32'), false);
+  // a binding without cpuFeatures (CUDA): no low-precision convs
+  assert.equal(lowpConvsByDefault({} as Binding, 'int8'), false);
+});
