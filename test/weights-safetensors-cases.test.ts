@@ -2,10 +2,10 @@
 // header length, a JSON header, the data): each message word for word.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readSafetensors } from '../lib/weights/safetensors.js';
+import { readSafetensors, tensorValues } from '../lib/weights/safetensors.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'weights-safetensors-cases-'));
 let n = 0;
@@ -49,4 +49,40 @@ test('the header: its length within the file, at least 2 bytes, JSON', async () 
   await refused(file('{"w": ', 0), 'expected a JSON safetensors header but it does not parse');
   const missing = join(scratch, 'missing.safetensors');
   await refused(missing, `cannot open: ENOENT: no such file or directory, open '${missing}'`);
+});
+
+test('a quantized file: an I8 weight with its scales, read as q * scale; a companion of the wrong shape refused; a file cut after reading', async () => {
+  // fc.weight I8 [2,3] at 0..6, fc.weight_scale F32 [2] at 8..16, fc.input_scale F32 [] at 16..20, fc.input_zero_point U8 [] at 20..21
+  const header = (scaleShape: number[]) => ({
+    __metadata__: { 'alexnet.precision': 'int8' },
+    'fc.weight': { dtype: 'I8', shape: [2, 3], data_offsets: [0, 6] },
+    'fc.weight_scale': { dtype: 'F32', shape: scaleShape, data_offsets: [8, 8 + 4 * scaleShape[0]] },
+    'fc.input_scale': { dtype: 'F32', shape: [], data_offsets: [8 + 4 * scaleShape[0], 12 + 4 * scaleShape[0]] },
+    'fc.input_zero_point': { dtype: 'U8', shape: [], data_offsets: [12 + 4 * scaleShape[0], 13 + 4 * scaleShape[0]] },
+  });
+  const write = (scales: number[]) => {
+    const text = Buffer.from(JSON.stringify(header([scales.length])));
+    const data = Buffer.alloc(13 + 4 * scales.length);
+    Int8Array.of(1, -2, 3, -4, 5, -6).forEach((q, i) => data.writeInt8(q, i));
+    scales.forEach((s, i) => data.writeFloatLE(s, 8 + 4 * i));
+    data.writeFloatLE(0.25, 8 + 4 * scales.length);
+    data.writeUInt8(7, 12 + 4 * scales.length);
+    const length = Buffer.alloc(8);
+    length.writeBigUInt64LE(BigInt(text.length));
+    const path = join(scratch, `q${n++}.safetensors`);
+    writeFileSync(path, Buffer.concat([length, text, data]));
+    return { path, dataStart: 8 + text.length };
+  };
+  const good = write([0.5, 2]);
+  const set = await readSafetensors(good.path);
+  assert.deepEqual([...set.tensors.keys()], ['fc.weight']);
+  const t = set.tensors.get('fc.weight')!;
+  assert.deepEqual([Array.from(t.int8!.scales), t.int8!.inputScale, t.int8!.inputZeroPoint, t.int8!.file.byteOffset], [[0.5, 2], 0.25, 7, good.dataStart]);
+  // row 0 times 0.5, row 1 times 2
+  assert.deepEqual(Array.from(tensorValues(t)), [0.5, -1, 1.5, -8, 10, -12]);
+  const wrong = write([0.5, 2, 1]);
+  await refused(wrong.path, 'expected int8 tensor fc.weight to come with fc.weight_scale [2] but found [3]');
+  // the file cut short after it was read: the values are not there to read
+  truncateSync(good.path, good.dataStart + 4);
+  assert.throws(() => tensorValues(t), { code: 'ERR_WEIGHTS', message: `${good.path}: expected 6 bytes at offset ${good.dataStart} but the file ends early` });
 });
