@@ -98,3 +98,23 @@ test('detectArchitecture and checkWeights: errors list what was expected and fou
     message: 'w.bin: expected the tensors of architecture caffe: fc7.weight [4096,4096] but found [4096,4095]; fc8.bias [1000] but found missing',
   });
 });
+
+test('a damaged .h5 in process: the one-line message carries HDF5\'s own deepest diagnosis', async () => {
+  const bytes = readFileSync(fixture('seed_small.h5'));
+  const dir = mkdtempSync(join(tmpdir(), 'alexnet-h5-damaged-'));
+  // [file, bytes, what HDF5 itself says at the deepest level of its first error]
+  const cases: [string, Buffer, string][] = [
+    ['truncated.h5', bytes.subarray(0, 2762), 'File has been truncated'],
+    ['half.h5', bytes.subarray(0, bytes.length >> 1), 'File has been truncated'],
+    // a bit flipped in the superblock's size fields
+    ['flipped.h5', Buffer.concat([bytes.subarray(0, 12), Buffer.from([bytes[12] ^ 0x20]), bytes.subarray(13)]), 'Bad value'],
+  ];
+  for (const [name, data, diagnosis] of cases) {
+    const path = join(dir, name);
+    writeFileSync(path, data);
+    await assert.rejects(readKeras(path), {
+      code: 'ERR_WEIGHTS',
+      message: `${path}: expected a Keras .h5 file but HDF5 cannot read it (an object the file refers to is unreadable) (HDF5: ${diagnosis}); damaged or truncated?`,
+    }, name);
+  }
+});
