@@ -231,7 +231,9 @@ async function runArea(area, opts) {
         continue;
       }
     }
-    const command = opts.retest ? `${testRun(group.fast)}${group.slow.length ? ` && ${testRun(group.slow)}` : ''}` : commandOf(group);
+    // the second stage runs the in-process tests again (tests added since the first stage count now) and then, unless
+    // --fast-only, the end-to-end ones
+    const command = opts.retest && !opts.fastOnly ? `${testRun(group.fast)}${group.slow.length ? ` && ${testRun(group.slow)}` : ''}` : commandOf(group);
     const groupRanges = isSample
       ? [...new Set(mutants.map((m) => `${relative(ROOT, m.fileName)}:${m.location.start.line + 1}:${m.location.start.column}-${m.location.end.line + 1}:${m.location.end.column}`))]
       : [...new Set(mutants.map((m) => relative(ROOT, m.fileName)))];
