@@ -128,6 +128,9 @@ test('classifyEach: defaults (top 5, batch 32, the classifier\'s preprocessing);
   ]);
   assert.equal((failed[0] as ClassificationFailure).cause!.cause, shapeError);
 
+  // classify() (stop at the first failure) throws the network's own error, not one failure per input
+  await assert.rejects(refusing.classify([f.good, f.batch]), (e: Error) => e === shapeError);
+
   const other = Object.assign(new Error('out of memory'), { code: 'ERR_NATIVE' });
   const broken = new Classifier(standIn(buildArchitecture('seed', 3), other).model, buildArchitecture('seed', 3).preprocess, undefined, 'x');
   await assert.rejects(broken.classifyEach([f.good]), other);
@@ -197,6 +200,9 @@ test('classifyEach: a .npy that cannot be read fails in its place; an error that
   assert.equal((named.cause as Error).message, 'pixels gone');
   // classify() throws the named error, with its code
   await assert.rejects(classifier.classify([throwing]), { code: 'ERR_GONE', message: '<buffer 0>: pixels gone' });
+  // an error without a code is ERR_INPUT
+  const plain = { width: 227, height: 227, channels: 3, get data(): Uint8Array { throw new Error('no code'); } };
+  assert.deepEqual(JSON.parse(JSON.stringify(await classifier.classifyEach([plain]))), [{ input: '<buffer 0>', error: '<buffer 0>: no code', code: 'ERR_INPUT' }]);
 });
 
 test('classify on the CPU: the batch input is one NativeTensor of min(batch, inputs) rows, freed after the run', async () => {
