@@ -21,6 +21,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 // mulberry32: small, seedable, the same sequence everywhere
 import { random as seededRandom } from '../test/reference.js';
+import type { Architecture } from '../lib/model/layers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // dist/bench/fuzz.js -> <root>/test/fixtures
@@ -47,27 +48,61 @@ export function fixtureList(only?: string): { path: string; kind: 'weights' | 'i
   if (only !== 'images') {
     const dir = join(FIXTURES, 'weights');
     for (const f of readdirSync(dir).sort()) if (WEIGHT_EXTENSIONS.includes(extname(f))) out.push({ path: join(dir, f), kind: 'weights' });
-    // no safetensors file is committed: the child writes this one from tv_small.pth (generatedSafetensors)
-    out.push({ path: GENERATED_SAFETENSORS, kind: 'weights' });
+    // no safetensors file is committed: the child writes these from tv_small.pth (generatedSafetensors):
+    // fp32, and int8 as `alexnet-cli quantize` writes it (also read by readInt8Model)
+    out.push({ path: GENERATED_SAFETENSORS, kind: 'weights' }, { path: GENERATED_INT8, kind: 'weights' });
   }
   if (only !== 'weights') {
     const dir = join(FIXTURES, 'images');
     // the photographs themselves, not their preprocessed reference PNGs
     for (const f of readdirSync(dir).sort()) if (/^[a-z0-9-]+\.(jpg|jpeg|png)$/.test(f)) out.push({ path: join(dir, f), kind: 'image' });
+    // WebP, BMP, GIF, TIFF (made by Pillow: make_format_fixtures.py), their bombs and truncations included
+    const formats = join(dir, 'formats');
+    for (const f of readdirSync(formats).sort()) if (/\.(webp|bmp|gif|tif)$/.test(f)) out.push({ path: join(formats, f), kind: 'image' });
   }
   return out;
 }
 
 const GENERATED_SAFETENSORS = 'generated/tv_small.safetensors';
+const GENERATED_INT8 = 'generated/tv_small-int8.safetensors';
 
-async function generatedSafetensors(work: string): Promise<string> {
+async function generatedSafetensors(work: string): Promise<{ fp32: string; int8: string }> {
   const { readWeights } = await import('../lib/weights/index.js');
   const { tensorValues, writeSafetensors } = await import('../lib/weights/safetensors.js');
+  const { inferShapes } = await import('../lib/model/shapes.js');
+  const { quantizeWeights } = await import('../lib/quantize/quant.js');
+  const { writeInt8Model } = await import('../lib/quantize/file.js');
   const set = await readWeights(join(FIXTURES, 'weights', 'tv_small.pth'));
   const tensors = new Map([...set.tensors].map(([name, t]) => [name, { shape: t.shape, data: tensorValues(t) }]));
-  const path = join(work, 'tv_small.safetensors');
-  writeSafetensors(path, tensors, { format: 'pt' });
-  return path;
+  const fp32 = join(work, 'tv_small.safetensors');
+  writeSafetensors(fp32, tensors, { format: 'pt' });
+  // the int8 file: a small network (its architecture in the file's metadata), per-channel int8 weights
+  // of seeded values, a made-up static input quantization per layer
+  const arch: Architecture = {
+    name: 'fuzz-int8', input: [3, 20, 18], output: 'logits', numClasses: 5,
+    preprocess: { resizeMode: 'shorter', resize: [20, 20], crop: [20, 18], range: 1, mean: [0, 0, 0], std: [1, 1, 1], bgr: false },
+    layers: [
+      { type: 'conv2d', name: 'conv1', outChannels: 8, kernel: [5, 5], stride: [2, 2], pad: [2, 2, 2, 2], groups: 1, bias: true, relu: true },
+      { type: 'maxPool2d', name: 'pool1', kernel: [3, 3], stride: [2, 2], pad: [0, 0, 0, 0], ceil: false },
+      { type: 'conv2d', name: 'conv2', outChannels: 12, kernel: [3, 3], stride: [1, 1], pad: [1, 1, 1, 1], groups: 2, bias: true, relu: true },
+      { type: 'flatten', name: 'flatten' },
+      { type: 'linear', name: 'fc6', outFeatures: 20, bias: true, relu: true },
+      { type: 'linear', name: 'fc8', outFeatures: 5, bias: true, relu: false },
+    ],
+  };
+  const random = seededRandom(2026);
+  const layers = inferShapes(arch).filter((l) => l.spec.type === 'conv2d' || l.spec.type === 'linear').map((l, i) => {
+    const name = l.spec.name;
+    const shape = l.params.get(`${name}.weight`)!;
+    const weight = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => random() - 0.5);
+    return {
+      name, weightShape: shape, weight: quantizeWeights(weight, shape[0]),
+      bias: Float32Array.from({ length: shape[0] }, () => random() - 0.5), input: { scale: 0.02 * (i + 1), zeroPoint: i === 0 ? 128 : 0 },
+    };
+  });
+  const int8 = join(work, 'tv_small-int8.safetensors');
+  writeInt8Model(int8, { arch, preprocess: arch.preprocess, calibration: { method: 'minmax', images: 0 }, layers });
+  return { fp32, int8 };
 }
 
 const HUGE_32 = [0xffffffff, 0x7fffffff, 0x80000000, 0x40000000, 0x10000000];
@@ -200,6 +235,7 @@ const ALLOWED_CODES = new Set(['ERR_WEIGHTS', 'ERR_IMAGE', 'ERR_INPUT', 'ERR_SHA
 async function runChild(seed: number, count: number, from: number, only: string | undefined, single = false): Promise<void> {
   const { readWeights, detectArchitecture } = await import('../lib/weights/index.js');
   const { tensorValues } = await import('../lib/weights/safetensors.js');
+  const { readInt8Model } = await import('../lib/quantize/file.js');
   const { decodeImage } = await import('../lib/image/decode.js');
   const { loadImageTensor } = await import('../lib/image/preprocess.js');
   const { PREPROCESS } = await import('../lib/model/archs.js');
@@ -211,7 +247,7 @@ async function runChild(seed: number, count: number, from: number, only: string 
     for (const c of cases.slice(from)) {
       // every case has its own generator, so a case's bytes do not depend on where a child started
       const random = seededRandom((seed * 1000003 + c.index) >>> 0);
-      const data = readFileSync(c.fixture === GENERATED_SAFETENSORS ? generated : c.fixture);
+      const data = readFileSync(c.fixture === GENERATED_SAFETENSORS ? generated.fp32 : c.fixture === GENERATED_INT8 ? generated.int8 : c.fixture);
       let mutated = extname(c.fixture) === '.onnx' && random() < 0.25 ? await onnxHugeDims(data, random) : undefined;
       mutated ??= mutate(data, c.fixture, random);
       const dir = join(work, `case-${c.index}`);
@@ -233,6 +269,7 @@ async function runChild(seed: number, count: number, from: number, only: string 
             if ((e as { code?: string }).code !== 'ERR_WEIGHTS') throw e;
           }
           for (const t of set.tensors.values()) tensorValues(t);
+          if (c.fixture === GENERATED_INT8) readInt8Model(path);
         } else {
           await decodeImage(path);
           await loadImageTensor(path, PREPROCESS.torchvision);

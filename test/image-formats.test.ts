@@ -67,6 +67,75 @@ test('truncated files are refused with one line naming the file', async () => {
   }
 });
 
+/** a GIF89a of width x height, two colours (black, white), one frame whose LZW data (code size 2) is `lzw` */
+function gif(width: number, height: number, lzw: number[]): Uint8Array {
+  const u16 = (v: number) => [v & 0xff, v >> 8];
+  return Uint8Array.from([
+    ...'GIF89a'.split('').map((c) => c.charCodeAt(0)), ...u16(width), ...u16(height), 0x80, 0, 0, 0, 0, 0, 255, 255, 255,
+    0x2c, 0, 0, 0, 0, ...u16(width), ...u16(height), 0, 2, lzw.length, ...lzw, 0, 0x3b,
+  ]);
+}
+
+test('a GIF whose pixel data ends early is refused in one line; one that runs long keeps its frame; nothing on stdout', async () => {
+  const printed: string[] = [];
+  const log = console.log;
+  console.log = (...args: unknown[]) => { printed.push(args.join(' ')); };
+  try {
+    // LZW codes of 3 bits, packed from the least significant bit: clear (4), white (1), end (5) =
+    // 001 100 101 (bit order) -> bytes 0x4c 0x01: one pixel, where a 4x4 frame needs 16
+    await assert.rejects(decodeImage(gif(4, 4, [0x4c, 0x01])), {
+      code: 'ERR_IMAGE', message: '<buffer>: expected valid GIF data but found a first frame whose pixel data ends before its last pixel (4x4)',
+    });
+    // the same codes fill a 1x1 frame exactly
+    assert.deepEqual([...(await decodeImage(gif(1, 1, [0x4c, 0x01]))).data], [255, 255, 255]);
+    // clear, white, white, white, end (001 100 100 100 101 -> 0x4c 0x52): codes past the last pixel, the
+    // frame kept
+    const long = await decodeImage(gif(1, 1, [0x4c, 0x52]));
+    assert.deepEqual([long.width, long.height, [...long.data]], [1, 1, [255, 255, 255]]);
+  } finally {
+    console.log = log;
+  }
+  assert.deepEqual(printed, []);
+});
+
+/** a little-endian TIFF: one directory at offset 8 with `entries` [tag, type, count, value], then `next` */
+function tiff(entries: number[][], next = 0): Uint8Array {
+  const out = Buffer.alloc(8 + 2 + 12 * entries.length + 4 + 64);
+  out.write('II', 0, 'latin1');
+  out.writeUInt16LE(42, 2);
+  out.writeUInt32LE(8, 4);
+  out.writeUInt16LE(entries.length, 8);
+  entries.forEach(([tag, type, count, value], i) => {
+    out.writeUInt16LE(tag, 10 + 12 * i);
+    out.writeUInt16LE(type, 12 + 12 * i);
+    out.writeUInt32LE(count, 14 + 12 * i);
+    out.writeUInt32LE(value, 18 + 12 * i);
+  });
+  out.writeUInt32LE(next, 10 + 12 * entries.length);
+  return new Uint8Array(out);
+}
+
+test('TIFF directories that loop or whose counts lie are refused before UTIF reads them', async () => {
+  const size = [[256, 3, 1, 4], [257, 3, 1, 4]];
+  const length = tiff(size).length;
+  // the next-directory pointer back to the same directory (UTIF.decode would loop for ever)
+  await assert.rejects(decodeImage(tiff(size, 8)), {
+    code: 'ERR_IMAGE', message: '<buffer>: expected valid TIFF data but found a directory at offset 8 reached twice (a loop)',
+  });
+  // a SubIFDs entry pointing at its own directory
+  await assert.rejects(decodeImage(tiff([...size, [330, 4, 1, 8]])), {
+    code: 'ERR_IMAGE', message: '<buffer>: expected valid TIFF data but found a directory at offset 8 reached twice (a loop)',
+  });
+  // 2^32 - 1 shorts of strip offsets at offset 40 (UTIF would push them one by one)
+  await assert.rejects(decodeImage(tiff([...size, [273, 3, 0xffffffff, 40]])), {
+    code: 'ERR_IMAGE', message: `<buffer>: expected ${40 + 2 * 0xffffffff} bytes of TIFF data but the file has ${length + 12} (truncated file)`,
+  });
+  // a next directory past the end
+  await assert.rejects(decodeImage(tiff(size, 5000)), {
+    code: 'ERR_IMAGE', message: `<buffer>: expected 5002 bytes of TIFF data but the file has ${length} (truncated file)`,
+  });
+});
+
 test('bytes that are none of the formats say what they are', async () => {
   await assert.rejects(decodeImage(new TextEncoder().encode('hello world, not an image')), {
     code: 'ERR_IMAGE',

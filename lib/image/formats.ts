@@ -189,10 +189,22 @@ async function decodeGif(name: string, data: Uint8Array, maxPixels?: number): Pr
   // the logical screen, which the first frame is painted on (GIF89a spec, section 18)
   checkImageSize(name, reader.width, reader.height, maxPixels);
   const pixels = new Uint8Array(reader.width * reader.height * 4);
+  // omggif reports an LZW stream that ends early or runs long with console.log, which would land in the
+  // middle of our stdout (classify --json): the decode is synchronous, so console.log is swapped for it
+  // alone. Ending early leaves pixels unpainted: refused, as Pillow refuses a truncated image; running long
+  // (codes past the frame's last pixel) leaves a whole frame, which is kept.
+  const warnings: string[] = [];
+  const log = console.log;
+  console.log = (...args: unknown[]) => { warnings.push(args.map(String).join(' ')); };
   try {
     reader.decodeAndBlitFrameRGBA(0, pixels);
   } catch (e) {
     throw corrupt(name, 'gif', `a first frame omggif cannot decode (${(e as Error).message})`);
+  } finally {
+    console.log = log;
+  }
+  if (warnings.some((w) => /shorter than expected/.test(w))) {
+    throw corrupt(name, 'gif', `a first frame whose pixel data ends before its last pixel (${reader.width}x${reader.height})`);
   }
   return { width: reader.width, height: reader.height, data: toRgb(pixels, reader.width, reader.height, 4) };
 }
@@ -206,12 +218,70 @@ interface TiffIfd {
 }
 
 interface Utif {
-  decode(buffer: ArrayBuffer): TiffIfd[];
+  decode(buffer: ArrayBuffer, options?: { parseMN: boolean; debug: boolean }): TiffIfd[];
   decodeImage(buffer: ArrayBuffer, ifd: TiffIfd): void;
   toRGBA8(ifd: TiffIfd): Uint8Array;
 }
 
 const tagNumbers = (ifd: TiffIfd, tag: number): number[] | undefined => ifd[`t${tag}`] as number[] | undefined;
+
+/** bytes per value of each TIFF field type (TIFF 6.0 section 2; 13 = IFD, TIFF/EP); 0: a type UTIF skips */
+const TIFF_TYPE_BYTES = [0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8, 4];
+/** tags whose values UTIF follows as offsets of further directories: SubIFDs, Exif, GPS, and 61440 */
+const TIFF_SUB_IFD_TAGS = new Set([330, 34665, 34853, 61440]);
+const TIFF_MAX_DEPTH = 4;
+const TIFF_MAX_DIRECTORIES = 256;
+
+/**
+ * Walks the directories UTIF.decode would read (the chain from the header, and the sub-directories it
+ * follows) and refuses, before UTIF allocates anything, what would make it loop or read by lying counts:
+ * a value array that does not fit in the file (UTIF pushes `count` values one by one: 2^32 of them for a
+ * count of 0xffffffff), a directory chain that comes back to itself (UTIF.decode's loop has no end), nesting
+ * deeper than TIFF_MAX_DEPTH, more than TIFF_MAX_DIRECTORIES directories.
+ */
+function checkTiffDirectories(name: string, data: Uint8Array): void {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const little = data[0] === 0x49;
+  const u16 = (at: number) => view.getUint16(at, little);
+  const u32 = (at: number) => view.getUint32(at, little);
+  const seen = new Set<number>();
+  const walk = (first: number, depth: number): void => {
+    if (depth > TIFF_MAX_DEPTH) throw corrupt(name, 'tiff', `directories nested deeper than ${TIFF_MAX_DEPTH}`);
+    for (let offset = first; offset !== 0;) {
+      if (seen.has(offset)) throw corrupt(name, 'tiff', `a directory at offset ${offset} reached twice (a loop)`);
+      seen.add(offset);
+      if (seen.size > TIFF_MAX_DIRECTORIES) throw corrupt(name, 'tiff', `more than ${TIFF_MAX_DIRECTORIES} directories`);
+      if (offset + 2 > data.length) throw truncated(name, 'tiff', offset + 2, data.length);
+      const count = u16(offset);
+      const end = offset + 2 + count * 12 + 4;
+      if (end > data.length) throw truncated(name, 'tiff', end, data.length);
+      // UTIF.decode stops the chain at a directory whose first entry has a type outside 1-13
+      if (depth === 0 && count !== 0 && (u16(offset + 4) < 1 || u16(offset + 4) > 13)) return;
+      for (let i = 0; i < count; i++) {
+        const entry = offset + 2 + 12 * i;
+        const tag = u16(entry), type = u16(entry + 2), values = u32(entry + 4);
+        const bytes = values * (TIFF_TYPE_BYTES[type] ?? 0);
+        const at = bytes > 4 ? u32(entry + 8) : entry + 8;
+        if (at + bytes > data.length) throw truncated(name, 'tiff', at + bytes, data.length);
+        if (TIFF_SUB_IFD_TAGS.has(tag)) {
+          // UTIF follows whatever numbers the entry holds (bytes, shorts or longs)
+          const size = TIFF_TYPE_BYTES[type] ?? 0;
+          const read = size === 1 ? (j: number) => data[at + j] : size === 2 ? (j: number) => u16(at + 2 * j) : (j: number) => u32(at + 4 * j);
+          if (size === 1 || size === 2 || (size === 4 && type !== 11)) for (let j = 0; j < values; j++) walk(read(j), depth + 1);
+        }
+        // 50740 (DNG private data): UTIF reads a directory at the offset in its first 4 bytes
+        if (tag === 50740 && bytes >= 4) {
+          const sub = u32(at);
+          if (sub + 2 > data.length) throw truncated(name, 'tiff', sub + 2, data.length);
+          if (u16(sub) < 300) walk(sub, depth + 1);
+        }
+      }
+      if (depth > 0) return;  // UTIF follows the next-directory chain of the top level only
+      offset = u32(end - 4);
+    }
+  };
+  walk(u32(4), 0);
+}
 
 async function decodeTiff(name: string, data: Uint8Array, maxPixels?: number): Promise<RgbImage> {
   const UTIF = createRequire(import.meta.url)('utif2') as Utif;
@@ -219,11 +289,12 @@ async function decodeTiff(name: string, data: Uint8Array, maxPixels?: number): P
   // the first directory (TIFF 6.0 section 2: its offset follows the byte order and 42)
   const ifdOffset = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(4, data[0] === 0x49);
   if (ifdOffset + 2 > data.length) throw truncated(name, 'tiff', ifdOffset + 2, data.length);
+  checkTiffDirectories(name, data);
   const buffer = data.slice().buffer;
   let ifds: TiffIfd[];
   try {
-    // the directories only: tags, no pixel data
-    ifds = UTIF.decode(buffer);
+    // the directories only: tags, no pixel data; maker notes (vendor directories inside Exif) are not read
+    ifds = UTIF.decode(buffer, { parseMN: false, debug: false });
   } catch (e) {
     throw corrupt(name, 'tiff', `directories UTIF cannot parse (${(e as Error).message})`);
   }
