@@ -29,6 +29,21 @@ test('tensors must lie inside the data, start at or after it, and span their sha
   assert.deepEqual([ok.tensors.get('w')!.shape, Array.from(ok.tensors.get('w')!.data!), ok.metadata], [[1], [0], { a: 'b' }]);
 });
 
+test('the header\'s structure: an object, each tensor with a dtype, a shape and two integer offsets, string metadata', async () => {
+  const field = 'a dtype string, a shape of non-negative integers and data_offsets [begin, end] of integers';
+  await refused(file('[1, 2]', 0), 'expected a safetensors header that is a JSON object but found an array');
+  await refused(file('77', 0), 'expected a safetensors header that is a JSON object but found number');
+  await refused(file({ w: { dtype: 'F32', shape: [1] } }, 4), `expected tensor w to have ${field} but found {"dtype":"F32","shape":[1]}`);
+  await refused(file({ w: { dtype: 'F32', shape: [1], data_offsets: [0] } }, 4), `expected tensor w to have ${field} but found {"dtype":"F32","shape":[1],"data_offsets":[0]}`);
+  await refused(file({ w: { dtype: 'F32', shape: [1], data_offsets: [0, 4.5] } }, 4), `expected tensor w to have ${field} but found {"dtype":"F32","shape":[1],"data_offsets":[0,4.5]}`);
+  await refused(file({ w: { dtype: 'F32', shape: 4, data_offsets: [0, 4] } }, 4), `expected tensor w to have ${field} but found {"dtype":"F32","shape":4,"data_offsets":[0,4]}`);
+  await refused(file({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, 4), `expected tensor w to have ${field} but found {"dtype":"F32","shape":[-1],"data_offsets":[0,4]}`);
+  await refused(file({ w: { dtype: 3, shape: [1], data_offsets: [0, 4] } }, 4), `expected tensor w to have ${field} but found {"dtype":3,"shape":[1],"data_offsets":[0,4]}`);
+  await refused(file({ w: null }, 4), `expected tensor w to have ${field} but found null`);
+  await refused(file({ __metadata__: { a: 1 } }, 0), 'expected __metadata__ to be an object of strings but found a not a string');
+  await refused(file({ __metadata__: 'x' }, 0), 'expected __metadata__ to be an object of strings but found (the whole) not a string');
+});
+
 test('the header: its length within the file, at least 2 bytes, JSON', async () => {
   const short = join(scratch, 'short.safetensors');
   writeFileSync(short, Buffer.alloc(5));

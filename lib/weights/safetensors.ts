@@ -38,10 +38,41 @@ export function readSafetensorsHeader(fd: number, path: string): SafetensorsHead
   if (headerLength < 2 || 8 + headerLength > fileSize || headerLength > 100 * 1024 * 1024) {
     throw weightsError(path, `expected a safetensors header length within the file (${fileSize} bytes) but found ${headerLength}`);
   }
+  let header: unknown;
   try {
-    return { header: JSON.parse(readExact(fd, headerLength, 8).toString('utf8')), dataStart: 8 + headerLength, fileSize };
+    header = JSON.parse(readExact(fd, headerLength, 8).toString('utf8'));
   } catch {
     throw weightsError(path, 'expected a JSON safetensors header but it does not parse');
+  }
+  checkHeaderShape(path, header);
+  return { header: header as SafetensorsHeader['header'], dataStart: 8 + headerLength, fileSize };
+}
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/**
+ * The header's structure, before any reader trusts it (the safetensors format: an object of
+ * { dtype: string, shape: [n...], data_offsets: [begin, end] } per tensor, and an optional
+ * __metadata__ of string values): a field that is missing or of another type is one line naming it
+ */
+function checkHeaderShape(path: string, header: unknown): void {
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) {
+    throw weightsError(path, `expected a safetensors header that is a JSON object but found ${Array.isArray(header) ? 'an array' : typeof header}`);
+  }
+  for (const [name, value] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      const bad = typeof value !== 'object' || value === null || Array.isArray(value) ? ['(the whole)'] : Object.entries(value).filter(([, v]) => typeof v !== 'string').map(([k]) => k);
+      if (bad.length > 0) throw weightsError(path, `expected __metadata__ to be an object of strings but found ${bad.slice(0, 3).join(', ')} not a string`);
+      continue;
+    }
+    const entry = value as Partial<SafetensorsEntry> | null;
+    const shapeOk = Array.isArray(entry?.shape) && entry.shape.every(isCount);
+    const offsets = entry?.data_offsets;
+    // their range is each reader's check (inside the data, spanning the shape)
+    const offsetsOk = Array.isArray(offsets) && offsets.length === 2 && offsets.every((v) => Number.isSafeInteger(v));
+    if (typeof entry !== 'object' || entry === null || typeof entry.dtype !== 'string' || !shapeOk || !offsetsOk) {
+      throw weightsError(path, `expected tensor ${name} to have a dtype string, a shape of non-negative integers and data_offsets [begin, end] of integers but found ${JSON.stringify(value).slice(0, 120)}`);
+    }
   }
 }
 
