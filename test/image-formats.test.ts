@@ -136,6 +136,18 @@ test('TIFF directories that loop or whose counts lie are refused before UTIF rea
   });
 });
 
+test('a GIF\'s transparent pixels get their palette colour, as Pillow\'s convert(\'RGB\') gives them', async () => {
+  // 2x1, palette (10,20,30) (200,100,50), a graphic control extension making index 0 transparent, pixels
+  // 0 and 1: LZW codes clear, 0, 1, end = 001 000 100 101 -> 0x44 0x0a. Pillow 9.4: [(10,20,30), (200,100,50)]
+  const bytes = Uint8Array.from([
+    ...'GIF89a'.split('').map((c) => c.charCodeAt(0)), 2, 0, 1, 0, 0x80, 0, 0, 10, 20, 30, 200, 100, 50,
+    0x21, 0xf9, 4, 0x01, 0, 0, 0, 0,
+    0x2c, 0, 0, 0, 0, 2, 0, 1, 0, 0, 2, 2, 0x44, 0x0a, 0, 0x3b,
+  ]);
+  const image = await decodeImage(bytes);
+  assert.deepEqual([...image.data], [10, 20, 30, 200, 100, 50]);
+});
+
 test('bytes that are none of the formats say what they are', async () => {
   await assert.rejects(decodeImage(new TextEncoder().encode('hello world, not an image')), {
     code: 'ERR_IMAGE',

@@ -10,8 +10,8 @@
 // The decoders trust their input, so what they would allocate or read is checked here first, from the
 // header: the pixel limit (input.ts, ALEXNET_CLI_MAX_PIXELS) and, where the layout says where the pixel
 // data lies, that the file holds it (a truncated file is refused, not decoded to black rows).
-// Known difference: a GIF's transparent pixels come out black (omggif leaves them unpainted); Pillow
-// gives the palette colour stored under the transparent index.
+// A GIF's transparent pixels get the palette colour stored under the transparent index, as Pillow's
+// convert('RGB') gives them (omggif would leave them unpainted: black).
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { checkImageSize, imageError } from './input.js';
@@ -172,6 +172,7 @@ interface GifReader {
   height: number;
   numFrames(): number;
   decodeAndBlitFrameRGBA(frame: number, pixels: Uint8Array): void;
+  frameInfo(frame: number): object;
 }
 
 async function decodeGif(name: string, data: Uint8Array, maxPixels?: number): Promise<RgbImage> {
@@ -193,6 +194,9 @@ async function decodeGif(name: string, data: Uint8Array, maxPixels?: number): Pr
   // middle of our stdout (classify --json): the decode is synchronous, so console.log is swapped for it
   // alone. Ending early leaves pixels unpainted: refused, as Pillow refuses a truncated image; running long
   // (codes past the frame's last pixel) leaves a whole frame, which is kept.
+  // the transparent index painted like any other (Pillow's P -> RGB ignores transparency): omggif skips it,
+  // so the frame's record (this reader's own) forgets it
+  (reader.frameInfo(0) as { transparent_index: number | null }).transparent_index = null;
   const warnings: string[] = [];
   const log = console.log;
   console.log = (...args: unknown[]) => { warnings.push(args.map(String).join(' ')); };
