@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { cpus } from 'node:os';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { native } from '../lib/native.js';
@@ -29,6 +30,8 @@ test('bench --isa times every kernel set the CPU runs, interleaved, with ratios 
   const report = JSON.parse(r.stdout) as BenchReport;
   assert.deepEqual(report.isas, supported);
   assert.equal(report.threads, 2);
+  // the CPU it ran on, as the OS names it
+  assert.equal(report.cpu, cpus()[0].model.trim());
   assert.equal(report.rows.length, 2 * supported.length);
   for (const batch of [1, 2]) {
     const rows = report.rows.filter((row) => row.batch === batch);

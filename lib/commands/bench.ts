@@ -65,6 +65,8 @@ export interface BenchRow {
 
 export interface BenchReport {
   date: string;
+  /** the CPU model as the OS names it (os.cpus()), so that a pasted table says where it ran */
+  cpu?: string;
   /** the kernel set in use at the start (what the CPU's best is, or ALEXNET_CLI_ISA) */
   isa: string;
   /** the kernel sets timed, in row order */
@@ -174,7 +176,7 @@ export function renderBench(report: BenchReport): string {
   });
   const weights = Object.entries(report.weightsBytes).map(([a, b]) => `${a} ${formatBytes(b!)}`).join(', ');
   return [
-    `Bench: ${report.threads} threads, ${severalIsas ? `ISAs ${isas.join(', ')} interleaved` : `ISA ${isas[0]}`}, ` +
+    `Bench: ${report.cpu ? `${report.cpu}, ` : ''}${report.threads} threads, ${severalIsas ? `ISAs ${isas.join(', ')} interleaved` : `ISA ${isas[0]}`}, ` +
       `${severalPrecisions ? `precisions ${precisions.join(', ')} interleaved` : `precision ${precisions[0]}`}, ` +
       `${report.warmup} warm-up + ${report.iters} timed iterations` +
       (compare ? `, interleaved with onnxruntime-node ${report.ortVersion}` : ''),
@@ -394,8 +396,10 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       for (const m of models.values()) m.dispose();
     }
   }
+  const { cpus } = await import('node:os');
   return {
     date: new Date().toISOString(),
+    cpu: cpus()[0]?.model.trim() || 'unknown CPU',
     isa: startIsa,
     isas,
     precisions,
