@@ -188,4 +188,28 @@ describe('ArenaPool', () => {
   test('a limit that is not a positive integer is refused', () => {
     assert.throws(() => new ArenaPool(() => { throw new Error('unused'); }, 0), { code: 'ERR_USAGE', message: 'Expected a positive integer for concurrency but received 0' });
   });
+
+  test('an allocation that fails: the buffer already allocated is freed, the caller gets the error, the next call is served', async () => {
+    const live = new Set<object>();
+    let calls = 0;
+    const failure = Object.assign(new Error('out of device memory'), { code: 'ERR_NATIVE' });
+    const pool = new ArenaPool((length) => {
+      // the second buffer of the first arena fails
+      if (++calls === 2) throw failure;
+      const t = { device: 'cpu', length, write() {}, read: () => new Float32Array(0), dispose() { live.delete(t); } } as NativeTensor;
+      live.add(t);
+      return t;
+    }, 1);
+    await assert.rejects(pool.acquire('1', 1, shapes), failure);
+    assert.equal(live.size, 0, 'the first buffer is freed');
+    const arena = await pool.acquire('1', 1, shapes);
+    assert.equal(live.size, 2);
+    // bytes: two buffers of the largest activation (conv1: 8 x 16 x 16 for a 31x31 input), float32, no input buffer yet
+    assert.equal(pool.bytes, 2 * 8 * 16 * 16 * 4);
+    arena.input = { device: 'cpu', length: 3 * 31 * 31, write() {}, read: () => new Float32Array(0), dispose() {} } as NativeTensor;
+    assert.equal(pool.bytes, (2 * 8 * 16 * 16 + 3 * 31 * 31) * 4);
+    pool.close(() => undefined);
+    pool.release(arena);
+    assert.equal(live.size, 0);
+  });
 });

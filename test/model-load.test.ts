@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { PREPROCESS } from '../lib/model/archs.js';
 import type { Architecture } from '../lib/model/layers.js';
 import { lowpConvsByDefault, Model } from '../lib/model/model.js';
+import { loadWeightsAndModel } from '../lib/model/load.js';
 import type { Binding } from '../lib/native.js';
 import type { WeightSet, WeightTensor } from '../lib/weights/types.js';
 
@@ -114,4 +115,37 @@ test('lowpConvsByDefault: int8 convs where the kernel set has vpdpbusd, bf16 whe
   assert.equal(lowpConvsByDefault(binding(['vpdpbusd'], ['vdpbf16ps']), 'fp32'), false);
   // a binding without cpuFeatures (CUDA): no low-precision convs
   assert.equal(lowpConvsByDefault({} as Binding, 'int8'), false);
+});
+
+test('a separate ReLU and a Dropout in the layer list: the same forward pass by hand, the arena bytes by hand', async () => {
+  // conv without its fused relu, then a relu layer; a dropout between flatten and fc (the identity at inference)
+  const arch: Architecture = {
+    ...ARCH, name: 'hand3',
+    layers: [{ ...ARCH.layers[0], relu: false } as Architecture['layers'][number], { type: 'relu', name: 'r1' }, ARCH.layers[1], { type: 'dropout', name: 'd1', rate: 0.5 }, ARCH.layers[2]],
+  };
+  const model = await Model.fromWeights(arch, weightSet());
+  try {
+    assert.equal(model.arenaBytes, 0);
+    assert.deepEqual(Array.from(await model.forward(Float32Array.of(1, 2, 3, 4), [1, 1, 2, 2])), [18, -18]);
+    // one arena: two buffers of the largest activation (c1: 2x2x2 = 8 floats) and the 4-float input, float32
+    assert.equal(model.arenaBytes, (8 + 8 + 4) * 4);
+    // a batch of 2 is another arena (the default concurrency keeps 2): (16 + 16 + 8) * 4 more
+    assert.deepEqual(Array.from(await model.forward(Float32Array.of(1, 2, 3, 4, 1, 2, 3, 4), [2, 1, 2, 2])), [18, -18, 18, -18]);
+    assert.equal(model.arenaBytes, (8 + 8 + 4) * 4 + (16 + 16 + 8) * 4);
+  } finally {
+    model.dispose();
+  }
+});
+
+test('loadWeightsAndModel: an architecture name is checked, and random weights get the classes asked for', async () => {
+  await assert.rejects(loadWeightsAndModel({ arch: 'vgg' as 'seed', weights: 'random' }), {
+    code: 'ERR_USAGE', message: 'Expected one of seed, caffe, torchvision for --arch but received vgg',
+  });
+  const { model, format, preprocess } = await loadWeightsAndModel({ arch: 'seed', weights: 'random:3', numClasses: 10 });
+  try {
+    assert.deepEqual([model.arch.name, model.arch.numClasses, format, model.weightsSource], ['seed', 10, 'random', 'random:3']);
+    assert.equal(preprocess, PREPROCESS.seed);
+  } finally {
+    model.dispose();
+  }
 });
