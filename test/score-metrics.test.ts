@@ -206,6 +206,9 @@ test('readOutput: a torn last line is dropped, an empty line skipped, other bad 
   assert.throws(() => readOutput(other), { message: `${other}: expected an alexnet-cli score output (header line version 2) but found version 1 (another alexnet-cli release; score again, or merge with that release) on line 1` });
   writeFileSync(other, '{"path":"a"}\n');
   assert.throws(() => readOutput(other), { message: `${other}: expected an alexnet-cli score output (header line version 2) but found other text on line 1` });
+  // a first line that is not JSON at all
+  writeFileSync(other, 'path,label,top1\n');
+  assert.throws(() => readOutput(other), { message: `${other}: expected an alexnet-cli score output (header line version 2) but found other text on line 1` });
   const otherCsv = join(scratch, 'other.csv');
   writeFileSync(otherCsv, `${JSON.stringify(h)}\n`);
   assert.throws(() => readOutput(otherCsv), { message: /other.csv: expected an alexnet-cli score output/ });
@@ -315,6 +318,16 @@ test('merge: missing shards and shards not run to the end are warned about, the 
   assert.deepEqual(all.warnings, [`${cut} holds 1 of the 2 images of shard 2/4 (run it again with --resume)`, 'the metrics cover 8 of 9 images (1 missing)']);
   assert.deepEqual(all.incompleteShards, [{ index: 2, path: cut, images: 1, expected: 2 }]);
   assert.equal(all.images, 8);
+  // two shards cut short, given last first: warned about in shard order
+  const cut1 = writeOutput('part-cut-1.jsonl', header({ shard: { index: 1, count: 4 }, count: 2 }), [SHARD_RECORDS[1]]);
+  const cut3 = writeOutput('part-cut-3.jsonl', header({ shard: { index: 3, count: 4 }, count: 2 }), [SHARD_RECORDS[3]]);
+  const two = mergeOutputs([cut3, files[0], cut1, files[2]], LABELS);
+  assert.deepEqual(two.warnings, [
+    `${cut1} holds 1 of the 2 images of shard 1/4 (run it again with --resume)`,
+    `${cut3} holds 1 of the 2 images of shard 3/4 (run it again with --resume)`,
+    'the metrics cover 7 of 9 images (2 missing)',
+  ]);
+  assert.deepEqual(two.incompleteShards.map((s) => s.index), [1, 3]);
 });
 
 test('headerMismatch names the first differing field; weights by SHA-256 where known', () => {
