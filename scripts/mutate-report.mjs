@@ -29,10 +29,18 @@ for (const area of areas) {
     && n.end.line === m.location.end.line && n.end.column === m.location.end.column - 1 && (n.mutator === undefined || (n.mutator === m.mutatorName && n.replacement === m.replacement)));
   const counts = { killed: 0, timeout: 0, survived: 0, equivalent: 0, other: 0 };
   const survivors = [];
-  for (const name of readdirSync(DIR).filter((f) => f.startsWith(`${area}-`) && f.endsWith('.json') && !f.includes('incremental'))) {
+  // a group's <area>-<group>.retest.json (--retest-survivors) replaces the first stage's result of each mutant it ran again
+  const latest = new Map();
+  const names = readdirSync(DIR).filter((f) => f.startsWith(`${area}-`) && f.endsWith('.json') && !f.includes('incremental')).sort((a, b) => a.includes('.retest') - b.includes('.retest'));
+  for (const name of names) {
     const report = JSON.parse(readFileSync(join(DIR, name), 'utf8'));
     for (const [file, { source, mutants }] of Object.entries(report.files)) {
-      for (const m of mutants) {
+      for (const m of mutants) latest.set(`${file}|${JSON.stringify(m.location)}|${m.mutatorName}|${m.replacement}`, { file, source, m });
+    }
+  }
+  {
+    for (const { file, source, m } of latest.values()) {
+      {
         if (m.status === 'Ignored' || m.status === 'Pending' || !inSample(file, m)) continue;
         if (m.status === 'Killed') counts.killed++;
         else if (m.status === 'Timeout') counts.timeout++;

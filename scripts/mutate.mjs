@@ -223,7 +223,8 @@ async function runArea(area, opts) {
       const againKeys = new Set(again.map(keyOf));
       // the first stage's results stand, except for the mutants run again (their new result replaces them below)
       const zeroKey = (r) => keyOf({ ...r, location: { start: { line: r.location.start.line - 1, column: r.location.start.column - 1 }, end: { line: r.location.end.line - 1, column: r.location.end.column - 1 } } });
-      results.push(...previous.filter((r) => !againKeys.has(zeroKey(r))));
+      // (mutants outside the sample do not count: their first-stage survivors are not listed again)
+      results.push(...previous.filter((r) => !againKeys.has(zeroKey(r)) && sampleKeys.has(zeroKey(r))));
       mutants = again;
       reportName += '.retest';
       if (mutants.length === 0) {

@@ -130,6 +130,9 @@ test('classifyEach: defaults (top 5, batch 32, the classifier\'s preprocessing);
 
   // classify() (stop at the first failure) throws the network's own error, not one failure per input
   await assert.rejects(refusing.classify([f.good, f.batch]), (e: Error) => e === shapeError);
+  // so does classifyItems (items already in memory)
+  const item = { name: 'item', data: new Float32Array(3 * 227 * 227), shape: [3, 227, 227] as [number, number, number] };
+  await assert.rejects(refusing.classifyItems([item]), (e: Error) => e === shapeError);
 
   const other = Object.assign(new Error('out of memory'), { code: 'ERR_NATIVE' });
   const broken = new Classifier(standIn(buildArchitecture('seed', 3), other).model, buildArchitecture('seed', 3).preprocess, undefined, 'x');
