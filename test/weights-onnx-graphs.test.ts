@@ -312,3 +312,26 @@ test('external data: offset and length must be plain non-negative integers ("-8"
     await assert.rejects(readOnnx(withExternal(entries)), { message: new RegExp(`expected a non-negative integer ${key} for external tensor fw but found "${text.replace('+', '\\+')}"$`) }, `${key} "${text}"`);
   }
 });
+
+test('a QDQ export: per-tensor activation scale and zero point are scalars (dims []), weight scales one per output', () => {
+  // conv 1x1 (2 out) -> flatten -> fc (2 out), the fc in int8; ONNX QuantizeLinear: a per-tensor y_scale / y_zero_point is a scalar
+  const arch = {
+    name: 'qdq', input: [1, 2, 2] as [number, number, number], preprocess: PREPROCESS.torchvision, output: 'logits' as const, numClasses: 2,
+    layers: [
+      { type: 'conv2d' as const, name: 'c1', outChannels: 2, kernel: [1, 1] as [number, number], stride: [1, 1] as [number, number], pad: [0, 0, 0, 0] as [number, number, number, number], groups: 1, bias: true, relu: true },
+      { type: 'flatten' as const, name: 'f' },
+      { type: 'linear' as const, name: 'fc', outFeatures: 2, bias: true, relu: false },
+    ],
+  };
+  const tensors = new Map([...parameterShapes(arch)].map(([k, shape]) => [k, { shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(0.5) }]));
+  const int8 = new Map([['fc', { weight: { q: new Int8Array(16).fill(3), scales: Float32Array.of(0.25, 0.5) }, input: { scale: 0.125, zeroPoint: 7 } }]]);
+  const type = onnxRoot().lookupType('onnx.ModelProto');
+  const model = type.toObject(type.decode(encodeOnnx(arch, tensors, { int8 })), { longs: Number }) as { graph: { initializer: { name: string; dims?: number[]; data_type: number }[] } };
+  const dims = (prefix: string) => model.graph.initializer.filter((t) => t.name.startsWith(prefix)).map((t) => [t.name, t.dims ?? [], t.data_type]);
+  // FLOAT is 1, UINT8 2, INT8 3 (TensorProto.DataType)
+  assert.deepEqual(dims('fc.input_scale'), dims('fc.input_scale').map(([name]) => [name, [], 1]));
+  assert.deepEqual(dims('fc.input_zero_point'), dims('fc.input_zero_point').map(([name]) => [name, [], 2]));
+  assert.ok(dims('fc.input_scale').length >= 1 && dims('fc.input_zero_point').length >= 1);
+  assert.deepEqual(dims('fc.weight_scale'), [['fc.weight_scale', [2], 1]]);
+  assert.deepEqual(dims('fc.weight_quantized'), [['fc.weight_quantized', [2, 8], 3]]);
+});
