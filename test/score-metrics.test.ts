@@ -498,3 +498,16 @@ test('readDataset: an ImageFolder and a flat folder with its ground truth, by ha
   assert.throws(() => readDataset(gt, undefined, resolver, 'l'), { message: `Expected a dataset folder for DATASET but received ${gt} (not a folder)` });
   assert.throws(() => readDataset(join(root, 'cat'), undefined, resolver, 'l'), { message: `Expected class sub-folders in ${join(root, 'cat')} (ImageFolder), or --ground-truth FILE for a flat folder, but found none` });
 });
+
+test('detectGroundTruthFormat: the Kaggle header exactly (any case, spaces around the comma), BVLC "file index", else CSV', () => {
+  const cases: [string, string][] = [
+    ['ImageId,PredictionString\nx,n01440764 0 0 1 1\n', 'kaggle-loc-csv'],
+    [' imageid , predictionstring \r\n', 'kaggle-loc-csv'],
+    ['my_ImageId,PredictionString\n', 'csv'],
+    ['ImageId,PredictionString,extra\n', 'csv'],
+    ['ILSVRC2012_val_00000001.JPEG 65\n', 'bvlc-val-txt'],
+    ['a b,65\n', 'csv'],
+    ['path,label\n', 'csv'],
+  ];
+  for (const [text, format] of cases) assert.equal(detectGroundTruthFormat(text), format, JSON.stringify(text));
+});
