@@ -20,8 +20,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 // mulberry32: small, seedable, the same sequence everywhere
-import { random as seededRandom } from '../test/reference.js';
-import type { Architecture } from '../lib/model/layers.js';
+import { random as seededRandom, TINY_INT8_ARCH } from '../test/reference.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // dist/bench/fuzz.js -> <root>/test/fixtures
@@ -76,20 +75,9 @@ async function generatedSafetensors(work: string): Promise<{ fp32: string; int8:
   const tensors = new Map([...set.tensors].map(([name, t]) => [name, { shape: t.shape, data: tensorValues(t) }]));
   const fp32 = join(work, 'tv_small.safetensors');
   writeSafetensors(fp32, tensors, { format: 'pt' });
-  // the int8 file: a small network (its architecture in the file's metadata), per-channel int8 weights
+  // the int8 file: a small network (test/reference.ts TINY_INT8_ARCH, in the file's metadata), per-channel int8 weights
   // of seeded values, a made-up static input quantization per layer
-  const arch: Architecture = {
-    name: 'fuzz-int8', input: [3, 20, 18], output: 'logits', numClasses: 5,
-    preprocess: { resizeMode: 'shorter', resize: [20, 20], crop: [20, 18], range: 1, mean: [0, 0, 0], std: [1, 1, 1], bgr: false },
-    layers: [
-      { type: 'conv2d', name: 'conv1', outChannels: 8, kernel: [5, 5], stride: [2, 2], pad: [2, 2, 2, 2], groups: 1, bias: true, relu: true },
-      { type: 'maxPool2d', name: 'pool1', kernel: [3, 3], stride: [2, 2], pad: [0, 0, 0, 0], ceil: false },
-      { type: 'conv2d', name: 'conv2', outChannels: 12, kernel: [3, 3], stride: [1, 1], pad: [1, 1, 1, 1], groups: 2, bias: true, relu: true },
-      { type: 'flatten', name: 'flatten' },
-      { type: 'linear', name: 'fc6', outFeatures: 20, bias: true, relu: true },
-      { type: 'linear', name: 'fc8', outFeatures: 5, bias: true, relu: false },
-    ],
-  };
+  const arch = TINY_INT8_ARCH;
   const random = seededRandom(2026);
   const layers = inferShapes(arch).filter((l) => l.spec.type === 'conv2d' || l.spec.type === 'linear').map((l, i) => {
     const name = l.spec.name;

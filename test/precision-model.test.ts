@@ -21,23 +21,12 @@ import { weightsInfo, formatInfo } from '../lib/commands/info.js';
 import { readWeights } from '../lib/weights/index.js';
 import { referenceForward, type Params } from './reference-forward.js';
 import * as ref from './reference.js';
-import { random, randomArray } from './reference.js';
+import { random, randomArray, TINY_INT8_ARCH } from './reference.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'alexnet-precision-model-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-const ARCH: Architecture = {
-  name: 'tiny-int8', input: [3, 20, 18], output: 'logits', numClasses: 5,
-  preprocess: { resizeMode: 'shorter', resize: [20, 20], crop: [20, 18], range: 1, mean: [0, 0, 0], std: [1, 1, 1], bgr: false },
-  layers: [
-    { type: 'conv2d', name: 'conv1', outChannels: 8, kernel: [5, 5], stride: [2, 2], pad: [2, 2, 2, 2], groups: 1, bias: true, relu: true },
-    { type: 'maxPool2d', name: 'pool1', kernel: [3, 3], stride: [2, 2], pad: [0, 0, 0, 0], ceil: false },
-    { type: 'conv2d', name: 'conv2', outChannels: 12, kernel: [3, 3], stride: [1, 1], pad: [1, 1, 1, 1], groups: 2, bias: true, relu: true },
-    { type: 'flatten', name: 'flatten' },
-    { type: 'linear', name: 'fc6', outFeatures: 20, bias: true, relu: true },
-    { type: 'linear', name: 'fc8', outFeatures: 5, bias: true, relu: false },
-  ],
-};
+const ARCH: Architecture = TINY_INT8_ARCH;
 const QUANTIZED = ['conv1', 'conv2', 'fc6', 'fc8'];
 /** the layer inputs' static u8 quantization, as quantize would calibrate it (conv1's input is signed) */
 const INPUT_QUANT: Record<string, ref.ActQuant> = {

@@ -3,7 +3,27 @@
 // order, as the native primitives in lib/native.ts, accumulate in float64 and allocate their output.
 // Layouts are NCHW; conv weights OIHW; linear weights [out, in].
 
+import type { Architecture } from '../lib/model/layers.js';
+
 export type Dims = ArrayLike<number>;
+
+/**
+ * A network small enough for whole-model int8 checks (precision-model.test) and an int8 file to fuzz
+ * (bench/fuzz.ts): a strided conv with padding, a pool, a grouped conv, two linear layers.
+ */
+export const TINY_INT8_ARCH: Architecture = {
+  name: 'tiny-int8', input: [3, 20, 18], output: 'logits', numClasses: 5,
+  preprocess: { resizeMode: 'shorter', resize: [20, 20], crop: [20, 18], range: 1, mean: [0, 0, 0], std: [1, 1, 1], bgr: false },
+  layers: [
+    { type: 'conv2d', name: 'conv1', outChannels: 8, kernel: [5, 5], stride: [2, 2], pad: [2, 2, 2, 2], groups: 1, bias: true, relu: true },
+    { type: 'maxPool2d', name: 'pool1', kernel: [3, 3], stride: [2, 2], pad: [0, 0, 0, 0], ceil: false },
+    { type: 'conv2d', name: 'conv2', outChannels: 12, kernel: [3, 3], stride: [1, 1], pad: [1, 1, 1, 1], groups: 2, bias: true, relu: true },
+    { type: 'flatten', name: 'flatten' },
+    { type: 'linear', name: 'fc6', outFeatures: 20, bias: true, relu: true },
+    { type: 'linear', name: 'fc8', outFeatures: 5, bias: true, relu: false },
+  ],
+};
+
 
 /** conv2d; dims as CONV2D_DIMS: [batch, inChannels, inHeight, inWidth, outChannels, kernelH, kernelW,
  * strideH, strideW, padTop, padLeft, padBottom, padRight, groups, outHeight, outWidth] */
