@@ -295,6 +295,23 @@ describe('progressBar', () => {
     assert.equal(out[1], `\rtorchvision 20.0/100.0 MB  10.0 MB/s  ETA 0:08  [######------------------------]\x1b[K`);
     assert.equal(out.at(-1), '\n');
   });
+
+  it('redraws at most 10 times a second: not 99 ms after a draw, again at 100 ms, always at the last byte', () => {
+    const out: string[] = [];
+    let clock = 5000;
+    const bar = progressBar('w', { isTTY: true, columns: 120, write: (text) => out.push(text) }, () => clock)!;
+    bar.update(0, 1000);
+    assert.equal(out.length, 1);
+    clock += 99;
+    bar.update(100, 1000);
+    assert.equal(out.length, 1, 'a redraw 99 ms after the last one');
+    clock += 1;
+    bar.update(200, 1000);
+    assert.equal(out.length, 2, 'no redraw 100 ms after the last one');
+    assert.match(out[1], /^\rw 0\.0\/0\.0 MB/);
+    bar.update(1000, 1000);
+    assert.equal(out.length, 3, 'the last byte is drawn at once');
+  });
 });
 
 describe('cache', () => {
