@@ -76,6 +76,13 @@ test('inferShapes refuses what cannot run, naming the layer', () => {
   assert.throws(() => inferShapes(arch([conv('c1', 6, 3, 1, [0, 0, 0, 0], 4)], [3, 5, 5], 6)), {
     code: 'ERR_SHAPE', message: 'Expected channels divisible by groups=4 for layer c1 but received 3 in, 6 out',
   });
+  // the input divides, the output does not (and the other way round): either side alone is refused
+  assert.throws(() => inferShapes(arch([conv('c1', 3, 3, 1, [0, 0, 0, 0], 2)], [4, 5, 5], 3)), {
+    code: 'ERR_SHAPE', message: 'Expected channels divisible by groups=2 for layer c1 but received 4 in, 3 out',
+  });
+  assert.throws(() => inferShapes(arch([conv('c1', 4, 3, 1, [0, 0, 0, 0], 2)], [3, 5, 5], 4)), {
+    code: 'ERR_SHAPE', message: 'Expected channels divisible by groups=2 for layer c1 but received 3 in, 4 out',
+  });
   assert.throws(() => inferShapes(arch([conv('c1', 6, 7, 1, [0, 0, 0, 0])], [3, 5, 5], 6)), {
     code: 'ERR_SHAPE', message: 'Expected an input of at least 7x7 for layer c1 but received 5x5',
   });
