@@ -5,7 +5,9 @@
 // are torch's own (cases.json), never ours.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PREPROCESS } from '../lib/model/archs.js';
 import { tensorValues } from '../lib/weights/safetensors.js';
@@ -98,4 +100,39 @@ test('crafted legacy checkpoints: views outside their storage, bad strides and i
   for (const [name, message] of refusals) {
     await assert.rejects(readTorch(file(name)), { code: 'ERR_WEIGHTS', message: `${file(name)}: ${message}` }, name);
   }
+});
+
+// Legacy checkpoints changed here byte by byte (protocol 2 pickles have no frame lengths, so opcodes can be
+// swapped in place); the opcodes are pickletools' (Lib/pickletools.py), the layout torch/serialization.py's
+// legacy _save: magic, protocol, sys info, the object, the key list, then per storage an 8-byte count and its bytes.
+const pickleString = (s: string) => Buffer.concat([Buffer.from([0x58]), Buffer.from(Uint32Array.of(s.length).buffer), Buffer.from(s, 'latin1')]); // BINUNICODE
+const scratchDir = mkdtempSync(join(tmpdir(), 'weights-torch-cases-'));
+
+test('crafted legacy checkpoints: a one-element persistent id is refused as a persistent id, not a TypeError', async () => {
+  const bytes = readFileSync(file('c_int_pid'));
+  // c_int_pid's persistent id is BININT1 5, BINPERSID: make it ('storage',): BINUNICODE 'storage', TUPLE1, BINPERSID
+  const at = bytes.indexOf(Buffer.from([0x4b, 0x05, 0x51]));
+  assert.ok(at > 0 && bytes.indexOf(Buffer.from([0x4b, 0x05, 0x51]), at + 1) === -1);
+  const path = join(scratchDir, 'c_short_pid.pth');
+  writeFileSync(path, Buffer.concat([bytes.subarray(0, at), pickleString('storage'), Buffer.from([0x85, 0x51]), bytes.subarray(at + 3)]));
+  await assert.rejects(readTorch(path), { code: 'ERR_WEIGHTS', message: `${path}: expected a ('storage', torch.*Storage, key, location, numel) persistent id but found ("storage")` });
+});
+
+test('crafted legacy checkpoints: an empty storage last in the file (its count the last 8 bytes) is read', async () => {
+  const bytes = readFileSync(file('c_ok'));
+  // c_ok: the key list ['0'] (PROTO 2, EMPTY_LIST, BINPUT 0, BINUNICODE '0', BINPUT 1, APPEND, STOP), then storage 0: count 4, 16 bytes
+  const keys = Buffer.from([0x80, 0x02, 0x5d, 0x71, 0x00, 0x58, 0x01, 0x00, 0x00, 0x00, 0x30, 0x71, 0x01, 0x61, 0x2e]);
+  const storage = bytes.subarray(bytes.length - 24);
+  assert.equal(bytes.indexOf(keys), bytes.length - 24 - keys.length);
+  assert.equal(storage.readBigInt64LE(0), 4n);
+  // keys ['0', '1'] (MARK, two BINUNICODE, APPENDS); storage 1 has no elements: its count, 0, ends the file
+  const twoKeys = Buffer.concat([Buffer.from([0x80, 0x02, 0x5d, 0x28]), pickleString('0'), pickleString('1'), Buffer.from([0x65, 0x2e])]);
+  const path = join(scratchDir, 'c_empty_last.pth');
+  writeFileSync(path, Buffer.concat([bytes.subarray(0, bytes.length - 24 - keys.length), twoKeys, storage, Buffer.alloc(8)]));
+  const set = await readTorch(path);
+  assert.deepEqual(Array.from(tensorValues(set.tensors.get('w')!)), cases.c_ok.w.values);
+  // the same file without the last count byte is cut inside storage 1's count
+  const cut = join(scratchDir, 'c_empty_last_cut.pth');
+  writeFileSync(cut, readFileSync(path).subarray(0, -1));
+  await assert.rejects(readTorch(cut), { code: 'ERR_WEIGHTS', message: `${cut}: expected storage 1 at offset ${bytes.length - keys.length + twoKeys.length} but the file ends (truncated?)` });
 });
