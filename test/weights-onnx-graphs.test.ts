@@ -335,3 +335,51 @@ test('a QDQ export: per-tensor activation scale and zero point are scalars (dims
   assert.deepEqual(dims('fc.weight_scale'), [['fc.weight_scale', [2], 1]]);
   assert.deepEqual(dims('fc.weight_quantized'), [['fc.weight_quantized', [2, 8], 3]]);
 });
+
+test('export: an average pool and an adaptive pool to 3x1 become AveragePool nodes (kernel = input / output), only 1x1 becomes GlobalAveragePool', () => {
+  // input 2x6x4: conv 1x1 (2 out) 6x4 -> avg pool 2x2/2 with pads [0,0,0,0] 3x2 -> adaptive 3x1 (kernel [1,2]) -> flatten 6 -> fc 2
+  const arch = {
+    name: 'pools', input: [2, 6, 4] as [number, number, number], preprocess: PREPROCESS.torchvision, output: 'logits' as const, numClasses: 2,
+    layers: [
+      { type: 'conv2d' as const, name: 'c1', outChannels: 2, kernel: [1, 1] as [number, number], stride: [1, 1] as [number, number], pad: [0, 0, 0, 0] as [number, number, number, number], groups: 1, bias: false, relu: false },
+      { type: 'avgPool2d' as const, name: 'ap', kernel: [2, 2] as [number, number], stride: [2, 2] as [number, number], pad: [0, 0, 0, 0] as [number, number, number, number], ceil: false, countIncludePad: true },
+      { type: 'adaptiveAvgPool2d' as const, name: 'aa', output: [3, 1] as [number, number] },
+      { type: 'flatten' as const, name: 'f' },
+      { type: 'linear' as const, name: 'fc', outFeatures: 2, bias: false, relu: false },
+    ],
+  };
+  const tensors = new Map([...parameterShapes(arch)].map(([k, shape]) => [k, { shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) }]));
+  const type = onnxRoot().lookupType('onnx.ModelProto');
+  const decoded = (a: typeof arch) => (type.toObject(type.decode(encodeOnnx(a, tensors)), { longs: Number }) as { graph: { node: { op_type: string; attribute?: { name: string; i?: number; ints?: number[] }[] }[] } }).graph.node
+    .map((n) => [n.op_type, ...(n.attribute ?? []).filter((x) => x.ints !== undefined || x.i !== undefined).map((x) => `${x.name}=${x.ints?.join(',') ?? x.i}`)].join(' '));
+  assert.deepEqual(decoded(arch), [
+    'Conv kernel_shape=1,1 strides=1,1 pads=0,0,0,0 group=1 dilations=1,1',
+    'AveragePool kernel_shape=2,2 strides=2,2 pads=0,0,0,0 ceil_mode=0 count_include_pad=1',
+    'AveragePool kernel_shape=1,2 strides=1,2',
+    'Flatten axis=1',
+    'Gemm transB=1',
+  ]);
+  // the same network pooling to 1x1: GlobalAveragePool (fc now takes 2 features)
+  const global = { ...arch, layers: arch.layers.map((l) => (l.type === 'adaptiveAvgPool2d' ? { ...l, output: [1, 1] as [number, number] } : l)) };
+  const fc = new Map([...tensors].map(([k, t]) => [k, k === 'fc.weight' ? { shape: [2, 2], data: new Float32Array(4) } : t]));
+  const globalNodes = (type.toObject(type.decode(encodeOnnx(global, fc)), { longs: Number }) as { graph: { node: { op_type: string }[] } }).graph.node.map((n) => n.op_type);
+  assert.deepEqual(globalNodes, ['Conv', 'AveragePool', 'GlobalAveragePool', 'Flatten', 'Gemm']);
+});
+
+test('float32 weights are carried bit for bit: a Gemm with alpha and beta 1 keeps a signaling NaN\'s bits (no scaling pass)', async () => {
+  // IEEE 754 binary32: 0x7f800001 is a signaling NaN, 0x7fc00000 the quiet one; multiplying quiets it
+  const bits = Uint32Array.of(0x3f800000, 0x7f800001, 0x80000000, 0x00000001, 0xff800001, 0x40000000, 0x7f7fffff, 0x00800000);
+  const raw = (u: Uint32Array) => new Uint8Array(u.buffer.slice(0));
+  const path = write({ nodes: [node('Flatten', ['x'], 'flat'), node('Gemm', ['flat', 'fw', 'fb'], 'y', [int('transB', 1)])], inputDims: [1, 1, 2, 2] });
+  const type = onnxRoot().lookupType('onnx.ModelProto');
+  const model = type.toObject(type.decode(readFileSync(path))) as { graph: { initializer?: object[] } };
+  model.graph.initializer = [
+    { name: 'fw', dims: [2, 4], data_type: 1, raw_data: raw(bits) },
+    { name: 'fb', dims: [2], data_type: 1, raw_data: raw(bits.subarray(0, 2).slice()) },
+  ];
+  writeFileSync(path, type.encode(type.fromObject(model)).finish());
+  const set = await readOnnx(path);
+  const bitsOf = (name: string) => { const v = tensorValues(set.tensors.get(name)!); return Array.from(new Uint32Array(v.buffer, v.byteOffset, v.length)); };
+  assert.deepEqual(bitsOf('fc1.weight'), Array.from(bits));
+  assert.deepEqual(bitsOf('fc1.bias'), [0x3f800000, 0x7f800001]);
+});
