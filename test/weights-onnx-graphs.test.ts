@@ -243,6 +243,11 @@ test('Constant nodes: value, value_ints and value_int feed Reshape and Pad', asy
     nodes: [{ op_type: 'Constant', input: [], output: ['k'], attribute: [int('value_int', 7)] }, node('Reshape', ['x', 'k'], 'flat'), node('Gemm', ['flat', 'fw'], 'y', [int('transB', 1)])],
     inits: tailInit,
   })), /expected Reshape .+ to flatten to \[batch, features\] but its shape is \[7\]$/);
+  // and it is a scalar (dims []): as a Gemm weight it is refused as 0-D, its dims named
+  const scalarWeight = write({
+    nodes: [{ op_type: 'Constant', input: [], output: ['k'], attribute: [int('value_int', 7)] }, node('Flatten', ['x'], 'flat'), node('Gemm', ['flat', 'k'], 'y', [int('transB', 1)])],
+  });
+  await assert.rejects(readOnnx(scalarWeight), { code: 'ERR_WEIGHTS', message: `${scalarWeight}: expected a 2-D weight for Gemm Gemm -> y but found []` });
 });
 
 test('integer initializers as raw little-endian bytes (INT64 and INT32) feed Pad', async () => {
@@ -311,6 +316,9 @@ test('external data: offset and length must be plain non-negative integers ("-8"
     const entries = [{ key: 'offset', value: '32' }, { key: 'length', value: '32' }].map((e) => (e.key === key ? { key, value: text } : e));
     await assert.rejects(readOnnx(withExternal(entries)), { message: new RegExp(`expected a non-negative integer ${key} for external tensor fw but found "${text.replace('+', '\\+')}"$`) }, `${key} "${text}"`);
   }
+  // a length that is not the tensor's 2x4 float32s (32 bytes), named with its dims
+  const short = withExternal([{ key: 'offset', value: '32' }, { key: 'length', value: '16' }]);
+  await assert.rejects(readOnnx(short), { code: 'ERR_WEIGHTS', message: `${short}: expected 32 bytes of external data for tensor fw [2,4] but its length is 16` });
 });
 
 test('a QDQ export: per-tensor activation scale and zero point are scalars (dims []), weight scales one per output', () => {
