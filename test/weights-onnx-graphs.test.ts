@@ -5,7 +5,8 @@
 // the tensor values written out by hand; then one graph per refusal, each message word for word.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import fs, { mkdtempSync, readFileSync, realpathSync, truncateSync, writeFileSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildArchitecture, PREPROCESS } from '../lib/model/archs.js';
@@ -390,4 +391,36 @@ test('float32 weights are carried bit for bit: a Gemm with alpha and beta 1 keep
   const bitsOf = (name: string) => { const v = tensorValues(set.tensors.get(name)!); return Array.from(new Uint32Array(v.buffer, v.byteOffset, v.length)); };
   assert.deepEqual(bitsOf('fc1.weight'), Array.from(bits));
   assert.deepEqual(bitsOf('fc1.bias'), [0x3f800000, 0x7f800001]);
+});
+
+test('external data: a file cut between the size check and the read (another writer) is refused as shorter, not read short', async () => {
+  const dir = mkdtempSync(join(scratch, 'external-cut-'));
+  const data = Buffer.alloc(64);
+  for (let i = 0; i < 8; i++) data.writeFloatLE(i + 1, 32 + 4 * i);
+  writeFileSync(join(dir, 'fw.data'), data);
+  const inner = write({ nodes: [node('Flatten', ['x'], 'flat'), node('Gemm', ['flat', 'fw'], 'y', [int('transB', 1), float('alpha', 2)])], inputDims: [1, 1, 2, 2] });
+  const type = onnxRoot().lookupType('onnx.ModelProto');
+  const model = type.toObject(type.decode(readFileSync(inner))) as { graph: { initializer?: object[] } };
+  model.graph.initializer = [{ name: 'fw', dims: [2, 4], data_type: 1, data_location: 1, external_data: [{ key: 'location', value: 'fw.data' }, { key: 'offset', value: '32' }, { key: 'length', value: '32' }] }];
+  const path = join(dir, 'cut.onnx');
+  writeFileSync(path, type.encode(type.fromObject(model)).finish());
+  // alpha 2: the values are read (and scaled) while the graph is read; uncut they are 2, 4, ..., 16
+  assert.deepEqual(Array.from(tensorValues((await readOnnx(path)).tensors.get('fc1.weight')!)), seq(8).map((v) => 2 * v));
+  // the file is cut to 40 bytes right after the reader's stat of it, before it opens it
+  const location = realpathSync(join(dir, 'fw.data'));
+  const statSync = fs.statSync;
+  let cuts = 0;
+  fs.statSync = ((p: string, o?: object) => {
+    const stats = statSync(p, o as undefined);
+    if (p === location && cuts++ === 0) truncateSync(location, 40);
+    return stats;
+  }) as typeof fs.statSync;
+  syncBuiltinESMExports();
+  try {
+    await assert.rejects(readOnnx(path), { code: 'ERR_WEIGHTS', message: `${path}: expected 32 bytes of tensor fw at offset 32 of ${location} but the file is shorter` });
+  } finally {
+    fs.statSync = statSync;
+    syncBuiltinESMExports();
+  }
+  assert.equal(cuts, 1);
 });
