@@ -11,6 +11,7 @@ import { readKeras } from '../lib/weights/keras.js';
 import { encodeNpy, readNpy, writeNpy } from '../lib/weights/npy.js';
 import type { WeightSet } from '../lib/weights/types.js';
 import { SMALL_ARCHS, assertMatchesManifest, fixture } from './weights-fixtures.js';
+import { archive } from './zip-archive.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'weights-formats-'));
 
@@ -117,4 +118,63 @@ test('a damaged .h5 in process: the one-line message carries HDF5\'s own deepest
       message: `${path}: expected a Keras .h5 file but HDF5 cannot read it (an object the file refers to is unreadable) (HDF5: ${diagnosis}); damaged or truncated?`,
     }, name);
   }
+});
+
+test('keras_version: from the file\'s root, else from model_weights (save_weights files have no model_weights group)', async () => {
+  const h5wasm = (await import('h5wasm/node')).default;
+  await h5wasm.ready;
+  // save_weights: the version on the root, layer_names there too, no model_weights group
+  assert.equal((await readKeras(fixture('seed_small_weights.h5'))).metadata.keras_version, '2.11.0');
+  const dir = mkdtempSync(join(tmpdir(), 'alexnet-keras-version-'));
+  // model.save, the root's copy of the version removed: model_weights' is read
+  const onlyInner = join(dir, 'only_model_weights.h5');
+  writeFileSync(onlyInner, readFileSync(fixture('seed_small.h5')));
+  let f = new h5wasm.File(onlyInner, 'a');
+  f.delete_attribute('keras_version');
+  f.close();
+  assert.equal((await readKeras(onlyInner)).metadata.keras_version, '2.11.0');
+  // both, and they differ: the root's wins
+  const both = join(dir, 'both.h5');
+  writeFileSync(both, readFileSync(fixture('seed_small.h5')));
+  f = new h5wasm.File(both, 'a');
+  const group = f.get('model_weights') as InstanceType<typeof h5wasm.Group>;
+  group.delete_attribute('keras_version');
+  group.create_attribute('keras_version', '2.99.0');
+  f.close();
+  assert.equal((await readKeras(both)).metadata.keras_version, '2.11.0');
+  // neither: no version
+  const neither = join(dir, 'neither.h5');
+  writeFileSync(neither, readFileSync(both));
+  f = new h5wasm.File(neither, 'a');
+  f.delete_attribute('keras_version');
+  (f.get('model_weights') as InstanceType<typeof h5wasm.Group>).delete_attribute('keras_version');
+  f.close();
+  assert.equal((await readKeras(neither)).metadata.keras_version, undefined);
+});
+
+/** a stored (method 0) member of a zip archive, by its local header (APPNOTE.TXT 4.3.7) */
+function storedMember(zip: Buffer, name: string): Buffer {
+  for (let p = zip.indexOf('PK\x03\x04'); p >= 0; p = zip.indexOf('PK\x03\x04', p + 4)) {
+    const nameLength = zip.readUInt16LE(p + 26);
+    if (zip.toString('utf8', p + 30, p + 30 + nameLength) !== name) continue;
+    assert.equal(zip.readUInt16LE(p + 8), 0, `${name} is stored`);
+    const start = p + 30 + nameLength + zip.readUInt16LE(p + 28);
+    return zip.subarray(start, start + zip.readUInt32LE(p + 18));
+  }
+  throw new Error(`no member ${name}`);
+}
+
+test('.keras: a config.json whose layers have no names reads the weights in their names\' natural order, as without a config', async () => {
+  const keras = readFileSync(fixture('seed_small.keras'));
+  const layer = (className: string) => ({ class_name: className, config: {} });
+  const config = { class_name: 'Sequential', config: { layers: ['Conv2D', 'MaxPooling2D', 'Conv2D', 'MaxPooling2D', 'Conv2D', 'Conv2D', 'Conv2D', 'MaxPooling2D', 'Flatten', 'Dense', 'Dropout', 'Dense', 'Dropout', 'Dense'].map(layer) } };
+  const path = join(scratch, 'unnamed_layers.keras');
+  writeFileSync(path, archive([
+    { name: 'metadata.json', data: storedMember(keras, 'metadata.json') },
+    { name: 'config.json', data: Buffer.from(JSON.stringify(config)) },
+    { name: 'model.weights.h5', data: storedMember(keras, 'model.weights.h5') },
+  ]));
+  const set = await readKeras(path);
+  assertMatchesManifest(set, 'seed_small.keras');
+  assert.equal(set.metadata.keras_version, '3.3.3');
 });
