@@ -185,6 +185,19 @@ describe('ArenaPool', () => {
     await assert.rejects(pool.acquire('1', 1, shapes), { code: 'ERR_DISPOSED' });
   });
 
+  test('close() with two passes busy: onDrained only when the last of them comes back', async () => {
+    const { pool, live } = counting(2);
+    const a = await pool.acquire('1', 1, shapes);
+    const b = await pool.acquire('2', 2, shapes);
+    let drained = 0;
+    pool.close(() => drained++);
+    pool.release(a);
+    assert.equal(drained, 0, 'drained with a pass still busy');
+    pool.release(b);
+    assert.equal(drained, 1);
+    assert.equal(live.size, 0);
+  });
+
   test('a limit that is not a positive integer is refused', () => {
     assert.throws(() => new ArenaPool(() => { throw new Error('unused'); }, 0), { code: 'ERR_USAGE', message: 'Expected a positive integer for concurrency but received 0' });
   });

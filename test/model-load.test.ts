@@ -149,3 +149,91 @@ test('loadWeightsAndModel: an architecture name is checked, and random weights g
     model.dispose();
   }
 });
+
+/** a .safetensors file laid out by hand (8-byte little-endian header length, the JSON header, the float32 data) */
+function handSafetensors(path: string): void {
+  const header: Record<string, unknown> = {};
+  const chunks: Buffer[] = [];
+  let offset = 0;
+  for (const [name, [shape, values]] of Object.entries(VALUES)) {
+    header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + 4 * values.length] };
+    chunks.push(Buffer.from(Float32Array.from(values).buffer));
+    offset += 4 * values.length;
+  }
+  const json = Buffer.from(JSON.stringify(header));
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(json.length));
+  writeFileSync(path, Buffer.concat([length, json, ...chunks]));
+}
+
+test('loadWeightsAndModel: a WeightSet in memory and a weights file by path, each with an architecture object; random weights of the architecture named', async () => {
+  const file = join(scratch, 'hand.safetensors');
+  handSafetensors(file);
+  for (const [weights, format] of [[weightSet(), 'hand'], [file, 'safetensors']] as [WeightSet | string, string][]) {
+    const loaded = await loadWeightsAndModel({ weights, arch: ARCH });
+    try {
+      assert.equal(loaded.format, format);
+      assert.equal(loaded.model.arch.name, 'hand');
+      assert.equal(loaded.model.precision, 'fp32');
+      // x = [1, 2, 3, 4]: [18, -18] by hand (the first test)
+      assert.deepEqual(Array.from(await loaded.model.forward(Float32Array.of(1, 2, 3, 4), [1, 1, 2, 2])), [18, -18], format);
+    } finally {
+      loaded.model.dispose();
+    }
+  }
+  // a named architecture other than the default seed
+  const { model } = await loadWeightsAndModel({ arch: 'caffe', weights: 'random:3', numClasses: 10 });
+  try {
+    assert.deepEqual([model.arch.name, model.arch.numClasses], ['caffe', 10]);
+  } finally {
+    model.dispose();
+  }
+});
+
+test('forward refuses an input whose channels are not the network\'s, naming the shape it expects and the one it got', async () => {
+  const model = await Model.fromWeights(ARCH, weightSet());
+  try {
+    await assert.rejects(model.forward(new Float32Array(8), [1, 2, 2, 2]), { code: 'ERR_SHAPE', message: 'Expected an input of shape [N,1,H,W] for hand but received [1,2,2,2]' });
+    await assert.rejects(model.forward(new Float32Array(4), [1, 4]), { code: 'ERR_SHAPE', message: 'Expected an input of shape [N,1,H,W] for hand but received [1,4]' });
+  } finally {
+    model.dispose();
+  }
+});
+
+test('Model.random: weights He-normal (std sqrt(2 / fan-in)), biases uniform within 1 / sqrt(fan-in) (torch.nn.Linear\'s bias init)', async () => {
+  // one linear layer 64 -> 32: fan-in 64, so weight std sqrt(2/64) = 0.1768; bias bound 1/8 = 0.125 (a uniform
+  // draw there has std 0.125/sqrt(3) = 0.072)
+  const arch: Architecture = { name: 'fc', input: [64, 1, 1], preprocess: PREPROCESS.torchvision, output: 'logits', numClasses: 32, layers: [{ type: 'flatten', name: 'f' }, { type: 'linear', name: 'fc', outFeatures: 32, bias: true, relu: false }] };
+  const model = await Model.random(arch, 7);
+  try {
+    const params = model.parameters();
+    const w = params.get('fc.weight')!.data;
+    const b = params.get('fc.bias')!.data;
+    assert.equal(w.length, 2048);
+    const std = Math.sqrt(w.reduce((s, v) => s + v * v, 0) / w.length);
+    assert.ok(Math.abs(std - Math.sqrt(2 / 64)) < 0.02, `weight std ${std}`);
+    assert.ok(w.some((v) => Math.abs(v) > 0.125), 'no weight beyond the bias bound');
+    assert.equal(b.length, 32);
+    assert.ok(b.every((v) => Math.abs(v) <= 0.125), 'a bias beyond 1/sqrt(64)');
+    assert.ok(b.some((v) => v !== 0));
+  } finally {
+    model.dispose();
+  }
+});
+
+test('Model.random keeps the precision asked for (bf16, int8), fp32 by default', async (t) => {
+  const { native } = await import('../lib/native.js');
+  const binding = native('cpu');
+  if (!(binding.packQuantized && binding.packConv && binding.packLinear)) {
+    t.skip('this build of the CPU addon has no low-precision packing');
+    return;
+  }
+  for (const precision of ['bf16', 'int8', undefined] as const) {
+    const model = await Model.random(ARCH, 1, 'cpu', { precision });
+    try {
+      assert.equal(model.precision, precision ?? 'fp32');
+    } finally {
+      model.dispose();
+    }
+  }
+});
