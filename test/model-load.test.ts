@@ -237,3 +237,15 @@ test('Model.random keeps the precision asked for (bf16, int8), fp32 by default',
     }
   }
 });
+
+test('a model on device \'cuda\' takes NativeTensor inputs named \'cuda:0\' (the CUDA addon\'s name for it, test/cuda.test) and refuses others', async () => {
+  // a stand-in binding (no GPU here): its alloc, the first thing a pass does after the input checks, throws a marker
+  const reached = new Error('the pass started');
+  const binding = { alloc: () => { throw reached; } } as unknown as Binding;
+  const ModelClass = Model as unknown as new (...args: unknown[]) => Model;
+  const model = new ModelClass(ARCH, new Map(), 'cuda', 'stand-in', binding, {});
+  const tensor = (device: string) => ({ device, length: 4, write() {}, read: () => new Float32Array(4), dispose() {} });
+  await assert.rejects(model.forward(tensor('cuda:0') as never, [1, 1, 2, 2]), (e) => e === reached);
+  await assert.rejects(model.forward(tensor('cpu') as never, [1, 1, 2, 2]), { code: 'ERR_DEVICE', message: "Expected a NativeTensor on 'cuda:0' for input but received one on 'cpu'" });
+  await assert.rejects(model.forward(tensor('cuda:1') as never, [1, 1, 2, 2]), { code: 'ERR_DEVICE', message: "Expected a NativeTensor on 'cuda:0' for input but received one on 'cuda:1'" });
+});
