@@ -136,3 +136,38 @@ test('softmax: the maximum in the last column, 200 above the rest (exp would ove
   assertClose(out.read(), ref.softmax(dims, input), 'softmax, max last');
   assert.ok(out.read().every((v) => Number.isFinite(v)));
 });
+
+// The pool's shares are claimed (native/kernels/cpu/thread-pool.h): on 7 threads, more than this machine
+// has cores, workers often wake after the caller has run their shares and must skip the job they were
+// woken for without running a share twice, missing one, or touching the next job's. 400 jobs back to back,
+// each ReLU over a fresh output (NaN-filled first), every element checked; then max pool, whose shares
+// write disjoint planes.
+test('thread pool: 400 jobs back to back on 7 threads, every share run exactly once', async () => {
+  const saved = b.getThreads();
+  b.setThreads(7);
+  try {
+    const n = 70001;
+    const x = randomArray(n, 26);
+    const expected = ref.relu(x);
+    const input = tensor(n, x);
+    const y = tensor(n);
+    const nan = new Float32Array(n).fill(Number.NaN);
+    for (let job = 0; job < 400; job++) {
+      y.write(nan);
+      await b.relu(input, y);
+      const got = y.read();
+      for (let i = 0; i < n; i++) if (got[i] !== expected[i]) assert.fail(`job ${job}: element ${i} is ${got[i]}, expected ${expected[i]}`);
+    }
+    const dims = Int32Array.from([2, 9, 61, 63, 3, 3, 2, 2, 1, 0, 0, 1, 31, 32]);
+    const poolInput = randomArray(2 * 9 * 61 * 63, 27);
+    const poolExpected = ref.maxPool2d(dims, poolInput);
+    const out = tensor(2 * 9 * 31 * 32);
+    for (let job = 0; job < 50; job++) {
+      out.write(new Float32Array(out.length).fill(Number.NaN));
+      await b.maxPool2d(dims, tensor(poolInput.length, poolInput), out);
+      assert.deepEqual(out.read(), poolExpected, `max pool job ${job}`);
+    }
+  } finally {
+    b.setThreads(saved);
+  }
+});

@@ -59,7 +59,7 @@ void thread_pool::start_workers(int threads) {
   }
   workers_.reserve(threads - 1);
   // a new worker must wait for the next job, not rerun the last one
-  for (int ith = 1; ith < threads; ++ith) workers_.emplace_back(&thread_pool::worker_main, this, ith, generation);
+  for (int ith = 1; ith < threads; ++ith) workers_.emplace_back(&thread_pool::worker_main, this, generation);
 }
 
 void thread_pool::stop_workers() {
@@ -72,16 +72,21 @@ void thread_pool::stop_workers() {
   workers_.clear();
 }
 
-void thread_pool::run_share(int ith) {
-  try {
-    job_(job_ctx_, ith, threads_.load(std::memory_order_relaxed));
-  } catch (...) {
-    std::lock_guard<std::mutex> lock(state_mutex_);
-    if (!job_error_) job_error_ = std::current_exception();
+// claims shares of the open job until none is left
+void thread_pool::run_shares() {
+  const int shares = job_shares_;
+  for (int ith = next_share_.fetch_add(1, std::memory_order_relaxed); ith < shares;
+       ith = next_share_.fetch_add(1, std::memory_order_relaxed)) {
+    try {
+      job_(job_ctx_, ith, shares);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(state_mutex_);
+      if (!job_error_) job_error_ = std::current_exception();
+    }
   }
 }
 
-void thread_pool::worker_main(int ith, uint64_t seen) {
+void thread_pool::worker_main(uint64_t seen) {
   for (;;) {
     const auto woken = [&] {
       return stopping_.load(std::memory_order_acquire) || generation_.load(std::memory_order_acquire) != seen;
@@ -91,10 +96,20 @@ void thread_pool::worker_main(int ith, uint64_t seen) {
       wake_cv_.wait(lock, woken);
     }
     if (stopping_.load(std::memory_order_acquire)) return;
-    seen = generation_.load(std::memory_order_acquire);
-    run_share(ith);
-    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      // the caller may be asleep on done_cv_: notify under the lock it checks `pending_` under
+    const uint64_t woken_for = generation_.load(std::memory_order_acquire);
+    // join: counted as active before looking, so the caller that closes the job after this cannot return
+    // (and reuse the job's fields) while this worker runs a share. Both sides seq_cst: either the caller
+    // sees this worker active, or this worker sees the job closed.
+    active_.fetch_add(1, std::memory_order_seq_cst);
+    const uint64_t open = open_.load(std::memory_order_seq_cst);
+    if (open != 0 && open != seen) {
+      run_shares();
+      seen = open;
+    } else {
+      seen = woken_for;  // closed before this worker got to it: nothing to do
+    }
+    if (active_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      // the caller may be asleep on done_cv_: notify under the lock it checks `active_` under
       std::lock_guard<std::mutex> lock(state_mutex_);
       done_cv_.notify_one();
     }
@@ -112,18 +127,25 @@ void thread_pool::run_job(job_fn fn, void* ctx) {
     std::lock_guard<std::mutex> lock(state_mutex_);
     job_ = fn;
     job_ctx_ = ctx;
+    job_shares_ = threads;
     job_error_ = nullptr;
-    pending_.store(threads - 1, std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_release);
+    next_share_.store(0, std::memory_order_relaxed);
+    // opened before the generation moves: a worker woken by the new generation finds it open (or closed
+    // because it is already done), never the 0 between two jobs
+    const uint64_t generation = generation_.load(std::memory_order_relaxed) + 1;
+    open_.store(generation, std::memory_order_seq_cst);
+    generation_.store(generation, std::memory_order_release);
   }
   wake_cv_.notify_all();
-  run_share(0);
-  const auto finished = [&] { return pending_.load(std::memory_order_acquire) == 0; };
-  std::exception_ptr error;
+  run_shares();
+  // every share is claimed; close the job and wait only for the workers inside it
+  open_.store(0, std::memory_order_seq_cst);
+  const auto finished = [&] { return active_.load(std::memory_order_seq_cst) == 0; };
   if (!spin_until(finished)) {
     std::unique_lock<std::mutex> lock(state_mutex_);
     done_cv_.wait(lock, finished);
   }
+  std::exception_ptr error;
   {
     std::lock_guard<std::mutex> lock(state_mutex_);
     error = job_error_;

@@ -1,6 +1,13 @@
-// A persistent thread pool (ggml-cpu style): run(fn) calls fn(ith, nth) once for every ith in
-// [0, nth) on nth threads (the caller is thread 0) and returns when all are done. Kernels split
-// their own work from (ith, nth). Calls to run() from different threads are serialized.
+// A persistent thread pool (ggml-cpu style): run(fn) calls fn(ith, nth) once for every share ith in
+// [0, nth) and returns when all are done. Kernels split their own work from (ith, nth). Calls to run()
+// from different threads are serialized.
+//
+// Shares are claimed, not assigned: the caller and each worker that wakes take the next unclaimed share
+// (an atomic counter) until none is left, and the caller returns once no worker is inside the job. A worker
+// the OS has not scheduled yet therefore holds nothing back: the caller runs its share, and the worker,
+// when it wakes to a closed job, skips it. (With a fixed share per thread, every layer waited for such a
+// worker; on the shared 2-core machine with another process on one core, an int8 forward at batch 1 went
+// from 4 to 13 ms.) A share must not depend on which thread runs it; thread_local scratch is fine.
 //
 // Waking is spin-then-sleep: between two jobs (the next layer is usually queued within tens of
 // microseconds) workers poll an atomic generation counter for up to SPIN_MICROSECONDS before
@@ -33,6 +40,20 @@ class thread_pool {
     run_job([](void* ctx, int ith, int nth) { (*static_cast<Fn*>(ctx))(ith, nth); }, &fn);
   }
 
+  // fn(task) once for every task in [0, count), the tasks handed out in order to whichever thread asks next
+  // (one atomic counter). A static split leaves a descheduled thread's whole share to run after the others
+  // have finished; here it holds back only the task it is on. fn must not depend on which thread runs a
+  // task (each task writes its own outputs), so the results are those of a sequential loop.
+  template <class Fn>
+  void run_tasks(int64_t count, Fn&& fn) {
+    std::atomic<int64_t> next{0};
+    run([&](int, int) {
+      for (int64_t task = next.fetch_add(1, std::memory_order_relaxed); task < count;
+           task = next.fetch_add(1, std::memory_order_relaxed))
+        fn(task);
+    });
+  }
+
   // std::thread::hardware_concurrency(), at least 1
   static int default_threads();
 
@@ -44,8 +65,8 @@ class thread_pool {
   void run_job(job_fn fn, void* ctx);
   void start_workers(int threads);
   void stop_workers();
-  void worker_main(int ith, uint64_t seen_generation);
-  void run_share(int ith);
+  void worker_main(uint64_t seen_generation);
+  void run_shares();
 
   std::mutex run_mutex_;  // one job at a time; also guards resize
   mutable std::mutex state_mutex_;
@@ -54,10 +75,14 @@ class thread_pool {
   std::atomic<int> threads_{1};
   // changed under state_mutex_ (so a sleeper cannot miss it), read without it while spinning
   std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
+  // the generation of the job that workers may still join, 0 once the caller has closed it
+  std::atomic<uint64_t> open_{0};
+  std::atomic<int> next_share_{0};
+  std::atomic<int> active_{0};  // workers between joining (or looking at) a job and leaving it
   std::atomic<bool> stopping_{false};
   job_fn job_ = nullptr;
   void* job_ctx_ = nullptr;
+  int job_shares_ = 1;
   std::exception_ptr job_error_;
 };
 
