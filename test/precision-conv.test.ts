@@ -175,6 +175,60 @@ for (const isa of ALL_ISAS) {
   });
 }
 
+// thread_pool::run_tasks hands the pixel blocks (conv) and 4-panel groups (linear) to whichever thread asks
+// next: on 1, 3 and 5 threads (more than this machine's cores) int8 still gives the naive twin's bits, and
+// bf16 the bits of the sequential run
+describe('reduced precision on 1, 3 and 5 threads', () => {
+  const saved = b.getThreads();
+  after(() => { b.setThreads(saved); b.setIsa('auto'); });
+  const convShape = convDims(3, 16, 17, 15, 40, 5, 5, 1, 1, [2, 2, 2, 2], 1);  // 765 pixels: 13+ blocks
+  const linearDims = Int32Array.of(7, 1000, 4100);  // 257 panels: 65 tasks
+
+  test('int8 conv and linear: the naive twin\'s bits; bf16: the bits of one thread', async () => {
+    b.setIsa('auto');
+    const convWeight = randomArray(weightCount(convShape), 21, 0.3);
+    const convInput = randomArray(inCount(convShape), 22);
+    const convBias = randomArray(convShape[4], 23);
+    const linearWeight = randomArray(linearDims[1] * linearDims[2], 24, 0.05);
+    const linearInput = randomArray(linearDims[0] * linearDims[1], 25);
+    const linearBias = randomArray(linearDims[2], 26);
+    const convInt8 = await packConv(convShape, convWeight, 'int8');
+    const convBf16 = await packConv(convShape, convWeight, 'bf16');
+    const pack = async (precision: 'int8' | 'bf16') => {
+      const packed = await b.packLinear!(Int32Array.of(linearDims[2], linearDims[1]), upload(linearWeight), precision);
+      live.push(packed);
+      return packed;
+    };
+    const linearInt8 = await pack('int8');
+    const linearBf16 = await pack('bf16');
+    const expectedConv = ref.conv2dInt8(convShape, convInput, convWeight, convBias, true);
+    const expectedLinear = ref.linearInt8(linearDims, linearInput, linearWeight, linearBias, true);
+    const sequential: Float32Array[] = [];
+    for (const threads of [1, 3, 5]) {
+      b.setThreads(threads);
+      assert.equal(b.getThreads(), threads);
+      const out = empty(outCount(convShape));
+      await b.conv2d(convShape, upload(convInput), convInt8, upload(convBias), out, true);
+      assert.deepEqual(out.read(), expectedConv, `int8 conv, ${threads} threads`);
+      const linearOut = empty(linearDims[0] * linearDims[2]);
+      await b.linear(linearDims, upload(linearInput), linearInt8, upload(linearBias), linearOut, true);
+      assert.deepEqual(linearOut.read(), expectedLinear, `int8 linear, ${threads} threads`);
+      const bf16Conv = empty(outCount(convShape));
+      await b.conv2d(convShape, upload(convInput), convBf16, upload(convBias), bf16Conv, true);
+      const bf16Linear = empty(linearDims[0] * linearDims[2]);
+      await b.linear(linearDims, upload(linearInput), linearBf16, upload(linearBias), bf16Linear, true);
+      if (threads === 1) sequential.push(bf16Conv.read(), bf16Linear.read());
+      else {
+        assert.deepEqual(bf16Conv.read(), sequential[0], `bf16 conv, ${threads} threads`);
+        assert.deepEqual(bf16Linear.read(), sequential[1], `bf16 linear, ${threads} threads`);
+      }
+    }
+    // and the bf16 run is a bf16 result, not a copy of something else
+    const { l2 } = relativeErrors(sequential[0], ref.conv2dBf16(convShape, convInput, convWeight, convBias, true));
+    assert.ok(l2 <= 1e-5, `bf16 conv relative L2 ${l2}`);
+  });
+});
+
 describe('reduced-precision conv: bad arguments', () => {
   test('packConv rejects an unknown precision; packQuantized checks q and scales', () => {
     const dims = SHAPES[0][1];

@@ -344,40 +344,37 @@ int conv2d_lowp_forward_cpu(const conv2d_params& p, const float* in, lowp_type t
   const size_t group_src_bytes = in_count / g.groups * g.elem;
   const uint8_t fill = type == lowp_type::int8 ? static_cast<uint8_t>(act.zero_point) : 0;
 
-  pool.run([&](int ith, int nth) {
-    int64_t begin, end;
-    split_range(tasks_of(block), ith, nth, &begin, &end);
+  // tasks (group, block of pixels) handed out one at a time: a thread the OS takes away holds back one block
+  pool.run_tasks(tasks_of(block), [&](int64_t task) {
     thread_local aligned_buffer a_buffer;
     uint8_t* a = reinterpret_cast<uint8_t*>(a_buffer.reserve(static_cast<size_t>(block) * g.lda / 4 + 16));
-    for (int64_t task = begin; task < end; ++task) {
-      const int group = static_cast<int>(task / blocks);
-      const int row0 = static_cast<int>(task % blocks * block);
-      const int rows = static_cast<int>(std::min<int64_t>(block, pixels - row0));
-      im2col_block(p, g, src + group * group_src_bytes, row0, rows, fill, a);
-      const uint8_t* weights = static_cast<const uint8_t*>(packed) + group * g.group_bytes;
-      lowp_run r;
-      r.rows = rows;
-      r.out_features = g.out_per_group;
-      r.steps = g.steps;
-      r.a = a;
-      r.packed = weights;
-      r.out = out;
-      r.bias = bias ? bias + group * g.out_per_group : nullptr;
-      r.relu = p.relu;
-      r.row_base = row0;
-      r.plane = p.out_height * p.out_width;
-      r.channel0 = group * g.out_per_group;
-      r.out_channels = p.out_channels;
-      if (type == lowp_type::int8) {
-        r.epilogue = conv_int8_epilogue;
-        r.w_scales = reinterpret_cast<const float*>(weights + layout.scales_offset);
-        r.w_sums = reinterpret_cast<const int32_t*>(weights + layout.sums_offset);
-        r.act = act;
-      } else {
-        r.epilogue = conv_bf16_epilogue;
-      }
-      fn(r, 0, panels);
+    const int group = static_cast<int>(task / blocks);
+    const int row0 = static_cast<int>(task % blocks * block);
+    const int rows = static_cast<int>(std::min<int64_t>(block, pixels - row0));
+    im2col_block(p, g, src + group * group_src_bytes, row0, rows, fill, a);
+    const uint8_t* weights = static_cast<const uint8_t*>(packed) + group * g.group_bytes;
+    lowp_run r;
+    r.rows = rows;
+    r.out_features = g.out_per_group;
+    r.steps = g.steps;
+    r.a = a;
+    r.packed = weights;
+    r.out = out;
+    r.bias = bias ? bias + group * g.out_per_group : nullptr;
+    r.relu = p.relu;
+    r.row_base = row0;
+    r.plane = p.out_height * p.out_width;
+    r.channel0 = group * g.out_per_group;
+    r.out_channels = p.out_channels;
+    if (type == lowp_type::int8) {
+      r.epilogue = conv_int8_epilogue;
+      r.w_scales = reinterpret_cast<const float*>(weights + layout.scales_offset);
+      r.w_sums = reinterpret_cast<const int32_t*>(weights + layout.sums_offset);
+      r.act = act;
+    } else {
+      r.epilogue = conv_bf16_epilogue;
     }
+    fn(r, 0, panels);
   });
   return KERNEL_OK;
 }
