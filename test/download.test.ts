@@ -353,6 +353,12 @@ describe('cache', () => {
     assert.equal(await ensurePretrained('tiny', { env, registry, convert }), path);
     assert.equal(converted.length, 1);
     assert.equal(requests.length, 1);
+    // the converted file removed afterwards (rm): the next call converts again, from the cached source
+    await rm(path);
+    assert.equal(await ensurePretrained('tiny', { env, registry, convert }), path);
+    assert.equal(converted.length, 2);
+    assert.equal(requests.length, 1);
+    assert.deepEqual(await readFile(path), DATA);
   });
 
   it('ensurePretrained leaves no converted file when the converter fails', async () => {
@@ -365,6 +371,9 @@ describe('cache', () => {
     await assert.rejects(ensurePretrained('tiny', { env, registry, convert }), { message: 'converter failed' });
     assert.equal(existsSync(convertedPath('tiny', env)), false);
     assert.equal(existsSync(join(dir, 'cache', 'tiny.pth')), true); // the verified source stays
+    // the next call (in the same process) converts again, and this time it works
+    const path = await ensurePretrained('tiny', { env, registry, convert: (src: string, dst: string) => copyFile(src, dst) });
+    assert.deepEqual(await readFile(path), DATA);
   });
 
   it('ensureSource refuses a wrong file already in the cache and leaves it alone', async () => {

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Architecture, LayerSpec } from '../lib/model/layers.js';
-import { inferShapes, parameterShapes, poolOutputSize, sameShape, shapeSize, shapeText } from '../lib/model/shapes.js';
+import { checkWeights, inferShapes, parameterShapes, poolOutputSize, sameShape, shapeSize, shapeText } from '../lib/model/shapes.js';
 import { PREPROCESS } from '../lib/model/archs.js';
 
 test('poolOutputSize: a hand table where ceil and floor differ', () => {
@@ -137,4 +137,21 @@ test('shapeText and sameShape, as the weights detector uses them', () => {
   assert.equal(sameShape([64, 3], [64, 4]), false);
   assert.equal(sameShape([64], [64, 1]), false);
   assert.equal(sameShape([64, 1], [64]), false);
+});
+
+test('a conv given a size with three numbers (a JavaScript caller) is refused, naming the 4-D input it got', () => {
+  assert.throws(() => inferShapes(arch([conv('c1', 6, 3, 1, [0, 0, 0, 0])], [3, 5, 5], 6), [5, 5, 5] as unknown as [number, number]), {
+    code: 'ERR_SHAPE', message: 'Expected a [C,H,W] input for layer c1 (conv2d) but received [3,5,5,5]',
+  });
+});
+
+test('checkWeights: every parameter present with its shape passes (extra tensors ignored); each one wrong or missing is listed', () => {
+  // conv 3 -> 6, 3x3 on 5x5 -> 6x3x3 -> flatten 54 -> linear 4
+  const a = arch([conv('c1', 6, 3, 1, [0, 0, 0, 0]), { type: 'flatten', name: 'f' }, { type: 'linear', name: 'fc', outFeatures: 4, bias: true, relu: false }], [3, 5, 5], 4);
+  const set = (shapes: Record<string, number[]>) => ({ path: 'w.bin', tensors: new Map(Object.entries(shapes).map(([k, shape]) => [k, { shape }])) });
+  const right = { 'c1.weight': [6, 3, 3, 3], 'c1.bias': [6], 'fc.weight': [4, 54], 'fc.bias': [4] };
+  checkWeights(a, set({ ...right, 'extra.weight': [1] }));
+  assert.throws(() => checkWeights(a, set({ ...Object.fromEntries(Object.entries(right).filter(([k]) => k !== 'fc.bias')), 'c1.weight': [6, 3, 1, 1] })), {
+    code: 'ERR_WEIGHTS', message: 'w.bin: expected the tensors of architecture hand: c1.weight [6,3,3,3] but found [6,3,1,1]; fc.bias [4] but found missing',
+  });
 });

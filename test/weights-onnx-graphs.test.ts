@@ -249,6 +249,9 @@ test('Constant nodes: value, value_ints and value_int feed Reshape and Pad', asy
     nodes: [{ op_type: 'Constant', input: [], output: ['k'], attribute: [int('value_int', 7)] }, node('Flatten', ['x'], 'flat'), node('Gemm', ['flat', 'k'], 'y', [int('transB', 1)])],
   });
   await assert.rejects(readOnnx(scalarWeight), { code: 'ERR_WEIGHTS', message: `${scalarWeight}: expected a 2-D weight for Gemm Gemm -> y but found []` });
+  // an integer tensor where a float weight goes: refused with its ONNX data type (INT64 is 7)
+  const intWeight = write({ nodes: [node('Flatten', ['x'], 'flat'), node('Gemm', ['flat', 'fw'], 'y', [int('transB', 1), float('alpha', 2)])], inits: { fw: { dims: [2, 4], values: seq(8), type: 'int64' } } });
+  await assert.rejects(readOnnx(intWeight), { code: 'ERR_WEIGHTS', message: `${intWeight}: expected a float tensor for fw but found ONNX data type 7` });
 });
 
 test('integer initializers as raw little-endian bytes (INT64 and INT32) feed Pad', async () => {
@@ -343,6 +346,13 @@ test('a QDQ export: per-tensor activation scale and zero point are scalars (dims
   assert.ok(dims('fc.input_scale').length >= 1 && dims('fc.input_zero_point').length >= 1);
   assert.deepEqual(dims('fc.weight_scale'), [['fc.weight_scale', [2], 1]]);
   assert.deepEqual(dims('fc.weight_quantized'), [['fc.weight_quantized', [2, 8], 3]]);
+  assert.deepEqual(dims('fc.bias_quantized'), [['fc.bias_quantized', [2], 6]]);
+  // the same fc without a bias: no bias initializers, the Gemm takes the dequantized weight only
+  const noBias = { ...arch, layers: arch.layers.map((l) => (l.name === 'fc' ? { ...l, bias: false } : l)) };
+  const noBiasTensors = new Map([...tensors].filter(([k]) => k !== 'fc.bias'));
+  const m2 = type.toObject(type.decode(encodeOnnx(noBias, noBiasTensors, { int8 })), { longs: Number }) as { graph: { initializer: { name: string }[]; node: { op_type: string; input: string[] }[] } };
+  assert.deepEqual(m2.graph.initializer.map((t) => t.name).filter((n) => n.startsWith('fc.bias')), []);
+  assert.deepEqual(m2.graph.node.filter((n) => n.op_type === 'Gemm').map((n) => n.input.slice(1)), [['fc.weight']]);
 });
 
 test('export: an average pool and an adaptive pool to 3x1 become AveragePool nodes (kernel = input / output), only 1x1 becomes GlobalAveragePool', () => {

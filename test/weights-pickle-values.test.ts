@@ -140,6 +140,8 @@ test('hand-made pickles: every refusal, word for word', () => {
   refused('X\x05\x00\x00\x00abc', 'expected 5 more bytes of pickle data at offset 5 but the data ends at 8 (truncated file?)');
   refused('K\x01', 'expected 1 more bytes of pickle data at offset 2 but the data ends at 2 (truncated file?)');
   refused('cos\nsystem\n(S"id"\ntR.', 'pickle refers to os.system, which a state dict never needs (allowed: collections.OrderedDict, torch._utils._rebuild_tensor_v2, torch._utils._rebuild_parameter, torch._utils._rebuild_parameter_with_state, torch.*Storage); not loading it');
+  // a storage class name under another module than torch
+  refused('cnumpy\nFloatStorage\n', 'pickle refers to numpy.FloatStorage, which a state dict never needs (allowed: collections.OrderedDict, torch._utils._rebuild_tensor_v2, torch._utils._rebuild_parameter, torch._utils._rebuild_parameter_with_state, torch.*Storage); not loading it');
   refused('ctorch\nload\n', 'pickle refers to torch.load, which a state dict never needs (allowed: collections.OrderedDict, torch._utils._rebuild_tensor_v2, torch._utils._rebuild_parameter, torch._utils._rebuild_parameter_with_state, torch.*Storage); not loading it');
   refused('\x8c\x08builtins\x8c\x04eval\x93', 'pickle refers to builtins.eval, which a state dict never needs (allowed: collections.OrderedDict, torch._utils._rebuild_tensor_v2, torch._utils._rebuild_parameter, torch._utils._rebuild_parameter_with_state, torch.*Storage); not loading it');
   refused('0', 'pickle stack underflow at offset 1');

@@ -61,6 +61,13 @@ test('the header: its length within the file, at least 2 bytes, JSON', async () 
   c.writeBigUInt64LE(11n);
   writeFileSync(long, c);
   await refused(long, 'expected a safetensors header length within the file (18 bytes) but found 11');
+  // a header over the 100 MiB bound, inside a file long enough to hold it (sparse: nothing is written past byte 8)
+  const huge = join(scratch, 'huge-header.safetensors');
+  const head = Buffer.alloc(8);
+  head.writeBigUInt64LE(BigInt(100 * 1024 * 1024 + 1));
+  writeFileSync(huge, head);
+  truncateSync(huge, 8 + 100 * 1024 * 1024 + 16);
+  await refused(huge, `expected a safetensors header length within the file (${8 + 100 * 1024 * 1024 + 16} bytes) but found ${100 * 1024 * 1024 + 1}`);
   await refused(file('{"w": ', 0), 'expected a JSON safetensors header but it does not parse');
   const missing = join(scratch, 'missing.safetensors');
   await refused(missing, `cannot open: ENOENT: no such file or directory, open '${missing}'`);
