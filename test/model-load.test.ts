@@ -249,3 +249,76 @@ test('a model on device \'cuda\' takes NativeTensor inputs named \'cuda:0\' (the
   await assert.rejects(model.forward(tensor('cpu') as never, [1, 1, 2, 2]), { code: 'ERR_DEVICE', message: "Expected a NativeTensor on 'cuda:0' for input but received one on 'cpu'" });
   await assert.rejects(model.forward(tensor('cuda:1') as never, [1, 1, 2, 2]), { code: 'ERR_DEVICE', message: "Expected a NativeTensor on 'cuda:0' for input but received one on 'cuda:1'" });
 });
+
+/** a .safetensors file from [name, dtype, shape, values] entries, laid out by hand */
+function safetensorsFile(path: string, entries: [string, 'F32' | 'I8' | 'U8', number[], number[]][], metadata: Record<string, string>): void {
+  const header: Record<string, unknown> = { __metadata__: metadata };
+  const chunks: Buffer[] = [];
+  let offset = 0;
+  for (const [name, dtype, shape, values] of entries) {
+    const bytes = dtype === 'F32' ? Buffer.from(Float32Array.from(values).buffer) : dtype === 'I8' ? Buffer.from(Int8Array.from(values).buffer) : Buffer.from(Uint8Array.from(values));
+    header[name] = { dtype, shape, data_offsets: [offset, offset + bytes.length] };
+    chunks.push(bytes);
+    offset += bytes.length;
+  }
+  const json = Buffer.from(JSON.stringify(header));
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(json.length));
+  writeFileSync(path, Buffer.concat([length, json, ...chunks]));
+}
+
+test('a quantized file (alexnet.precision int8) loads as int8: calibrated fc, convs where the kernels have VNNI; the same forward pass by hand', async (t) => {
+  const { native } = await import('../lib/native.js');
+  const binding = native('cpu');
+  if (!binding.packQuantized || !binding.setLinearActivationQuant) {
+    t.skip('this build of the CPU addon has no int8 packing');
+    return;
+  }
+  // the hand network of the first test, quantized so that every step is exact: c1 w = q/16 = [0.5, -2] with
+  // input scale 1/16 (x = 1..4 -> 16..64), fc w = q * 1 with input scale 1/4 (0.75, 1.25, 1.75, 2.25 -> 3, 5, 7, 9)
+  const path = join(scratch, 'hand-int8.safetensors');
+  safetensorsFile(path, [
+    ['c1.weight', 'I8', [2, 1, 1, 1], [8, -32]], ['c1.weight_scale', 'F32', [2], [1 / 16, 1 / 16]],
+    ['c1.input_scale', 'F32', [], [1 / 16]], ['c1.input_zero_point', 'U8', [], [0]], ['c1.bias', 'F32', [2], [0.25, 1]],
+    ['fc.weight', 'I8', [2, 8], VALUES['fc.weight'][1]], ['fc.weight_scale', 'F32', [2], [1, 1]],
+    ['fc.input_scale', 'F32', [], [0.25]], ['fc.input_zero_point', 'U8', [], [0]], ['fc.bias', 'F32', [2], [0.5, -0.5]],
+  ], { 'alexnet.precision': 'int8' });
+  const { model } = await loadWeightsAndModel({ weights: path, arch: ARCH });
+  try {
+    assert.equal(model.precision, 'int8');
+    assert.deepEqual(model.layerPrecision('fc'), { precision: 'int8', activations: 'static' });
+    const convInt8 = lowpConvsByDefault(binding, 'int8');
+    assert.deepEqual(model.layerPrecision('c1'), convInt8 ? { precision: 'int8', activations: 'static' } : { precision: 'fp32' });
+    assert.deepEqual(Array.from(await model.forward(Float32Array.of(1, 2, 3, 4), [1, 1, 2, 2])), [18, -18]);
+  } finally {
+    model.dispose();
+  }
+  // asked for fp32, the same file runs q * scale in fp32
+  const fp32 = await loadWeightsAndModel({ weights: path, arch: ARCH, precision: 'fp32' });
+  try {
+    assert.equal(fp32.model.precision, 'fp32');
+    assert.deepEqual(Array.from(await fp32.model.forward(Float32Array.of(1, 2, 3, 4), [1, 1, 2, 2])), [18, -18]);
+  } finally {
+    fp32.model.dispose();
+  }
+});
+
+test('precision refusals: a name that is not one, and bf16/int8 on a binding without low-precision packing (the CUDA addon\'s case)', async () => {
+  await assert.rejects(loadWeightsAndModel({ weights: 'random', arch: ARCH, precision: 'fp16' as 'fp32' }), {
+    code: 'ERR_USAGE', message: 'Expected one of fp32, bf16, int8 for precision but received fp16',
+  });
+  // Model.checkPrecision with a stand-in binding that has none of packQuantized, packConv, packLinear
+  const check = (Model as unknown as { checkPrecision: (b: object, device: string, p?: string) => string }).checkPrecision;
+  assert.throws(() => check({}, 'cuda', 'bf16'), { code: 'ERR_DEVICE', message: 'Expected precision fp32 on device cuda (bf16 and int8 run on the CPU) but received bf16' });
+  assert.equal(check({}, 'cuda', undefined), 'fp32');
+});
+
+test('forward refuses a host input whose length is not the shape\'s, naming both', async () => {
+  const model = await Model.fromWeights(ARCH, weightSet());
+  try {
+    await assert.rejects(model.forward(new Float32Array(3), [1, 1, 2, 2]), { code: 'ERR_SHAPE', message: 'Expected 4 values for an input of shape [1,1,2,2] but received 3' });
+    await assert.rejects(model.forward(new Float32Array(8), [1, 1, 2, 2]), { code: 'ERR_SHAPE', message: 'Expected 4 values for an input of shape [1,1,2,2] but received 8' });
+  } finally {
+    model.dispose();
+  }
+});
