@@ -322,3 +322,32 @@ test('forward refuses a host input whose length is not the shape\'s, naming both
     model.dispose();
   }
 });
+
+test('compilePlan: two LRNs and a linear layer as records by hand (op-table.h layouts), LRN scalars in order, tensors[0] left for the input', async () => {
+  const { compilePlan, PLAN_OPS } = await import('../lib/model/plan.js');
+  const { inferShapes } = await import('../lib/model/shapes.js');
+  // [4,3,3] -> lrn n1 -> lrn n2 -> flatten 36 -> linear 2
+  const arch: Architecture = {
+    name: 'lrns', input: [4, 3, 3], preprocess: PREPROCESS.torchvision, output: 'logits', numClasses: 2,
+    layers: [
+      { type: 'lrn', name: 'n1', size: 3, alpha: 0.5, beta: 0.75, k: 2 },
+      { type: 'lrn', name: 'n2', size: 5, alpha: 0.25, beta: 0.5, k: 1 },
+      { type: 'flatten', name: 'f' },
+      { type: 'linear', name: 'fc', outFeatures: 2, bias: true, relu: false },
+    ],
+  };
+  // stand-in tensors: the plan only indexes them
+  const stand = (name: string) => ({ name }) as unknown as import('../lib/native.js').NativeTensor;
+  const [a, b, w, bias] = [stand('a'), stand('b'), stand('w'), stand('bias')];
+  const plan = compilePlan(inferShapes(arch), 2, new Map([['fc.weight', w], ['fc.bias', bias]]), [a, b]);
+  assert.deepEqual(plan.tensors, [null, a, b, w, bias]);
+  assert.deepEqual(Array.from(plan.scalars), [0.5, 0.75, 2, 0.25, 0.5, 1]);
+  assert.deepEqual(Array.from(plan.program), [
+    PLAN_OPS.lrn, 2, 4, 3, 3, 3, 0, 1, 0, //                  batch, c, h, w, size, input (the pass's), output a, scalars at 0
+    PLAN_OPS.lrn, 2, 4, 3, 3, 5, 1, 2, 3, //                  a -> b, scalars at 3
+    PLAN_OPS.linear, 2, 36, 2, 2, 3, 4, 1, 0, //              flatten is no op: b -> a through w and bias, no relu
+  ]);
+  assert.deepEqual(Array.from(plan.opStarts), [0, 9, 18, 27]);
+  assert.deepEqual(Array.from(plan.opLayers), [0, 1, 3]);
+  assert.equal(plan.output, 1);
+});
