@@ -351,3 +351,71 @@ test('compilePlan: two LRNs and a linear layer as records by hand (op-table.h la
   assert.deepEqual(Array.from(plan.opLayers), [0, 1, 3]);
   assert.equal(plan.output, 1);
 });
+
+// held-out mutation sample, seed 2029 (docs/testing.md): four survivors, each test checked against its mutant
+test('loadWeightsAndModel passes the model options on for random weights: int8 asked for, int8 held', async (t) => {
+  const { native } = await import('../lib/native.js');
+  const binding = native('cpu');
+  if (!(binding.packQuantized && binding.packConv && binding.packLinear)) {
+    t.skip('this build of the CPU addon has no low-precision packing');
+    return;
+  }
+  const loaded = await loadWeightsAndModel({ weights: 'random:3', arch: ARCH, precision: 'int8' });
+  try {
+    assert.equal(loaded.format, 'random');
+    assert.equal(loaded.model.precision, 'int8');
+    assert.deepEqual(loaded.model.layerPrecision('fc'), { precision: 'int8', activations: 'dynamic' });
+  } finally {
+    loaded.model.dispose();
+  }
+});
+
+test('checkPrecision: bf16/int8 need all three of packQuantized, packConv and packLinear', () => {
+  const check = (Model as unknown as { checkPrecision: (b: object, device: string, p?: string) => string }).checkPrecision;
+  const f = () => undefined;
+  const refusal = { code: 'ERR_DEVICE', message: 'Expected precision fp32 on device cpu (bf16 and int8 run on the CPU) but received int8' };
+  assert.throws(() => check({ packConv: f, packLinear: f }, 'cpu', 'int8'), refusal);
+  assert.throws(() => check({ packQuantized: f, packLinear: f }, 'cpu', 'int8'), refusal);
+  assert.throws(() => check({ packQuantized: f, packConv: f }, 'cpu', 'int8'), refusal);
+  assert.equal(check({ packQuantized: f, packConv: f, packLinear: f }, 'cpu', 'int8'), 'int8');
+});
+
+test('layerPrecision and weightBytes on a binding without linearWeightInfo (stand-in tensors of known lengths)', () => {
+  const binding = {} as unknown as Binding;
+  const ModelClass = Model as unknown as new (...args: unknown[]) => Model;
+  const params = new Map<string, unknown>([['c1.weight', { length: 10 }], ['c1.bias', { length: 2 }], ['fc.weight', { length: 16 }], ['fc.bias', { length: 2 }]]);
+  const model = new ModelClass(ARCH, params, 'cuda', 'stand-in', binding, {});
+  // a weight the binding cannot describe is fp32; a layer without weights has no precision
+  assert.deepEqual(model.layerPrecision('c1'), { precision: 'fp32' });
+  assert.equal(model.layerPrecision('f'), undefined);
+  // 4 bytes a float: (10 + 2 + 16 + 2) * 4
+  assert.equal(model.weightBytes, 120);
+});
+
+test('winograd: false packs a 3x3 conv without its Winograd-domain weights (fewer bytes than winograd: true)', async () => {
+  const arch: Architecture = {
+    name: 'hand3', input: [1, 4, 4], preprocess: PREPROCESS.torchvision, output: 'logits', numClasses: 2,
+    layers: [
+      { type: 'conv2d', name: 'c1', outChannels: 2, kernel: [3, 3], stride: [1, 1], pad: [1, 1, 1, 1], groups: 1, bias: true, relu: true },
+      { type: 'flatten', name: 'f' },
+      { type: 'linear', name: 'fc', outFeatures: 2, bias: true, relu: false },
+    ],
+  };
+  const set = (): WeightSet => ({
+    format: 'hand', path: join(scratch, 'hand3.weights'), metadata: {},
+    tensors: new Map<string, WeightTensor>([
+      ['c1.weight', { shape: [2, 1, 3, 3], data: Float32Array.from({ length: 18 }, (_, i) => (i % 5) - 2) }],
+      ['c1.bias', { shape: [2], data: Float32Array.of(0.5, -0.5) }],
+      ['fc.weight', { shape: [2, 32], data: Float32Array.from({ length: 64 }, (_, i) => (i % 7) - 3) }],
+      ['fc.bias', { shape: [2], data: Float32Array.of(1, -1) }],
+    ]),
+  });
+  const direct = await Model.fromWeights(arch, set(), 'cpu', { winograd: false });
+  const winograd = await Model.fromWeights(arch, set(), 'cpu', { winograd: true });
+  try {
+    assert.ok(direct.weightBytes < winograd.weightBytes, `winograd: false ${direct.weightBytes} bytes, true ${winograd.weightBytes}`);
+  } finally {
+    direct.dispose();
+    winograd.dispose();
+  }
+});
