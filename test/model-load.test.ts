@@ -3,7 +3,7 @@
 // refused naming the tensor, how many and where (in memory and in a file), another read error is passed on as
 // it is, an input size the network cannot take names the size it expects, and which CPUs get low-precision
 // convolutions by default (from the kernel sets a binding reports, not from this machine).
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,6 +37,15 @@ function weightSet(change: Record<string, WeightTensor> = {}): WeightSet {
   const tensors = new Map<string, WeightTensor>(Object.entries(VALUES).map(([name, [shape, values]]) => [name, { shape, data: Float32Array.from(values) }]));
   for (const [name, t] of Object.entries(change)) tensors.set(name, t);
   return { format: 'hand', path: join(scratch, 'hand.weights'), tensors, metadata: {} };
+}
+
+/** skips `t` (saying why) where this build of the CPU addon cannot pack bf16/int8 weights */
+async function noLowpPacking(t: TestContext): Promise<boolean> {
+  const { native } = await import('../lib/native.js');
+  const binding = native('cpu');
+  if (binding.packQuantized && binding.packConv && binding.packLinear) return false;
+  t.skip('this build of the CPU addon has no low-precision packing');
+  return true;
 }
 
 test('fromWeights: the values given come back from parameters(), conv and linear through their packed layouts', async () => {
@@ -222,12 +231,7 @@ test('Model.random: weights He-normal (std sqrt(2 / fan-in)), biases uniform wit
 });
 
 test('Model.random keeps the precision asked for (bf16, int8), fp32 by default', async (t) => {
-  const { native } = await import('../lib/native.js');
-  const binding = native('cpu');
-  if (!(binding.packQuantized && binding.packConv && binding.packLinear)) {
-    t.skip('this build of the CPU addon has no low-precision packing');
-    return;
-  }
+  if (await noLowpPacking(t)) return;
   for (const precision of ['bf16', 'int8', undefined] as const) {
     const model = await Model.random(ARCH, 1, 'cpu', { precision });
     try {
@@ -354,12 +358,7 @@ test('compilePlan: two LRNs and a linear layer as records by hand (op-table.h la
 
 // held-out mutation sample, seed 2029 (docs/testing.md): four survivors, each test checked against its mutant
 test('loadWeightsAndModel passes the model options on for random weights: int8 asked for, int8 held', async (t) => {
-  const { native } = await import('../lib/native.js');
-  const binding = native('cpu');
-  if (!(binding.packQuantized && binding.packConv && binding.packLinear)) {
-    t.skip('this build of the CPU addon has no low-precision packing');
-    return;
-  }
+  if (await noLowpPacking(t)) return;
   const loaded = await loadWeightsAndModel({ weights: 'random:3', arch: ARCH, precision: 'int8' });
   try {
     assert.equal(loaded.format, 'random');

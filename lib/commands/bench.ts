@@ -3,6 +3,7 @@
 // the same model and weights exported to ONNX run in onnxruntime-node in the same process, interleaved
 // iteration by iteration (so machine noise hits both), and the ratio ours/ORT is reported per configuration.
 import { createRequire } from 'node:module';
+import { cpus } from 'node:os';
 import type { CommandModule } from 'yargs';
 import { ARCH_NAMES, buildArchitecture } from '../model/archs.js';
 import type { ArchName } from '../model/layers.js';
@@ -396,7 +397,6 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       for (const m of models.values()) m.dispose();
     }
   }
-  const { cpus } = await import('node:os');
   return {
     date: new Date().toISOString(),
     cpu: cpus()[0]?.model.trim() || 'unknown CPU',

@@ -84,7 +84,7 @@ void bf16_epilogue(const lowp_run& r, int row0, int rows, int col0, int cols, co
   }
 }
 
-// panels split over the threads, contiguous (one stream of weights per thread at batch 1)
+// panels over the threads, in groups of 4 claimed one at a time
 void run_panels(lowp_panels_fn fn, const lowp_run& r, thread_pool& pool) {
   // tasks of 4 panels (lowp-body.inc: a tile's streams, and the group a block of rows passes over), handed
   // out one at a time (thread_pool::run_tasks): fc6 at batch 1 is 64 tasks of 590 kB of int8 weights
