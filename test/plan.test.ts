@@ -119,7 +119,7 @@ describe('runPlan', () => {
   };
 
   test('an unknown opcode', () => rejects((p) => { p.program[9] = 12; }, {
-    code: 'ERR_SHAPE', message: 'Expected an opcode from 1 to 8 for plan op 1 (program[9]) but received 12',
+    code: 'ERR_SHAPE', message: 'Expected an opcode from 1 to 11 for plan op 1 (program[9]) but received 12',
   }));
   test('a truncated record', () => rejects((p) => { p.program = p.program.subarray(0, 12); }, {
     code: 'ERR_SHAPE', message: 'Expected 5 program values for plan op 1 (softmax) but received 3',
@@ -178,5 +178,73 @@ describe('runPlan', () => {
     assert.throws(() => b.runPlan!(lrn, Float32Array.of(1e-4, 0.75, 1), [output, input], null), {
       code: 'ERR_SHAPE', message: 'Expected an index of 3 scalars (alpha, beta, k) in scalars of 3 for plan op 0 (lrn) scalars index but received 1',
     });
+  });
+
+  test('the int8 chain\'s records: u8 lengths, int8 weights with static scales, the output quantization', async () => {
+    // conv 3x7x7 -> 4x5x5 (3x3), then a 3x3/2 max pool -> 4x2x2, then a linear 16 -> 3
+    const dims = [1, 3, 7, 7, 4, 3, 3, 1, 1, 0, 0, 0, 0, 1, 5, 5];
+    const weight = () => {
+      const w = b.alloc('cpu', 4 * 3 * 3 * 3);
+      w.write(Float32Array.from({ length: 4 * 27 }, (_, i) => ((i * 7) % 11) / 10 - 0.5));
+      return w;
+    };
+    const fp32 = weight();
+    const int8 = b.packConv!(Int32Array.from(dims), weight(), false, 'int8');  // packs in place: the tensor it was given is gone
+    const input = b.alloc('cpu', 3 * 7 * 7);
+    input.write(Float32Array.from({ length: 3 * 49 }, (_, i) => (i % 13) / 13));
+    const out = (length: number) => b.alloc('cpu', length);
+    const conv = (inputU8: number, outputU8: number, scalarsAt = 0) =>
+      Int32Array.of(PLAN_OPS.conv2dInt8, ...dims, 0, 1, -1, 2, scalarsAt, 1, inputU8, outputU8);
+    const run = (program: Int32Array, scalars: Float32Array, tensors: NativeTensor[]) => b.runPlan!(program, scalars, tensors, null);
+    const q = Float32Array.of(1 / 50, 3);
+    assert.throws(() => run(conv(0, 1), q, [input, fp32, out(25)]), {
+      code: 'ERR_ARG', message: 'Expected int8 weights (packConv) for plan op 0 (conv2dInt8) weight but received fp32 weights',
+    });
+    // 100 u8 values fit in 25 elements; 24 are too few
+    assert.throws(() => run(conv(0, 1), q, [input, int8, out(24)]), {
+      code: 'ERR_SHAPE', message: 'Expected a NativeTensor of at least 25 elements (100 u8 values) for plan op 0 (conv2dInt8) output but received NativeTensor(24)',
+    });
+    // a u8 input is the weights' static quantization: dynamic weights have none
+    assert.throws(() => run(conv(1, 1), q, [input, int8, out(25)]), {
+      code: 'ERR_ARG', message: 'Expected int8 weights with static activation scales (alexnet-cli quantize) for plan op 0 (conv2dInt8) weight but received int8 weights with dynamic scales',
+    });
+    assert.throws(() => run(conv(0, 1), Float32Array.of(1 / 50, 256), [input, int8, out(25)]), {
+      code: 'ERR_SHAPE', message: 'Expected an integer from 0 to 255 for plan op 0 (conv2dInt8) outputZeroPoint but received 256.000000',
+    });
+    assert.throws(() => run(conv(0, 1), Float32Array.of(0, 0), [input, int8, out(25)]), {
+      code: 'ERR_SHAPE', message: 'Expected a positive number for plan op 0 (conv2dInt8) outputScale but received 0.000000',
+    });
+    assert.throws(() => run(conv(0, 1, 1), q, [input, int8, out(25)]), {
+      code: 'ERR_SHAPE', message: 'Expected an index of 2 scalars (outputScale, outputZeroPoint) in scalars of 2 for plan op 0 (conv2dInt8) scalars index but received 1',
+    });
+    // tensors [input, int8, c, p, fc, y]: conv 0 -> 2, pool 2 -> 3, linear 3 -> 5
+    const poolDims = [1, 4, 5, 5, 3, 3, 2, 2, 0, 0, 0, 0, 2, 2];
+    assert.throws(() => run(Int32Array.of(PLAN_OPS.maxPool2dU8, ...poolDims, 0, 1, 1), new Float32Array(0), [out(25), out(3)]), {
+      code: 'ERR_SHAPE', message: 'Expected a NativeTensor of at least 4 elements (16 u8 values) for plan op 0 (maxPool2dU8) output but received NativeTensor(3)',
+    });
+    const fcW = b.alloc('cpu', 3 * 16);
+    fcW.write(Float32Array.from({ length: 48 }, (_, i) => ((i * 5) % 9) / 9 - 0.4));
+    const fc = await b.packLinear!(Int32Array.of(3, 16), fcW, 'int8');
+    b.setLinearActivationQuant!(fc, 1 / 50, 3);
+    assert.throws(() => run(Int32Array.of(PLAN_OPS.linearU8, 1, 16, 3, 0, 1, -1, 2, 0), new Float32Array(0), [out(3), fc, out(3)]), {
+      code: 'ERR_SHAPE', message: 'Expected a NativeTensor of at least 4 elements (16 u8 values) for plan op 0 (linearU8) input but received NativeTensor(3)',
+    });
+    // the chain end to end against the same ops with fp32 between them: u8 = quantize(fp32) exactly
+    const chained = [out(25), out(4), out(3)];
+    await run(Int32Array.of(
+      PLAN_OPS.conv2dInt8, ...dims, 0, 1, -1, 2, 0, 1, 0, 1,
+      PLAN_OPS.maxPool2dU8, ...poolDims, 2, 3, 1,
+      PLAN_OPS.linearU8, 1, 16, 3, 3, 4, -1, 5, 0), q, [input, int8, chained[0], chained[1], fc, chained[2]]);
+    const plain = [out(100), out(16), out(3)];
+    await run(Int32Array.of(
+      PLAN_OPS.conv2d, ...dims, 0, 1, -1, 2, 1,
+      PLAN_OPS.maxPool2d, ...poolDims, 2, 3,
+      PLAN_OPS.linear, 1, 16, 3, 3, 4, -1, 5, 0), new Float32Array(0), [input, int8, plain[0], plain[1], fc, plain[2]]);
+    assert.deepEqual(chained[2].read(), plain[2].read());
+    // the pool's u8 are the fp32 pool's outputs quantized (scale 1/50, zero point 3), in NCHW order
+    const quantized = Array.from(plain[1].read(), (v) => Math.min(255, Math.max(0, Math.round(v * 50) + 3)));
+    assert.ok(new Set(quantized).size > 4, 'the pooled values span several u8 levels');
+    const [p1] = chained.slice(1);
+    assert.deepEqual([...new Uint8Array(p1.read().buffer)], quantized);
   });
 });

@@ -37,12 +37,12 @@ const INPUT_QUANT: Record<string, ref.ActQuant> = {
  * int8 weights q with 127 or -127 in every output channel and power-of-two scales, so that q * scale
  * quantizes back to exactly q and scale (the twins re-quantize the weights they are given)
  */
-function quantizedParams(): { q: Map<string, Int8Array>; scales: Map<string, Float32Array>; params: Params } {
+function quantizedParams(arch = ARCH): { q: Map<string, Int8Array>; scales: Map<string, Float32Array>; params: Params } {
   const q = new Map<string, Int8Array>();
   const scales = new Map<string, Float32Array>();
   const params: Params = new Map();
   const next = random(17);
-  for (const layer of inferShapes(ARCH)) {
+  for (const layer of inferShapes(arch)) {
     for (const [name, shape] of layer.params) {
       if (name.endsWith('.bias')) { params.set(name, { shape, data: randomArray(shape[0], shape[0], 0.1) }); continue; }
       const out = shape[0];
@@ -59,21 +59,22 @@ function quantizedParams(): { q: Map<string, Int8Array>; scales: Map<string, Flo
 }
 
 /** a safetensors file as quantize writes it: F32 tensors, then I8, then U8, and the metadata */
-function writeQuantizedFile(path: string, q: Map<string, Int8Array>, scales: Map<string, Float32Array>, params: Params): void {
+function writeQuantizedFile(path: string, q: Map<string, Int8Array>, scales: Map<string, Float32Array>, params: Params,
+  arch = ARCH, quantized = QUANTIZED, inputQuant = INPUT_QUANT): void {
   const tensors: Array<[string, string, number[], Uint8Array]> = [];
   const bytes = (a: Float32Array | Int8Array | Uint8Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-  for (const layer of QUANTIZED) {
+  for (const layer of quantized) {
     tensors.push([`${layer}.weight_scale`, 'F32', [scales.get(`${layer}.weight`)!.length], bytes(scales.get(`${layer}.weight`)!)]);
     tensors.push([`${layer}.bias`, 'F32', params.get(`${layer}.bias`)!.shape, bytes(params.get(`${layer}.bias`)!.data)]);
-    tensors.push([`${layer}.input_scale`, 'F32', [], bytes(Float32Array.of(INPUT_QUANT[layer].scale))]);
+    tensors.push([`${layer}.input_scale`, 'F32', [], bytes(Float32Array.of(inputQuant[layer].scale))]);
   }
-  for (const layer of QUANTIZED) tensors.push([`${layer}.weight`, 'I8', params.get(`${layer}.weight`)!.shape, bytes(q.get(`${layer}.weight`)!)]);
-  for (const layer of QUANTIZED) tensors.push([`${layer}.input_zero_point`, 'U8', [], Uint8Array.of(INPUT_QUANT[layer].zeroPoint)]);
+  for (const layer of quantized) tensors.push([`${layer}.weight`, 'I8', params.get(`${layer}.weight`)!.shape, bytes(q.get(`${layer}.weight`)!)]);
+  for (const layer of quantized) tensors.push([`${layer}.input_zero_point`, 'U8', [], Uint8Array.of(inputQuant[layer].zeroPoint)]);
   const header: Record<string, unknown> = {
     __metadata__: {
-      'alexnet.precision': 'int8', 'alexnet.architecture': JSON.stringify(ARCH), 'alexnet.preprocessing': JSON.stringify(ARCH.preprocess),
+      'alexnet.precision': 'int8', 'alexnet.architecture': JSON.stringify(arch), 'alexnet.preprocessing': JSON.stringify(arch.preprocess),
       'alexnet.calibration': JSON.stringify({ method: 'test: fixed scales' }),
-      arch: ARCH.name, numClasses: String(ARCH.numClasses), preprocess: JSON.stringify(ARCH.preprocess), architecture: JSON.stringify(ARCH),
+      arch: arch.name, numClasses: String(arch.numClasses), preprocess: JSON.stringify(arch.preprocess), architecture: JSON.stringify(arch),
     },
   };
   let offset = 0;
@@ -98,6 +99,75 @@ const int8Kernels = (act: (layer: string) => ref.ActQuant | undefined) => ({
     ref.conv2dInt8(dims, x, w, b, relu, act(layer)),
   linear: (layer: string, dims: number[], x: Float32Array, w: Float32Array, b: Float32Array | null, relu: boolean) =>
     ref.linearInt8(dims, x, w, b, relu, act(layer)),
+});
+
+/**
+ * A net the int8 chain runs through: conv1 -> pool1 (ceil: clipped windows) -> conv2 -> conv3 (asymmetric pads)
+ * -> pool3 -> an adaptive average pool to its own size (the identity at this input) -> fc6 -> fc8
+ */
+const CHAIN_ARCH: Architecture = {
+  name: 'tiny-chain', input: [3, 21, 19], output: 'logits', numClasses: 5,
+  preprocess: { resizeMode: 'shorter', resize: [21, 21], crop: [21, 19], range: 1, mean: [0, 0, 0], std: [1, 1, 1], bgr: false },
+  layers: [
+    { type: 'conv2d', name: 'conv1', outChannels: 8, kernel: [5, 5], stride: [2, 2], pad: [2, 2, 2, 2], groups: 1, bias: true, relu: true },
+    { type: 'maxPool2d', name: 'pool1', kernel: [3, 3], stride: [2, 2], pad: [0, 0, 0, 0], ceil: true },
+    { type: 'conv2d', name: 'conv2', outChannels: 20, kernel: [3, 3], stride: [1, 1], pad: [1, 1, 1, 1], groups: 1, bias: true, relu: true },
+    { type: 'conv2d', name: 'conv3', outChannels: 17, kernel: [3, 3], stride: [1, 1], pad: [1, 0, 1, 2], groups: 1, bias: true, relu: true },
+    { type: 'maxPool2d', name: 'pool3', kernel: [2, 2], stride: [2, 2], pad: [0, 0, 0, 0], ceil: false },
+    { type: 'adaptiveAvgPool2d', name: 'avgpool', output: [2, 2] },
+    { type: 'flatten', name: 'flatten' },
+    { type: 'linear', name: 'fc6', outFeatures: 20, bias: true, relu: true },
+    { type: 'linear', name: 'fc8', outFeatures: 5, bias: true, relu: false },
+  ],
+};
+const CHAIN_QUANT: Record<string, ref.ActQuant> = {
+  conv1: { scale: 1 / 64, zeroPoint: 128 }, conv2: { scale: 1 / 32, zeroPoint: 0 }, conv3: { scale: 1 / 32, zeroPoint: 3 },
+  fc6: { scale: 1 / 16, zeroPoint: 0 }, fc8: { scale: 1 / 8, zeroPoint: 0 },
+};
+
+describe('the int8 chain (u8 activations between int8 layers)', () => {
+  const chain = quantizedParams(CHAIN_ARCH);
+  const file = join(scratch, 'tiny-chain.safetensors');
+  writeQuantizedFile(file, chain.q, chain.scales, chain.params, CHAIN_ARCH, Object.keys(CHAIN_QUANT), CHAIN_QUANT);
+  const kernels = int8Kernels((layer) => CHAIN_QUANT[layer]);
+
+  for (const [label, shape, producers, pools] of [
+    ['at the arch\'s input: conv1 -> conv2 -> conv3 -> fc6, the adaptive pool skipped', [2, 3, 21, 19], ['conv1', 'conv2', 'conv3'], [['pool1', false], ['pool3', true]]],
+    ['at a larger input the adaptive pool averages: conv3 reads u8 and writes fp32', [3, 3, 29, 27], ['conv1', 'conv2'], [['pool1', false]]],
+  ] as const) {
+    test(`${label}; the same outputs to the bit as fp32 between the layers and as the twins`, async () => {
+      const on = await loadWeightsAndModel({ weights: file, lowpConvs: true });
+      const off = await loadWeightsAndModel({ weights: file, lowpConvs: true, int8Chain: false });
+      try {
+        const names = (indices: Iterable<number>) => [...indices].map((i) => CHAIN_ARCH.layers[i].name);
+        const c = on.model.int8ChainFor(shape[2], shape[3]);
+        assert.deepEqual(names(c.producers.keys()), producers);
+        assert.deepEqual([...c.pools].map(([i, nchw]) => [CHAIN_ARCH.layers[i].name, nchw]), pools);
+        assert.equal(off.model.int8ChainFor(shape[2], shape[3]).producers.size, 0);
+        const input = randomArray(shape.reduce((a, b) => a * b, 1), shape[2], 1.5);
+        const expected = referenceForward(CHAIN_ARCH, chain.params, input, [...shape], kernels);
+        assert.deepEqual(await off.model.forward(input, [...shape]), expected);
+        assert.deepEqual(await on.model.forward(input, [...shape]), expected);
+        assert.deepEqual(await on.model.forward(input, [...shape], { plan: false }), expected);
+      } finally {
+        on.model.dispose();
+        off.model.dispose();
+      }
+    });
+  }
+
+  test('dynamic scales (int8 on fp32 weights), bf16 and fp32 run no chain', async () => {
+    const set = await readWeights(file);
+    const fp32Set = { ...set, metadata: {}, tensors: new Map([...chain.params].map(([n, t]) => [n, { shape: t.shape, data: t.data }])) };
+    for (const precision of ['int8', 'bf16', 'fp32'] as const) {
+      const { model } = await loadWeightsAndModel({ weights: fp32Set, arch: CHAIN_ARCH, precision, lowpConvs: true });
+      try {
+        assert.equal(model.int8ChainFor(21, 19).producers.size, 0, precision);
+      } finally {
+        model.dispose();
+      }
+    }
+  });
 });
 
 describe('int8 models', () => {

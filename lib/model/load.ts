@@ -30,6 +30,8 @@ export interface LoadOptions {
   lowpConvs?: boolean;
   /** forward passes that may run at once, each in its own activation arena (Model ModelCreateOptions; default 2) */
   concurrency?: number;
+  /** CPU int8 with static scales: u8 activations between int8 layers (Model ModelCreateOptions.int8Chain; default true) */
+  int8Chain?: boolean;
 }
 
 export interface LoadedModel {
@@ -51,7 +53,10 @@ export async function loadWeightsAndModel(options: LoadOptions): Promise<LoadedM
   }
   const device = resolveDevice(options.device ?? 'cpu');
   const requested = typeof options.arch === 'string' ? parseArchName(options.arch) : options.arch;
-  const modelOptions = { winograd: options.winograd, concurrency: options.concurrency, precision: options.precision, lowpConvs: options.lowpConvs };
+  const modelOptions = {
+    winograd: options.winograd, concurrency: options.concurrency, precision: options.precision, lowpConvs: options.lowpConvs,
+    int8Chain: options.int8Chain,
+  };
   if (typeof options.weights === 'string') {
     const seed = parseRandomSpec(options.weights);
     if (seed !== undefined) {

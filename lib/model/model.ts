@@ -8,7 +8,7 @@ import { native } from '../native.js';
 import type { Architecture, Pair } from './layers.js';
 import { checkWeights, inferShapes, parameterShapes, type LayerShape, shapeSize, ShapeError } from './shapes.js';
 import { initParameter, Rng } from './random.js';
-import { compilePlan, conv2dDims, PLAN_INPUT, type Plan } from './plan.js';
+import { compilePlan, conv2dDims, int8Chain, PLAN_INPUT, type Int8Chain, type Int8LayerInfo, type Plan } from './plan.js';
 import { ArenaPool, disposedError, type Arena } from './arena.js';
 import type { WeightSet } from '../weights/types.js';
 import { tensorValues } from '../weights/safetensors.js';
@@ -83,6 +83,13 @@ export interface ModelCreateOptions extends PackOptions {
    * their turn, so activation memory stays at most `concurrency` arenas (docs/safety.md).
    */
   concurrency?: number;
+  /**
+   * int8 with static scales: keep the activations as u8 between int8 layers (default true): a conv writes
+   * its output already quantized for the next int8 layer and the max pools between run on u8, as ONNX
+   * Runtime runs a QDQ graph. The outputs are the same either way (lib/model/plan.ts int8Chain); false
+   * writes fp32 between every layer (tests and benchmarks compare the two).
+   */
+  int8Chain?: boolean;
 }
 
 /** default ModelCreateOptions.concurrency */
@@ -112,11 +119,15 @@ export class Model {
   /** layer shapes per input size `${height}x${width}` */
   private readonly shapesBySize = new Map<string, LayerShape[]>();
   private disposed = false;
+  /** int8 activations kept as u8 between int8 layers with static scales (ModelCreateOptions.int8Chain) */
+  private readonly int8Chain: boolean;
+  private readonly int8Infos = new Map<string, Int8LayerInfo | undefined>();
 
   private constructor(arch: Architecture, params: Map<string, NativeTensor>, device: string, weightsSource: string, binding: Binding,
     options: ModelCreateOptions) {
     this.arch = arch;
     this.precision = options.precision ?? 'fp32';
+    this.int8Chain = options.int8Chain ?? true;
     this.params = params;
     this.device = device;
     this.weightsSource = weightsSource;
@@ -186,6 +197,25 @@ export class Model {
   private static weightDims(arch: Architecture, name: string): Int32Array {
     const layer = inferShapes(arch).find((l) => `${l.spec.name}.weight` === name)!;
     return layer.spec.type === 'conv2d' ? Model.convWeightDims(layer) : Int32Array.of(layer.outShape[0], layer.inShape[0]);
+  }
+
+  /** an int8 layer's static activation quantization for the plan's int8 chain (undefined: not int8) */
+  private int8Info(layerName: string): Int8LayerInfo | undefined {
+    if (this.int8Infos.has(layerName)) return this.int8Infos.get(layerName);
+    const weight = this.params.get(`${layerName}.weight`);
+    const info = weight && this.device === 'cpu' ? this.binding.linearWeightInfo?.(weight) : undefined;
+    const result = info?.precision === 'int8' ? { scale: info.activationScale ?? 0, zeroPoint: info.activationZeroPoint ?? 0 } : undefined;
+    this.int8Infos.set(layerName, result);
+    return result;
+  }
+
+  /**
+   * The int8 chain the plan runs for inputs of this size (lib/model/plan.ts int8Chain: which convs write u8
+   * for which layer); empty without int8 layers of static scales, on CUDA, or with int8Chain: false
+   */
+  int8ChainFor(height: number, width: number): Int8Chain {
+    if (!this.int8Chain) return { producers: new Map(), consumers: new Set(), pools: new Map() };
+    return int8Chain(this.shapesFor(height, width), (name) => this.int8Info(name));
   }
 
   /** the precision of a conv or linear layer's weights as loaded (undefined for other layers) */
@@ -351,7 +381,8 @@ export class Model {
     const variant = softmax ? 'probabilities' : 'raw';
     let plan = arena.plans.get(variant);
     if (!plan) {
-      plan = compilePlan(arena.shapes, arena.batch, this.params, arena.buffers, { softmax });
+      plan = compilePlan(arena.shapes, arena.batch, this.params, arena.buffers,
+        { softmax, int8: this.int8Chain ? (name) => this.int8Info(name) : undefined });
       arena.plans.set(variant, plan);
     }
     const tensors = plan.tensors.slice() as NativeTensor[];

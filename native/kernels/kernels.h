@@ -252,6 +252,24 @@ int conv2d_lowp_forward_cpu(const conv2d_params& p, const float* in, lowp_type t
                             int8_act_quant act, const float* bias, float* out, int8_act_quant* act_used,
                             thread_pool& pool);
 
+// The int8 chain (activations kept as u8 between int8 layers with static scales, as ONNX Runtime's QDQ
+// graphs run): a u8 activation is lowp_quantize_u8 of the fp32 value the unchained layers would have
+// written, so every chained output equals quantizing the unchained one (max pooling commutes with the
+// monotonic quantization; an empty window gives the zero point, the quantized 0).
+// int8 conv2d whose input is either fp32 NCHW (`in_u8` null: quantized with act as above) or u8 NHWC
+// [batch][h][w][c] already quantized with act (static; groups 1), and whose output is fp32 NCHW (`out`) or
+// u8 NHWC [batch][out_h][out_w][out_channels] (`out_u8`, when not null), the epilogue's fp32 value
+// requantized with `out_act` (static).
+int conv2d_int8_chain_forward_cpu(const conv2d_params& p, const float* in, const uint8_t* in_u8, const void* packed,
+                                  int8_act_quant act, const float* bias, float* out, uint8_t* out_u8,
+                                  int8_act_quant out_act, thread_pool& pool);
+// max pooling of u8 NHWC [batch][h][w][c]: the output u8 NHWC, or (`nchw_out`) u8 NCHW, the order a
+// following flatten + linear reads
+int max_pool2d_u8_forward_cpu(const pool2d_params& p, const uint8_t* in, uint8_t* out, bool nchw_out, thread_pool& pool);
+// int8 linear whose input rows are u8 already quantized with act (static)
+int int8_linear_u8_forward_cpu(const linear_params& p, const uint8_t* in, int8_act_quant act, const void* packed,
+                               const float* bias, float* out, thread_pool& pool);
+
 // fp32 GFLOP/s of a register-only FMA loop of the current ISA on `threads` threads of the pool
 // (the machine's attainable peak, for % of peak in profiles and benchmarks)
 double cpu_peak_gflops(thread_pool& pool);

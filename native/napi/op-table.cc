@@ -24,6 +24,9 @@ const char* const RELU_FLAG[] = {"relu"};
 const char* const COUNT_INCLUDE_PAD_FLAG[] = {"countIncludePad"};
 const char* const LRN_FLAG[] = {"scalars index"};
 const char* const LRN_SCALARS[] = {"alpha", "beta", "k"};
+const char* const CONV2D_INT8_FLAGS[] = {"scalars index", "relu", "inputU8", "outputU8"};
+const char* const CONV2D_INT8_SCALARS[] = {"outputScale", "outputZeroPoint"};
+const char* const NCHW_OUTPUT_FLAG[] = {"nchwOutput"};
 
 op_error ok() { return op_error{nullptr, {}}; }
 
@@ -69,6 +72,102 @@ op_error check_conv2d(const op_record& r, op_step* s) {
     return shape_error(expected_message("at most " + std::to_string(MAX_KERNEL_ELEMENTS) + " elements",
                                         r.prefix + "im2col workspace", std::to_string(workspace)));
   return distinct(r, output, input, weight, bias);
+}
+
+op_error check_linear(const op_record& r, op_step* s);
+
+// the int8 chain's ops run on the CPU only (their tensors hold u8, 4 per element)
+op_error cpu_only(const op_record& r) {
+  if (r.cpu) return ok();
+  return op_error{"ERR_DEVICE", expected_message("a CPU plan (the int8 chain runs on the CPU)", r.prefix + "op", "a CUDA plan")};
+}
+
+// a tensor holding `needed` u8 values, 4 per element
+op_error u8_length(const op_tensor* t, int64_t needed, const std::string& name) {
+  if (static_cast<int64_t>(t->length) * 4 >= needed) return ok();
+  return shape_error(expected_message("a NativeTensor of at least " + std::to_string((needed + 3) / 4) + " elements (" +
+                                          std::to_string(needed) + " u8 values)",
+                                      name, "NativeTensor(" + std::to_string(t->length) + ")"));
+}
+
+// int8 weights with the static activation quantization their u8 input was made with
+op_error static_int8(const op_record& r, const op_tensor* weight) {
+  if (weight->packed.precision == lowp_type::int8 && weight->packed.act.scale > 0.0f) return ok();
+  return op_error{"ERR_ARG", expected_message("int8 weights with static activation scales (alexnet-cli quantize)",
+                                              r.prefix + "weight",
+                                              weight->packed.precision == lowp_type::int8 ? "int8 weights with dynamic scales"
+                                              : weight->packed.precision == lowp_type::bf16 ? "bf16 weights"
+                                                                                            : "fp32 weights")};
+}
+
+op_error check_conv2d_int8(const op_record& r, op_step* s) {
+  op_error e = cpu_only(r);
+  if (e.code) return e;
+  const op_tensor *input = r.tensors[0], *weight = r.tensors[1], *bias = r.tensors[2], *output = r.tensors[3];
+  const bool in_u8 = r.flags[2] == 1, out_u8 = r.flags[3] == 1;
+  // conv2d's own checks, with the u8 tensors' lengths checked here in u8 values
+  op_tensor in_view = *input, out_view = *output;
+  const conv2d_params d = conv2d_params_of(r.dims);
+  const int64_t in_count = product({d.batch, d.in_channels, d.in_height, d.in_width});
+  const int64_t out_count = product({d.batch, d.out_channels, d.out_height, d.out_width});
+  if (in_u8 && in_count >= 0) in_view.length = static_cast<size_t>(in_count);
+  if (out_u8 && out_count >= 0) out_view.length = static_cast<size_t>(out_count);
+  op_record checked = r;
+  checked.tensors[0] = &in_view;
+  checked.tensors[3] = &out_view;
+  e = check_conv2d(checked, s);
+  if (e.code) return e;
+  if (in_u8 && (e = u8_length(input, in_count, r.prefix + "input")).code) return e;
+  if (out_u8 && (e = u8_length(output, out_count, r.prefix + "output")).code) return e;
+  if (in_u8 && (e = static_int8(r, weight)).code) return e;
+  if (weight->packed.precision != lowp_type::int8)
+    return op_error{"ERR_ARG", expected_message("int8 weights (packConv)", r.prefix + "weight",
+                                                weight->packed.precision == lowp_type::bf16 ? "bf16 weights" : "fp32 weights")};
+  if (in_u8 && d.groups != 1)
+    return shape_error(expected_message("groups 1 for a u8 input", r.prefix + "dims[13] (groups)", std::to_string(d.groups)));
+  const float scale = r.scalars[0], zero = r.scalars[1];
+  if (out_u8 && !(scale > 0.0f))
+    return shape_error(expected_message("a positive number", r.prefix + "outputScale", std::to_string(scale)));
+  if (out_u8 && !(zero >= 0.0f && zero <= 255.0f && zero == static_cast<float>(static_cast<int>(zero))))
+    return shape_error(expected_message("an integer from 0 to 255", r.prefix + "outputZeroPoint", std::to_string(zero)));
+  s->out_act = out_u8 ? int8_act_quant{scale, static_cast<int>(zero)} : int8_act_quant{0, 0};
+  s->conv.relu = r.flags[1] == 1;
+  s->in_u8 = in_u8;
+  return distinct(r, output, input, weight, bias);
+}
+
+op_error check_max_pool2d_u8(const op_record& r, op_step* s) {
+  op_error e = cpu_only(r);
+  if (e.code) return e;
+  const op_tensor *input = r.tensors[0], *output = r.tensors[1];
+  const pool2d_params d = pool2d_params_of(r.dims);
+  const int64_t in_count = product({d.batch, d.channels, d.in_height, d.in_width});
+  const int64_t out_count = product({d.batch, d.channels, d.out_height, d.out_width});
+  op_tensor in_view = *input, out_view = *output;
+  if (in_count >= 0) in_view.length = static_cast<size_t>(in_count);
+  if (out_count >= 0) out_view.length = static_cast<size_t>(out_count);
+  e = shape_error(pool2d_check(r.dims, buffers_of(&in_view, nullptr, nullptr, &out_view), r.prefix));
+  if (e.code) return e;
+  if ((e = u8_length(input, in_count, r.prefix + "input")).code) return e;
+  if ((e = u8_length(output, out_count, r.prefix + "output")).code) return e;
+  s->pool = d;
+  s->nchw_out = r.flags[0] == 1;
+  return distinct(r, output, input, nullptr, nullptr);
+}
+
+op_error check_linear_u8(const op_record& r, op_step* s) {
+  op_error e = cpu_only(r);
+  if (e.code) return e;
+  const op_tensor* input = r.tensors[0];
+  const int64_t in_count = product({r.dims[0], r.dims[1]});
+  op_tensor in_view = *input;
+  if (in_count >= 0) in_view.length = static_cast<size_t>(in_count);
+  op_record checked = r;
+  checked.tensors[0] = &in_view;
+  e = check_linear(checked, s);
+  if (e.code) return e;
+  if ((e = u8_length(input, in_count, r.prefix + "input")).code) return e;
+  return static_int8(r, r.tensors[1]);
 }
 
 op_error check_pool2d(const op_record& r, op_step* s) {
@@ -143,6 +242,20 @@ int adaptive_cpu(const op_step& s, thread_pool& pool) {
   return adaptive_avgpool2d_forward_cpu(s.adaptive, s.in, s.out, pool);
 }
 int relu_cpu(const op_step& s, thread_pool& pool) { return relu_forward_cpu(s.length, s.in, s.out, pool); }
+int conv2d_int8_cpu(const op_step& s, thread_pool& pool) {
+  const bool out_u8 = s.out_act.scale > 0.0f;
+  return conv2d_int8_chain_forward_cpu(s.conv, s.in, s.in_u8 ? reinterpret_cast<const uint8_t*>(s.in) : nullptr, s.weight,
+                                       s.conv_act, s.bias, out_u8 ? nullptr : s.out,
+                                       out_u8 ? reinterpret_cast<uint8_t*>(s.out) : nullptr, s.out_act, pool);
+}
+int max_pool2d_u8_cpu(const op_step& s, thread_pool& pool) {
+  return max_pool2d_u8_forward_cpu(s.pool, reinterpret_cast<const uint8_t*>(s.in), reinterpret_cast<uint8_t*>(s.out),
+                                   s.nchw_out, pool);
+}
+int linear_u8_cpu(const op_step& s, thread_pool& pool) {
+  return int8_linear_u8_forward_cpu(s.linear, reinterpret_cast<const uint8_t*>(s.in), s.linear_w.act, s.linear_w.data,
+                                    s.bias, s.out, pool);
+}
 #endif
 
 // --- CUDA column ------------------------------------------------------------------------------------
@@ -186,6 +299,12 @@ const op_def OPS[] = {
      CPU_RUN(adaptive_cpu), CUDA_RUN(adaptive_cuda)},
     {PLAN_RELU, "relu", 1, 2, 0, IN_OUT, nullptr, -1, 0, nullptr, false, check_relu, CPU_RUN(relu_cpu),
      CUDA_RUN(relu_cuda)},
+    {PLAN_CONV2D_INT8, "conv2dInt8", 16, 4, 4, IN_WEIGHT_BIAS_OUT, CONV2D_INT8_FLAGS, 2, 2, CONV2D_INT8_SCALARS, true,
+     check_conv2d_int8, CPU_RUN(conv2d_int8_cpu), nullptr},
+    {PLAN_MAX_POOL2D_U8, "maxPool2dU8", 14, 2, 1, IN_OUT, NCHW_OUTPUT_FLAG, -1, 0, nullptr, true, check_max_pool2d_u8,
+     CPU_RUN(max_pool2d_u8_cpu), nullptr},
+    {PLAN_LINEAR_U8, "linearU8", 3, 4, 1, IN_WEIGHT_BIAS_OUT, RELU_FLAG, 2, 0, nullptr, true, check_linear_u8,
+     CPU_RUN(linear_u8_cpu), nullptr},
 };
 static_assert(sizeof(OPS) / sizeof(OPS[0]) == PLAN_OPCODE_LAST, "one row per opcode, in opcode order");
 
@@ -215,8 +334,13 @@ op_error op_decode(const op_def& def, const int32_t* record, const std::vector<o
     const int32_t v = r.flags[f];
     if (def.scalars > 0 && f == 0) {
       if (v < 0 || static_cast<int64_t>(v) + def.scalars > static_cast<int64_t>(scalar_count))
-        return shape_error(expected_message("an index of 3 scalars (alpha, beta, k) in scalars of " + std::to_string(scalar_count),
+      {
+        std::string names;
+        for (int i = 0; i < def.scalars; ++i) names += (i ? ", " : "") + std::string(def.scalar_names[i]);
+        return shape_error(expected_message("an index of " + std::to_string(def.scalars) + " scalars (" + names +
+                                                ") in scalars of " + std::to_string(scalar_count),
                                             prefix + def.flag_names[f], std::to_string(v)));
+      }
       for (int i = 0; i < def.scalars; ++i)
         if (!std::isfinite(scalars[v + i]))
           return shape_error(expected_message(

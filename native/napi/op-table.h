@@ -32,6 +32,15 @@ enum plan_opcode : int {
   PLAN_SOFTMAX = 6,              // dims [rows, cols], tensors input output (in place allowed)
   PLAN_ADAPTIVE_AVG_POOL2D = 7,  // dims [batch, channels, inHeight, inWidth, outHeight, outWidth], tensors input output
   PLAN_RELU = 8,                 // dims [length], tensors input output (in place allowed)
+  // the int8 chain (kernels.h conv2d_int8_chain_forward_cpu), CPU only: activations as u8 in the float tensors
+  // (4 per element) between int8 layers with static scales
+  PLAN_CONV2D_INT8 = 9,          // dims CONV2D (16), tensors input weight bias output, flags scalar index
+                                 // (output scale, output zero point; read with outputU8), relu, inputU8 (u8
+                                 // NHWC of the weights' static activation quantization; else fp32 NCHW),
+                                 // outputU8 (u8 NHWC requantized with the scalars; else fp32 NCHW)
+  PLAN_MAX_POOL2D_U8 = 10,       // dims POOL2D (14), tensors input output (u8 NHWC), flag nchwOutput
+  PLAN_LINEAR_U8 = 11,           // dims [rows, inFeatures, outFeatures], tensors input (u8 rows of the weights'
+                                 // static activation quantization) weight bias output (fp32), flag relu
 };
 
 // What the checks and the kernels see of one tensor, whichever addon owns it (each fills these from its
@@ -65,6 +74,8 @@ struct op_step {
   linear_weights linear_w{};  // CPU: the weights as the linear kernel reads them (fp32, bf16, int8)
   lowp_type conv_precision = lowp_type::fp32;  // CPU: conv weights packed as bf16 / int8 by packConv
   int8_act_quant conv_act{0, 0};               // and for int8 their input's static quantization (scale 0: dynamic)
+  int8_act_quant out_act{0, 0};                // the int8 chain: the output's requantization (conv2dInt8)
+  bool in_u8 = false, nchw_out = false;        // the int8 chain: conv2dInt8's inputU8, maxPool2dU8's nchwOutput
   softmax_params softmax{};
   adaptive_avgpool_params adaptive{};
   size_t length = 0;
@@ -101,7 +112,7 @@ struct op_def {
 // the op of an opcode, or nullptr
 const op_def* op_def_of(int opcode);
 // the largest opcode (the smallest is 1)
-constexpr int PLAN_OPCODE_LAST = PLAN_RELU;
+constexpr int PLAN_OPCODE_LAST = PLAN_LINEAR_U8;
 
 // Checks the record at `record` (of def.record() values) against `tensors` and `scalars` and fills
 // *step: tensor indices, flags, scalars, then def.check. Code null when it is fine.

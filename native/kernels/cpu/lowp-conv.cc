@@ -110,9 +110,10 @@ void conv_store_transposed(const lowp_run& r, int row0, int rows, int col0, int 
   }
 }
 
-void conv_int8_epilogue(const lowp_run& r, int row0, int rows, int col0, int cols, const void* sums_v, int ld) {
-  const int32_t* sums = static_cast<const int32_t*>(sums_v);
-  alignas(64) float values[4][TILE_COLS];
+// a tile's int8 outputs as fp32: dequantized, + bias, ReLU (shared by both int8 epilogues, so that the
+// chain requantizes exactly the values the fp32 output would hold)
+inline void int8_tile_values(const lowp_run& r, int rows, int col0, int cols, const int32_t* sums, int ld,
+                             float (*values)[TILE_COLS]) {
   const int32_t zero_point = r.act.zero_point;
   const float act_scale = r.act.scale;
   const int32_t* w_sums = r.w_sums + col0;
@@ -127,7 +128,21 @@ void conv_int8_epilogue(const lowp_run& r, int row0, int rows, int col0, int col
     if (r.relu)
       for (int j = 0; j < cols; ++j) v[j] = v[j] < 0.0f ? 0.0f : v[j];
   }
+}
+
+void conv_int8_epilogue(const lowp_run& r, int row0, int rows, int col0, int cols, const void* sums_v, int ld) {
+  alignas(64) float values[4][TILE_COLS];
+  int8_tile_values(r, rows, col0, cols, static_cast<const int32_t*>(sums_v), ld, values);
   conv_store_transposed(r, row0, rows, col0, cols, values);
+}
+
+// the chain's epilogue: the same values requantized for the next layer, each pixel's channels contiguous (NHWC)
+void conv_int8_u8_epilogue(const lowp_run& r, int row0, int rows, int col0, int cols, const void* sums_v, int ld) {
+  alignas(64) float values[4][TILE_COLS];
+  int8_tile_values(r, rows, col0, cols, static_cast<const int32_t*>(sums_v), ld, values);
+  for (int i = 0; i < rows; ++i)
+    lowp_quantize_u8_row(values[i], r.out_u8 + static_cast<size_t>(r.row_base + row0 + i) * r.out_channels + r.channel0 + col0,
+                         static_cast<size_t>(cols), r.out_inverse, r.out_zero);
 }
 
 void conv_bf16_epilogue(const lowp_run& r, int row0, int rows, int col0, int cols, const void* sums_v, int ld) {
@@ -316,20 +331,35 @@ void conv_int8_scales(const conv2d_params& p, const void* packed, float* scales)
                 sizeof(float) * g.out_per_group);
 }
 
-int conv2d_lowp_forward_cpu(const conv2d_params& p, const float* in, lowp_type type, const void* packed,
-                            int8_act_quant act, const float* bias, float* out, int8_act_quant* act_used,
-                            thread_pool& pool) {
+namespace {
+
+// where a conv reads and writes beyond conv2d_lowp_forward_cpu's fp32: the int8 chain's u8 NHWC
+struct conv_io {
+  const uint8_t* in_u8 = nullptr;   // input already quantized with act (groups 1)
+  uint8_t* out_u8 = nullptr;        // output requantized with out_act
+  int8_act_quant out_act{0, 0};
+};
+
+int conv_forward(const conv2d_params& p, const float* in, lowp_type type, const void* packed, int8_act_quant act,
+                 const float* bias, float* out, int8_act_quant* act_used, const conv_io& io, thread_pool& pool) {
   if (p.groups <= 0 || p.in_channels % p.groups != 0 || p.out_channels % p.groups != 0 || type == lowp_type::fp32)
     return KERNEL_BAD_SHAPE;
+  if ((io.in_u8 || io.out_u8) && type != lowp_type::int8) return KERNEL_BAD_SHAPE;
+  if (io.in_u8 && (p.groups != 1 || !(act.scale > 0.0f))) return KERNEL_BAD_SHAPE;
+  if (io.out_u8 && !(io.out_act.scale > 0.0f)) return KERNEL_BAD_SHAPE;
   const conv_geometry g = geometry_of(type, p);
   const size_t in_count = static_cast<size_t>(p.batch) * p.in_channels * p.in_height * p.in_width;
   if (type == lowp_type::int8 && !(act.scale > 0.0f)) act = int8_dynamic_quant(in, in_count, pool);
   if (act_used) *act_used = act;
 
-  // the converted input, per calling thread (kept between calls)
-  thread_local aligned_buffer converted;
-  uint8_t* src = reinterpret_cast<uint8_t*>(converted.reserve((in_count * g.elem + 3) / 4 + 16));
-  convert_input(p, g, type, in, act, src, pool);
+  // the converted input, per calling thread (kept between calls); the chain's u8 input is already in that layout
+  const uint8_t* src = io.in_u8;
+  if (!src) {
+    thread_local aligned_buffer converted;
+    uint8_t* dst = reinterpret_cast<uint8_t*>(converted.reserve((in_count * g.elem + 3) / 4 + 16));
+    convert_input(p, g, type, in, act, dst, pool);
+    src = dst;
+  }
 
   // blocks of output pixels: within CONV_BLOCK_BYTES of A, and at least 2 per thread over all groups
   const int64_t pixels = static_cast<int64_t>(p.batch) * p.out_height * p.out_width;
@@ -367,16 +397,37 @@ int conv2d_lowp_forward_cpu(const conv2d_params& p, const float* in, lowp_type t
     r.channel0 = group * g.out_per_group;
     r.out_channels = p.out_channels;
     if (type == lowp_type::int8) {
-      r.epilogue = conv_int8_epilogue;
+      r.epilogue = io.out_u8 ? conv_int8_u8_epilogue : conv_int8_epilogue;
       r.w_scales = reinterpret_cast<const float*>(weights + layout.scales_offset);
       r.w_sums = reinterpret_cast<const int32_t*>(weights + layout.sums_offset);
       r.act = act;
+      r.out_u8 = io.out_u8;
+      r.out_inverse = io.out_u8 ? 1.0f / io.out_act.scale : 0.0f;
+      r.out_zero = static_cast<float>(io.out_act.zero_point);
     } else {
       r.epilogue = conv_bf16_epilogue;
     }
     fn(r, 0, panels);
   });
   return KERNEL_OK;
+}
+
+}  // namespace
+
+int conv2d_lowp_forward_cpu(const conv2d_params& p, const float* in, lowp_type type, const void* packed,
+                            int8_act_quant act, const float* bias, float* out, int8_act_quant* act_used,
+                            thread_pool& pool) {
+  return conv_forward(p, in, type, packed, act, bias, out, act_used, conv_io{}, pool);
+}
+
+int conv2d_int8_chain_forward_cpu(const conv2d_params& p, const float* in, const uint8_t* in_u8, const void* packed,
+                                  int8_act_quant act, const float* bias, float* out, uint8_t* out_u8,
+                                  int8_act_quant out_act, thread_pool& pool) {
+  conv_io io;
+  io.in_u8 = in_u8;
+  io.out_u8 = out_u8;
+  io.out_act = out_act;
+  return conv_forward(p, in, lowp_type::int8, packed, act, bias, out, nullptr, io, pool);
 }
 
 }  // namespace alexnet

@@ -39,6 +39,10 @@ struct lowp_run {
   // conv2d (lowp-conv.cc): row i of the call is output pixel row_base + i of the [batch, plane] grid, and
   // column j output channel channel0 + j of the NCHW output's out_channels
   int row_base = 0, plane = 0, channel0 = 0, out_channels = 0;
+  // the int8 chain: the output as u8 NHWC (row i at out_u8 + (row_base + i) * out_channels), requantized
+  // with 1 / scale and the zero point of the next layer's input
+  uint8_t* out_u8 = nullptr;
+  float out_inverse = 0.0f, out_zero = 0.0f;
 };
 
 using lowp_panels_fn = void (*)(const lowp_run& r, int panel0, int panel1);

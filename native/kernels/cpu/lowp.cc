@@ -360,6 +360,26 @@ int int8_linear_forward_cpu(const linear_params& p, const float* in, int8_act_qu
   return KERNEL_OK;
 }
 
+int int8_linear_u8_forward_cpu(const linear_params& p, const uint8_t* in, int8_act_quant act, const void* packed,
+                               const float* bias, float* out, thread_pool& pool) {
+  if (p.rows <= 0 || p.in_features <= 0 || p.out_features <= 0 || !(act.scale > 0.0f)) return KERNEL_BAD_SHAPE;
+  lowp_run r = linear_run_of(lowp_type::int8, p, packed, bias, out);
+  const size_t lda = static_cast<size_t>(r.steps) * 4;
+  if (lda == static_cast<size_t>(p.in_features)) {
+    r.a = in;  // rows already a whole number of k steps apart
+  } else {
+    uint8_t* a = input_scratch(static_cast<size_t>(p.rows) * lda);
+    for (int row = 0; row < p.rows; ++row) {
+      std::memcpy(a + row * lda, in + static_cast<size_t>(row) * p.in_features, static_cast<size_t>(p.in_features));
+      std::memset(a + row * lda + p.in_features, 0, lda - p.in_features);
+    }
+    r.a = a;
+  }
+  r.act = act;
+  run_panels(lowp_kernel_current().int8, r, pool);
+  return KERNEL_OK;
+}
+
 int int8_gemm_i32_cpu(int m, int n, int k, const uint8_t* a, const void* packed, int32_t* c, thread_pool& pool) {
   if (m <= 0 || n <= 0 || k <= 0) return KERNEL_BAD_SHAPE;
   lowp_run r = lowp_run_of(lowp_type::int8, m, n, k, packed);
