@@ -132,6 +132,17 @@ inline void lowp_quantize_u8_row(const float* src, uint8_t* dst, size_t n, float
     const __m128i b = _mm_packs_epi32(one(src + i + 8), one(src + i + 12));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), _mm_packus_epi16(a, b));
   }
+  if (i < n) {  // the last 1-15 through the same operations, from a zero-padded copy (short rows: conv3-5's 13 pixels)
+    alignas(16) float rest[16] = {};
+    alignas(16) uint8_t out[16];
+    const size_t left = n - i;
+    std::memcpy(rest, src + i, left * sizeof(float));
+    const __m128i a = _mm_packs_epi32(one(rest), one(rest + 4));
+    const __m128i b = _mm_packs_epi32(one(rest + 8), one(rest + 12));
+    _mm_store_si128(reinterpret_cast<__m128i*>(out), _mm_packus_epi16(a, b));
+    std::memcpy(dst + i, out, left);
+    i = n;
+  }
 #endif
   for (; i < n; ++i) dst[i] = lowp_quantize_u8(src[i], inverse, zero);
 }
