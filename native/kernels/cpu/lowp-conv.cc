@@ -11,6 +11,7 @@
 // only as bf16 or int8. Padding reads as 0.0: bf16 0, and for u8 the zero point (so it adds exactly 0).
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #ifdef __SSE2__
 #include <immintrin.h>
@@ -28,7 +29,10 @@ namespace {
 constexpr size_t CONV_BLOCK_BYTES = 160 * 1024;
 
 struct conv_geometry {
-  int groups, in_per_group, out_per_group, k, steps;
+  int groups, in_per_group, out_per_group;
+  int seg;            // elements of one kernel row of a patch, kernel_w * c/g; int8: rounded up to 4, so that no
+                      // k step straddles two kernel rows (the gather kernels read a row's steps in place)
+  int k, steps;       // k = kernel_h * seg (the packed weights are 0 past kernel_w * c/g in each kernel row)
   size_t elem;        // bytes per activation: 1 (u8) or 2 (bf16)
   size_t lda;         // bytes per A row: steps * 4
   size_t group_bytes; // one group's packed weights (a lowp linear layout, 64-byte aligned)
@@ -39,7 +43,9 @@ conv_geometry geometry_of(lowp_type type, const conv2d_params& p) {
   g.groups = p.groups;
   g.in_per_group = p.in_channels / p.groups;
   g.out_per_group = p.out_channels / p.groups;
-  g.k = p.kernel_h * p.kernel_w * g.in_per_group;
+  g.seg = p.kernel_w * g.in_per_group;
+  if (type == lowp_type::int8) g.seg = (g.seg + 3) / 4 * 4;
+  g.k = p.kernel_h * g.seg;
   g.steps = lowp_k_steps(type, g.k);
   g.elem = type == lowp_type::int8 ? 1 : 2;
   g.lda = static_cast<size_t>(g.steps) * 4;
@@ -47,26 +53,34 @@ conv_geometry geometry_of(lowp_type type, const conv2d_params& p) {
   return g;
 }
 
-// OIHW [o][c][ky][kx] of one group -> [o][ky][kx][c] (the im2col k order)
+// OIHW [o][c][ky][kx] of one group -> [o][ky][kx][c] (the patch k order), each kernel row seg long (0 after
+// its kernel_w * c/g)
 template <class T>
 void to_patch_order(const conv2d_params& p, const conv_geometry& g, const T* oihw, int group, T* out) {
   const int kk = p.kernel_h * p.kernel_w;
+  const size_t o_size = static_cast<size_t>(kk) * g.in_per_group;  // one output channel's OIHW weights
   for (int o = 0; o < g.out_per_group; ++o) {
-    const T* src = oihw + static_cast<size_t>(group * g.out_per_group + o) * g.k;
+    const T* src = oihw + static_cast<size_t>(group * g.out_per_group + o) * o_size;
     T* dst = out + static_cast<size_t>(o) * g.k;
+    std::fill(dst, dst + g.k, T(0));
     for (int c = 0; c < g.in_per_group; ++c)
-      for (int s = 0; s < kk; ++s) dst[s * g.in_per_group + c] = src[c * kk + s];
+      for (int ky = 0; ky < p.kernel_h; ++ky)
+        for (int kx = 0; kx < p.kernel_w; ++kx)
+          dst[ky * g.seg + kx * g.in_per_group + c] = src[c * kk + ky * p.kernel_w + kx];
   }
 }
 
 template <class T>
 void from_patch_order(const conv2d_params& p, const conv_geometry& g, const T* patch, int group, T* oihw) {
   const int kk = p.kernel_h * p.kernel_w;
+  const size_t o_size = static_cast<size_t>(kk) * g.in_per_group;
   for (int o = 0; o < g.out_per_group; ++o) {
     const T* src = patch + static_cast<size_t>(o) * g.k;
-    T* dst = oihw + static_cast<size_t>(group * g.out_per_group + o) * g.k;
+    T* dst = oihw + static_cast<size_t>(group * g.out_per_group + o) * o_size;
     for (int c = 0; c < g.in_per_group; ++c)
-      for (int s = 0; s < kk; ++s) dst[c * kk + s] = src[s * g.in_per_group + c];
+      for (int ky = 0; ky < p.kernel_h; ++ky)
+        for (int kx = 0; kx < p.kernel_w; ++kx)
+          dst[c * kk + ky * p.kernel_w + kx] = src[ky * g.seg + kx * g.in_per_group + c];
   }
 }
 
@@ -206,9 +220,33 @@ ALEXNET_AVX512_TARGET void conv_int8_u8_epilogue_avx512(const lowp_run& r, int r
                             _mm512_mask_cvtepi32_storeu_epi8(u8_row_of(r, row0 + i, col0) + j, m, _mm512_cvttps_epi32(v));
                           });
 }
+// lowp_quantize_u8_row, 16 values at a time (the input's quantization before conv1: 3x fewer instructions than SSE2)
+ALEXNET_AVX512_TARGET void quantize_u8_row_avx512(const float* src, uint8_t* dst, size_t n, float inverse, float zero) {
+  const __m512 inv = _mm512_set1_ps(inverse), lo = _mm512_set1_ps(-512.0f), hi = _mm512_set1_ps(512.0f);
+  const __m512 magic = _mm512_set1_ps(12582912.0f), z = _mm512_set1_ps(zero), top = _mm512_set1_ps(255.0f);
+  const __m512 zeros = _mm512_setzero_ps();
+  for (size_t i = 0; i < n; i += 16) {
+    const __mmask16 m = first_lanes(static_cast<int>(std::min<size_t>(16, n - i)));
+    __m512 t = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, src + i), inv);
+    t = _mm512_min_ps(_mm512_max_ps(t, lo), hi);
+    __m512 v = _mm512_add_ps(_mm512_sub_ps(_mm512_add_ps(t, magic), magic), z);
+    v = _mm512_min_ps(_mm512_max_ps(v, zeros), top);
+    _mm512_mask_cvtepi32_storeu_epi8(dst + i, m, _mm512_cvttps_epi32(v));
+  }
+}
 #pragma GCC diagnostic pop
 #undef ALEXNET_AVX512_TARGET
 #endif
+
+// lowp_quantize_u8_row for the ISA in use
+using quantize_row_fn = void (*)(const float*, uint8_t*, size_t, float, float);
+quantize_row_fn quantize_u8_row_current() {
+#if defined(ALEXNET_HAVE_AVX512) && defined(__GNUC__)
+  const cpu_isa isa = cpu_isa_current();
+  if (isa == cpu_isa::avx512 || isa == cpu_isa::avx512_vnni) return quantize_u8_row_avx512;
+#endif
+  return lowp_quantize_u8_row;
+}
 
 // the int8 epilogue for the ISA in use
 void (*int8_conv_epilogue(bool u8))(const lowp_run&, int, int, int, int, const void*, int) {
@@ -268,8 +306,10 @@ void im2col_block(const conv2d_params& p, const conv_geometry& g, const uint8_t*
     uint8_t* dst = a + static_cast<size_t>(i) * g.lda;
     const int ix0 = ox * p.stride_w - p.pad_left;
     const int kx_lo = std::max(0, -ix0), kx_hi = std::min(p.kernel_w, p.in_width - ix0);
+    const size_t row_bytes = static_cast<size_t>(p.kernel_w) * pixel_bytes, seg_bytes = static_cast<size_t>(g.seg) * g.elem;
     for (int ky = 0; ky < p.kernel_h; ++ky) {
-      uint8_t* d = dst + static_cast<size_t>(ky) * p.kernel_w * pixel_bytes;
+      uint8_t* d = dst + static_cast<size_t>(ky) * seg_bytes;
+      for (size_t j = row_bytes; j < seg_bytes; ++j) d[j] = fill;  // int8's padding to the k step (weights 0)
       const int iy = oy * p.stride_h - p.pad_top + ky;
       if (iy < 0 || iy >= p.in_height || kx_hi <= kx_lo) {
         fill_elems(d, static_cast<size_t>(p.kernel_w) * g.in_per_group, g.elem, fill);
@@ -358,6 +398,7 @@ void convert_input(const conv2d_params& p, const conv_geometry& g, lowp_type typ
   // int8: runs of rows of one (group, image) at a time, each channel's run quantized (contiguous), then
   // the [channels][pixels] bytes transposed to [pixels][channels]; a run's bytes stay within 32 kB
   const int64_t run_rows = std::max<int64_t>(1, static_cast<int64_t>(32 * 1024 / std::max<size_t>(1, row_elems)));
+  const quantize_row_fn quantize = quantize_u8_row_current();
   pool.run([&](int ith, int nth) {
     int64_t begin, end;
     split_range(rows, ith, nth, &begin, &end);
@@ -372,7 +413,7 @@ void convert_input(const conv2d_params& p, const conv_geometry& g, lowp_type typ
         const int64_t run = std::min({end - row, static_cast<int64_t>(height - y), run_rows});
         const size_t n = static_cast<size_t>(run) * width;
         uint8_t* q = reinterpret_cast<uint8_t*>(scratch.reserve(static_cast<size_t>(channels) * n / 4 + 16));
-        for (int c = 0; c < channels; ++c) lowp_quantize_u8_row(src + c * plane, q + static_cast<size_t>(c) * n, n, inverse, zero);
+        for (int c = 0; c < channels; ++c) quantize(src + c * plane, q + static_cast<size_t>(c) * n, n, inverse, zero);
         transpose_u8(q, channels, n, dst + row * row_elems);
         row += run;
       } else {
@@ -381,6 +422,60 @@ void convert_input(const conv2d_params& p, const conv_geometry& g, lowp_type typ
           for (int x = 0; x < width; ++x) d[static_cast<size_t>(x) * channels + c] = lowp_float_to_bf16(src[c * plane + x]);
         ++row;
       }
+    }
+  });
+}
+
+// Where the int8 gather kernels read a conv's input: group-major NHWC u8 with the padding written out (the
+// zero point, which adds exactly 0), [groups][batch][hp][wp][c/g], then SLACK bytes: the last k step of a
+// kernel row reads up to 3 bytes past its window (seg > kernel_w * c/g), against weights of 0.
+constexpr size_t SLACK = 64;
+
+struct padded_input {
+  int hp, wp;
+  size_t pixel, row, image, bytes;  // bytes per pixel, row, (group, image) plane, and in all with SLACK
+  bool unpadded;                    // no padding: the plain group-major NHWC layout, plus SLACK
+};
+
+padded_input padded_of(const conv2d_params& p, const conv_geometry& g) {
+  padded_input d;
+  d.hp = p.in_height + p.pad_top + p.pad_bottom;
+  d.wp = p.in_width + p.pad_left + p.pad_right;
+  d.pixel = static_cast<size_t>(g.in_per_group);
+  d.row = static_cast<size_t>(d.wp) * d.pixel;
+  d.image = static_cast<size_t>(d.hp) * d.row;
+  d.bytes = static_cast<size_t>(g.groups) * p.batch * d.image + SLACK;
+  d.unpadded = p.pad_top == 0 && p.pad_left == 0 && p.pad_bottom == 0 && p.pad_right == 0;
+  return d;
+}
+
+// whether every window lies within the padded input and the k steps' offsets fit in int32 (else im2col)
+bool gather_fits(const conv2d_params& p, const conv_geometry& g, const padded_input& d) {
+  return p.pad_top >= 0 && p.pad_left >= 0 && p.pad_bottom >= 0 && p.pad_right >= 0 && p.out_height > 0 &&
+         p.out_width > 0 && static_cast<int64_t>(p.out_height - 1) * p.stride_h + p.kernel_h <= d.hp &&
+         static_cast<int64_t>(p.out_width - 1) * p.stride_w + p.kernel_w <= d.wp &&
+         static_cast<size_t>(p.kernel_h) * d.row + static_cast<size_t>(g.seg) < (size_t{1} << 31);
+}
+
+// the unpadded group-major NHWC u8 `src` written into the padded layout `dst`, the padding filled with `fill`
+void pad_input(const conv2d_params& p, const padded_input& d, const uint8_t* src, uint8_t fill, uint8_t* dst,
+               int planes, thread_pool& pool) {
+  const size_t in_row = static_cast<size_t>(p.in_width) * d.pixel;
+  const size_t left = static_cast<size_t>(p.pad_left) * d.pixel;
+  pool.run([&](int ith, int nth) {
+    int64_t begin, end;
+    split_range(static_cast<int64_t>(planes) * d.hp, ith, nth, &begin, &end);
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t plane = r / d.hp;
+      const int y = static_cast<int>(r % d.hp) - p.pad_top;
+      uint8_t* row = dst + static_cast<size_t>(plane) * d.image + static_cast<size_t>(r % d.hp) * d.row;
+      if (y < 0 || y >= p.in_height) {
+        std::memset(row, fill, d.row);
+        continue;
+      }
+      std::memset(row, fill, left);
+      std::memcpy(row + left, src + (static_cast<size_t>(plane) * p.in_height + y) * in_row, in_row);
+      std::memset(row + left + in_row, fill, d.row - left - in_row);
     }
   });
 }
@@ -461,14 +556,41 @@ int conv_forward(const conv2d_params& p, const float* in, lowp_type type, const 
   if (type == lowp_type::int8 && !(act.scale > 0.0f)) act = int8_dynamic_quant(in, in_count, pool);
   if (act_used) *act_used = act;
 
+  const uint8_t fill = type == lowp_type::int8 ? static_cast<uint8_t>(act.zero_point) : 0;
+  // int8 reads each patch in place from the padded input (the gather kernels); bf16, and int8 where a window
+  // would leave the padded input (not from the plan's shapes), gathers patches into blocks of rows (im2col)
+  const padded_input pad = padded_of(p, g);
+  const bool gather = type == lowp_type::int8 && gather_fits(p, g, pad);
   // the converted input, per calling thread (kept between calls); the chain's u8 input is already in that layout
+  thread_local aligned_buffer converted, padded;
   const uint8_t* src = io.in_u8;
-  if (!src) {
-    thread_local aligned_buffer converted;
-    uint8_t* dst = reinterpret_cast<uint8_t*>(converted.reserve((in_count * g.elem + 3) / 4 + 16));
-    convert_input(p, g, type, in, act, dst, pool);
+  const auto reserve = [](aligned_buffer& b, size_t bytes) { return reinterpret_cast<uint8_t*>(b.reserve((bytes + 3) / 4 + 16)); };
+  if (gather && pad.unpadded && !(src && g.seg == p.kernel_w * g.in_per_group)) {
+    // the plain layout with SLACK after it: converted into it, or the chain's input copied (its rows end
+    // where a kernel row's last k step would read past them)
+    uint8_t* dst = reserve(padded, pad.bytes);
+    if (src) std::memcpy(dst, src, in_count);
+    else convert_input(p, g, type, in, act, dst, pool);
+    std::memset(dst + in_count, fill, SLACK);
     src = dst;
+  } else if (!src || (gather && !pad.unpadded)) {
+    if (!src) {
+      uint8_t* dst = reserve(converted, in_count * g.elem);
+      convert_input(p, g, type, in, act, dst, pool);
+      src = dst;
+    }
+    if (gather) {
+      uint8_t* dst = reserve(padded, pad.bytes);
+      pad_input(p, pad, src, fill, dst, g.groups * p.batch, pool);
+      std::memset(dst + pad.bytes - SLACK, fill, SLACK);
+      src = dst;
+    }
   }
+  // the gather kernels' k step offsets: step s is byte 4s of the patch, kernel row 4s / seg
+  std::vector<int32_t> step_offsets(gather ? static_cast<size_t>(g.steps) : 0);
+  for (size_t s = 0; s < step_offsets.size(); ++s)
+    step_offsets[s] = static_cast<int32_t>((4 * s) / g.seg * pad.row + (4 * s) % g.seg);
+  const int32_t* offsets = step_offsets.data();
 
   // blocks of output pixels: within CONV_BLOCK_BYTES of A, and at least 2 per thread over all groups
   const int64_t pixels = static_cast<int64_t>(p.batch) * p.out_height * p.out_width;
@@ -477,27 +599,42 @@ int conv_forward(const conv2d_params& p, const float* in, lowp_type type, const 
   while (block > 4 && tasks_of(block) < 2 * pool.size()) block = std::max<int64_t>(4, block / 2 / 4 * 4);
   const int64_t blocks = (pixels + block - 1) / block;
   const lowp_isa_kernel kernel = lowp_kernel_current();
-  const lowp_panels_fn fn = type == lowp_type::int8 ? kernel.int8 : kernel.bf16;
+  const lowp_panels_fn fn = gather ? kernel.int8_gather : type == lowp_type::int8 ? kernel.int8 : kernel.bf16;
   const lowp_layout layout = lowp_packed_layout(type, g.out_per_group, g.k);
   const int panels = (g.out_per_group + LOWP_PANEL - 1) / LOWP_PANEL;
-  const size_t group_src_bytes = in_count / g.groups * g.elem;
-  const uint8_t fill = type == lowp_type::int8 ? static_cast<uint8_t>(act.zero_point) : 0;
+  const size_t group_src_bytes = gather ? static_cast<size_t>(p.batch) * pad.image : in_count / g.groups * g.elem;
   const auto epilogue = int8_conv_epilogue(io.out_u8 != nullptr);
 
   // tasks (group, block of pixels) handed out one at a time: a thread the OS takes away holds back one block
   pool.run_tasks(tasks_of(block), [&](int64_t task) {
-    thread_local aligned_buffer a_buffer;
-    uint8_t* a = reinterpret_cast<uint8_t*>(a_buffer.reserve(static_cast<size_t>(block) * g.lda / 4 + 16));
     const int group = static_cast<int>(task / blocks);
     const int row0 = static_cast<int>(task % blocks * block);
     const int rows = static_cast<int>(std::min<int64_t>(block, pixels - row0));
-    im2col_block(p, g, src + group * group_src_bytes, row0, rows, fill, a);
-    const uint8_t* weights = static_cast<const uint8_t*>(packed) + group * g.group_bytes;
+    const uint8_t* group_src = src + group * group_src_bytes;
     lowp_run r;
+    if (gather) {
+      // each row's window: its top-left pixel in the padded input
+      thread_local std::vector<const uint8_t*> row_starts;
+      row_starts.resize(static_cast<size_t>(rows));
+      const int plane = p.out_height * p.out_width;
+      for (int i = 0; i < rows; ++i) {
+        const int m = row0 + i, image = m / plane, pixel = m % plane;
+        const int oy = pixel / p.out_width, ox = pixel % p.out_width;
+        row_starts[i] = group_src + static_cast<size_t>(image) * pad.image + static_cast<size_t>(oy) * p.stride_h * pad.row +
+                        static_cast<size_t>(ox) * p.stride_w * pad.pixel;
+      }
+      r.a_rows = row_starts.data();
+      r.a_steps = offsets;
+    } else {
+      thread_local aligned_buffer a_buffer;
+      uint8_t* a = reinterpret_cast<uint8_t*>(a_buffer.reserve(static_cast<size_t>(block) * g.lda / 4 + 16));
+      im2col_block(p, g, group_src, row0, rows, fill, a);
+      r.a = a;
+    }
+    const uint8_t* weights = static_cast<const uint8_t*>(packed) + group * g.group_bytes;
     r.rows = rows;
     r.out_features = g.out_per_group;
     r.steps = g.steps;
-    r.a = a;
     r.packed = weights;
     r.out = out;
     r.bias = bias ? bias + group * g.out_per_group : nullptr;
