@@ -1,14 +1,18 @@
 // Reduced-precision conv2d (bf16 and int8) on the lowp linear's panels kernels (lowp-body.inc):
 //   1. the input, once per call, converted to bf16 or quantized to u8 (per-tensor scale and zero point:
 //      static, or from this batch's min and max) and laid out group-major NHWC, [groups][batch][h][w][c/g],
-//      so a patch row of kernel_w pixels is kernel_w * c/g contiguous elements;
-//   2. per thread, blocks of output pixels: their patches gathered (im2col, k ordered (ky, kx, c)) into
-//      rows of the panels kernel's A, a block small enough to stay in L2 while every panel of the group's
-//      weights passes over it;
-//   3. the kernel's sums, in the epilogue compiled here once (the same outputs on every ISA): int8
-//      dequantized (sum - zero_point * sum_k q) * act_scale * w_scale, + bias, ReLU, written to NCHW.
-// Activations between layers stay fp32 (pooling and LRN run on them unchanged); the weights are held
-// only as bf16 or int8. Padding reads as 0.0: bf16 0, and for u8 the zero point (so it adds exactly 0).
+//      so a patch row of kernel_w pixels is kernel_w * c/g contiguous elements; int8 also writes the padding
+//      out (the zero point). In the int8 chain (lib/model/plan.ts) the input arrives as u8 NHWC already;
+//   2. per thread, blocks of output pixels. int8: the gather kernels read each pixel's patch in place, a
+//      window start per row and one table of k-step offsets (kernel rows padded to whole 4-byte steps in the
+//      packed weights, 0 past kernel_w * c/g); bf16: patches gathered into rows of A (im2col, k ordered
+//      (ky, kx, c)), a block small enough to stay in L2 while every panel of the group's weights passes over it;
+//   3. the kernel's sums, in the epilogue compiled here (the same outputs on every ISA; an AVX-512 twin does
+//      the same single operations 16 channels at a time): int8 dequantized (sum - zero_point * sum_k q) *
+//      act_scale * w_scale, + bias, ReLU, written to NCHW fp32, or requantized with the next layer's scale to
+//      u8 NHWC (the chain: max pooling runs on those u8, lib/model/plan.ts int8Chain).
+// The weights are held only as bf16 or int8. Padding reads as 0.0: bf16 0, and for u8 the zero point (so it
+// adds exactly 0).
 #include <algorithm>
 #include <cstring>
 #include <vector>
