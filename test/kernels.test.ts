@@ -211,6 +211,9 @@ function definePerIsaTests(): void {
     { name: 'size 5, caffe constants, activations ~100', dims: [2, 7, 5, 6, 5], alpha: 1e-4, beta: 0.75, k: 1, scale: 100 },
     { name: 'size 4 (uneven window), strong', dims: [1, 9, 3, 7, 4], alpha: 0.5, beta: 0.6, k: 2, scale: 2 },
     { name: 'size 3, fewer channels than size', dims: [3, 2, 4, 5, 3], alpha: 1, beta: 1, k: 1.5, scale: 1 },
+    // planes of more than one 512-pixel work item, the last one partial
+    { name: 'size 5, planes of 23x31 pixels', dims: [2, 6, 23, 31, 5], alpha: 1e-4, beta: 0.75, k: 1, scale: 50 },
+    { name: 'size 3, beta 0.6, planes of 33x35 pixels', dims: [1, 4, 33, 35, 3], alpha: 0.3, beta: 0.6, k: 1.2, scale: 3 },
   ];
   for (const c of LRN_CASES) {
     test(`lrn: ${c.name}`, async () => {
@@ -270,6 +273,29 @@ for (const isa of ALL_ISAS) {
     definePerIsaTests();
   });
 }
+
+test('lrn: the same bits on every kernel set the CPU has, and on 1 and 3 threads', async () => {
+  const dims = Int32Array.from([3, 9, 29, 37, 5]);
+  const count = 3 * 9 * 29 * 37;
+  const input = randomArray(count, 21, 20);
+  const saved = b.getThreads();
+  const results: Array<[string, Float32Array]> = [];
+  try {
+    for (const isa of features.supported)
+      for (const threads of [1, 3]) {
+        b.setIsa(isa);
+        b.setThreads(threads);
+        const output = empty(count);
+        await b.lrn(dims, upload(input), output, 1e-4, 0.75, 1);
+        results.push([`${isa}, ${threads} thread(s)`, output.read()]);
+      }
+  } finally {
+    b.setIsa('auto');
+    b.setThreads(saved);
+  }
+  assertClose(results[0][1], ref.lrn(dims, input, 1e-4, 0.75, 1), 'lrn');
+  for (const [name, out] of results.slice(1)) assert.deepEqual(out, results[0][1], name);
+});
 
 // the GEMM splits work by thread count: 1 thread (no split) and 3 (more threads than this CI's cores)
 for (const threads of [1, 3]) {
