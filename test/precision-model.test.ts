@@ -353,9 +353,24 @@ test('profile --precision int8 shows each conv and linear layer\'s precision and
   native().setIsa(vnni);
   const int8Kernel = native().cpuFeatures().lowpKernels.int8;
   native().setIsa('auto');
+  // conv2 has groups: no int8 chain here, every layer writes fp32
   assert.deepEqual(layers.map((l) => [l.name, l.precision, l.kernel]), [
-    ['conv1', 'int8 static', `im2col + ${int8Kernel}`], ['pool1', null, null], ['conv2', 'int8 static', `im2col + ${int8Kernel}`],
+    ['conv1', 'int8 static', `patches in place + ${int8Kernel}`], ['pool1', null, null],
+    ['conv2', 'int8 static', `patches in place + ${int8Kernel}`],
     ['flatten', null, null], ['fc6', 'int8 static', int8Kernel], ['fc8', 'int8 static', int8Kernel],
+  ]);
+  // the chain's net: conv1 -> pool1 -> conv2 -> conv3 -> pool3 -> fc6 keep u8 (a quarter of the fp32 bytes written)
+  const chained = spawnSync(process.execPath, [cli, 'profile', '--weights', join(scratch, 'tiny-chain.safetensors'), '--warmup', '0',
+    '--iters', '1', '--json'], { encoding: 'utf8', env: { ...process.env, ALEXNET_CLI_ISA: vnni } });
+  assert.equal(chained.status, 0, chained.stderr);
+  const chainLayers = (JSON.parse(chained.stdout) as { layers: { name: string; precision: string | null; kernel: string | null;
+    outputShape: (number | null)[]; activationBytes: number }[] }).layers;
+  const perValue = (l: (typeof chainLayers)[number]) => l.activationBytes / l.outputShape.reduce<number>((a, b) => a * (b ?? 1), 1);  // batch 1
+  assert.deepEqual(chainLayers.filter((l) => l.precision !== null).map((l) => [l.name, l.precision, l.kernel, perValue(l)]), [
+    ['conv1', 'int8 static, u8 out', `patches in place + ${int8Kernel}`, 1], ['pool1', 'u8', 'u8 max', 1],
+    ['conv2', 'int8 static, u8 out', `patches in place + ${int8Kernel}`, 1],
+    ['conv3', 'int8 static, u8 out', `patches in place + ${int8Kernel}`, 1], ['pool3', 'u8', 'u8 max', 1],
+    ['fc6', 'int8 static', int8Kernel, 4], ['fc8', 'int8 static', int8Kernel, 4],
   ]);
   const fp32 = spawnSync(process.execPath, [cli, 'profile', '--weights', FILE, '--precision', 'fp32', '--warmup', '0', '--iters', '1'], { encoding: 'utf8' });
   assert.equal(fp32.status, 0, fp32.stderr);

@@ -32,7 +32,7 @@ export interface AlgorithmOptions {
   /** the value of ALEXNET_CLI_WINOGRAD the kernels read */
   winogradEnv?: string;
   /**
-   * the layer's weights are bf16 or int8: its conv runs im2col + the panels GEMM (lowp-conv.cc), never
+   * the layer's weights are bf16 or int8: its conv runs the panels GEMM on its patches (lowp-conv.cc), never
    * Winograd, so the direct count
    */
   lowp?: boolean;

@@ -10,6 +10,7 @@ import { usageError } from '../errors.js';
 import type { Binding } from '../native.js';
 import type { Architecture } from '../model/layers.js';
 import type { ForwardOptions, LayerPrecision } from '../model/model.js';
+import type { Int8Chain } from '../model/plan.js';
 import { Rng } from '../model/random.js';
 import { inferShapes, shapeSize } from '../model/shapes.js';
 import { layerSummary, type LayerSummary } from '../model/summary.js';
@@ -27,6 +28,8 @@ export interface ProfiledModel {
   forward(input: Float32Array, shape: number[], options?: ForwardOptions): Promise<Float32Array>;
   /** a conv or linear layer's precision (Model.layerPrecision); fp32 if absent */
   layerPrecision?(layerName: string): LayerPrecision | undefined;
+  /** the int8 chain at this input size (Model.int8ChainFor): which layers write u8; none if absent */
+  int8ChainFor?(height: number, width: number): Int8Chain;
 }
 
 export interface PeakMeasurement {
@@ -285,11 +288,18 @@ export async function profileModel(model: ProfiledModel, options: ProfileOptions
     lowp: (model.layerPrecision?.(s.spec.name)?.precision ?? 'fp32') !== 'fp32',
   }));
   const lowpKernels = model.device === 'cpu' ? (await import('../native.js')).native().cpuFeatures().lowpKernels : undefined;
-  const precisionOf = (name: string, type: string): { precision: string | null; kernel: string | null } => {
+  // the int8 chain (lib/model/plan.ts): convs that write u8 for the next int8 layer, max pools on u8
+  const chain = model.int8ChainFor?.(inputShape[2], inputShape[3]);
+  const writesU8 = (index: number) => chain !== undefined && (chain.producers.has(index) || chain.pools.has(index));
+  const precisionOf = (index: number, name: string, type: string): { precision: string | null; kernel: string | null } => {
+    if (type === 'maxPool2d' && chain?.pools.has(index)) return { precision: 'u8', kernel: 'u8 max' };
     if (type !== 'conv2d' && type !== 'linear') return { precision: null, kernel: null };
     const p = model.layerPrecision?.(name) ?? { precision: 'fp32' };
-    const kernel = p.precision === 'fp32' || !lowpKernels ? null : `${type === 'conv2d' ? 'im2col + ' : ''}${lowpKernels[p.precision]}`;
-    return { precision: p.activations ? `${p.precision} ${p.activations}` : p.precision, kernel };
+    // int8 convs read each patch in place from the padded u8 input, bf16 ones gather them first (lowp-conv.cc)
+    const patches = type !== 'conv2d' ? '' : p.precision === 'int8' ? 'patches in place + ' : 'im2col + ';
+    const kernel = p.precision === 'fp32' || !lowpKernels ? null : `${patches}${lowpKernels[p.precision]}`;
+    const precision = p.activations ? `${p.precision} ${p.activations}` : p.precision;
+    return { precision: chain?.producers.has(index) ? `${precision}, u8 out` : precision, kernel };
   };
   const medians = shapes.map((_, i) => median(iterations.map((it) => it.layerNs[i])));
   const layerSumNs = medians.reduce((a, b) => a + b, 0);
@@ -311,8 +321,8 @@ export async function profileModel(model: ProfiledModel, options: ProfileOptions
       effectiveGflops: rate(macs),
       algorithmGflops,
       algorithmPeakPercent: algorithmGflops === null ? null : (100 * algorithmGflops) / peak.gflops,
-      activationBytes: writesOutput(s.spec.type) ? shapeSize(s.outShape) * batch * 4 : 0,
-      ...precisionOf(s.spec.name, s.spec.type),
+      activationBytes: writesOutput(s.spec.type) ? shapeSize(s.outShape) * batch * (writesU8(i) ? 1 : 4) : 0,
+      ...precisionOf(i, s.spec.name, s.spec.type),
     };
   });
 
