@@ -297,6 +297,40 @@ test('lrn: the same bits on every kernel set the CPU has, and on 1 and 3 threads
   for (const [name, out] of results.slice(1)) assert.deepEqual(out, results[0][1], name);
 });
 
+// lrn.cc's work items are 512-pixel chunks of a plane: planes of exactly one chunk, one pixel past it, a single pixel,
+// and a partial last chunk; pow (beta not 0.75) and the sqrt form; windows wider than the channels; more threads than
+// items. Every kernel set and thread count gives the bits of the first, and that is within fp32 of the twin.
+test('lrn: chunk edges (planes of 512, 513, 1 and 1100 pixels), pow and sqrt forms, the same bits on every kernel set and thread count', async () => {
+  const cases = [
+    { dims: [2, 5, 16, 32, 5], alpha: 1e-4, beta: 0.75, k: 1, scale: 80 },   // 512 pixels: one whole chunk
+    { dims: [1, 3, 19, 27, 4], alpha: 0.5, beta: 0.75, k: 2, scale: 3 },      // 513: a chunk and one pixel, even size
+    { dims: [3, 7, 1, 1, 3], alpha: 0.7, beta: 0.6, k: 1.5, scale: 2 },       // one pixel: 3 items for 5 threads
+    { dims: [1, 2, 25, 44, 7], alpha: 2, beta: 1.3, k: 0.5, scale: 4 },       // 1100: window wider than the channels
+  ];
+  const saved = b.getThreads();
+  try {
+    for (const c of cases) {
+      const dims = Int32Array.from(c.dims);
+      const count = c.dims[0] * c.dims[1] * c.dims[2] * c.dims[3];
+      const input = randomArray(count, 31 + c.dims[3], c.scale);
+      const results: Array<[string, Float32Array]> = [];
+      for (const isa of features.supported)
+        for (const threads of [1, 2, 5]) {
+          b.setIsa(isa);
+          b.setThreads(threads);
+          const output = empty(count);
+          await b.lrn(dims, upload(input), output, c.alpha, c.beta, c.k);
+          results.push([`${c.dims}: ${isa}, ${threads} thread(s)`, output.read()]);
+        }
+      assertClose(results[0][1], ref.lrn(dims, input, c.alpha, c.beta, c.k), `lrn ${c.dims}`);
+      for (const [name, out] of results.slice(1)) assert.deepEqual(out, results[0][1], name);
+    }
+  } finally {
+    b.setIsa('auto');
+    b.setThreads(saved);
+  }
+});
+
 // the GEMM splits work by thread count: 1 thread (no split) and 3 (more threads than this CI's cores)
 for (const threads of [1, 3]) {
   describe(`kernels, best isa, ${threads} thread(s)`, () => {

@@ -10,6 +10,7 @@ import { Model } from '../lib/model/model.js';
 import { PLAN_OPS } from '../lib/model/plan.js';
 import { Rng } from '../lib/model/random.js';
 import { softmaxRows } from '../lib/classifier.js';
+import { quantizeU8 } from './reference.js';
 
 const b = native();
 
@@ -276,5 +277,86 @@ describe('runPlan', () => {
       PLAN_OPS.conv2d, ...dimsB, 2, 3, -1, 4, 0), new Float32Array(0), [input, a, plain[0], conv, plain[1]], null);
     assert.deepEqual(chained[1].read(), plain[1].read());
     assert.ok(new Set(plain[1].read()).size > 9, 'the outputs differ from one another');
+  });
+  test('the int8 chain on every kernel set: u8 inputs padded (asymmetric, stride past the kernel), used in place, copied; batch 2; NaN and infinite biases', async () => {
+    // A 3x9x8 -> 5x9x8 (3x3 pad 1) writes u8; B (2x3, stride 3x4, pads 2,0,1,3: pad_input) and E (1x2 stride 2, rows of
+    // 10 bytes in 12, unpadded: copied with slack, its last window ends at the input's end) read it; B writes u8 of 8
+    // channels that C (1x1, 8 bytes: read in place from a tensor of exactly its 192 bytes) and D (2x2 stride 1x2, pads
+    // 0,1,1,0) read. Against the same records with fp32 between them: u8 = quantize(fp32) exactly.
+    const dimsA = [2, 3, 9, 8, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 9, 8];
+    const dimsB = [2, 5, 9, 8, 8, 2, 3, 3, 4, 2, 0, 1, 3, 1, 4, 3];
+    const dimsE = [2, 5, 9, 8, 3, 1, 2, 2, 2, 0, 0, 0, 0, 1, 5, 4];
+    const dimsC = [2, 8, 4, 3, 6, 1, 1, 1, 1, 0, 0, 0, 0, 1, 4, 3];
+    const dimsD = [2, 8, 4, 3, 4, 2, 2, 1, 2, 0, 1, 1, 0, 1, 4, 2];
+    const count = (d: number[], out: boolean) => out ? d[0] * d[4] * d[14] * d[15] : d[0] * d[1] * d[2] * d[3];
+    const tensor = (values: Float32Array) => {
+      const t = b.alloc('cpu', values.length);
+      t.write(values);
+      return t;
+    };
+    const all: NativeTensor[] = [];
+    const keep = <T extends NativeTensor>(t: T) => { all.push(t); return t; };
+    const packed = (d: number[], seed: number, scale: number, zero: number) => {
+      const n = d[4] * (d[1] / d[13]) * d[5] * d[6];
+      const w = keep(b.packConv!(Int32Array.from(d), tensor(randomInput(n, seed).map((v) => v * 0.3)), false, 'int8'));
+      b.setLinearActivationQuant!(w, scale, zero);
+      return w;
+    };
+    const [qA, qB] = [{ scale: 1 / 64, zeroPoint: 4 }, { scale: 1 / 32, zeroPoint: 2 }];  // A's and B's u8 outputs
+    const wA = packed(dimsA, 31, 1 / 40, 9), wB = packed(dimsB, 32, qA.scale, qA.zeroPoint), wE = packed(dimsE, 33, qA.scale, qA.zeroPoint);
+    const wC = packed(dimsC, 34, qB.scale, qB.zeroPoint), wD = packed(dimsD, 35, qB.scale, qB.zeroPoint);
+    const input = keep(tensor(randomInput(count(dimsA, false), 36).map((v) => v * 0.4)));
+    const biasA = keep(tensor(Float32Array.of(NaN, Infinity, -Infinity, 0.3, -0.2)));
+    const biasB = keep(tensor(randomInput(8, 37).map((v) => v * 0.5)));
+    const out = (length: number) => keep(b.alloc('cpu', length));
+    const scalars = Float32Array.of(qA.scale, qA.zeroPoint, qB.scale, qB.zeroPoint);
+    const P = PLAN_OPS;
+    // plain: [input, wA, biasA, a, wB, biasB, b, wE, e, wC, c, wD, d]
+    const plainTensors = [input, wA, biasA, out(count(dimsA, true)), wB, biasB, out(count(dimsB, true)), wE,
+      out(count(dimsE, true)), wC, out(count(dimsC, true)), wD, out(count(dimsD, true))];
+    const plainProgram = Int32Array.of(
+      P.conv2d, ...dimsA, 0, 1, 2, 3, 1,
+      P.conv2d, ...dimsB, 3, 4, 5, 6, 1,
+      P.conv2d, ...dimsE, 3, 7, -1, 8, 0,
+      P.conv2d, ...dimsC, 6, 9, -1, 10, 0,
+      P.conv2d, ...dimsD, 6, 11, -1, 12, 1);
+    const chainProgram = Int32Array.of(
+      P.conv2dInt8, ...dimsA, 0, 1, 2, 3, 0, 1, 0, 1,
+      P.conv2dInt8, ...dimsB, 3, 4, 5, 6, 2, 1, 1, 1,
+      P.conv2dInt8, ...dimsE, 3, 7, -1, 8, 0, 0, 1, 0,
+      P.conv2dInt8, ...dimsC, 6, 9, -1, 10, 0, 0, 1, 0,
+      P.conv2dInt8, ...dimsD, 6, 11, -1, 12, 0, 1, 1, 0);
+    assert.equal(count(dimsB, true) % 4, 0, 'B\'s u8 fill their tensor exactly');
+    const nhwc = (nchw: Float32Array, d: number[]) => {
+      const [n, c, hw] = [d[0], d[4], d[14] * d[15]];
+      return Float32Array.from({ length: nchw.length }, (_, i) => nchw[(Math.floor(i / (hw * c)) * c + i % c) * hw + Math.floor(i / c) % hw]);
+    };
+    const seen: Array<[string, Float32Array[]]> = [];
+    try {
+      for (const isa of b.cpuFeatures().supported) {
+        b.setIsa(isa);
+        await b.runPlan!(plainProgram, new Float32Array(0), plainTensors, null);
+        const chainTensors = [...plainTensors];
+        chainTensors[3] = out(count(dimsA, true) / 4);
+        chainTensors[6] = out(count(dimsB, true) / 4);
+        for (const i of [8, 10, 12]) chainTensors[i] = out(plainTensors[i].length);
+        await b.runPlan!(chainProgram, scalars, chainTensors, null);
+        const plainA = plainTensors[3].read();
+        assert.ok(plainA.some(Number.isNaN) && plainA.includes(Infinity), 'A writes NaN and infinity');
+        // the u8 the chain's convs wrote: A's and B's fp32 outputs quantized, NHWC
+        assert.deepEqual(new Uint8Array(chainTensors[3].read().buffer), quantizeU8(nhwc(plainA, dimsA), qA), `${isa}: A's u8`);
+        assert.deepEqual(new Uint8Array(chainTensors[6].read().buffer), quantizeU8(nhwc(plainTensors[6].read(), dimsB), qB), `${isa}: B's u8`);
+        const results = [8, 10, 12].map((i) => chainTensors[i].read());
+        [8, 10, 12].forEach((i, j) => {
+          assert.deepEqual(results[j], plainTensors[i].read(), `${isa}: output of record ${i}`);
+          assert.ok(new Set(results[j]).size > results[j].length / 4, `${isa}: output of record ${i} varies`);
+        });
+        seen.push([isa, results]);
+      }
+    } finally {
+      b.setIsa('auto');
+      for (const t of all) t.dispose();
+    }
+    for (const [isa, results] of seen.slice(1)) assert.deepEqual(results, seen[0][1], `${isa} vs ${seen[0][0]}`);
   });
 });

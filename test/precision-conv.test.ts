@@ -44,6 +44,15 @@ const SHAPES: Array<[string, Int32Array]> = [
   // 16-channel multiples: the input's u8 16x16 transposes, with pixel runs that end past and before 16
   ['3x3, 32 channels, 19x18', convDims(2, 32, 19, 18, 24, 3, 3, 1, 1, [1, 1, 1, 1], 1)],
   ['3x3 groups 2 of 16 channels, 7x17', convDims(1, 32, 7, 17, 20, 3, 3, 1, 1, [1, 0, 1, 2], 2)],
+  // int8 reads patches in place (lowp-conv.cc gather kernels): kernel rows padded to whole 4-byte k steps read
+  // up to 3 bytes past their window (the next pixel, the next group's plane, or the slack after the input)
+  ['1x1 stride 3, 7 channels (rows of 7 bytes in 8), no padding, batch 3', convDims(3, 7, 10, 11, 19, 1, 1, 3, 3, [0, 0, 0, 0], 1)],
+  ['2x3 stride 3x4 (stride past the kernel), groups 2 of 3, batch 3, no padding', convDims(3, 6, 11, 13, 8, 2, 3, 3, 4, [0, 0, 0, 0], 2)],
+  ['1x7 stride 2, groups 3 of 3 (rows of 21 bytes in 24), batch 2, last window at the input\'s end', convDims(2, 9, 5, 15, 12, 1, 7, 2, 2, [0, 0, 0, 0], 3)],
+  ['5x5 larger than the 3x2 input, asymmetric pads, one output pixel, batch 2', convDims(2, 3, 3, 2, 7, 5, 5, 1, 1, [1, 2, 1, 1], 1)],
+  ['3x3 stride 2, groups 2, batch 2, windows wholly in the padding on every side', convDims(2, 4, 2, 3, 6, 3, 3, 2, 2, [3, 2, 3, 2], 2)],
+  ['7x1 stride 1x5, 5 channels, pads only bottom and right, batch 2', convDims(2, 5, 9, 12, 18, 7, 1, 1, 5, [0, 0, 2, 3], 1)],
+  ['3x3 stride 2, 5 channels, pads only top and left, last window at the padded input\'s end', convDims(1, 5, 8, 10, 9, 3, 3, 2, 2, [3, 1, 0, 0], 1)],
 ];
 
 async function packConv(dims: Int32Array, weight: Float32Array, precision: 'bf16' | 'int8'): Promise<NativeTensor> {
@@ -226,6 +235,49 @@ describe('reduced precision on 1, 3 and 5 threads', () => {
     // and the bf16 run is a bf16 result, not a copy of something else
     const { l2 } = relativeErrors(sequential[0], ref.conv2dBf16(convShape, convInput, convWeight, convBias, true));
     assert.ok(l2 <= 1e-5, `bf16 conv relative L2 ${l2}`);
+  });
+});
+
+// Each conv2d call runs on a libuv thread of its own, its converted / padded input in that thread's buffers
+// (thread_local in lowp-conv.cc) and its windows' starts in the pool threads' own: calls in flight together
+// must not read one another's input
+describe('int8 conv: calls in flight together', () => {
+  after(() => { b.setIsa('auto'); });
+  test('eight int8 convs at once (padded, unpadded, groups, batches): each the naive twin\'s bits', async () => {
+    b.setIsa('auto');
+    const names = ['3x3 two groups', '1x1 stride 3, 7 channels (rows of 7 bytes in 8), no padding, batch 3',
+      '2x3 stride 3x4 (stride past the kernel), groups 2 of 3, batch 3, no padding', '5x5, batch 2, many pixel blocks'];
+    const cases = await Promise.all(names.flatMap((name, i) => [0, 1].map(async (copy) => {
+      const dims = SHAPES.find(([n]) => n === name)![1];
+      const weight = randomArray(weightCount(dims), 40 + i, 0.3);
+      const input = randomArray(inCount(dims), 50 + 2 * i + copy, copy ? 3 : 1);
+      const bias = randomArray(dims[4], 60 + i);
+      return { dims, weight, input, bias, packed: await packConv(dims, weight, 'int8') };
+    })));
+    const outs = cases.map((c) => empty(outCount(c.dims)));
+    await Promise.all(cases.map((c, i) => b.conv2d(c.dims, upload(c.input), c.packed, upload(c.bias), outs[i], i % 2 === 0)));
+    cases.forEach((c, i) => assert.deepEqual(outs[i].read(), ref.conv2dInt8(c.dims, c.input, c.weight, c.bias, i % 2 === 0), `call ${i}`));
+  });
+});
+
+// The padded copy the int8 gather kernels read grows with the padding, not with the input: a valid conv whose pads and
+// strides are far larger than its input (a 3x3 output of a 1x1 input) must still run, as bf16 and fp32 do (im2col
+// touches only the windows' bytes)
+describe('int8 conv: padding far larger than the input', () => {
+  test('pads and strides of 16777216 around a 1x1 input: the naive twin\'s 3x3 output, as bf16 runs it', async () => {
+    const big = 16777216;
+    const dims = Int32Array.of(1, 2, 1, 1, 3, 1, 1, big, big, big, big, big, big, 1, 3, 3);
+    const weight = Float32Array.of(0.5, -0.25, 1, 0.75, -1, 0.125);
+    const input = Float32Array.of(2, -1);
+    const bias = Float32Array.of(0.1, -0.2, 0.3);
+    const bf16 = empty(outCount(dims));
+    await b.conv2d(dims, upload(input), await packConv(dims, weight, 'bf16'), upload(bias), bf16, false);
+    assert.ok(relativeErrors(bf16.read(), ref.conv2dBf16(dims, input, weight, bias, false)).maxRatio <= 1e-6, 'bf16');
+    const out = empty(outCount(dims));
+    await b.conv2d(dims, upload(input), await packConv(dims, weight, 'int8'), upload(bias), out, false);
+    const expected = ref.conv2dInt8(dims, input, weight, bias, false);
+    assert.deepEqual(out.read(), expected);
+    assert.ok(expected[4] !== 0.1 && expected[13] !== -0.2, 'the centre pixel sees the input');
   });
 });
 

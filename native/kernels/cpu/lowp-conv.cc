@@ -438,6 +438,7 @@ constexpr size_t SLACK = 64;
 struct padded_input {
   int hp, wp;
   size_t pixel, row, image, bytes;  // bytes per pixel, row, (group, image) plane, and in all with SLACK
+  double approx_bytes;              // bytes, computed without wrapping (gather_fits checks it first)
   bool unpadded;                    // no padding: the plain group-major NHWC layout, plus SLACK
 };
 
@@ -449,13 +450,18 @@ padded_input padded_of(const conv2d_params& p, const conv_geometry& g) {
   d.row = static_cast<size_t>(d.wp) * d.pixel;
   d.image = static_cast<size_t>(d.hp) * d.row;
   d.bytes = static_cast<size_t>(g.groups) * p.batch * d.image + SLACK;
+  // the same in double, which cannot wrap: the padding alone may be up to 2^24 per side
+  d.approx_bytes = static_cast<double>(g.groups) * p.batch * d.hp * d.wp * static_cast<double>(d.pixel) + SLACK;
   d.unpadded = p.pad_top == 0 && p.pad_left == 0 && p.pad_bottom == 0 && p.pad_right == 0;
   return d;
 }
 
-// whether every window lies within the padded input and the k steps' offsets fit in int32 (else im2col)
-bool gather_fits(const conv2d_params& p, const conv_geometry& g, const padded_input& d) {
-  return p.pad_top >= 0 && p.pad_left >= 0 && p.pad_bottom >= 0 && p.pad_right >= 0 && p.out_height > 0 &&
+// whether every window lies within the padded input, the k steps' offsets fit in int32, and the padded copy
+// stays within a few times the input (a stride as large as a huge padding keeps the output small and valid:
+// im2col then touches only the windows' bytes, where the padded copy would grow with the padding); else im2col
+constexpr size_t PADDED_MAX_RATIO = 4, PADDED_MAX_EXTRA = 64 * 1024;
+bool gather_fits(const conv2d_params& p, const conv_geometry& g, const padded_input& d, size_t in_bytes) {
+  return d.approx_bytes <= static_cast<double>(PADDED_MAX_RATIO * in_bytes + PADDED_MAX_EXTRA) && p.pad_top >= 0 && p.pad_left >= 0 && p.pad_bottom >= 0 && p.pad_right >= 0 && p.out_height > 0 &&
          p.out_width > 0 && static_cast<int64_t>(p.out_height - 1) * p.stride_h + p.kernel_h <= d.hp &&
          static_cast<int64_t>(p.out_width - 1) * p.stride_w + p.kernel_w <= d.wp &&
          static_cast<size_t>(p.kernel_h) * d.row + static_cast<size_t>(g.seg) < (size_t{1} << 31);
@@ -564,7 +570,7 @@ int conv_forward(const conv2d_params& p, const float* in, lowp_type type, const 
   // int8 reads each patch in place from the padded input (the gather kernels); bf16, and int8 where a window
   // would leave the padded input (not from the plan's shapes), gathers patches into blocks of rows (im2col)
   const padded_input pad = padded_of(p, g);
-  const bool gather = type == lowp_type::int8 && gather_fits(p, g, pad);
+  const bool gather = type == lowp_type::int8 && gather_fits(p, g, pad, in_count);
   // the converted input, per calling thread (kept between calls); the chain's u8 input is already in that layout
   thread_local aligned_buffer converted, padded;
   const uint8_t* src = io.in_u8;
