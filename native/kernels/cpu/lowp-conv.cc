@@ -568,7 +568,8 @@ int conv_forward(const conv2d_params& p, const float* in, lowp_type type, const 
 
   const uint8_t fill = type == lowp_type::int8 ? static_cast<uint8_t>(act.zero_point) : 0;
   // int8 reads each patch in place from the padded input (the gather kernels); bf16, and int8 where a window
-  // would leave the padded input (not from the plan's shapes), gathers patches into blocks of rows (im2col)
+  // would leave the padded input or the padded copy outgrow the input (gather_fits), gathers patches into
+  // blocks of rows (im2col)
   const padded_input pad = padded_of(p, g);
   const bool gather = type == lowp_type::int8 && gather_fits(p, g, pad, in_count);
   // the converted input, per calling thread (kept between calls); the chain's u8 input is already in that layout
