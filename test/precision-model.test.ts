@@ -161,6 +161,19 @@ describe('the int8 chain (u8 activations between int8 layers)', () => {
     });
   }
 
+  test('bench/int8-chain times the chain against fp32 between layers and finds the outputs equal', () => {
+    const script = fileURLToPath(new URL('../bench/int8-chain.js', import.meta.url));
+    const r = spawnSync(process.execPath, [script, '--weights', file, '--batch', '1,2', '--iters', '1'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const rows = r.stdout.split('\n').filter((l) => l.startsWith('batch'));
+    assert.equal(rows.length, 2, r.stdout);
+    for (const row of rows)
+      assert.match(row, /^batch +\d+: chain [\d.]+ ms, fp32 between [\d.]+ ms, ratio [\d.]+; 3 convs write u8, 2 max pools on u8; outputs equal to the bit$/);
+    const usage = spawnSync(process.execPath, [script], { encoding: 'utf8' });
+    assert.equal(usage.status, 2);
+    assert.match(usage.stderr, /^usage: node dist\/bench\/int8-chain\.js --weights/);
+  });
+
   test('dynamic scales (int8 on fp32 weights), bf16 and fp32 run no chain', async () => {
     const set = await readWeights(file);
     const fp32Set = { ...set, metadata: {}, tensors: new Map([...chain.params].map(([n, t]) => [n, { shape: t.shape, data: t.data }])) };
