@@ -295,8 +295,8 @@ export async function profileModel(model: ProfiledModel, options: ProfileOptions
     if (type === 'maxPool2d' && chain?.pools.has(index)) return { precision: 'u8', kernel: 'u8 max' };
     if (type !== 'conv2d' && type !== 'linear') return { precision: null, kernel: null };
     const p = model.layerPrecision?.(name) ?? { precision: 'fp32' };
-    // int8 convs read each patch in place from the padded u8 input, bf16 ones gather them first (lowp-conv.cc)
-    const patches = type !== 'conv2d' ? '' : p.precision === 'int8' ? 'patches in place + ' : 'im2col + ';
+    // the convs read each patch in place from their padded NHWC input (lowp-conv.cc)
+    const patches = type === 'conv2d' ? 'patches in place + ' : '';
     const kernel = p.precision === 'fp32' || !lowpKernels ? null : `${patches}${lowpKernels[p.precision]}`;
     const precision = p.activations ? `${p.precision} ${p.activations}` : p.precision;
     return { precision: chain?.producers.has(index) ? `${precision}, u8 out` : precision, kernel };

@@ -1,12 +1,12 @@
 // Reduced-precision conv2d (bf16 and int8) on the lowp linear's panels kernels (lowp-body.inc):
 //   1. the input, once per call, converted to bf16 or quantized to u8 (per-tensor scale and zero point:
 //      static, or from this batch's min and max) and laid out group-major NHWC, [groups][batch][h][w][c/g],
-//      so a patch row of kernel_w pixels is kernel_w * c/g contiguous elements; int8 also writes the padding
-//      out (the zero point). In the int8 chain (lib/model/plan.ts) the input arrives as u8 NHWC already;
-//   2. per thread, blocks of output pixels. int8: the gather kernels read each pixel's patch in place, a
-//      window start per row and one table of k-step offsets (kernel rows padded to whole 4-byte steps in the
-//      packed weights, 0 past kernel_w * c/g); bf16: patches gathered into rows of A (im2col, k ordered
-//      (ky, kx, c)), a block small enough to stay in L2 while every panel of the group's weights passes over it;
+//      so a patch row of kernel_w pixels is kernel_w * c/g contiguous elements, with the padding written out
+//      (the zero point, or bf16 0). In the int8 chain (lib/model/plan.ts) the input arrives as u8 NHWC already;
+//   2. per thread, blocks of output pixels: the gather kernels read each pixel's patch in place, a window
+//      start per row and one table of k-step offsets (k ordered (ky, kx, c), each kernel row padded to whole
+//      4-byte steps in the packed weights, 0 past kernel_w * c/g). Where the padded copy would outgrow the
+//      input, patches are gathered into rows of A instead (im2col), a block small enough to stay in L2;
 //   3. the kernel's sums, in the epilogue compiled here (the same outputs on every ISA; an AVX-512 twin does
 //      the same single operations 16 channels at a time): int8 dequantized (sum - zero_point * sum_k q) *
 //      act_scale * w_scale, + bias, ReLU, written to NCHW fp32, or requantized with the next layer's scale to
@@ -34,8 +34,8 @@ constexpr size_t CONV_BLOCK_BYTES = 160 * 1024;
 
 struct conv_geometry {
   int groups, in_per_group, out_per_group;
-  int seg;            // elements of one kernel row of a patch, kernel_w * c/g; int8: rounded up to 4, so that no
-                      // k step straddles two kernel rows (the gather kernels read a row's steps in place)
+  int seg;            // elements of one kernel row of a patch, kernel_w * c/g rounded up to a whole k step (4 u8 or
+                      // 2 bf16), so that no step straddles two kernel rows (the gather kernels read them in place)
   int k, steps;       // k = kernel_h * seg (the packed weights are 0 past kernel_w * c/g in each kernel row)
   size_t elem;        // bytes per activation: 1 (u8) or 2 (bf16)
   size_t lda;         // bytes per A row: steps * 4
@@ -47,8 +47,8 @@ conv_geometry geometry_of(lowp_type type, const conv2d_params& p) {
   g.groups = p.groups;
   g.in_per_group = p.in_channels / p.groups;
   g.out_per_group = p.out_channels / p.groups;
-  g.seg = p.kernel_w * g.in_per_group;
-  if (type == lowp_type::int8) g.seg = (g.seg + 3) / 4 * 4;
+  const int per_step = type == lowp_type::int8 ? 4 : 2;
+  g.seg = (p.kernel_w * g.in_per_group + per_step - 1) / per_step * per_step;
   g.k = p.kernel_h * g.seg;
   g.steps = lowp_k_steps(type, g.k);
   g.elem = type == lowp_type::int8 ? 1 : 2;
@@ -430,9 +430,9 @@ void convert_input(const conv2d_params& p, const conv_geometry& g, lowp_type typ
   });
 }
 
-// Where the int8 gather kernels read a conv's input: group-major NHWC u8 with the padding written out (the
-// zero point, which adds exactly 0), [groups][batch][hp][wp][c/g], then SLACK bytes: the last k step of a
-// kernel row reads up to 3 bytes past its window (seg > kernel_w * c/g), against weights of 0.
+// Where the gather kernels read a conv's input: group-major NHWC u8 or bf16 with the padding written out (the
+// zero point or bf16 0, which add exactly 0), [groups][batch][hp][wp][c/g], then SLACK bytes: the last k step
+// of a kernel row reads up to 3 bytes past its window (seg > kernel_w * c/g), against weights of 0.
 constexpr size_t SLACK = 64;
 
 struct padded_input {
@@ -446,7 +446,7 @@ padded_input padded_of(const conv2d_params& p, const conv_geometry& g) {
   padded_input d;
   d.hp = p.in_height + p.pad_top + p.pad_bottom;
   d.wp = p.in_width + p.pad_left + p.pad_right;
-  d.pixel = static_cast<size_t>(g.in_per_group);
+  d.pixel = static_cast<size_t>(g.in_per_group) * g.elem;
   d.row = static_cast<size_t>(d.wp) * d.pixel;
   d.image = static_cast<size_t>(d.hp) * d.row;
   d.bytes = static_cast<size_t>(g.groups) * p.batch * d.image + SLACK;
@@ -461,13 +461,13 @@ padded_input padded_of(const conv2d_params& p, const conv_geometry& g) {
 // im2col then touches only the windows' bytes, where the padded copy would grow with the padding); else im2col
 constexpr size_t PADDED_MAX_RATIO = 4, PADDED_MAX_EXTRA = 64 * 1024;
 bool gather_fits(const conv2d_params& p, const conv_geometry& g, const padded_input& d, size_t in_bytes) {
-  return d.approx_bytes <= static_cast<double>(PADDED_MAX_RATIO * in_bytes + PADDED_MAX_EXTRA) && p.pad_top >= 0 && p.pad_left >= 0 && p.pad_bottom >= 0 && p.pad_right >= 0 && p.out_height > 0 &&
-         p.out_width > 0 && static_cast<int64_t>(p.out_height - 1) * p.stride_h + p.kernel_h <= d.hp &&
+  return d.approx_bytes <= static_cast<double>(PADDED_MAX_RATIO * in_bytes + PADDED_MAX_EXTRA) && p.pad_top >= 0 &&
+         p.pad_left >= 0 && p.pad_bottom >= 0 && p.pad_right >= 0 && p.out_height > 0 && p.out_width > 0 && static_cast<int64_t>(p.out_height - 1) * p.stride_h + p.kernel_h <= d.hp &&
          static_cast<int64_t>(p.out_width - 1) * p.stride_w + p.kernel_w <= d.wp &&
-         static_cast<size_t>(p.kernel_h) * d.row + static_cast<size_t>(g.seg) < (size_t{1} << 31);
+         static_cast<size_t>(p.kernel_h) * d.row + static_cast<size_t>(g.seg) * g.elem < (size_t{1} << 31);
 }
 
-// the unpadded group-major NHWC u8 `src` written into the padded layout `dst`, the padding filled with `fill`
+// the unpadded group-major NHWC `src` (u8 or bf16) written into the padded layout `dst`, the padding's bytes `fill`
 void pad_input(const conv2d_params& p, const padded_input& d, const uint8_t* src, uint8_t fill, uint8_t* dst,
                int planes, thread_pool& pool) {
   const size_t in_row = static_cast<size_t>(p.in_width) * d.pixel;
@@ -567,11 +567,11 @@ int conv_forward(const conv2d_params& p, const float* in, lowp_type type, const 
   if (act_used) *act_used = act;
 
   const uint8_t fill = type == lowp_type::int8 ? static_cast<uint8_t>(act.zero_point) : 0;
-  // int8 reads each patch in place from the padded input (the gather kernels); bf16, and int8 where a window
-  // would leave the padded input or the padded copy outgrow the input (gather_fits), gathers patches into
-  // blocks of rows (im2col)
+  // each patch is read in place from the padded input (the gather kernels), except where a window would leave
+  // the padded input or the padded copy outgrow the input (gather_fits): patches gathered into blocks (im2col)
   const padded_input pad = padded_of(p, g);
-  const bool gather = type == lowp_type::int8 && gather_fits(p, g, pad, in_count);
+  const size_t in_bytes = in_count * g.elem;
+  const bool gather = gather_fits(p, g, pad, in_bytes);
   // the converted input, per calling thread (kept between calls); the chain's u8 input is already in that layout
   thread_local aligned_buffer converted, padded;
   const uint8_t* src = io.in_u8;
@@ -580,13 +580,13 @@ int conv_forward(const conv2d_params& p, const float* in, lowp_type type, const 
     // the plain layout with SLACK after it: converted into it, or the chain's input copied (its rows end
     // where a kernel row's last k step would read past them)
     uint8_t* dst = reserve(padded, pad.bytes);
-    if (src) std::memcpy(dst, src, in_count);
+    if (src) std::memcpy(dst, src, in_bytes);
     else convert_input(p, g, type, in, act, dst, pool);
-    std::memset(dst + in_count, fill, SLACK);
+    std::memset(dst + in_bytes, fill, SLACK);
     src = dst;
   } else if (!src || (gather && !pad.unpadded)) {
     if (!src) {
-      uint8_t* dst = reserve(converted, in_count * g.elem);
+      uint8_t* dst = reserve(converted, in_bytes);
       convert_input(p, g, type, in, act, dst, pool);
       src = dst;
     }
@@ -597,10 +597,11 @@ int conv_forward(const conv2d_params& p, const float* in, lowp_type type, const 
       src = dst;
     }
   }
-  // the gather kernels' k step offsets: step s is byte 4s of the patch, kernel row 4s / seg
+  // the gather kernels' k step offsets: step s is byte 4s of the patch, in kernel row 4s / (seg bytes)
+  const size_t seg_bytes = static_cast<size_t>(g.seg) * g.elem;
   std::vector<int32_t> step_offsets(gather ? static_cast<size_t>(g.steps) : 0);
   for (size_t s = 0; s < step_offsets.size(); ++s)
-    step_offsets[s] = static_cast<int32_t>((4 * s) / g.seg * pad.row + (4 * s) % g.seg);
+    step_offsets[s] = static_cast<int32_t>((4 * s) / seg_bytes * pad.row + (4 * s) % seg_bytes);
   const int32_t* offsets = step_offsets.data();
 
   // blocks of output pixels: within CONV_BLOCK_BYTES of A, and at least 2 per thread over all groups
@@ -610,10 +611,11 @@ int conv_forward(const conv2d_params& p, const float* in, lowp_type type, const 
   while (block > 4 && tasks_of(block) < 2 * pool.size()) block = std::max<int64_t>(4, block / 2 / 4 * 4);
   const int64_t blocks = (pixels + block - 1) / block;
   const lowp_isa_kernel kernel = lowp_kernel_current();
-  const lowp_panels_fn fn = gather ? kernel.int8_gather : type == lowp_type::int8 ? kernel.int8 : kernel.bf16;
+  const bool int8 = type == lowp_type::int8;
+  const lowp_panels_fn fn = gather ? (int8 ? kernel.int8_gather : kernel.bf16_gather) : int8 ? kernel.int8 : kernel.bf16;
   const lowp_layout layout = lowp_packed_layout(type, g.out_per_group, g.k);
   const int panels = (g.out_per_group + LOWP_PANEL - 1) / LOWP_PANEL;
-  const size_t group_src_bytes = gather ? static_cast<size_t>(p.batch) * pad.image : in_count / g.groups * g.elem;
+  const size_t group_src_bytes = gather ? static_cast<size_t>(p.batch) * pad.image : in_bytes / g.groups;
   const auto epilogue = int8_conv_epilogue(io.out_u8 != nullptr);
 
   // tasks (group, block of pixels) handed out one at a time: a thread the OS takes away holds back one block

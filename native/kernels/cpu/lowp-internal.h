@@ -25,7 +25,7 @@ struct lowp_run {
   int rows = 0, out_features = 0;
   int steps = 0;               // k steps: in_features / 4 (int8) or / 2 (bf16), rounded up
   const void* a = nullptr;     // int8: u8 rows of steps * 4 bytes; bf16: rows of steps bf16 pairs (uint32)
-  // or (the int8_gather kernels) row i's k step s is the 4 bytes at a_rows[i] + a_steps[s]: a conv's
+  // or (the gather kernels) row i's k step s is the 4 bytes at a_rows[i] + a_steps[s]: a conv's
   // patches read in place from its padded NHWC input (lowp-conv.cc), no im2col copy
   const uint8_t* const* a_rows = nullptr;
   const int32_t* a_steps = nullptr;
@@ -53,8 +53,9 @@ using lowp_panels_fn = void (*)(const lowp_run& r, int panel0, int panel1);
 
 struct lowp_isa_kernel {
   lowp_panels_fn int8;
-  lowp_panels_fn int8_gather;  // int8 with rows read in place (lowp_run a_rows, a_steps): the convs
+  lowp_panels_fn int8_gather;  // with rows read in place (lowp_run a_rows, a_steps): the convs
   lowp_panels_fn bf16;
+  lowp_panels_fn bf16_gather;
   const char* int8_name;
   const char* bf16_name;
 };

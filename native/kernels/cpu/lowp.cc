@@ -21,6 +21,7 @@ lowp_isa_kernel lowp_kernel_current() {
       if (!cpu_features().avx512_bf16) {  // VNNI without BF16 (Cascade Lake, Ice Lake): widen bf16 in registers
         const lowp_isa_kernel plain = lowp_kernel_avx512();
         k.bf16 = plain.bf16;
+        k.bf16_gather = plain.bf16_gather;
         k.bf16_name = plain.bf16_name;
       }
       return k;
