@@ -395,7 +395,7 @@ test('profile --precision int8 shows each conv and linear layer\'s precision and
   assert.match(int8.stdout, /^Layer .* Act\. written +Precision +Kernel$/m);
   assert.match(int8.stdout, new RegExp(`^fc6 .* int8 static +${int8Kernel}$`, 'm'));
   // the Algorithm column: with Winograd forced wherever it applies, fp32 conv2 (3x3, stride 1) runs it, the
-  // int8 one runs im2col + GEMM, whose multiply-adds are the direct count
+  // int8 one runs the GEMM on its patches, whose multiply-adds are the direct count
   const algorithms = (precision: string) => {
     const run = spawnSync(process.execPath, [cli, 'profile', '--weights', FILE, '--precision', precision, '--warmup', '0', '--iters', '1', '--json'],
       { encoding: 'utf8', env: { ...process.env, ALEXNET_CLI_ISA: vnni, ALEXNET_CLI_WINOGRAD: '1' } });
