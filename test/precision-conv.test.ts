@@ -53,6 +53,9 @@ const SHAPES: Array<[string, Int32Array]> = [
   ['3x3 stride 2, groups 2, batch 2, windows wholly in the padding on every side', convDims(2, 4, 2, 3, 6, 3, 3, 2, 2, [3, 2, 3, 2], 2)],
   ['7x1 stride 1x5, 5 channels, pads only bottom and right, batch 2', convDims(2, 5, 9, 12, 18, 7, 1, 1, 5, [0, 0, 2, 3], 1)],
   ['3x3 stride 2, 5 channels, pads only top and left, last window at the padded input\'s end', convDims(1, 5, 8, 10, 9, 3, 3, 2, 2, [3, 1, 0, 0], 1)],
+  // pads only above and below: each image's rows still follow one another in the padded copy (converted whole runs at a time)
+  ['3x3, 16 channels, 9x17, pads only top and bottom, batch 2', convDims(2, 16, 9, 17, 12, 3, 3, 1, 1, [1, 0, 2, 0], 1)],
+  ['5x5 stride 2, RGB 12x37, pads only top and bottom', convDims(1, 3, 12, 37, 8, 5, 5, 2, 2, [2, 0, 1, 0], 1)],
 ];
 
 async function packConv(dims: Int32Array, weight: Float32Array, precision: 'bf16' | 'int8'): Promise<NativeTensor> {

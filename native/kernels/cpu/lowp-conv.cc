@@ -356,22 +356,22 @@ inline void transpose_16x16_u8(const uint8_t* src, size_t src_stride, uint8_t* d
 }
 #endif
 
-// [channels][n] -> [n][channels]
-void transpose_u8(const uint8_t* q, int channels, size_t n, uint8_t* d) {
+// [channels][n] (channel c at q + c * q_stride) -> [n][channels]
+void transpose_u8(const uint8_t* q, size_t q_stride, int channels, size_t n, uint8_t* d) {
   size_t x = 0;
 #ifdef __SSE2__
   if (channels % 16 == 0)
     for (; x + 16 <= n; x += 16)
       for (int c0 = 0; c0 < channels; c0 += 16)
-        transpose_16x16_u8(q + static_cast<size_t>(c0) * n + x, n, d + x * channels + c0, static_cast<size_t>(channels));
+        transpose_16x16_u8(q + static_cast<size_t>(c0) * q_stride + x, q_stride, d + x * channels + c0, static_cast<size_t>(channels));
   if (channels == 3) {
     // an image's RGB (conv1): 16 pixels at a time interleaved to (r, g, b, 0) words in registers, each stored as
     // 4 bytes at 3 * pixel (the 0 is overwritten by the next pixel's r, so the last pixel is left to the loop below)
     const __m128i zero = _mm_setzero_si128();
     for (; x + 16 < n; x += 16) {
       const __m128i r = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q + x));
-      const __m128i g = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q + n + x));
-      const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 2 * n + x));
+      const __m128i g = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q + q_stride + x));
+      const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 2 * q_stride + x));
       const __m128i rg_lo = _mm_unpacklo_epi8(r, g), rg_hi = _mm_unpackhi_epi8(r, g);
       const __m128i b0_lo = _mm_unpacklo_epi8(b, zero), b0_hi = _mm_unpackhi_epi8(b, zero);
       const __m128i words[4] = {_mm_unpacklo_epi16(rg_lo, b0_lo), _mm_unpackhi_epi16(rg_lo, b0_lo),
@@ -387,47 +387,8 @@ void transpose_u8(const uint8_t* q, int channels, size_t n, uint8_t* d) {
 #endif
   for (; x < n; ++x) {
     uint8_t* pixel = d + x * channels;
-    for (int c = 0; c < channels; ++c) pixel[c] = q[static_cast<size_t>(c) * n + x];
+    for (int c = 0; c < channels; ++c) pixel[c] = q[static_cast<size_t>(c) * q_stride + x];
   }
-}
-
-// the input as u8 or bf16, [groups][batch][h][w][c/g]
-void convert_input(const conv2d_params& p, const conv_geometry& g, lowp_type type, const float* in, int8_act_quant act,
-                   uint8_t* dst, thread_pool& pool) {
-  const float inverse = 1.0f / act.scale, zero = static_cast<float>(act.zero_point);
-  const int height = p.in_height, width = p.in_width, channels = g.in_per_group;
-  const int rows = g.groups * p.batch * height;  // (group, image, y): one NHWC row each
-  const size_t plane = static_cast<size_t>(height) * width;
-  const size_t row_elems = static_cast<size_t>(width) * channels;
-  // int8: runs of rows of one (group, image) at a time, each channel's run quantized (contiguous), then
-  // the [channels][pixels] bytes transposed to [pixels][channels]; a run's bytes stay within 32 kB
-  const int64_t run_rows = std::max<int64_t>(1, static_cast<int64_t>(32 * 1024 / std::max<size_t>(1, row_elems)));
-  const quantize_row_fn quantize = quantize_u8_row_current();
-  pool.run([&](int ith, int nth) {
-    int64_t begin, end;
-    split_range(rows, ith, nth, &begin, &end);
-    thread_local aligned_buffer scratch;
-    for (int64_t row = begin; row < end;) {
-      const int y = static_cast<int>(row % height);
-      const int image = static_cast<int>(row / height % p.batch);
-      const int group = static_cast<int>(row / height / p.batch);
-      const float* src = in + (static_cast<size_t>(image) * p.in_channels + static_cast<size_t>(group) * channels) * plane +
-                         static_cast<size_t>(y) * width;
-      if (type == lowp_type::int8) {
-        const int64_t run = std::min({end - row, static_cast<int64_t>(height - y), run_rows});
-        const size_t n = static_cast<size_t>(run) * width;
-        uint8_t* q = reinterpret_cast<uint8_t*>(scratch.reserve(static_cast<size_t>(channels) * n / 4 + 16));
-        for (int c = 0; c < channels; ++c) quantize(src + c * plane, q + static_cast<size_t>(c) * n, n, inverse, zero);
-        transpose_u8(q, channels, n, dst + row * row_elems);
-        row += run;
-      } else {
-        uint16_t* d = reinterpret_cast<uint16_t*>(dst) + row * row_elems;
-        for (int c = 0; c < channels; ++c)
-          for (int x = 0; x < width; ++x) d[static_cast<size_t>(x) * channels + c] = lowp_float_to_bf16(src[c * plane + x]);
-        ++row;
-      }
-    }
-  });
 }
 
 // Where the gather kernels read a conv's input: group-major NHWC u8 or bf16 with the padding written out (the
@@ -462,12 +423,14 @@ padded_input padded_of(const conv2d_params& p, const conv_geometry& g) {
 constexpr size_t PADDED_MAX_RATIO = 4, PADDED_MAX_EXTRA = 64 * 1024;
 bool gather_fits(const conv2d_params& p, const conv_geometry& g, const padded_input& d, size_t in_bytes) {
   return d.approx_bytes <= static_cast<double>(PADDED_MAX_RATIO * in_bytes + PADDED_MAX_EXTRA) && p.pad_top >= 0 &&
-         p.pad_left >= 0 && p.pad_bottom >= 0 && p.pad_right >= 0 && p.out_height > 0 && p.out_width > 0 && static_cast<int64_t>(p.out_height - 1) * p.stride_h + p.kernel_h <= d.hp &&
+         p.pad_left >= 0 && p.pad_bottom >= 0 && p.pad_right >= 0 && p.out_height > 0 && p.out_width > 0 &&
+         static_cast<int64_t>(p.out_height - 1) * p.stride_h + p.kernel_h <= d.hp &&
          static_cast<int64_t>(p.out_width - 1) * p.stride_w + p.kernel_w <= d.wp &&
          static_cast<size_t>(p.kernel_h) * d.row + static_cast<size_t>(g.seg) * g.elem < (size_t{1} << 31);
 }
 
 // the unpadded group-major NHWC `src` (u8 or bf16) written into the padded layout `dst`, the padding's bytes `fill`
+// (with src null, only the padding)
 void pad_input(const conv2d_params& p, const padded_input& d, const uint8_t* src, uint8_t fill, uint8_t* dst,
                int planes, thread_pool& pool) {
   const size_t in_row = static_cast<size_t>(p.in_width) * d.pixel;
@@ -484,11 +447,64 @@ void pad_input(const conv2d_params& p, const padded_input& d, const uint8_t* src
         continue;
       }
       std::memset(row, fill, left);
-      std::memcpy(row + left, src + (static_cast<size_t>(plane) * p.in_height + y) * in_row, in_row);
+      if (src) std::memcpy(row + left, src + (static_cast<size_t>(plane) * p.in_height + y) * in_row, in_row);
       std::memset(row + left + in_row, fill, d.row - left - in_row);
     }
   });
 }
+
+// the input as u8 or bf16, [groups][batch][h][w][c/g]: into the padded layout `pad` (its padding left as it is), or
+// with pad null into the plain one
+void convert_input(const conv2d_params& p, const conv_geometry& g, lowp_type type, const float* in, int8_act_quant act,
+                   uint8_t* dst, const padded_input* pad, thread_pool& pool) {
+  const float inverse = 1.0f / act.scale, zero = static_cast<float>(act.zero_point);
+  const int height = p.in_height, width = p.in_width, channels = g.in_per_group;
+  const int rows = g.groups * p.batch * height;  // (group, image, y): one NHWC row each
+  const size_t plane = static_cast<size_t>(height) * width;
+  const size_t row_elems = static_cast<size_t>(width) * channels;
+  // int8: runs of rows of one (group, image) at a time, each channel's run quantized (contiguous), then
+  // the [channels][pixels] bytes transposed to [pixels][channels]; a run's bytes stay within 32 kB
+  const int64_t run_rows = std::max<int64_t>(1, static_cast<int64_t>(32 * 1024 / std::max<size_t>(1, row_elems)));
+  const quantize_row_fn quantize = quantize_u8_row_current();
+  // where row (group, image, y) goes, and whether a plane's rows follow one another (no left or right padding)
+  const size_t row_bytes = pad ? pad->row : row_elems * g.elem;
+  const size_t plane_bytes = pad ? pad->image : static_cast<size_t>(height) * row_bytes;
+  const size_t first = pad ? static_cast<size_t>(p.pad_top) * pad->row + static_cast<size_t>(p.pad_left) * pad->pixel : 0;
+  const bool contiguous = row_bytes == row_elems * g.elem;
+  const auto row_dst = [&](int64_t row) {
+    return dst + static_cast<size_t>(row / height) * plane_bytes + static_cast<size_t>(row % height) * row_bytes + first;
+  };
+  pool.run([&](int ith, int nth) {
+    int64_t begin, end;
+    split_range(rows, ith, nth, &begin, &end);
+    thread_local aligned_buffer scratch;
+    for (int64_t row = begin; row < end;) {
+      const int y = static_cast<int>(row % height);
+      const int image = static_cast<int>(row / height % p.batch);
+      const int group = static_cast<int>(row / height / p.batch);
+      const float* src = in + (static_cast<size_t>(image) * p.in_channels + static_cast<size_t>(group) * channels) * plane +
+                         static_cast<size_t>(y) * width;
+      if (type == lowp_type::int8) {
+        const int64_t run = std::min({end - row, static_cast<int64_t>(height - y), run_rows});
+        const size_t n = static_cast<size_t>(run) * width;
+        uint8_t* q = reinterpret_cast<uint8_t*>(scratch.reserve(static_cast<size_t>(channels) * n / 4 + 16));
+        for (int c = 0; c < channels; ++c) quantize(src + c * plane, q + static_cast<size_t>(c) * n, n, inverse, zero);
+        if (contiguous) {
+          transpose_u8(q, n, channels, n, row_dst(row));
+        } else {
+          for (int64_t r = 0; r < run; ++r) transpose_u8(q + r * width, n, channels, static_cast<size_t>(width), row_dst(row + r));
+        }
+        row += run;
+      } else {
+        uint16_t* d = reinterpret_cast<uint16_t*>(row_dst(row));
+        for (int c = 0; c < channels; ++c)
+          for (int x = 0; x < width; ++x) d[static_cast<size_t>(x) * channels + c] = lowp_float_to_bf16(src[c * plane + x]);
+        ++row;
+      }
+    }
+  });
+}
+
 
 }  // namespace
 
@@ -576,26 +592,25 @@ int conv_forward(const conv2d_params& p, const float* in, lowp_type type, const 
   thread_local aligned_buffer converted, padded;
   const uint8_t* src = io.in_u8;
   const auto reserve = [](aligned_buffer& b, size_t bytes) { return reinterpret_cast<uint8_t*>(b.reserve((bytes + 3) / 4 + 16)); };
-  if (gather && pad.unpadded && !(src && g.seg == p.kernel_w * g.in_per_group)) {
-    // the plain layout with SLACK after it: converted into it, or the chain's input copied (its rows end
-    // where a kernel row's last k step would read past them)
+  const int planes = g.groups * p.batch;
+  if (gather && !(src && pad.unpadded && g.seg == p.kernel_w * g.in_per_group)) {
+    // the padded layout with SLACK after it: the input converted into it, or the chain's u8 copied (padded, or
+    // unpadded with rows that end where a kernel row's last k step would read past them)
     uint8_t* dst = reserve(padded, pad.bytes);
-    if (src) std::memcpy(dst, src, in_bytes);
-    else convert_input(p, g, type, in, act, dst, pool);
-    std::memset(dst + in_bytes, fill, SLACK);
+    if (src && pad.unpadded) {
+      std::memcpy(dst, src, in_bytes);
+    } else if (src) {
+      pad_input(p, pad, src, fill, dst, planes, pool);
+    } else {
+      convert_input(p, g, type, in, act, dst, &pad, pool);
+      if (!pad.unpadded) pad_input(p, pad, nullptr, fill, dst, planes, pool);
+    }
+    std::memset(dst + pad.bytes - SLACK, fill, SLACK);
     src = dst;
-  } else if (!src || (gather && !pad.unpadded)) {
-    if (!src) {
-      uint8_t* dst = reserve(converted, in_bytes);
-      convert_input(p, g, type, in, act, dst, pool);
-      src = dst;
-    }
-    if (gather) {
-      uint8_t* dst = reserve(padded, pad.bytes);
-      pad_input(p, pad, src, fill, dst, g.groups * p.batch, pool);
-      std::memset(dst + pad.bytes - SLACK, fill, SLACK);
-      src = dst;
-    }
+  } else if (!src) {
+    uint8_t* dst = reserve(converted, in_bytes);
+    convert_input(p, g, type, in, act, dst, nullptr, pool);
+    src = dst;
   }
   // the gather kernels' k step offsets: step s is byte 4s of the patch, in kernel row 4s / (seg bytes)
   const size_t seg_bytes = static_cast<size_t>(g.seg) * g.elem;
