@@ -249,35 +249,6 @@ describe('runPlan', () => {
     assert.deepEqual([...new Uint8Array(p1.read().buffer)], quantized);
   });
 
-  test('a conv reading u8 whose kernel rows are not whole k steps (3 x 5 channels = 15 bytes) and no padding: the same outputs as fp32 between', async () => {
-    // conv A 3x7x7 -> 5x5x5 (3x3) writing u8, conv B 5x5x5 -> 2x3x3 (3x3) reading it: each of B's kernel rows is padded
-    // to 16 bytes, so its last k step reads a byte past the row (weights 0), past the whole input at the last window
-    const dimsA = [1, 3, 7, 7, 5, 3, 3, 1, 1, 0, 0, 0, 0, 1, 5, 5];
-    const dimsB = [1, 5, 5, 5, 2, 3, 3, 1, 1, 0, 0, 0, 0, 1, 3, 3];
-    const tensor = (values: Float32Array) => {
-      const t = b.alloc('cpu', values.length);
-      t.write(values);
-      return t;
-    };
-    const packed = (dims: number[], seed: number) => b.packConv!(Int32Array.from(dims),
-      tensor(Float32Array.from({ length: dims[4] * dims[1] * 9 }, (_, i) => ((i * seed) % 17) / 16 - 0.5)), false, 'int8');
-    const a = packed(dimsA, 7), conv = packed(dimsB, 5);
-    b.setLinearActivationQuant!(a, 1 / 40, 9);
-    b.setLinearActivationQuant!(conv, 1 / 60, 4);  // B's input quantization: what A's u8 output is written with
-    const input = tensor(Float32Array.from({ length: 3 * 49 }, (_, i) => ((i * 11) % 23) / 23 - 0.2));
-    const out = (length: number) => b.alloc('cpu', length);
-    const q = Float32Array.of(1 / 60, 4);
-    const chained = [out(32), out(18)];  // 125 u8 values in 32 elements
-    await b.runPlan!(Int32Array.of(
-      PLAN_OPS.conv2dInt8, ...dimsA, 0, 1, -1, 2, 0, 1, 0, 1,
-      PLAN_OPS.conv2dInt8, ...dimsB, 2, 3, -1, 4, 0, 0, 1, 0), q, [input, a, chained[0], conv, chained[1]], null);
-    const plain = [out(125), out(18)];
-    await b.runPlan!(Int32Array.of(
-      PLAN_OPS.conv2d, ...dimsA, 0, 1, -1, 2, 1,
-      PLAN_OPS.conv2d, ...dimsB, 2, 3, -1, 4, 0), new Float32Array(0), [input, a, plain[0], conv, plain[1]], null);
-    assert.deepEqual(chained[1].read(), plain[1].read());
-    assert.ok(new Set(plain[1].read()).size > 9, 'the outputs differ from one another');
-  });
   test('the int8 chain on every kernel set: u8 inputs padded (asymmetric, stride past the kernel), used in place, copied; batch 2; NaN and infinite biases', async () => {
     // A 3x9x8 -> 5x9x8 (3x3 pad 1) writes u8; B (2x3, stride 3x4, pads 2,0,1,3: pad_input) and E (1x2 stride 2, rows of
     // 10 bytes in 12, unpadded: copied with slack, its last window ends at the input's end) read it; B writes u8 of 8

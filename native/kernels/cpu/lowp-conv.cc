@@ -179,6 +179,22 @@ ALEXNET_AVX512_TARGET inline __mmask16 first_lanes(int n) {
   return n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u);
 }
 
+// lowp_quantize_u8_row's operations on 16 values, the m lanes of them stored as u8
+struct quantize16 {
+  __m512 inv, lo, hi, magic, zero, zeros, top;
+  ALEXNET_AVX512_TARGET quantize16(float inverse, float zero_point)
+      : inv(_mm512_set1_ps(inverse)), lo(_mm512_set1_ps(-512.0f)), hi(_mm512_set1_ps(512.0f)),
+        magic(_mm512_set1_ps(12582912.0f)), zero(_mm512_set1_ps(zero_point)), zeros(_mm512_setzero_ps()),
+        top(_mm512_set1_ps(255.0f)) {}
+  ALEXNET_AVX512_TARGET void store(__m512 x, uint8_t* dst, __mmask16 m) const {
+    __m512 t = _mm512_mul_ps(x, inv);
+    t = _mm512_min_ps(_mm512_max_ps(t, lo), hi);  // max(t, lo) = t > lo ? t : lo (lo for NaN)
+    __m512 v = _mm512_add_ps(_mm512_sub_ps(_mm512_add_ps(t, magic), magic), zero);
+    v = _mm512_min_ps(_mm512_max_ps(v, zeros), top);
+    _mm512_mask_cvtepi32_storeu_epi8(dst, m, _mm512_cvttps_epi32(v));
+  }
+};
+
 // int8_tile_values: 16 columns of every row at a time, the column constants loaded once for all rows;
 // `emit(row, j, mask, v)` takes each 16 values
 template <class Emit>
@@ -211,43 +227,38 @@ ALEXNET_AVX512_TARGET void conv_int8_epilogue_avx512(const lowp_run& r, int row0
 
 ALEXNET_AVX512_TARGET void conv_int8_u8_epilogue_avx512(const lowp_run& r, int row0, int rows, int col0, int cols,
                                                         const void* sums_v, int ld) {
-  // lowp_quantize_u8_row's operations
-  const __m512 inv = _mm512_set1_ps(r.out_inverse), lo = _mm512_set1_ps(-512.0f), hi = _mm512_set1_ps(512.0f);
-  const __m512 magic = _mm512_set1_ps(12582912.0f), z = _mm512_set1_ps(r.out_zero), top = _mm512_set1_ps(255.0f);
-  const __m512 zeros = _mm512_setzero_ps();
+  const quantize16 q(r.out_inverse, r.out_zero);
   int8_tile_values_avx512(r, rows, col0, cols, static_cast<const int32_t*>(sums_v), ld,
-                          [&](int i, int j, __mmask16 m, __m512 x) ALEXNET_AVX512_TARGET {
-                            __m512 t = _mm512_mul_ps(x, inv);
-                            t = _mm512_min_ps(_mm512_max_ps(t, lo), hi);
-                            __m512 v = _mm512_add_ps(_mm512_sub_ps(_mm512_add_ps(t, magic), magic), z);
-                            v = _mm512_min_ps(_mm512_max_ps(v, zeros), top);
-                            _mm512_mask_cvtepi32_storeu_epi8(u8_row_of(r, row0 + i, col0) + j, m, _mm512_cvttps_epi32(v));
-                          });
+                          [&](int i, int j, __mmask16 m, __m512 x)
+                              ALEXNET_AVX512_TARGET { q.store(x, u8_row_of(r, row0 + i, col0) + j, m); });
 }
 // lowp_quantize_u8_row, 16 values at a time (the input's quantization before conv1: 3x fewer instructions than SSE2)
 ALEXNET_AVX512_TARGET void quantize_u8_row_avx512(const float* src, uint8_t* dst, size_t n, float inverse, float zero) {
-  const __m512 inv = _mm512_set1_ps(inverse), lo = _mm512_set1_ps(-512.0f), hi = _mm512_set1_ps(512.0f);
-  const __m512 magic = _mm512_set1_ps(12582912.0f), z = _mm512_set1_ps(zero), top = _mm512_set1_ps(255.0f);
-  const __m512 zeros = _mm512_setzero_ps();
+  const quantize16 q(inverse, zero);
   for (size_t i = 0; i < n; i += 16) {
     const __mmask16 m = first_lanes(static_cast<int>(std::min<size_t>(16, n - i)));
-    __m512 t = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, src + i), inv);
-    t = _mm512_min_ps(_mm512_max_ps(t, lo), hi);
-    __m512 v = _mm512_add_ps(_mm512_sub_ps(_mm512_add_ps(t, magic), magic), z);
-    v = _mm512_min_ps(_mm512_max_ps(v, zeros), top);
-    _mm512_mask_cvtepi32_storeu_epi8(dst + i, m, _mm512_cvttps_epi32(v));
+    q.store(_mm512_maskz_loadu_ps(m, src + i), dst + i, m);
   }
 }
 #pragma GCC diagnostic pop
 #undef ALEXNET_AVX512_TARGET
 #endif
 
+// whether the kernel set in use runs the AVX-512 twins above
+inline bool avx512_twins() {
+#if defined(ALEXNET_HAVE_AVX512) && defined(__GNUC__)
+  const cpu_isa isa = cpu_isa_current();
+  return isa == cpu_isa::avx512 || isa == cpu_isa::avx512_vnni;
+#else
+  return false;
+#endif
+}
+
 // lowp_quantize_u8_row for the ISA in use
 using quantize_row_fn = void (*)(const float*, uint8_t*, size_t, float, float);
 quantize_row_fn quantize_u8_row_current() {
 #if defined(ALEXNET_HAVE_AVX512) && defined(__GNUC__)
-  const cpu_isa isa = cpu_isa_current();
-  if (isa == cpu_isa::avx512 || isa == cpu_isa::avx512_vnni) return quantize_u8_row_avx512;
+  if (avx512_twins()) return quantize_u8_row_avx512;
 #endif
   return lowp_quantize_u8_row;
 }
@@ -255,8 +266,7 @@ quantize_row_fn quantize_u8_row_current() {
 // the int8 epilogue for the ISA in use
 void (*int8_conv_epilogue(bool u8))(const lowp_run&, int, int, int, int, const void*, int) {
 #if defined(ALEXNET_HAVE_AVX512) && defined(__GNUC__)
-  const cpu_isa isa = cpu_isa_current();
-  if (isa == cpu_isa::avx512 || isa == cpu_isa::avx512_vnni) return u8 ? conv_int8_u8_epilogue_avx512 : conv_int8_epilogue_avx512;
+  if (avx512_twins()) return u8 ? conv_int8_u8_epilogue_avx512 : conv_int8_epilogue_avx512;
 #endif
   return u8 ? conv_int8_u8_epilogue : conv_int8_epilogue;
 }
@@ -280,22 +290,8 @@ void conv_bf16_epilogue(const lowp_run& r, int row0, int rows, int col0, int col
 // `count` elements of value `fill` (u8 zero point, or bf16 0)
 inline void fill_elems(uint8_t* dst, size_t count, size_t elem, uint8_t fill) { std::memset(dst, fill, count * elem); }
 
-// n bytes, n < 64 typical (a patch row: conv1's 11 pixels of 3 channels are 33): 16-byte moves, the last one
-// overlapping the one before, instead of a memcpy call per run (im2col took a quarter of conv1's int8 time)
-inline void copy_run(uint8_t* d, const uint8_t* s, size_t n) {
-#ifdef __SSE2__
-  if (n >= 16) {
-    size_t i = 0;
-    for (; i + 16 < n; i += 16)
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(d + i), _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i)));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(d + n - 16), _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + n - 16)));
-    return;
-  }
-#endif
-  std::memcpy(d, s, n);
-}
-
-// rows [row0, row0 + rows) of A: each output pixel's patch from the group-major NHWC input of one group
+// rows [row0, row0 + rows) of A: each output pixel's patch from the group-major NHWC input of one group (the
+// fallback of the gather kernels: gather_fits)
 void im2col_block(const conv2d_params& p, const conv_geometry& g, const uint8_t* group_src, int row0, int rows,
                   uint8_t fill, uint8_t* a) {
   const int plane = p.out_height * p.out_width;
@@ -320,12 +316,12 @@ void im2col_block(const conv2d_params& p, const conv_geometry& g, const uint8_t*
         continue;
       }
       if (kx_lo > 0) fill_elems(d, static_cast<size_t>(kx_lo) * g.in_per_group, g.elem, fill);
-      copy_run(d + kx_lo * pixel_bytes, src + (static_cast<size_t>(iy) * p.in_width + ix0 + kx_lo) * pixel_bytes,
-               static_cast<size_t>(kx_hi - kx_lo) * pixel_bytes);
+      std::memcpy(d + kx_lo * pixel_bytes, src + (static_cast<size_t>(iy) * p.in_width + ix0 + kx_lo) * pixel_bytes,
+                  static_cast<size_t>(kx_hi - kx_lo) * pixel_bytes);
       if (kx_hi < p.kernel_w)
         fill_elems(d + kx_hi * pixel_bytes, static_cast<size_t>(p.kernel_w - kx_hi) * g.in_per_group, g.elem, fill);
     }
-    for (size_t j = k_bytes; j < g.lda; ++j) dst[j] = 0;  // past k the weights are 0; 0 keeps bf16 products finite
+    std::memset(dst + k_bytes, 0, g.lda - k_bytes);  // past k the weights are 0; 0 keeps bf16 products finite
   }
 }
 
