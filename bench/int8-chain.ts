@@ -5,17 +5,24 @@
 // Run: npx tsc -p . && node dist/bench/int8-chain.js --weights model-int8.safetensors [--batch 1,32] [--iters 15]
 import { loadWeightsAndModel } from '../lib/model/load.js';
 import { native } from '../lib/native.js';
-import { option } from './common.js';
+import { filled, option } from './common.js';
 
-const weights = option('weights', '');
-if (!weights) {
-  process.stderr.write('usage: node dist/bench/int8-chain.js --weights MODEL-INT8.safetensors [--batch 1,32] [--iters 15]\n');
+const usage = (why: string) => {
+  process.stderr.write(`${why}\nusage: node dist/bench/int8-chain.js --weights MODEL-INT8.safetensors [--batch 1,32] [--iters 15]\n`);
   process.exit(2);
-}
+};
+const weights = option('weights', '');
 const batches = option('batch', '1,32').split(',').map(Number);
 const iters = Number(option('iters', '15'));
-const chained = await loadWeightsAndModel({ weights });
-const plain = await loadWeightsAndModel({ weights, int8Chain: false });
+if (!weights) usage('int8-chain: Expected a weights file for --weights but received nothing');
+if (!batches.every((b) => Number.isInteger(b) && b >= 1)) usage(`int8-chain: Expected positive integers for --batch but received ${option('batch', '')}`);
+if (!Number.isInteger(iters) || iters < 1) usage(`int8-chain: Expected a positive integer for --iters but received ${option('iters', '')}`);
+const load = (int8Chain: boolean) => loadWeightsAndModel({ weights, int8Chain }).catch((e: Error) => {
+  process.stderr.write(`int8-chain: ${e.message}\n`);
+  process.exit(1);
+});
+const chained = await load(true);
+const plain = await load(false);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const features = native().cpuFeatures();
 console.log(`int8 chain vs fp32 between layers: ${weights} (${chained.model.arch.name}, ${chained.model.precision}), ` +
@@ -23,9 +30,7 @@ console.log(`int8 chain vs fp32 between layers: ${weights} (${chained.model.arch
 try {
   for (const batch of batches) {
     const shape = [batch, ...chained.model.arch.input];
-    const input = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    let x = batch;
-    for (let i = 0; i < input.length; i++) { x = (x * 1103515245 + 12345) % 2147483648; input[i] = (x / 2147483648) * 4 - 2; }
+    const input = filled(native(), shape.reduce((a, b) => a * b, 1), batch);  // values in [-0.5, 0.5)
     const c = chained.model.int8ChainFor(shape[2], shape[3]);
     const times = { chain: [] as number[], plain: [] as number[] };
     let same = true;
@@ -43,6 +48,7 @@ try {
     console.log(`batch ${String(batch).padStart(3)}: chain ${mc.toFixed(2)} ms, fp32 between ${mp.toFixed(2)} ms, ratio ` +
       `${(mc / mp).toFixed(3)}; ${c.producers.size} convs write u8, ${c.pools.size} max pools on u8; outputs ${same ? 'equal to the bit' : 'DIFFER'}`);
     if (!same) process.exitCode = 1;
+    input.dispose();
   }
 } finally {
   chained.model.dispose();

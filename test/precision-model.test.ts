@@ -6,7 +6,7 @@
 // file at --precision fp32 runs q * scale; `info` shows the precision and scales.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -169,9 +169,21 @@ describe('the int8 chain (u8 activations between int8 layers)', () => {
     assert.equal(rows.length, 2, r.stdout);
     for (const row of rows)
       assert.match(row, /^batch +\d+: chain [\d.]+ ms, fp32 between [\d.]+ ms, ratio [\d.]+; 3 convs write u8, 2 max pools on u8; outputs equal to the bit$/);
-    const usage = spawnSync(process.execPath, [script], { encoding: 'utf8' });
-    assert.equal(usage.status, 2);
-    assert.match(usage.stderr, /^usage: node dist\/bench\/int8-chain\.js --weights/);
+    for (const [args, why] of [[[], /^int8-chain: Expected a weights file for --weights but received nothing$/m],
+      [['--weights', file, '--batch', '0'], /^int8-chain: Expected positive integers for --batch but received 0$/m],
+      [['--weights', file, '--iters', 'x'], /^int8-chain: Expected a positive integer for --iters but received x$/m]] as const) {
+      const usage = spawnSync(process.execPath, [script, ...args], { encoding: 'utf8' });
+      assert.equal(usage.status, 2);
+      assert.match(usage.stderr, why);
+      assert.match(usage.stderr, /^usage: node dist\/bench\/int8-chain\.js --weights/m);
+    }
+    // a truncated file: one line naming it, no stack trace
+    const truncated = join(scratch, 'truncated-chain.safetensors');
+    writeFileSync(truncated, readFileSync(file).subarray(0, 100));
+    const bad = spawnSync(process.execPath, [script, '--weights', truncated], { encoding: 'utf8' });
+    assert.equal(bad.status, 1);
+    assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+    assert.match(bad.stderr, /^int8-chain: .*truncated-chain\.safetensors/);
   });
 
   test('dynamic scales (int8 on fp32 weights), bf16 and fp32 run no chain', async () => {
