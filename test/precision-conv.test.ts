@@ -58,6 +58,23 @@ const SHAPES: Array<[string, Int32Array]> = [
   ['5x5 stride 2, RGB 12x37, pads only top and bottom', convDims(1, 3, 12, 37, 8, 5, 5, 2, 2, [2, 0, 1, 0], 1)],
 ];
 
+// bf16 Winograd (stride 1, 3x3 and 5x5; ALEXNET_CLI_WINOGRAD=1 forces it below 16 channels): tiles that
+// overhang the output, odd channel counts (a k pair half padding, a partial 16-channel panel), groups,
+// asymmetric pads, and a batch of several 128-tile chunks with a short last one
+const WINOGRAD_SHAPES: Array<[string, Int32Array]> = [
+  ['3x3 pad 1, 13x13 like conv3-5, 40 -> 20, batch 2', convDims(2, 40, 13, 13, 20, 3, 3, 1, 1, [1, 1, 1, 1], 1)],
+  ['3x3 no pad, 7x6, 5 -> 17', convDims(2, 5, 7, 6, 17, 3, 3, 1, 1, [0, 0, 0, 0], 1)],
+  ['3x3 groups 2 of 9 -> 10, 11x9, pads 1,0,2,1, batch 3', convDims(3, 18, 11, 9, 20, 3, 3, 1, 1, [1, 0, 2, 1], 2)],
+  ['5x5 pad 2, 27x27 like conv2, 24 -> 18', convDims(1, 24, 27, 27, 18, 5, 5, 1, 1, [2, 2, 2, 2], 1)],
+  ['5x5 groups 2, 10x7, pads 2,1,0,2', convDims(1, 6, 10, 7, 8, 5, 5, 1, 1, [2, 1, 0, 2], 2)],
+  ['3x3 pad 1, 5x5 images (4 tiles each), batch 35: chunks of 32, 3', convDims(35, 4, 5, 5, 6, 3, 3, 1, 1, [1, 1, 1, 1], 1)],
+];
+// against the twin (U and V in double, then rounded to bf16; M and the output transform in double): the kernel's
+// V comes out of fp32 transforms, so a V next to a bf16 rounding boundary may round the other way, more often
+// without FMA (portable) and with F(4,5)'s halves. Measured on these shapes: relative L2 at most 9e-7 (max 2.2e-6)
+// with the AVX2 / AVX-512 transforms, 3.2e-5 (max 2.5e-4) portable; bf16 itself is 2-5% from the fp32 conv here.
+const WINOGRAD_BF16_L2 = 1e-4, WINOGRAD_BF16_MAX = 1e-3;
+
 async function packConv(dims: Int32Array, weight: Float32Array, precision: 'bf16' | 'int8'): Promise<NativeTensor> {
   const packed = b.packConv!(dims, upload(weight), false, precision);
   live.push(packed);
@@ -118,6 +135,45 @@ function defineTests(): void {
         const { l2, maxRatio } = relativeErrors(out.read(), ref.conv2dBf16(dims, input, weight, relu ? null : bias, relu));
         assert.ok(l2 <= 1e-5, `relative L2 ${l2}`);
         assert.ok(maxRatio <= 1e-5, `max abs error / max |out| ${maxRatio}`);
+      }
+    });
+  }
+
+  for (const [name, dims] of WINOGRAD_SHAPES) {
+    test(`bf16 Winograd conv, ${name}: the twin's bf16 U and V, summed in fp32`, async () => {
+      const weight = randomArray(weightCount(dims), 31 + dims[1], 0.5);
+      const input = randomArray(inCount(dims), 32 + dims[0]);
+      const bias = randomArray(dims[4], 33);
+      const packed = b.packConv!(dims, upload(weight), true, 'bf16');
+      live.push(packed);
+      assert.deepEqual(b.unpackConv!(dims, packed).read(), ref.bf16Round(weight), 'the direct panels come first');
+      const saved = process.env.ALEXNET_CLI_WINOGRAD;
+      try {
+        for (const relu of [false, true]) {
+          const biasOrNull = relu ? null : bias;
+          process.env.ALEXNET_CLI_WINOGRAD = '1';
+          const out = empty(outCount(dims));
+          await b.conv2d(dims, upload(input), packed, relu ? null : upload(bias), out, relu);
+          const twin = ref.conv2dBf16Winograd(dims, input, weight, biasOrNull, relu);
+          const { l2, maxRatio } = relativeErrors(out.read(), twin);
+          assert.ok(l2 <= WINOGRAD_BF16_L2 && maxRatio <= WINOGRAD_BF16_MAX, `relu ${relu}: relative L2 ${l2}, max ${maxRatio} against the twin`);
+          // the twin's transforms: unrounded, they give the direct conv
+          const exact = ref.conv2d(dims, input, weight, biasOrNull, relu);
+          const unrounded = relativeErrors(ref.conv2dBf16Winograd(dims, input, weight, biasOrNull, relu, false), exact);
+          assert.ok(unrounded.l2 <= 1e-6, `the twin without bf16 rounding: relative L2 ${unrounded.l2} against the fp32 conv`);
+          // bf16 Winograd is a bf16 result (not the fp32 conv), and close to it (random inputs: 2-5%)
+          const vsExact = relativeErrors(out.read(), exact);
+          assert.ok(vsExact.l2 > 1e-3 && vsExact.l2 < 0.08, `relu ${relu}: relative L2 ${vsExact.l2} against the fp32 conv`);
+          // the same packed weights on the direct path: bf16 of the direct conv
+          process.env.ALEXNET_CLI_WINOGRAD = '0';
+          const direct = empty(outCount(dims));
+          await b.conv2d(dims, upload(input), packed, relu ? null : upload(bias), direct, relu);
+          const d = relativeErrors(direct.read(), ref.conv2dBf16(dims, input, weight, biasOrNull, relu));
+          assert.ok(d.l2 <= 1e-5 && d.maxRatio <= 1e-5, `relu ${relu}: direct path relative L2 ${d.l2}, max ${d.maxRatio}`);
+        }
+      } finally {
+        if (saved === undefined) delete process.env.ALEXNET_CLI_WINOGRAD;
+        else process.env.ALEXNET_CLI_WINOGRAD = saved;
       }
     });
   }

@@ -307,6 +307,123 @@ export function conv2dBf16(dims: Dims, input: Float32Array, weight: Float32Array
 }
 
 /**
+ * The Winograd F(4, r) matrices (r = 3: alpha 6, r = 5: alpha 8) as scripts/winograd_gen.py constructs them
+ * (Toom-Cook over the points 0, 1, -1, 2, -2, 1/2, -1/2 and infinity): A^T (4 x alpha), G (alpha x r), B^T
+ * (alpha x alpha), every entry a dyadic or small rational that doubles hold as the generator prints them
+ */
+export function winogradMatrices(r: 3 | 5): { at: number[][]; g: number[][]; bt: number[][] } {
+  const m = 4, alpha = m + r - 1;
+  const pts = [0, 1, -1, 2, -2, 0.5, -0.5].slice(0, alpha - 1);
+  const polyWithout = (skip: number): number[] => {  // prod_{j != skip} (x - p_j), coefficients low to high
+    let c = [1];
+    pts.forEach((q, j) => {
+      if (j === skip) return;
+      const next = new Array(c.length + 1).fill(0);
+      c.forEach((v, k) => { next[k + 1] += v; next[k] -= q * v; });
+      c = next;
+    });
+    return c;
+  };
+  const f = pts.map((p, i) => pts.reduce((prod, q, j) => (j === i ? prod : prod * (p - q)), 1));
+  const at = Array.from({ length: m }, (_, k) => [...pts.map((p) => p ** k), k === m - 1 ? 1 : 0]);
+  const g = [...pts.map((p, i) => Array.from({ length: r }, (_, j) => p ** j / f[i])),
+    Array.from({ length: r }, (_, j) => (j === r - 1 ? 1 : 0))];
+  const bt = [...pts.map((_, i) => [...polyWithout(i), 0]), polyWithout(-1)];
+  return { at, g, bt };
+}
+
+/**
+ * bf16 Winograd conv2d (stride 1, square 3x3 or 5x5 kernels) as native/kernels/cpu/winograd.cc's bf16 path
+ * computes it: per 4x4 output tile, U = G g G^T (in double, in the kernel's order) and V = B^T d B, each
+ * rounded to fp32 and then to bf16, M = sum over input channels of U V, out = A^T M A + bias (ReLU), all in
+ * double. `round: false` leaves U and V unrounded: exact Winograd, the direct conv up to double rounding.
+ */
+export function conv2dBf16Winograd(dims: Dims, input: Float32Array, weight: Float32Array, bias: Float32Array | null,
+  relu: boolean, round = true): Float32Array {
+  const [batch, inC, inH, inW, outC, kH, kW, sH, sW, padTop, padLeft, , , groups, outH, outW] = Array.from(dims);
+  if (kH !== kW || (kH !== 3 && kH !== 5) || sH !== 1 || sW !== 1) throw new Error('conv2dBf16Winograd: 3x3 or 5x5, stride 1');
+  const r = kH as 3 | 5, alpha = r + 3, positions = alpha * alpha;
+  const { at, g, bt } = winogradMatrices(r);
+  const toBf16 = (values: Float64Array): Float64Array => {
+    if (!round) return values;
+    return Float64Array.from(bf16Round(Float32Array.from(values)));
+  };
+  const inPerGroup = inC / groups, outPerGroup = outC / groups;
+  // U[oc][ic][xi]
+  const u: Float64Array[] = [];
+  for (let oc = 0; oc < outC; oc++) {
+    for (let ic = 0; ic < inPerGroup; ic++) {
+      const k = weight.subarray((oc * inPerGroup + ic) * r * r, (oc * inPerGroup + ic + 1) * r * r);
+      const gk = Array.from({ length: alpha }, (_, i) => Array.from({ length: r }, (_, j) => {
+        let s = 0;
+        for (let q = 0; q < r; q++) s += g[i][q] * k[q * r + j];
+        return s;
+      }));
+      const t = new Float64Array(positions);
+      for (let i = 0; i < alpha; i++) {
+        for (let j = 0; j < alpha; j++) {
+          let s = 0;
+          for (let q = 0; q < r; q++) s += gk[i][q] * g[j][q];
+          t[i * alpha + j] = s;
+        }
+      }
+      u.push(toBf16(t));
+    }
+  }
+  const tilesH = Math.ceil(outH / 4), tilesW = Math.ceil(outW / 4);
+  const out = new Float32Array(batch * outC * outH * outW);
+  for (let n = 0; n < batch; n++) {
+    for (let ty = 0; ty < tilesH; ty++) {
+      for (let tx = 0; tx < tilesW; tx++) {
+        // V of every input channel for this tile
+        const v: Float64Array[] = [];
+        for (let c = 0; c < inC; c++) {
+          const d = (y: number, x: number): number => {
+            const iy = ty * 4 + y - padTop, ix = tx * 4 + x - padLeft;
+            return iy < 0 || iy >= inH || ix < 0 || ix >= inW ? 0 : input[((n * inC + c) * inH + iy) * inW + ix];
+          };
+          const t = Array.from({ length: alpha }, (_, i) => Array.from({ length: alpha }, (_, j) => {
+            let s = 0;
+            for (let q = 0; q < alpha; q++) s += bt[i][q] * d(q, j);
+            return s;
+          }));
+          const vt = new Float64Array(positions);
+          for (let i = 0; i < alpha; i++) {
+            for (let j = 0; j < alpha; j++) {
+              let s = 0;
+              for (let q = 0; q < alpha; q++) s += t[i][q] * bt[j][q];
+              vt[i * alpha + j] = s;
+            }
+          }
+          v.push(toBf16(vt));
+        }
+        for (let oc = 0; oc < outC; oc++) {
+          const grp = Math.floor(oc / outPerGroup);
+          const mm = new Float64Array(positions);
+          for (let ic = 0; ic < inPerGroup; ic++) {
+            const uu = u[oc * inPerGroup + ic], vv = v[grp * inPerGroup + ic];
+            for (let xi = 0; xi < positions; xi++) mm[xi] += uu[xi] * vv[xi];
+          }
+          for (let a = 0; a < 4; a++) {
+            for (let c = 0; c < 4; c++) {
+              const oy = ty * 4 + a, ox = tx * 4 + c;
+              if (oy >= outH || ox >= outW) continue;
+              let s = 0;
+              for (let i = 0; i < alpha; i++) {
+                for (let j = 0; j < alpha; j++) s += at[a][i] * mm[i * alpha + j] * at[c][j];
+              }
+              s += bias ? bias[oc] : 0;
+              out[((n * outC + oc) * outH + oy) * outW + ox] = relu && s < 0 ? 0 : s;
+            }
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/**
  * int8 conv2d as native/kernels/cpu/lowp-conv.cc computes it: the input quantized to u8 per tensor (`act`,
  * else the dynamic min/max quantization of the whole input), the weights per output channel as
  * quantizeWeights does over each channel's in/groups * kH * kW values; padding reads as the zero point; the

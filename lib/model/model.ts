@@ -242,7 +242,7 @@ export class Model {
       if (prepacked.has(name)) continue;
       if (layer.spec.type === 'conv2d' && binding.packConv) {
         params.set(name, binding.packConv(Model.convWeightDims(layer), params.get(name)!,
-          (options.winograd ?? true) && convPrecision === 'fp32', convPrecision));
+          (options.winograd ?? true) && convPrecision !== 'int8', convPrecision));
       }
       if (layer.spec.type !== 'linear') continue;
       // on a worker thread: the event loop keeps running while fc6 (150 MB) is packed

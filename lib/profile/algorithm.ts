@@ -11,6 +11,8 @@
 // space-to-depth.cc) runs it over the phases; both only where winograd_pays (>= 16 channels per group each
 // way), unless ALEXNET_CLI_WINOGRAD=0 (never) or =1 (wherever it applies). Everything else runs the GEMM,
 // which does the direct count (the space-to-depth GEMM gathers from the phases but multiplies the same taps).
+// bf16 weights (conv2d_bf16_packed_forward_cpu) run the same Winograd variants on 3x3 and 5x5 stride-1 convs,
+// their GEMMs in bf16, and no space-to-depth rewrite; int8 weights always run the direct count.
 //
 // Counted: the alpha^2 x groups GEMMs of the Winograd domain. Not counted: the tile transforms (B^T d B and
 // A^T M A, a few % of the GEMMs' work: most for conv1, whose 48 input channels amortise them least) and
@@ -32,10 +34,11 @@ export interface AlgorithmOptions {
   /** the value of ALEXNET_CLI_WINOGRAD the kernels read */
   winogradEnv?: string;
   /**
-   * the layer's weights are bf16 or int8: its conv runs the panels GEMM on its patches (lowp-conv.cc), never
-   * Winograd, so the direct count
+   * the layer's weights' precision (default fp32). int8: its conv runs the panels GEMM on its patches
+   * (lowp-conv.cc), never Winograd, so the direct count. bf16: Winograd for 3x3 and 5x5 stride-1 convs as fp32
+   * (the bf16 GEMMs of winograd.cc), no space-to-depth rewrite (strided convs run the panels GEMM)
    */
-  lowp?: boolean;
+  precision?: 'fp32' | 'bf16' | 'int8';
 }
 
 /** Winograd F(4, r): output tile 4x4, input tile alpha = 4 + r - 1 */
@@ -48,12 +51,13 @@ export function layerAlgorithm(layer: LayerShape, options: AlgorithmOptions): La
   if (spec.type !== 'conv2d') return { name: spec.type === 'linear' ? 'GEMM' : 'direct', macs: layer.macs };
   const direct: LayerAlgorithm = { name: 'GEMM', macs: layer.macs };
   if (options.device !== 'cpu') return { name: 'direct', macs: layer.macs };
-  if (options.lowp) return direct;
+  if (options.precision === 'int8') return direct;
   if (!options.winograd || options.winogradEnv === '0') return direct;
   const [inChannels] = layer.inShape;
   const [outChannels, outHeight, outWidth] = layer.outShape;
   const [sh, sw] = spec.stride;
   const strided = sh > 1 || sw > 1;
+  if (strided && options.precision === 'bf16') return direct;
   // the space-to-depth rewrite: s*s phases of every channel, kernel ceil(k / s), stride 1
   const kh = Math.ceil(spec.kernel[0] / sh);
   const kw = Math.ceil(spec.kernel[1] / sw);

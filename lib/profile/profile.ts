@@ -285,7 +285,7 @@ export async function profileModel(model: ProfiledModel, options: ProfileOptions
 
   const algorithms = shapes.map((s) => layerAlgorithm(s, {
     device: model.device, winograd: options.winograd ?? true, winogradEnv: process.env.ALEXNET_CLI_WINOGRAD,
-    lowp: (model.layerPrecision?.(s.spec.name)?.precision ?? 'fp32') !== 'fp32',
+    precision: (model.layerPrecision?.(s.spec.name)?.precision ?? 'fp32') as 'fp32' | 'bf16' | 'int8',
   }));
   const lowpKernels = model.device === 'cpu' ? (await import('../native.js')).native().cpuFeatures().lowpKernels : undefined;
   // the int8 chain (lib/model/plan.ts): convs that write u8 for the next int8 layer, max pools on u8
@@ -295,8 +295,9 @@ export async function profileModel(model: ProfiledModel, options: ProfileOptions
     if (type === 'maxPool2d' && chain?.pools.has(index)) return { precision: 'u8', kernel: 'u8 max' };
     if (type !== 'conv2d' && type !== 'linear') return { precision: null, kernel: null };
     const p = model.layerPrecision?.(name) ?? { precision: 'fp32' };
-    // the convs read each patch in place from their padded NHWC input (lowp-conv.cc)
-    const patches = type === 'conv2d' ? 'patches in place + ' : '';
+    // the convs read each patch in place from their padded NHWC input (lowp-conv.cc), or (bf16) run the
+    // Winograd transforms around the panels kernel (winograd.cc)
+    const patches = type !== 'conv2d' ? '' : algorithms[index].name.startsWith('Winograd') ? 'Winograd transforms + ' : 'patches in place + ';
     const kernel = p.precision === 'fp32' || !lowpKernels ? null : `${patches}${lowpKernels[p.precision]}`;
     const precision = p.activations ? `${p.precision} ${p.activations}` : p.precision;
     return { precision: chain?.producers.has(index) ? `${precision}, u8 out` : precision, kernel };

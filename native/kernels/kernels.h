@@ -241,6 +241,15 @@ void conv_lowp_pack_cpu(lowp_type type, const conv2d_params& p, const float* wei
 // int8 weights already quantized (OIHW, q in [-127, 127]) and their out_channels scales
 void conv_int8_pack_quantized_cpu(const conv2d_params& p, const int8_t* q, const float* scales, void* packed,
                                   thread_pool& pool);
+// bf16 conv weights as packConv holds them: the direct panels above (conv_lowp_packed_bytes), then with
+// `winograd`, where Winograd applies (3x3 or 5x5, stride 1), its Winograd-domain weights U = G g G^T (the fp32
+// path's, in double) rounded to bf16, one LOWP_PANEL panel layout per group and tile position
+size_t conv_bf16_packed_bytes(const conv2d_params& p, bool winograd);
+void conv_bf16_pack_cpu(const conv2d_params& p, const float* weight, void* packed, bool winograd, thread_pool& pool);
+// bf16 conv2d with those weights: Winograd where they hold it and ALEXNET_CLI_WINOGRAD / winograd_pays say
+// (the transforms in fp32, the GEMMs on bf16 U and V, summed in fp32), else conv2d_lowp_forward_cpu
+int conv2d_bf16_packed_forward_cpu(const conv2d_params& p, const float* in, const void* packed, bool winograd,
+                                   const float* bias, float* out, thread_pool& pool);
 // OIHW weights back: bf16 rounded, or int8 q * scale
 void conv_lowp_unpack_cpu(lowp_type type, const conv2d_params& p, const void* packed, float* weight);
 // the out_channels per-channel scales of int8 conv weights

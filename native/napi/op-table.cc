@@ -224,6 +224,8 @@ op_error check_relu(const op_record& r, op_step* s) {
 // --- CPU column -------------------------------------------------------------------------------------
 #ifndef ALEXNET_CUDA_ADDON
 int conv2d_cpu(const op_step& s, thread_pool& pool) {
+  if (s.conv_precision == lowp_type::bf16)
+    return conv2d_bf16_packed_forward_cpu(s.conv, s.in, s.weight, s.packed_winograd, s.bias, s.out, pool);
   if (s.conv_precision != lowp_type::fp32)
     return conv2d_lowp_forward_cpu(s.conv, s.in, s.conv_precision, s.weight, s.conv_act, s.bias, s.out, nullptr, pool);
   return s.packed_weight ? conv2d_packed_forward_cpu(s.conv, s.in, s.weight, s.packed_winograd, s.bias, s.out, pool)

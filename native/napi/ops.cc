@@ -381,8 +381,12 @@ Napi::Value op_pack_conv(const Napi::CallbackInfo& info) {
   const lowp_type precision = arg_precision(env, info, 3);
   std::shared_ptr<tensor_storage> storage;
   try {
-    if (precision != lowp_type::fp32) {
-      // bf16 / int8: held only in that precision (no fp32 panels, no Winograd-domain weights)
+    if (precision == lowp_type::bf16) {
+      // held only in bf16: the direct panels, and with `winograd` the bf16 Winograd-domain weights after them
+      storage = std::make_shared<tensor_storage>((conv_bf16_packed_bytes(p, winograd) + 3) / 4, true);  // zero: the gaps between groups
+      conv_bf16_pack_cpu(p, weight->data, storage->data, winograd, global_thread_pool());
+    } else if (precision != lowp_type::fp32) {
+      // int8: held only in that precision (no fp32 panels, no Winograd-domain weights)
       storage = std::make_shared<tensor_storage>((conv_lowp_packed_bytes(precision, p) + 3) / 4, true);  // zero: the gaps between groups
       conv_lowp_pack_cpu(precision, p, weight->data, storage->data, global_thread_pool());
     } else {
@@ -395,7 +399,7 @@ Napi::Value op_pack_conv(const Napi::CallbackInfo& info) {
   }
   storage->packed.conv = conv_pack_key(p);
   storage->packed.precision = precision;
-  storage->packed.winograd = precision == lowp_type::fp32 && winograd;
+  storage->packed.winograd = winograd && (precision == lowp_type::fp32 || (precision == lowp_type::bf16 && conv_bf16_packed_bytes(p, true) > conv_lowp_packed_bytes(precision, p)));
   // consume the handle like packLinear: the plain copy is freed once no kernel reads it
   weight.reset();
   NativeTensor::unwrap_or_null(info[1])->take();

@@ -242,6 +242,31 @@ int conv2d_packed_forward_cpu(const conv2d_params& p, const float* in, const flo
   return conv_gemm_forward(p, in, packed, bias, out, pool);
 }
 
+// the direct panels (64-byte aligned), then the Winograd-domain bf16 weights where Winograd applies
+static size_t bf16_direct_bytes(const conv2d_params& p) { return (conv_lowp_packed_bytes(lowp_type::bf16, p) + 63) / 64 * 64; }
+
+size_t conv_bf16_packed_bytes(const conv2d_params& p, bool winograd) {
+  const size_t extra = winograd ? winograd_bf16_bytes(p) : 0;
+  return extra ? bf16_direct_bytes(p) + extra : conv_lowp_packed_bytes(lowp_type::bf16, p);
+}
+
+void conv_bf16_pack_cpu(const conv2d_params& p, const float* weight, void* packed, bool winograd, thread_pool& pool) {
+  conv_lowp_pack_cpu(lowp_type::bf16, p, weight, packed, pool);
+  if (winograd && winograd_bf16_bytes(p) > 0)
+    winograd_bf16_pack(p, weight, static_cast<uint8_t*>(packed) + bf16_direct_bytes(p), pool);
+}
+
+int conv2d_bf16_packed_forward_cpu(const conv2d_params& p, const float* in, const void* packed, bool winograd,
+                                   const float* bias, float* out, thread_pool& pool) {
+  if (p.groups <= 0 || p.in_channels % p.groups != 0 || p.out_channels % p.groups != 0) return KERNEL_BAD_SHAPE;
+  if (winograd && winograd_bf16_bytes(p) > 0) {
+    const winograd_mode mode = winograd_mode_from_env();
+    if (mode == winograd_mode::on || (mode == winograd_mode::when_faster && winograd_pays(p)))
+      return winograd_bf16_forward(p, in, static_cast<const uint8_t*>(packed) + bf16_direct_bytes(p), bias, out, pool);
+  }
+  return conv2d_lowp_forward_cpu(p, in, lowp_type::bf16, packed, int8_act_quant{0, 0}, bias, out, nullptr, pool);
+}
+
 int conv2d_forward_cpu(const conv2d_params& p, const float* in, const float* weight, const float* bias,
                        float* out, thread_pool& pool) {
   if (p.groups <= 0 || p.in_channels % p.groups != 0 || p.out_channels % p.groups != 0) return KERNEL_BAD_SHAPE;

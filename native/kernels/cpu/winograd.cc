@@ -17,6 +17,7 @@
 
 #include "kernels/cpu/aligned-buffer.h"
 #include "kernels/cpu/gemm-internal.h"
+#include "kernels/cpu/lowp-internal.h"
 #include "kernels/cpu/thread-pool.h"
 #include "kernels/cpu/winograd-internal.h"
 
@@ -50,6 +51,25 @@ const double* g_matrix(int variant) {
   }
 }
 
+// u = G k G^T of one r x r kernel k, in double
+void transform_kernel(int variant, const float* k, double u[8][8]) {
+  const int alpha = WINOGRAD_SHAPES[variant].alpha, r = WINOGRAD_SHAPES[variant].kernel;
+  const double* g = g_matrix(variant);
+  double gk[8][5];
+  for (int i = 0; i < alpha; ++i)  // G k
+    for (int j = 0; j < r; ++j) {
+      double s = 0;
+      for (int q = 0; q < r; ++q) s += g[i * r + q] * k[q * r + j];
+      gk[i][j] = s;
+    }
+  for (int i = 0; i < alpha; ++i)  // (G k) G^T
+    for (int j = 0; j < alpha; ++j) {
+      double s = 0;
+      for (int q = 0; q < r; ++q) s += gk[i][q] * g[j * r + q];
+      u[i][j] = s;
+    }
+}
+
 }  // namespace
 
 size_t winograd_weight_length(const conv2d_params& p) {
@@ -62,34 +82,21 @@ size_t winograd_weight_length(const conv2d_params& p) {
 void winograd_pack_weights(const conv2d_params& p, const float* weight, float* transformed, thread_pool& pool) {
   const int variant = variant_of(p);
   if (variant < 0) return;  // conv_pack_cpu only calls for a winograd_weight_length() > 0
-  const int alpha = WINOGRAD_SHAPES[variant].alpha, r = WINOGRAD_SHAPES[variant].kernel, positions = alpha * alpha;
-  const double* g = g_matrix(variant);
+  const int alpha = WINOGRAD_SHAPES[variant].alpha, positions = alpha * alpha;
   const int in_per_group = p.in_channels / p.groups, out_per_group = p.out_channels / p.groups;
   const int64_t rows = rows_per_group(p), matrix = rows * in_per_group;
   std::memset(transformed, 0, sizeof(float) * winograd_weight_length(p));
   pool.run([&](int ith, int nth) {
     int64_t begin, end;
     split_range(p.out_channels, ith, nth, &begin, &end);
-    double gk[8][5], u[8][8];
+    double u[8][8];
     for (int64_t oc = begin; oc < end; ++oc) {
       const int64_t grp = oc / out_per_group, row = oc % out_per_group;
       // U(row, ic) of position xi sits in panel row / PR at k = ic
       float* base = transformed + grp * positions * matrix +
                     (row / GEMM_PANEL_ROWS) * GEMM_PANEL_ROWS * in_per_group + row % GEMM_PANEL_ROWS;
       for (int ic = 0; ic < in_per_group; ++ic) {
-        const float* k = weight + (oc * in_per_group + ic) * r * r;
-        for (int i = 0; i < alpha; ++i)  // G k
-          for (int j = 0; j < r; ++j) {
-            double s = 0;
-            for (int q = 0; q < r; ++q) s += g[i * r + q] * k[q * r + j];
-            gk[i][j] = s;
-          }
-        for (int i = 0; i < alpha; ++i)  // (G k) G^T
-          for (int j = 0; j < alpha; ++j) {
-            double s = 0;
-            for (int q = 0; q < r; ++q) s += gk[i][q] * g[j * r + q];
-            u[i][j] = s;
-          }
+        transform_kernel(variant, weight + (oc * in_per_group + ic) * WINOGRAD_SHAPES[variant].kernel * WINOGRAD_SHAPES[variant].kernel, u);
         for (int xi = 0; xi < positions; ++xi)
           base[xi * matrix + static_cast<int64_t>(ic) * GEMM_PANEL_ROWS] = static_cast<float>(u[xi / alpha][xi % alpha]);
       }
@@ -218,6 +225,163 @@ int winograd_forward(const conv2d_params& p, const float* in, const float* trans
       }
     });
     // out = A^T M A + bias (ReLU), clipped to the output
+    pool.run([&](int ith, int nth) {
+      int64_t begin, end;
+      split_range(p.out_channels, ith, nth, &begin, &end);
+      for (int64_t oc = begin; oc < end; ++oc) {
+        winograd_output_job job;
+        job.m = m + oc * m_oc;
+        job.xi_stride = m_ld;
+        job.columns = columns;
+        job.out = out + (n0 * p.out_channels + oc) * out_plane;
+        job.image_stride = p.out_channels * out_plane;
+        job.out_height = p.out_height;
+        job.out_width = p.out_width;
+        job.tiles_h = tiles_h;
+        job.tiles_w = tiles_w;
+        job.bias = bias ? bias[oc] : 0.0f;
+        job.relu = p.relu;
+        xf.output[variant](job);
+      }
+    });
+  }
+  return KERNEL_OK;
+}
+
+// ---------------------------------------------------------------------------------------------
+// bf16: the same transforms in fp32, the alpha^2 GEMMs on bf16 operands (U and V each rounded to nearest
+// even, products summed in fp32: vdpbf16ps, or widened in registers) with the reduced-precision panels
+// kernels (lowp-body.inc). Each (group, position) GEMM has the chunk's tiles as rows (V transposed to rows
+// of bf16 channel pairs when its task starts) and U packed as LOWP_PANEL panels; its sums go straight to M.
+
+namespace {
+
+size_t bf16_item_bytes(const conv2d_params& p) {
+  return lowp_packed_layout(lowp_type::bf16, p.out_channels / p.groups, p.in_channels / p.groups).panel_bytes;
+}
+
+// sums of tile rows [row0, row0 + rows) x channels [col0, col0 + cols) to M: r.out is the position's M of the
+// group's first channel, r.plane floats from one channel's M to the next
+void m_epilogue(const lowp_run& r, int row0, int rows, int col0, int cols, const void* sums_v, int ld) {
+  const float* sums = static_cast<const float*>(sums_v);
+  for (int j = 0; j < cols; ++j) {
+    float* dst = r.out + static_cast<int64_t>(col0 + j) * r.plane + row0;
+    for (int i = 0; i < rows; ++i) dst[i] = sums[static_cast<size_t>(i) * ld + j];
+  }
+}
+
+}  // namespace
+
+size_t winograd_bf16_bytes(const conv2d_params& p) {
+  const int variant = variant_of(p);
+  if (variant < 0) return 0;
+  const int alpha = WINOGRAD_SHAPES[variant].alpha;
+  return static_cast<size_t>(p.groups) * alpha * alpha * bf16_item_bytes(p);
+}
+
+void winograd_bf16_pack(const conv2d_params& p, const float* weight, void* packed, thread_pool& pool) {
+  const int variant = variant_of(p);
+  if (variant < 0) return;
+  const int alpha = WINOGRAD_SHAPES[variant].alpha, r = WINOGRAD_SHAPES[variant].kernel, positions = alpha * alpha;
+  const int in_per_group = p.in_channels / p.groups, out_per_group = p.out_channels / p.groups;
+  const int64_t matrix = static_cast<int64_t>(out_per_group) * in_per_group;
+  const size_t item = bf16_item_bytes(p);
+  aligned_buffer u(static_cast<size_t>(positions * matrix));  // one group's U[xi][oc][ic] in fp32
+  for (int grp = 0; grp < p.groups; ++grp) {
+    pool.run([&](int ith, int nth) {
+      int64_t begin, end;
+      split_range(out_per_group, ith, nth, &begin, &end);
+      double t[8][8];
+      for (int64_t oc = begin; oc < end; ++oc)
+        for (int ic = 0; ic < in_per_group; ++ic) {
+          transform_kernel(variant, weight + ((grp * out_per_group + oc) * in_per_group + ic) * r * r, t);
+          for (int xi = 0; xi < positions; ++xi)
+            u.data()[xi * matrix + oc * in_per_group + ic] = static_cast<float>(t[xi / alpha][xi % alpha]);
+        }
+    });
+    for (int xi = 0; xi < positions; ++xi)
+      bf16_pack_cpu(out_per_group, in_per_group, u.data() + xi * matrix,
+                    reinterpret_cast<uint16_t*>(static_cast<uint8_t*>(packed) + (static_cast<size_t>(grp) * positions + xi) * item),
+                    pool);
+  }
+}
+
+int winograd_bf16_forward(const conv2d_params& p, const float* in, const void* packed, const float* bias, float* out,
+                          thread_pool& pool) {
+  const int variant = variant_of(p);
+  if (variant < 0) return KERNEL_BAD_SHAPE;
+  const int tile = WINOGRAD_SHAPES[variant].tile, alpha = WINOGRAD_SHAPES[variant].alpha;
+  const int positions = alpha * alpha;
+  const int in_per_group = p.in_channels / p.groups, out_per_group = p.out_channels / p.groups;
+  const int tiles_h = (p.out_height + tile - 1) / tile, tiles_w = (p.out_width + tile - 1) / tile;
+  const int64_t tiles_per_image = static_cast<int64_t>(tiles_h) * tiles_w;
+  int64_t chunk = WINOGRAD_TILES / tiles_per_image;
+  if (chunk < 1) chunk = 1;
+  if (chunk > p.batch) chunk = p.batch;
+  const winograd_transforms xf = transforms_for(gemm_kernel_current());
+  const int64_t tiles = chunk * tiles_per_image;
+  // V[xi][c][t]: plain rows of v_cols columns (the input transform's "panels" are whole rows)
+  const int64_t v_cols = round_up(tiles, xf.vw), v_xi = p.in_channels * v_cols;
+  const int64_t m_ld = round_up(tiles, 16), m_oc = positions * m_ld;
+  const int64_t plane = static_cast<int64_t>(p.in_height) * p.in_width, out_plane = static_cast<int64_t>(p.out_height) * p.out_width;
+  const int steps = lowp_k_steps(lowp_type::bf16, in_per_group);
+  const size_t item = bf16_item_bytes(p);
+  const lowp_panels_fn gemm = lowp_kernel_current().bf16;
+  const int panels = (out_per_group + LOWP_PANEL - 1) / LOWP_PANEL;
+  thread_local aligned_buffer v_buffer, m_buffer;
+  float* const v = v_buffer.reserve(static_cast<size_t>(positions * v_xi));
+  float* const m = m_buffer.reserve(static_cast<size_t>(p.out_channels * m_oc + 16));
+
+  for (int64_t n0 = 0; n0 < p.batch; n0 += chunk) {
+    const int64_t count = n0 + chunk <= p.batch ? chunk : p.batch - n0;
+    const int64_t columns = count * tiles_per_image;
+    const int64_t padded = round_up(columns, xf.vw);
+    pool.run([&](int ith, int nth) {
+      int64_t begin, end;
+      split_range(p.in_channels, ith, nth, &begin, &end);
+      for (int64_t c = begin; c < end; ++c) {
+        winograd_input_job job;
+        job.in = in + (n0 * p.in_channels + c) * plane;
+        job.image_stride = p.in_channels * plane;
+        job.height = p.in_height;
+        job.width = p.in_width;
+        job.pad_top = p.pad_top;
+        job.pad_left = p.pad_left;
+        job.tiles_h = tiles_h;
+        job.tiles_w = tiles_w;
+        job.columns = columns;
+        job.padded_columns = padded;
+        job.dst = v + c * v_cols;
+        job.xi_stride = v_xi;
+        job.panel_stride = 0;  // one "panel" of all the columns
+        job.nr = static_cast<int>(padded);
+        xf.input[variant](job);
+      }
+    });
+    // M[oc][xi][t] = U[xi] x V[xi] per group, from bf16 rows of V: tile t's k step s is channels 2s, 2s + 1
+    pool.run_tasks(static_cast<int64_t>(p.groups) * positions, [&](int64_t task) {
+      const int grp = static_cast<int>(task / positions), xi = static_cast<int>(task % positions);
+      thread_local aligned_buffer a_buffer;
+      uint32_t* a = reinterpret_cast<uint32_t*>(a_buffer.reserve(static_cast<size_t>(columns) * steps + 16));
+      const float* vg = v + xi * v_xi + static_cast<int64_t>(grp) * in_per_group * v_cols;
+      for (int s = 0; s < steps; ++s) {
+        const float* even = vg + static_cast<int64_t>(2 * s) * v_cols;
+        const float* odd = 2 * s + 1 < in_per_group ? even + v_cols : nullptr;
+        for (int64_t t = 0; t < columns; ++t)
+          a[t * steps + s] = static_cast<uint32_t>(lowp_float_to_bf16(even[t])) |
+                             (odd ? static_cast<uint32_t>(lowp_float_to_bf16(odd[t])) << 16 : 0u);
+      }
+      lowp_run r;
+      r.rows = static_cast<int>(columns);
+      r.out_features = out_per_group;
+      r.steps = steps;
+      r.a = a;
+      r.packed = static_cast<const uint8_t*>(packed) + (static_cast<size_t>(grp) * positions + xi) * item;
+      r.epilogue = m_epilogue;
+      r.out = m + static_cast<int64_t>(grp) * out_per_group * m_oc + xi * m_ld;
+      r.plane = static_cast<int>(m_oc);
+      gemm(r, 0, panels);
+    });
     pool.run([&](int ith, int nth) {
       int64_t begin, end;
       split_range(p.out_channels, ith, nth, &begin, &end);

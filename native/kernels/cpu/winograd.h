@@ -21,5 +21,11 @@ winograd_mode winograd_mode_from_env();
 bool winograd_pays(const conv2d_params& p);
 int winograd_forward(const conv2d_params& p, const float* in, const float* transformed, const float* bias, float* out,
                      thread_pool& pool);
+// bf16 (kernels.h conv_bf16_pack_cpu): bytes of the bf16 U (0 where Winograd does not apply), the packing,
+// and the forward pass (fp32 transforms, bf16 GEMMs with the lowp panels kernels of the ISA in use)
+size_t winograd_bf16_bytes(const conv2d_params& p);
+void winograd_bf16_pack(const conv2d_params& p, const float* weight, void* packed, thread_pool& pool);
+int winograd_bf16_forward(const conv2d_params& p, const float* in, const void* packed, const float* bias, float* out,
+                          thread_pool& pool);
 
 }  // namespace alexnet
