@@ -261,13 +261,72 @@ size_t bf16_item_bytes(const conv2d_params& p) {
 }
 
 // sums of tile rows [row0, row0 + rows) x channels [col0, col0 + cols) to M: r.out is the position's M of the
-// group's first channel, r.plane floats from one channel's M to the next
+// group's first channel, r.plane floats from one channel's M to the next. A whole 4-row tile goes 4 channels at
+// a time through a 4x4 transpose (SSE2, the x86-64 baseline): its 4 tiles of a channel are adjacent in M.
 void m_epilogue(const lowp_run& r, int row0, int rows, int col0, int cols, const void* sums_v, int ld) {
   const float* sums = static_cast<const float*>(sums_v);
-  for (int j = 0; j < cols; ++j) {
+  int j = 0;
+#ifdef __SSE2__
+  if (rows == 4) {
+    for (; j + 4 <= cols; j += 4) {
+      __m128 c0 = _mm_loadu_ps(sums + j), c1 = _mm_loadu_ps(sums + ld + j);
+      __m128 c2 = _mm_loadu_ps(sums + 2 * ld + j), c3 = _mm_loadu_ps(sums + 3 * ld + j);
+      _MM_TRANSPOSE4_PS(c0, c1, c2, c3);  // c_q: channel j + q's 4 rows
+      float* dst = r.out + static_cast<int64_t>(col0 + j) * r.plane + row0;
+      _mm_storeu_ps(dst, c0);
+      _mm_storeu_ps(dst + r.plane, c1);
+      _mm_storeu_ps(dst + 2 * static_cast<int64_t>(r.plane), c2);
+      _mm_storeu_ps(dst + 3 * static_cast<int64_t>(r.plane), c3);
+    }
+  }
+#endif
+  for (; j < cols; ++j) {
     float* dst = r.out + static_cast<int64_t>(col0 + j) * r.plane + row0;
     for (int i = 0; i < rows; ++i) dst[i] = sums[static_cast<size_t>(i) * ld + j];
   }
+}
+
+#ifdef __SSE2__
+// lowp_float_to_bf16 of 4 floats, each in the low 16 bits of its lane (the same bits: round to nearest even,
+// NaN made quiet)
+inline __m128i bf16_bits4(const float* p) {
+  const __m128i b = _mm_castps_si128(_mm_loadu_ps(p));
+  const __m128i lsb = _mm_and_si128(_mm_srli_epi32(b, 16), _mm_set1_epi32(1));
+  const __m128i rounded = _mm_srli_epi32(_mm_add_epi32(_mm_add_epi32(b, _mm_set1_epi32(0x7FFF)), lsb), 16);
+  const __m128i nan = _mm_cmpgt_epi32(_mm_and_si128(b, _mm_set1_epi32(0x7FFFFFFF)), _mm_set1_epi32(0x7F800000));
+  const __m128i quiet = _mm_or_si128(_mm_srli_epi32(b, 16), _mm_set1_epi32(0x40));
+  return _mm_or_si128(_mm_and_si128(nan, quiet), _mm_andnot_si128(nan, rounded));
+}
+#endif
+
+// rows [0, columns) of bf16 words for the panels kernel from V's channel rows (v_cols floats apart): tile t's
+// k step s is channels 2s (low half) and 2s + 1 (high half; 0 past the group's channels). Blocks of 4 steps x 4
+// tiles are converted 4 tiles at a time and transposed, so each tile's row is written 16 bytes at a time.
+void v_to_rows(const float* vg, int64_t v_cols, int channels, int steps, int64_t columns, uint32_t* a) {
+  const auto word = [&](int step, int64_t t) {
+    const float* even = vg + static_cast<int64_t>(2 * step) * v_cols;
+    const uint32_t low = lowp_float_to_bf16(even[t]);
+    return 2 * step + 1 < channels ? low | static_cast<uint32_t>(lowp_float_to_bf16(even[v_cols + t])) << 16 : low;
+  };
+  int s = 0;
+#ifdef __SSE2__
+  const int64_t whole_t = columns / 4 * 4;
+  for (; s + 4 <= steps && 2 * s + 8 <= channels; s += 4) {
+    for (int64_t t = 0; t < whole_t; t += 4) {
+      __m128 w[4];
+      for (int q = 0; q < 4; ++q) {
+        const float* even = vg + static_cast<int64_t>(2 * (s + q)) * v_cols + t;
+        w[q] = _mm_castsi128_ps(_mm_or_si128(bf16_bits4(even), _mm_slli_epi32(bf16_bits4(even + v_cols), 16)));
+      }
+      _MM_TRANSPOSE4_PS(w[0], w[1], w[2], w[3]);  // w[q]: tile t + q's 4 steps
+      for (int q = 0; q < 4; ++q) _mm_storeu_ps(reinterpret_cast<float*>(a + (t + q) * steps + s), w[q]);
+    }
+    for (int64_t t = whole_t; t < columns; ++t)
+      for (int q = 0; q < 4; ++q) a[t * steps + s + q] = word(s + q, t);
+  }
+#endif
+  for (; s < steps; ++s)
+    for (int64_t t = 0; t < columns; ++t) a[t * steps + s] = word(s, t);
 }
 
 }  // namespace
@@ -322,7 +381,9 @@ int winograd_bf16_forward(const conv2d_params& p, const float* in, const void* p
   const int64_t tiles = chunk * tiles_per_image;
   // V[xi][c][t]: plain rows of v_cols columns (the input transform's "panels" are whole rows)
   const int64_t v_cols = round_up(tiles, xf.vw), v_xi = p.in_channels * v_cols;
-  const int64_t m_ld = round_up(tiles, 16), m_oc = positions * m_ld;
+  // M[xi][oc][t]: position-major, so that each GEMM writes one block (a tile row's channels fill whole lines
+  // while they are in cache; channel-major M took conv2 at batch 32 to 1/3 of the bf16 peak)
+  const int64_t m_ld = round_up(tiles, 16), m_xi = p.out_channels * m_ld;
   const int64_t plane = static_cast<int64_t>(p.in_height) * p.in_width, out_plane = static_cast<int64_t>(p.out_height) * p.out_width;
   const int steps = lowp_k_steps(lowp_type::bf16, in_per_group);
   const size_t item = bf16_item_bytes(p);
@@ -330,7 +391,7 @@ int winograd_bf16_forward(const conv2d_params& p, const float* in, const void* p
   const int panels = (out_per_group + LOWP_PANEL - 1) / LOWP_PANEL;
   thread_local aligned_buffer v_buffer, m_buffer;
   float* const v = v_buffer.reserve(static_cast<size_t>(positions * v_xi));
-  float* const m = m_buffer.reserve(static_cast<size_t>(p.out_channels * m_oc + 16));
+  float* const m = m_buffer.reserve(static_cast<size_t>(positions * m_xi + 16));
 
   for (int64_t n0 = 0; n0 < p.batch; n0 += chunk) {
     const int64_t count = n0 + chunk <= p.batch ? chunk : p.batch - n0;
@@ -358,19 +419,12 @@ int winograd_bf16_forward(const conv2d_params& p, const float* in, const void* p
         xf.input[variant](job);
       }
     });
-    // M[oc][xi][t] = U[xi] x V[xi] per group, from bf16 rows of V: tile t's k step s is channels 2s, 2s + 1
+    // M[xi][oc][t] = U[xi] x V[xi] per group, from bf16 rows of V
     pool.run_tasks(static_cast<int64_t>(p.groups) * positions, [&](int64_t task) {
       const int grp = static_cast<int>(task / positions), xi = static_cast<int>(task % positions);
       thread_local aligned_buffer a_buffer;
       uint32_t* a = reinterpret_cast<uint32_t*>(a_buffer.reserve(static_cast<size_t>(columns) * steps + 16));
-      const float* vg = v + xi * v_xi + static_cast<int64_t>(grp) * in_per_group * v_cols;
-      for (int s = 0; s < steps; ++s) {
-        const float* even = vg + static_cast<int64_t>(2 * s) * v_cols;
-        const float* odd = 2 * s + 1 < in_per_group ? even + v_cols : nullptr;
-        for (int64_t t = 0; t < columns; ++t)
-          a[t * steps + s] = static_cast<uint32_t>(lowp_float_to_bf16(even[t])) |
-                             (odd ? static_cast<uint32_t>(lowp_float_to_bf16(odd[t])) << 16 : 0u);
-      }
+      v_to_rows(v + xi * v_xi + static_cast<int64_t>(grp) * in_per_group * v_cols, v_cols, in_per_group, steps, columns, a);
       lowp_run r;
       r.rows = static_cast<int>(columns);
       r.out_features = out_per_group;
@@ -378,8 +432,8 @@ int winograd_bf16_forward(const conv2d_params& p, const float* in, const void* p
       r.a = a;
       r.packed = static_cast<const uint8_t*>(packed) + (static_cast<size_t>(grp) * positions + xi) * item;
       r.epilogue = m_epilogue;
-      r.out = m + static_cast<int64_t>(grp) * out_per_group * m_oc + xi * m_ld;
-      r.plane = static_cast<int>(m_oc);
+      r.out = m + xi * m_xi + static_cast<int64_t>(grp) * out_per_group * m_ld;
+      r.plane = static_cast<int>(m_ld);
       gemm(r, 0, panels);
     });
     pool.run([&](int ith, int nth) {
@@ -387,8 +441,8 @@ int winograd_bf16_forward(const conv2d_params& p, const float* in, const void* p
       split_range(p.out_channels, ith, nth, &begin, &end);
       for (int64_t oc = begin; oc < end; ++oc) {
         winograd_output_job job;
-        job.m = m + oc * m_oc;
-        job.xi_stride = m_ld;
+        job.m = m + oc * m_ld;
+        job.xi_stride = m_xi;
         job.columns = columns;
         job.out = out + (n0 * p.out_channels + oc) * out_plane;
         job.image_stride = p.out_channels * out_plane;
