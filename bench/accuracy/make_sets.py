@@ -25,7 +25,7 @@ HistogramObserver activations, calibrated on the same calibration images. This D
 torch 1.13 has no fbgemm (torch.backends.quantized.supported_engines lists qnnpack and onednn), so
 the x86 engine is onednn, whose qconfig is fbgemm's without reduce_range.
 
-usage: make_sets.py OUT [--small] [--sets digits,photos]
+usage: make_sets.py OUT [--small | --large] [--sets digits,photos]
 """
 import argparse
 import copy
@@ -95,12 +95,14 @@ def features(model, x, batch=16):
     return batched(lambda t: torch.flatten(model.avgpool(model.features(t)), 1), x, batch)
 
 
-def digits_set(small):
+def digits_set(small, large=False):
     from sklearn.datasets import load_digits
     d = load_digits()
     rng = np.random.default_rng(0)
     order = rng.permutation(len(d.target))
     n_train, n_eval, n_calib = (300, 100, 32) if small else (500, 500, 100)
+    if large:
+        n_eval = len(d.target) - n_train  # every digit training did not use: 1297
     train, evaluation = order[:n_train], order[n_train:n_train + n_eval]
     u8 = np.rint(d.images * (255 / 16)).astype(np.uint8)
     u8 = np.repeat(u8[..., None], 3, axis=3)
@@ -140,12 +142,12 @@ def digits_set(small):
     return model, u8, calib, evaluation, d.target, 28, {'train': int(n_train), 'epochs': epochs}
 
 
-def photos_set(small):
+def photos_set(small, large=False):
     import skimage.data
     from skimage.transform import resize
     from sklearn.linear_model import LogisticRegression
     rng = np.random.default_rng(1)
-    per_train, per_calib, per_eval = (8, 3, 7) if small else (12, 6, 34)
+    per_train, per_calib, per_eval = (8, 3, 7) if small else (12, 6, 100 if large else 34)
     crops, labels, split = [], [], []
     for label, name in enumerate(PHOTOS):
         image = getattr(skimage.data, name)()
@@ -184,13 +186,15 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('out')
     parser.add_argument('--small', action='store_true', help='the test\'s smaller sets and training')
+    parser.add_argument('--large', action='store_true',
+                        help='more evaluation images: every held-out digit (1297), 100 crops per photograph (1500)')
     parser.add_argument('--sets', default='digits,photos')
     parser.add_argument('--threads', type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     engine = x86_engine()
     for name in args.sets.split(','):
-        model, u8, calib, evaluation, labels, upscale, info = (digits_set if name == 'digits' else photos_set)(args.small)
+        model, u8, calib, evaluation, labels, upscale, info = (digits_set if name == 'digits' else photos_set)(args.small, args.large)
         out = os.path.join(args.out, name)
         os.makedirs(out, exist_ok=True)
         sd = model.state_dict()
