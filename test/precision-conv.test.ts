@@ -262,6 +262,9 @@ describe('reduced precision on 1, 3 and 5 threads', () => {
     const linearBias = randomArray(linearDims[2], 26);
     const convInt8 = await packConv(convShape, convWeight, 'int8');
     const convBf16 = await packConv(convShape, convWeight, 'bf16');
+    // 5x5 stride 1, 16 channels each way: Winograd F(4,5) on the bf16 GEMMs (its tile GEMMs are the tasks)
+    const convBf16Winograd = b.packConv!(convShape, upload(convWeight), true, 'bf16');
+    live.push(convBf16Winograd);
     const pack = async (precision: 'int8' | 'bf16') => {
       const packed = await b.packLinear!(Int32Array.of(linearDims[2], linearDims[1]), upload(linearWeight), precision);
       live.push(packed);
@@ -285,15 +288,20 @@ describe('reduced precision on 1, 3 and 5 threads', () => {
       await b.conv2d(convShape, upload(convInput), convBf16, upload(convBias), bf16Conv, true);
       const bf16Linear = empty(linearDims[0] * linearDims[2]);
       await b.linear(linearDims, upload(linearInput), linearBf16, upload(linearBias), bf16Linear, true);
-      if (threads === 1) sequential.push(bf16Conv.read(), bf16Linear.read());
+      const winogradConv = empty(outCount(convShape));
+      await b.conv2d(convShape, upload(convInput), convBf16Winograd, upload(convBias), winogradConv, true);
+      if (threads === 1) sequential.push(bf16Conv.read(), bf16Linear.read(), winogradConv.read());
       else {
         assert.deepEqual(bf16Conv.read(), sequential[0], `bf16 conv, ${threads} threads`);
         assert.deepEqual(bf16Linear.read(), sequential[1], `bf16 linear, ${threads} threads`);
+        assert.deepEqual(winogradConv.read(), sequential[2], `bf16 Winograd conv, ${threads} threads`);
       }
     }
-    // and the bf16 run is a bf16 result, not a copy of something else
+    // and the bf16 runs are bf16 results, not a copy of something else
     const { l2 } = relativeErrors(sequential[0], ref.conv2dBf16(convShape, convInput, convWeight, convBias, true));
     assert.ok(l2 <= 1e-5, `bf16 conv relative L2 ${l2}`);
+    const winograd = relativeErrors(sequential[2], ref.conv2dBf16Winograd(convShape, convInput, convWeight, convBias, true));
+    assert.ok(winograd.l2 <= WINOGRAD_BF16_L2, `bf16 Winograd conv relative L2 ${winograd.l2}`);
   });
 });
 
@@ -316,6 +324,36 @@ describe('int8 conv: calls in flight together', () => {
     const outs = cases.map((c) => empty(outCount(c.dims)));
     await Promise.all(cases.map((c, i) => b.conv2d(c.dims, upload(c.input), c.packed, upload(c.bias), outs[i], i % 2 === 0)));
     cases.forEach((c, i) => assert.deepEqual(outs[i].read(), ref.conv2dInt8(c.dims, c.input, c.weight, c.bias, i % 2 === 0), `call ${i}`));
+  });
+});
+
+// bf16 Winograd keeps V and M in the calling thread's buffers and each tile GEMM's bf16 rows in the pool thread's
+// (thread_local in winograd.cc): calls in flight together must not read one another's
+describe('bf16 Winograd conv: calls in flight together', () => {
+  const saved = process.env.ALEXNET_CLI_WINOGRAD;
+  after(() => {
+    b.setIsa('auto');
+    if (saved === undefined) delete process.env.ALEXNET_CLI_WINOGRAD;
+    else process.env.ALEXNET_CLI_WINOGRAD = saved;
+  });
+  test('twelve at once (every Winograd shape twice, different inputs): each the bits it has alone', async () => {
+    b.setIsa('auto');
+    process.env.ALEXNET_CLI_WINOGRAD = '1';
+    const cases = WINOGRAD_SHAPES.flatMap(([, dims], i) => [0, 1].map((copy) => {
+      const weight = randomArray(weightCount(dims), 70 + i, 0.4);
+      const packed = b.packConv!(dims, upload(weight), true, 'bf16');
+      live.push(packed);
+      return { dims, packed, input: randomArray(inCount(dims), 80 + 2 * i + copy, copy ? 2 : 1), bias: randomArray(dims[4], 90 + i) };
+    }));
+    const alone: Float32Array[] = [];
+    for (const c of cases) {
+      const out = empty(outCount(c.dims));
+      await b.conv2d(c.dims, upload(c.input), c.packed, upload(c.bias), out, false);
+      alone.push(out.read());
+    }
+    const outs = cases.map((c) => empty(outCount(c.dims)));
+    await Promise.all(cases.map((c, i) => b.conv2d(c.dims, upload(c.input), c.packed, upload(c.bias), outs[i], false)));
+    cases.forEach((_, i) => assert.deepEqual(outs[i].read(), alone[i], `call ${i}`));
   });
 });
 
