@@ -333,15 +333,25 @@ export function winogradMatrices(r: 3 | 5): { at: number[][]; g: number[][]; bt:
 }
 
 /**
- * bf16 Winograd conv2d (stride 1, square 3x3 or 5x5 kernels) as native/kernels/cpu/winograd.cc's bf16 path
- * computes it: per 4x4 output tile, U = G g G^T (in double, in the kernel's order) and V = B^T d B, each
+ * bf16 Winograd conv2d (stride 1, square 3x3 or 5x5 kernels, or a strided conv whose space-to-depth rewrite is
+ * one: s2dRewrite) as native/kernels/cpu/winograd.cc's bf16 path computes it: per 4x4 output tile, U = G g G^T (in double, in the kernel's order) and V = B^T d B, each
  * rounded to fp32 and then to bf16, M = sum over input channels of U V, out = A^T M A + bias (ReLU), all in
  * double. `round: false` leaves U and V unrounded: exact Winograd, the direct conv up to double rounding.
+ *
+ * The kernels compute V in fp32 (their own order of operations, FMA or not), so a V within a few fp32 steps of a
+ * bf16 rounding midpoint may round to the other neighbour there. `flips` (when given, one per output) gets, for
+ * every output, how far such V could move it: the sum over those V of |A^T coefficient x A coefficient| x |U| x
+ * one bf16 step of V. Every other V rounds as here, so the kernels' outputs differ from these by at most that
+ * plus fp32 summation.
  */
 export function conv2dBf16Winograd(dims: Dims, input: Float32Array, weight: Float32Array, bias: Float32Array | null,
-  relu: boolean, round = true): Float32Array {
+  relu: boolean, round = true, flips?: Float64Array): Float32Array {
+  if (dims[7] !== 1 || dims[8] !== 1) {  // a strided conv: its space-to-depth rewrite, as the kernels run it
+    const q = s2dRewrite(dims, input, weight);
+    return conv2dBf16Winograd(q.dims, q.input, q.weight, bias, relu, round, flips);
+  }
   const [batch, inC, inH, inW, outC, kH, kW, sH, sW, padTop, padLeft, , , groups, outH, outW] = Array.from(dims);
-  if (kH !== kW || (kH !== 3 && kH !== 5) || sH !== 1 || sW !== 1) throw new Error('conv2dBf16Winograd: 3x3 or 5x5, stride 1');
+  if (kH !== kW || (kH !== 3 && kH !== 5) || sH !== 1 || sW !== 1) throw new Error('conv2dBf16Winograd: 3x3 or 5x5 (stride 1, or a rewrite that is)');
   const r = kH as 3 | 5, alpha = r + 3, positions = alpha * alpha;
   const { at, g, bt } = winogradMatrices(r);
   const toBf16 = (values: Float64Array): Float64Array => {
@@ -375,8 +385,9 @@ export function conv2dBf16Winograd(dims: Dims, input: Float32Array, weight: Floa
   for (let n = 0; n < batch; n++) {
     for (let ty = 0; ty < tilesH; ty++) {
       for (let tx = 0; tx < tilesW; tx++) {
-        // V of every input channel for this tile
+        // V of every input channel for this tile, and one bf16 step of each V that could round the other way
         const v: Float64Array[] = [];
+        const step: Float64Array[] = [];
         for (let c = 0; c < inC; c++) {
           const d = (y: number, x: number): number => {
             const iy = ty * 4 + y - padTop, ix = tx * 4 + x - padLeft;
@@ -388,32 +399,50 @@ export function conv2dBf16Winograd(dims: Dims, input: Float32Array, weight: Floa
             return s;
           }));
           const vt = new Float64Array(positions);
+          const flip = new Float64Array(positions);
           for (let i = 0; i < alpha; i++) {
             for (let j = 0; j < alpha; j++) {
-              let s = 0;
-              for (let q = 0; q < alpha; q++) s += t[i][q] * bt[j][q];
-              vt[i * alpha + j] = s;
+              let size = 0;  // the sum of V's terms' magnitudes (what the kernels' fp32 error scales with)
+              for (let p = 0; p < alpha; p++) {
+                for (let q = 0; q < alpha; q++) size += Math.abs(bt[i][p] * d(p, q) * bt[j][q]);
+              }
+              vt[i * alpha + j] = t[i].reduce((acc, tq, q) => acc + tq * bt[j][q], 0);
+              const magnitude = Math.abs(Math.fround(vt[i * alpha + j]));
+              if (magnitude > 0) {
+                const ulp = 2 ** (Math.floor(Math.log2(magnitude)) - 7);  // bf16: 8 significant bits
+                const fromMidpoint = Math.abs(magnitude / ulp - Math.floor(magnitude / ulp) - 0.5) * ulp;
+                if (fromMidpoint <= 2e-6 * size + 1e-30) flip[i * alpha + j] = ulp;
+              }
             }
           }
           v.push(toBf16(vt));
+          step.push(flip);
         }
         for (let oc = 0; oc < outC; oc++) {
           const grp = Math.floor(oc / outPerGroup);
-          const mm = new Float64Array(positions);
+          const mm = new Float64Array(positions), moved = new Float64Array(positions);
           for (let ic = 0; ic < inPerGroup; ic++) {
-            const uu = u[oc * inPerGroup + ic], vv = v[grp * inPerGroup + ic];
-            for (let xi = 0; xi < positions; xi++) mm[xi] += uu[xi] * vv[xi];
+            const uu = u[oc * inPerGroup + ic], vv = v[grp * inPerGroup + ic], ss = step[grp * inPerGroup + ic];
+            for (let xi = 0; xi < positions; xi++) {
+              mm[xi] += uu[xi] * vv[xi];
+              moved[xi] += Math.abs(uu[xi]) * ss[xi];
+            }
           }
           for (let a = 0; a < 4; a++) {
             for (let c = 0; c < 4; c++) {
               const oy = ty * 4 + a, ox = tx * 4 + c;
               if (oy >= outH || ox >= outW) continue;
-              let s = 0;
+              let s = 0, bound = 0;
               for (let i = 0; i < alpha; i++) {
-                for (let j = 0; j < alpha; j++) s += at[a][i] * mm[i * alpha + j] * at[c][j];
+                for (let j = 0; j < alpha; j++) {
+                  s += at[a][i] * mm[i * alpha + j] * at[c][j];
+                  bound += Math.abs(at[a][i] * at[c][j]) * moved[i * alpha + j];
+                }
               }
               s += bias ? bias[oc] : 0;
-              out[((n * outC + oc) * outH + oy) * outW + ox] = relu && s < 0 ? 0 : s;
+              const index = ((n * outC + oc) * outH + oy) * outW + ox;
+              out[index] = relu && s < 0 ? 0 : s;
+              if (flips) flips[index] = round ? bound : 0;
             }
           }
         }
@@ -421,6 +450,56 @@ export function conv2dBf16Winograd(dims: Dims, input: Float32Array, weight: Floa
     }
   }
   return out;
+}
+
+/**
+ * The space-to-depth rewrite of a strided conv (native/kernels/cpu/space-to-depth.h): the input's stride phases
+ * phase (c, ry, rx)[y][x] = input_padded[c][strideH * y + ry][strideW * x + rx] as channels, the kernel
+ * w'[oc][(c, ry, rx)][ky][kx] = w[oc][c][strideH * ky + ry][strideW * kx + rx] (0 past the kernel), stride 1, no
+ * padding: the same output as the strided conv
+ */
+export function s2dRewrite(dims: Dims, input: Float32Array, weight: Float32Array): { dims: Int32Array; input: Float32Array; weight: Float32Array } {
+  const [batch, inC, inH, inW, outC, kH, kW, sH, sW, padTop, padLeft, , , groups, outH, outW] = Array.from(dims);
+  const qkH = Math.ceil(kH / sH), qkW = Math.ceil(kW / sW);
+  const ph = outH + Math.floor((kH - 1) / sH), pw = outW + Math.floor((kW - 1) / sW);
+  const qC = inC * sH * sW;
+  const phases = new Float32Array(batch * qC * ph * pw);
+  for (let n = 0; n < batch; n++) {
+    for (let c = 0; c < inC; c++) {
+      for (let ry = 0; ry < sH; ry++) {
+        for (let rx = 0; rx < sW; rx++) {
+          const channel = (c * sH + ry) * sW + rx;
+          for (let y = 0; y < ph; y++) {
+            for (let x = 0; x < pw; x++) {
+              const iy = sH * y + ry - padTop, ix = sW * x + rx - padLeft;
+              if (iy >= 0 && iy < inH && ix >= 0 && ix < inW) {
+                phases[((n * qC + channel) * ph + y) * pw + x] = input[((n * inC + c) * inH + iy) * inW + ix];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  const inPerGroup = inC / groups, qIn = inPerGroup * sH * sW;
+  const w = new Float32Array(outC * qIn * qkH * qkW);
+  for (let oc = 0; oc < outC; oc++) {
+    for (let c = 0; c < inPerGroup; c++) {
+      for (let ry = 0; ry < sH; ry++) {
+        for (let rx = 0; rx < sW; rx++) {
+          for (let ky = 0; ky < qkH; ky++) {
+            for (let kx = 0; kx < qkW; kx++) {
+              const ki = sH * ky + ry, kj = sW * kx + rx;
+              if (ki < kH && kj < kW) {
+                w[((oc * qIn + (c * sH + ry) * sW + rx) * qkH + ky) * qkW + kx] = weight[((oc * inPerGroup + c) * kH + ki) * kW + kj];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return { dims: Int32Array.of(batch, qC, ph, pw, outC, qkH, qkW, 1, 1, 0, 0, 0, 0, groups, outH, outW), input: phases, weight: w };
 }
 
 /**

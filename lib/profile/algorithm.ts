@@ -11,8 +11,8 @@
 // space-to-depth.cc) runs it over the phases; both only where winograd_pays (>= 16 channels per group each
 // way), unless ALEXNET_CLI_WINOGRAD=0 (never) or =1 (wherever it applies). Everything else runs the GEMM,
 // which does the direct count (the space-to-depth GEMM gathers from the phases but multiplies the same taps).
-// bf16 weights (conv2d_bf16_packed_forward_cpu) run the same Winograd variants on 3x3 and 5x5 stride-1 convs,
-// their GEMMs in bf16, and no space-to-depth rewrite; int8 weights always run the direct count.
+// bf16 weights (conv2d_bf16_packed_forward_cpu) run the same Winograd variants, their GEMMs in bf16, the
+// space-to-depth rewrite only from batch 8 (S2D_BF16_MIN_BATCH); int8 weights always run the direct count.
 //
 // Counted: the alpha^2 x groups GEMMs of the Winograd domain. Not counted: the tile transforms (B^T d B and
 // A^T M A, a few % of the GEMMs' work: most for conv1, whose 48 input channels amortise them least) and
@@ -35,11 +35,16 @@ export interface AlgorithmOptions {
   winogradEnv?: string;
   /**
    * the layer's weights' precision (default fp32). int8: its conv runs the panels GEMM on its patches
-   * (lowp-conv.cc), never Winograd, so the direct count. bf16: Winograd for 3x3 and 5x5 stride-1 convs as fp32
-   * (the bf16 GEMMs of winograd.cc), no space-to-depth rewrite (strided convs run the panels GEMM)
+   * (lowp-conv.cc), never Winograd, so the direct count. bf16: Winograd where fp32 runs it (the bf16 GEMMs of
+   * winograd.cc)
    */
   precision?: 'fp32' | 'bf16' | 'int8';
+  /** images per pass (bf16 runs the space-to-depth rewrite from S2D_BF16_MIN_BATCH); default 1 */
+  batch?: number;
 }
+
+/** conv2d.cc: bf16's space-to-depth Winograd from this batch (unless ALEXNET_CLI_WINOGRAD=1) */
+const S2D_BF16_MIN_BATCH = 8;
 
 /** Winograd F(4, r): output tile 4x4, input tile alpha = 4 + r - 1 */
 const WINOGRAD_TILE = 4;
@@ -57,7 +62,6 @@ export function layerAlgorithm(layer: LayerShape, options: AlgorithmOptions): La
   const [outChannels, outHeight, outWidth] = layer.outShape;
   const [sh, sw] = spec.stride;
   const strided = sh > 1 || sw > 1;
-  if (strided && options.precision === 'bf16') return direct;
   // the space-to-depth rewrite: s*s phases of every channel, kernel ceil(k / s), stride 1
   const kh = Math.ceil(spec.kernel[0] / sh);
   const kw = Math.ceil(spec.kernel[1] / sw);
@@ -67,6 +71,7 @@ export function layerAlgorithm(layer: LayerShape, options: AlgorithmOptions): La
   const outPerGroup = outChannels / spec.groups;
   const pays = inPerGroup >= 16 && outPerGroup >= 16;
   if (!pays && options.winogradEnv !== '1') return direct;
+  if (strided && options.precision === 'bf16' && (options.batch ?? 1) < S2D_BF16_MIN_BATCH && options.winogradEnv !== '1') return direct;
   const alpha = WINOGRAD_TILE + kh - 1;
   const tiles = Math.ceil(outHeight / WINOGRAD_TILE) * Math.ceil(outWidth / WINOGRAD_TILE);
   return {

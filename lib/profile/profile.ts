@@ -285,7 +285,7 @@ export async function profileModel(model: ProfiledModel, options: ProfileOptions
 
   const algorithms = shapes.map((s) => layerAlgorithm(s, {
     device: model.device, winograd: options.winograd ?? true, winogradEnv: process.env.ALEXNET_CLI_WINOGRAD,
-    precision: (model.layerPrecision?.(s.spec.name)?.precision ?? 'fp32') as 'fp32' | 'bf16' | 'int8',
+    precision: (model.layerPrecision?.(s.spec.name)?.precision ?? 'fp32') as 'fp32' | 'bf16' | 'int8', batch,
   }));
   const lowpKernels = model.device === 'cpu' ? (await import('../native.js')).native().cpuFeatures().lowpKernels : undefined;
   // the int8 chain (lib/model/plan.ts): convs that write u8 for the next int8 layer, max pools on u8

@@ -245,8 +245,11 @@ int conv2d_packed_forward_cpu(const conv2d_params& p, const float* in, const flo
 // the direct panels (64-byte aligned), then the Winograd-domain bf16 weights where Winograd applies
 static size_t bf16_direct_bytes(const conv2d_params& p) { return (conv_lowp_packed_bytes(lowp_type::bf16, p) + 63) / 64 * 64; }
 
+// bf16 Winograd-domain bytes: of a 3x3 / 5x5 stride-1 conv, or of a strided conv's rewrite (at most one applies)
+static size_t bf16_winograd_bytes(const conv2d_params& p) { return winograd_bf16_bytes(p) + s2d_winograd_bf16_bytes(p); }
+
 size_t conv_bf16_packed_bytes(const conv2d_params& p, bool winograd) {
-  const size_t extra = winograd ? winograd_bf16_bytes(p) : 0;
+  const size_t extra = winograd ? bf16_winograd_bytes(p) : 0;
   return extra ? bf16_direct_bytes(p) + extra : conv_lowp_packed_bytes(lowp_type::bf16, p);
 }
 
@@ -254,6 +257,8 @@ void conv_bf16_pack_cpu(const conv2d_params& p, const float* weight, void* packe
   conv_lowp_pack_cpu(lowp_type::bf16, p, weight, packed, pool);
   if (winograd && winograd_bf16_bytes(p) > 0)
     winograd_bf16_pack(p, weight, static_cast<uint8_t*>(packed) + bf16_direct_bytes(p), pool);
+  if (winograd && s2d_winograd_bf16_bytes(p) > 0)
+    s2d_winograd_bf16_pack(p, weight, static_cast<uint8_t*>(packed) + bf16_direct_bytes(p), pool);
 }
 
 int conv2d_bf16_packed_forward_cpu(const conv2d_params& p, const float* in, const void* packed, bool winograd,
@@ -263,6 +268,15 @@ int conv2d_bf16_packed_forward_cpu(const conv2d_params& p, const float* in, cons
     const winograd_mode mode = winograd_mode_from_env();
     if (mode == winograd_mode::on || (mode == winograd_mode::when_faster && winograd_pays(p)))
       return winograd_bf16_forward(p, in, static_cast<const uint8_t*>(packed) + bf16_direct_bytes(p), bias, out, pool);
+  }
+  if (winograd && s2d_winograd_bf16_bytes(p) > 0) {
+    // the rewrite in bf16 (conv1) pays from batch 8: at batch 1 and 2 it took 1.05-1.4x the direct bf16 conv's
+    // time, at 8 0.68-1.0x, at 32 0.70-0.86x (docs/performance.md, bf16 Winograd)
+    constexpr int S2D_BF16_MIN_BATCH = 8;
+    const winograd_mode mode = winograd_mode_from_env();
+    if (mode == winograd_mode::on ||
+        (mode == winograd_mode::when_faster && s2d_winograd_pays(p) && p.batch >= S2D_BF16_MIN_BATCH))
+      return s2d_winograd_bf16_forward(p, in, static_cast<const uint8_t*>(packed) + bf16_direct_bytes(p), bias, out, pool);
   }
   return conv2d_lowp_forward_cpu(p, in, lowp_type::bf16, packed, int8_act_quant{0, 0}, bias, out, nullptr, pool);
 }

@@ -163,13 +163,12 @@ size_t s2d_winograd_weight_length(const conv2d_params& p) {
   return winograd_weight_length(s2d_rewrite(p));
 }
 
-void s2d_winograd_pack_weights(const conv2d_params& p, const float* weight, float* packed, thread_pool& pool) {
+// w' of the rewrite (s2d_winograd_pack_weights), out_channels x in_per_group * stride_h * stride_w * kq_h * kq_w
+static void rewrite_weights(const conv2d_params& p, const float* weight, float* w) {
   const conv2d_params q = s2d_rewrite(p);
   const int in_per_group = p.in_channels / p.groups, sh = p.stride_h, sw = p.stride_w;
   const int64_t k = static_cast<int64_t>(in_per_group) * p.kernel_h * p.kernel_w;
   const int64_t k_rewritten = static_cast<int64_t>(in_per_group) * sh * sw * q.kernel_h * q.kernel_w;
-  aligned_buffer rewritten(static_cast<size_t>(p.out_channels * k_rewritten));
-  float* w = rewritten.data();
   for (int64_t oc = 0; oc < p.out_channels; ++oc)
     for (int c = 0; c < in_per_group; ++c)
       for (int ry = 0; ry < sh; ++ry)
@@ -181,7 +180,28 @@ void s2d_winograd_pack_weights(const conv2d_params& p, const float* weight, floa
               w[oc * k_rewritten + (phase * q.kernel_h + ky) * q.kernel_w + kx] =
                   ki < p.kernel_h && kj < p.kernel_w ? weight[oc * k + (c * p.kernel_h + ki) * p.kernel_w + kj] : 0.0f;
             }
-  winograd_pack_weights(q, w, packed, pool);
+}
+
+static size_t rewritten_length(const conv2d_params& p) {
+  const conv2d_params q = s2d_rewrite(p);
+  return static_cast<size_t>(p.out_channels) * (p.in_channels / p.groups) * p.stride_h * p.stride_w * q.kernel_h * q.kernel_w;
+}
+
+void s2d_winograd_pack_weights(const conv2d_params& p, const float* weight, float* packed, thread_pool& pool) {
+  aligned_buffer rewritten(rewritten_length(p));
+  rewrite_weights(p, weight, rewritten.data());
+  winograd_pack_weights(s2d_rewrite(p), rewritten.data(), packed, pool);
+}
+
+size_t s2d_winograd_bf16_bytes(const conv2d_params& p) {
+  if (p.stride_h == 1 && p.stride_w == 1) return 0;
+  return winograd_bf16_bytes(s2d_rewrite(p));
+}
+
+void s2d_winograd_bf16_pack(const conv2d_params& p, const float* weight, void* packed, thread_pool& pool) {
+  aligned_buffer rewritten(rewritten_length(p));
+  rewrite_weights(p, weight, rewritten.data());
+  winograd_bf16_pack(s2d_rewrite(p), rewritten.data(), packed, pool);
 }
 
 // The rule of the stride-1 convs, applied to the rewrite (>= 16 channels per group each way). Measured on
@@ -189,8 +209,9 @@ void s2d_winograd_pack_weights(const conv2d_params& p, const float* weight, floa
 // (docs/performance.md, round 4); fewer phase channels were not measured, and keep the GEMM.
 bool s2d_winograd_pays(const conv2d_params& p) { return winograd_pays(s2d_rewrite(p)); }
 
-int s2d_winograd_forward(const conv2d_params& p, const float* in, const float* packed, const float* bias, float* out,
-                         thread_pool& pool) {
+// the phases of a chunk of images, then `winograd(chunk's rewrite, phases, out, runner)`: fp32 or bf16
+template <class Winograd>
+static int s2d_forward_with(const conv2d_params& p, const float* in, float* out, thread_pool& pool, Winograd winograd) {
   const conv2d_params q = s2d_rewrite(p);
   const int64_t image_length = s2d_phase_image_length(p);
   const int64_t in_image = static_cast<int64_t>(p.in_channels) * p.in_height * p.in_width;
@@ -217,7 +238,7 @@ int s2d_winograd_forward(const conv2d_params& p, const float* in, const float* p
       });
       conv2d_params chunk_q = q;
       chunk_q.batch = static_cast<int>(count);
-      const int status = winograd_forward(chunk_q, phases, packed, bias, out + i0 * out_image, runner);
+      const int status = winograd(chunk_q, phases, out + i0 * out_image, runner);
       if (status != KERNEL_OK) return status;
     }
     return static_cast<int>(KERNEL_OK);
@@ -239,6 +260,20 @@ int s2d_winograd_forward(const conv2d_params& p, const float* in, const float* p
   }
   if (status.load() == KERNEL_OK && own < p.batch) return run_images(own, p.batch, pool);
   return status.load();
+}
+
+int s2d_winograd_forward(const conv2d_params& p, const float* in, const float* packed, const float* bias, float* out,
+                         thread_pool& pool) {
+  return s2d_forward_with(p, in, out, pool, [&](const conv2d_params& q, const float* phases, float* o, thread_pool& runner) {
+    return winograd_forward(q, phases, packed, bias, o, runner);
+  });
+}
+
+int s2d_winograd_bf16_forward(const conv2d_params& p, const float* in, const void* packed, const float* bias, float* out,
+                              thread_pool& pool) {
+  return s2d_forward_with(p, in, out, pool, [&](const conv2d_params& q, const float* phases, float* o, thread_pool& runner) {
+    return winograd_bf16_forward(q, phases, packed, bias, o, runner);
+  });
 }
 
 }  // namespace alexnet

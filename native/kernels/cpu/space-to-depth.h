@@ -56,5 +56,11 @@ bool s2d_winograd_pays(const conv2d_params& p);
 // pool of its own) while the batch splits evenly, the images left over on all threads
 int s2d_winograd_forward(const conv2d_params& p, const float* in, const float* packed, const float* bias, float* out,
                          thread_pool& pool);
+// the same in bf16 (winograd.h winograd_bf16_*): bytes of the rewrite's bf16 Winograd weights (0 where none),
+// their packing from p's weights, and the forward pass (s2d_winograd_pays decides, as for fp32)
+size_t s2d_winograd_bf16_bytes(const conv2d_params& p);
+void s2d_winograd_bf16_pack(const conv2d_params& p, const float* weight, void* packed, thread_pool& pool);
+int s2d_winograd_bf16_forward(const conv2d_params& p, const float* in, const void* packed, const float* bias, float* out,
+                              thread_pool& pool);
 
 }  // namespace alexnet
