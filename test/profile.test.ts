@@ -6,6 +6,8 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildArchitecture, ARCH_NAMES } from '../lib/model/archs.js';
+import { inferShapes } from '../lib/model/shapes.js';
+import { layerAlgorithm } from '../lib/profile/algorithm.js';
 import { loadWeightsAndModel } from '../lib/model/load.js';
 import { native } from '../lib/native.js';
 import {
@@ -150,6 +152,24 @@ test('profileModel: per-layer medians, p90, shares and the trace come from the o
     for (const l of plain.layers.filter((x) => x.type.startsWith('Conv2D'))) assert.deepEqual([l.algorithm, l.algorithmMacs], ['GEMM', l.macs]);
   }
   await assert.rejects(profileModel(model, { iters: 0, peak: FAKE_PEAK }), { code: 'ERR_USAGE', message: 'Expected a positive integer for iters but received 0' });
+});
+
+// the algorithm column mirrors conv2d.cc's choice per precision: bf16 runs Winograd where fp32 does, conv1's
+// space-to-depth rewrite only from batch 8 (S2D_BF16_MIN_BATCH) unless ALEXNET_CLI_WINOGRAD=1; int8 never
+test('the algorithm of bf16 and int8 convs: Winograd as fp32 (bf16 conv1 from batch 8), int8 the direct count', () => {
+  const shapes = inferShapes(buildArchitecture('seed'));
+  const conv1 = shapes.find((l) => l.spec.name === 'conv1')!, conv3 = shapes.find((l) => l.spec.name === 'conv3')!;
+  const cpu = { device: 'cpu', winograd: true };
+  const name = (layer: typeof conv1, options: Parameters<typeof layerAlgorithm>[1]) => layerAlgorithm(layer, options).name;
+  assert.equal(name(conv1, { ...cpu, precision: 'fp32', batch: 1 }), 'Winograd F(4,3) s2d');
+  assert.equal(name(conv1, { ...cpu, precision: 'bf16', batch: 1 }), 'GEMM');
+  assert.equal(name(conv1, { ...cpu, precision: 'bf16', batch: 7 }), 'GEMM');
+  assert.equal(name(conv1, { ...cpu, precision: 'bf16', batch: 8 }), 'Winograd F(4,3) s2d');
+  assert.equal(name(conv1, { ...cpu, precision: 'bf16', batch: 1, winogradEnv: '1' }), 'Winograd F(4,3) s2d');
+  assert.equal(name(conv1, { ...cpu, precision: 'bf16', batch: 32, winogradEnv: '0' }), 'GEMM');
+  assert.equal(name(conv3, { ...cpu, precision: 'bf16', batch: 1 }), 'Winograd F(4,3)');
+  assert.equal(name(conv3, { ...cpu, precision: 'bf16', batch: 1, winograd: false }), 'GEMM');
+  for (const layer of [conv1, conv3]) assert.equal(name(layer, { ...cpu, precision: 'int8', batch: 32 }), 'GEMM');
 });
 
 let peak: PeakMeasurement | undefined;
