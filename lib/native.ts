@@ -168,7 +168,9 @@ export interface Binding {
    */
   /**
    * `precision` 'bf16' / 'int8' (default 'fp32') holds the weights only in that precision (as packLinear's, per
-   * group, k in patch order; no Winograd): conv2d() then runs the bf16 / int8 conv (native/kernels/cpu/lowp-conv.cc).
+   * group, k in patch order): conv2d() then runs the bf16 / int8 conv (native/kernels/cpu/lowp-conv.cc). bf16 with
+   * `winograd` also holds the Winograd-domain weights in bf16 after those panels, and conv2d() runs Winograd with
+   * bf16 tile GEMMs where fp32 would (conv1's rewrite only from batch 8; winograd.cc); int8 has no Winograd.
    */
   packConv?(dims: Int32Array, weight: NativeTensor, winograd?: boolean, precision?: Precision): NativeTensor;
   /** the plain OIHW weights back from packConv's result */
