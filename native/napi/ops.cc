@@ -399,7 +399,8 @@ Napi::Value op_pack_conv(const Napi::CallbackInfo& info) {
   }
   storage->packed.conv = conv_pack_key(p);
   storage->packed.precision = precision;
-  storage->packed.winograd = winograd && (precision == lowp_type::fp32 || (precision == lowp_type::bf16 && conv_bf16_packed_bytes(p, true) > conv_lowp_packed_bytes(precision, p)));
+  // int8 holds no Winograd-domain weights; fp32 and bf16 hold them where Winograd applies (the kernels check)
+  storage->packed.winograd = winograd && precision != lowp_type::int8;
   // consume the handle like packLinear: the plain copy is freed once no kernel reads it
   weight.reset();
   NativeTensor::unwrap_or_null(info[1])->take();

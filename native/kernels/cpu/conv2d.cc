@@ -229,16 +229,10 @@ void conv_unpack_cpu(const conv2d_params& p, const float* packed, float* weight,
 int conv2d_packed_forward_cpu(const conv2d_params& p, const float* in, const float* packed, bool winograd,
                               const float* bias, float* out, thread_pool& pool) {
   if (p.groups <= 0 || p.in_channels % p.groups != 0 || p.out_channels % p.groups != 0) return KERNEL_BAD_SHAPE;
-  if (winograd && winograd_weight_length(p) > 0) {
-    const winograd_mode mode = winograd_mode_from_env();
-    if (mode == winograd_mode::on || (mode == winograd_mode::when_faster && winograd_pays(p)))
-      return winograd_forward(p, in, packed + panels_length(p), bias, out, pool);
-  }
-  if (winograd && s2d_winograd_weight_length(p) > 0) {
-    const winograd_mode mode = winograd_mode_from_env();
-    if (mode == winograd_mode::on || (mode == winograd_mode::when_faster && s2d_winograd_pays(p)))
-      return s2d_winograd_forward(p, in, packed + panels_length(p), bias, out, pool);
-  }
+  if (winograd && winograd_weight_length(p) > 0 && winograd_wanted(winograd_pays(p)))
+    return winograd_forward(p, in, packed + panels_length(p), bias, out, pool);
+  if (winograd && s2d_winograd_weight_length(p) > 0 && winograd_wanted(s2d_winograd_pays(p)))
+    return s2d_winograd_forward(p, in, packed + panels_length(p), bias, out, pool);
   return conv_gemm_forward(p, in, packed, bias, out, pool);
 }
 
@@ -264,20 +258,14 @@ void conv_bf16_pack_cpu(const conv2d_params& p, const float* weight, void* packe
 int conv2d_bf16_packed_forward_cpu(const conv2d_params& p, const float* in, const void* packed, bool winograd,
                                    const float* bias, float* out, thread_pool& pool) {
   if (p.groups <= 0 || p.in_channels % p.groups != 0 || p.out_channels % p.groups != 0) return KERNEL_BAD_SHAPE;
-  if (winograd && winograd_bf16_bytes(p) > 0) {
-    const winograd_mode mode = winograd_mode_from_env();
-    if (mode == winograd_mode::on || (mode == winograd_mode::when_faster && winograd_pays(p)))
-      return winograd_bf16_forward(p, in, static_cast<const uint8_t*>(packed) + bf16_direct_bytes(p), bias, out, pool);
-  }
-  if (winograd && s2d_winograd_bf16_bytes(p) > 0) {
-    // the rewrite in bf16 (conv1) pays from batch 8: at batch 1 and 2 it took 1.05-1.4x the direct bf16 conv's
-    // time, at 8 0.68-1.0x, at 32 0.70-0.86x (docs/performance.md, bf16 Winograd)
-    constexpr int S2D_BF16_MIN_BATCH = 8;
-    const winograd_mode mode = winograd_mode_from_env();
-    if (mode == winograd_mode::on ||
-        (mode == winograd_mode::when_faster && s2d_winograd_pays(p) && p.batch >= S2D_BF16_MIN_BATCH))
-      return s2d_winograd_bf16_forward(p, in, static_cast<const uint8_t*>(packed) + bf16_direct_bytes(p), bias, out, pool);
-  }
+  const void* transformed = static_cast<const uint8_t*>(packed) + bf16_direct_bytes(p);
+  if (winograd && winograd_bf16_bytes(p) > 0 && winograd_wanted(winograd_pays(p)))
+    return winograd_bf16_forward(p, in, transformed, bias, out, pool);
+  // the rewrite in bf16 (conv1) pays from batch 8: at batch 1 and 2 it took 1.05-1.4x the direct bf16 conv's
+  // time, at 8 0.68-1.0x, at 32 0.70-0.86x (docs/performance.md, bf16 Winograd)
+  constexpr int S2D_BF16_MIN_BATCH = 8;
+  if (winograd && s2d_winograd_bf16_bytes(p) > 0 && winograd_wanted(s2d_winograd_pays(p) && p.batch >= S2D_BF16_MIN_BATCH))
+    return s2d_winograd_bf16_forward(p, in, transformed, bias, out, pool);
   return conv2d_lowp_forward_cpu(p, in, lowp_type::bf16, packed, int8_act_quant{0, 0}, bias, out, nullptr, pool);
 }
 

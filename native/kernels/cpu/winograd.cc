@@ -111,6 +111,11 @@ winograd_mode winograd_mode_from_env() {
   return winograd_mode::when_faster;
 }
 
+bool winograd_wanted(bool pays) {
+  const winograd_mode mode = winograd_mode_from_env();
+  return mode == winograd_mode::on || (mode == winograd_mode::when_faster && pays);
+}
+
 bool winograd_pays(const conv2d_params& p) {
   // the transforms cost about as much per channel as a 16-channel GEMM: below that the GEMM path wins
   return p.in_channels / p.groups >= 16 && p.out_channels / p.groups >= 16;
@@ -151,18 +156,77 @@ gemm_isa_kernel kernel_for_columns(const gemm_isa_kernel& current, int64_t batch
   return current;
 }
 
+namespace {
+
+// A forward pass's tiling: the variant, its tiles over the output plane, and the images per chunk (about
+// WINOGRAD_TILES tiles, so V and M stay near the caches)
+struct winograd_tiling {
+  int variant, positions, tiles_h, tiles_w;
+  int64_t tiles_per_image, chunk;
+};
+
+winograd_tiling tiling_of(const conv2d_params& p, int variant) {
+  winograd_tiling t;
+  const int tile = WINOGRAD_SHAPES[variant].tile, alpha = WINOGRAD_SHAPES[variant].alpha;
+  t.variant = variant;
+  t.positions = alpha * alpha;
+  t.tiles_h = (p.out_height + tile - 1) / tile;
+  t.tiles_w = (p.out_width + tile - 1) / tile;
+  t.tiles_per_image = static_cast<int64_t>(t.tiles_h) * t.tiles_w;
+  t.chunk = WINOGRAD_TILES / t.tiles_per_image;
+  if (t.chunk < 1) t.chunk = 1;
+  if (t.chunk > p.batch) t.chunk = p.batch;
+  return t;
+}
+
+// the input transform of input channel c for the chunk of images from n0 (`columns` tiles, V written up to `padded`);
+// the caller says where V goes (dst, xi_stride, panel_stride, nr)
+winograd_input_job input_job(const conv2d_params& p, const winograd_tiling& t, const float* in, int64_t n0, int64_t c,
+                             int64_t columns, int64_t padded) {
+  const int64_t plane = static_cast<int64_t>(p.in_height) * p.in_width;
+  winograd_input_job job;
+  job.in = in + (n0 * p.in_channels + c) * plane;
+  job.image_stride = p.in_channels * plane;
+  job.height = p.in_height;
+  job.width = p.in_width;
+  job.pad_top = p.pad_top;
+  job.pad_left = p.pad_left;
+  job.tiles_h = t.tiles_h;
+  job.tiles_w = t.tiles_w;
+  job.columns = columns;
+  job.padded_columns = padded;
+  return job;
+}
+
+// the output transform of output channel oc for the chunk of images from n0: M of position xi at m + xi * xi_stride
+winograd_output_job output_job(const conv2d_params& p, const winograd_tiling& t, const float* m, int64_t xi_stride,
+                               int64_t columns, const float* bias, float* out, int64_t n0, int64_t oc) {
+  const int64_t out_plane = static_cast<int64_t>(p.out_height) * p.out_width;
+  winograd_output_job job;
+  job.m = m;
+  job.xi_stride = xi_stride;
+  job.columns = columns;
+  job.out = out + (n0 * p.out_channels + oc) * out_plane;
+  job.image_stride = p.out_channels * out_plane;
+  job.out_height = p.out_height;
+  job.out_width = p.out_width;
+  job.tiles_h = t.tiles_h;
+  job.tiles_w = t.tiles_w;
+  job.bias = bias ? bias[oc] : 0.0f;
+  job.relu = p.relu;
+  return job;
+}
+
+}  // namespace
+
 int winograd_forward(const conv2d_params& p, const float* in, const float* transformed, const float* bias, float* out,
                      thread_pool& pool) {
   const int variant = variant_of(p);
   if (variant < 0) return KERNEL_BAD_SHAPE;
-  const int tile = WINOGRAD_SHAPES[variant].tile, alpha = WINOGRAD_SHAPES[variant].alpha;
-  const int positions = alpha * alpha;
+  const winograd_tiling tiling = tiling_of(p, variant);
+  const int positions = tiling.positions;
   const int in_per_group = p.in_channels / p.groups, out_per_group = p.out_channels / p.groups;
-  const int tiles_h = (p.out_height + tile - 1) / tile, tiles_w = (p.out_width + tile - 1) / tile;
-  const int64_t tiles_per_image = static_cast<int64_t>(tiles_h) * tiles_w;
-  int64_t chunk = WINOGRAD_TILES / tiles_per_image;
-  if (chunk < 1) chunk = 1;
-  if (chunk > p.batch) chunk = p.batch;
+  const int64_t tiles_per_image = tiling.tiles_per_image, chunk = tiling.chunk;
   const gemm_isa_kernel kern = kernel_for_columns(gemm_kernel_current(), p.batch, chunk, tiles_per_image);
   const winograd_transforms xf = transforms_for(kern);
   const int64_t tiles = chunk * tiles_per_image;  // columns of every GEMM (the last chunk may use fewer)
@@ -172,7 +236,6 @@ int winograd_forward(const conv2d_params& p, const float* in, const float* trans
   // M[oc][xi][t]: an output channel's positions together (the output transform reads them as one block),
   // rows 64-byte aligned, a whole vector readable past the last column
   const int64_t m_ld = round_up(tiles, 16), m_oc = positions * m_ld;
-  const int64_t plane = static_cast<int64_t>(p.in_height) * p.in_width, out_plane = static_cast<int64_t>(p.out_height) * p.out_width;
   const int64_t matrix = rows_per_group(p) * in_per_group;
   thread_local aligned_buffer v_buffer, m_buffer;
   float* const v = v_buffer.reserve(static_cast<size_t>(positions * v_xi));
@@ -188,17 +251,7 @@ int winograd_forward(const conv2d_params& p, const float* in, const float* trans
       split_range(p.in_channels, ith, nth, &begin, &end);
       for (int64_t c = begin; c < end; ++c) {
         const int64_t g = c / in_per_group, ic = c % in_per_group;
-        winograd_input_job job;
-        job.in = in + (n0 * p.in_channels + c) * plane;
-        job.image_stride = p.in_channels * plane;
-        job.height = p.in_height;
-        job.width = p.in_width;
-        job.pad_top = p.pad_top;
-        job.pad_left = p.pad_left;
-        job.tiles_h = tiles_h;
-        job.tiles_w = tiles_w;
-        job.columns = columns;
-        job.padded_columns = padded;
+        winograd_input_job job = input_job(p, tiling, in, n0, c, columns, padded);
         job.dst = v + g * v_group + ic * kern.nr;
         job.xi_stride = v_xi;
         job.panel_stride = static_cast<int64_t>(in_per_group) * kern.nr;
@@ -228,21 +281,8 @@ int winograd_forward(const conv2d_params& p, const float* in, const float* trans
     pool.run([&](int ith, int nth) {
       int64_t begin, end;
       split_range(p.out_channels, ith, nth, &begin, &end);
-      for (int64_t oc = begin; oc < end; ++oc) {
-        winograd_output_job job;
-        job.m = m + oc * m_oc;
-        job.xi_stride = m_ld;
-        job.columns = columns;
-        job.out = out + (n0 * p.out_channels + oc) * out_plane;
-        job.image_stride = p.out_channels * out_plane;
-        job.out_height = p.out_height;
-        job.out_width = p.out_width;
-        job.tiles_h = tiles_h;
-        job.tiles_w = tiles_w;
-        job.bias = bias ? bias[oc] : 0.0f;
-        job.relu = p.relu;
-        xf.output[variant](job);
-      }
+      for (int64_t oc = begin; oc < end; ++oc)
+        xf.output[variant](output_job(p, tiling, m + oc * m_oc, m_ld, columns, bias, out, n0, oc));
     });
   }
   return KERNEL_OK;
@@ -311,7 +351,7 @@ void v_to_rows(const float* vg, int64_t v_cols, int channels, int steps, int64_t
   int s = 0;
 #ifdef __SSE2__
   const int64_t whole_t = columns / 4 * 4;
-  for (; s + 4 <= steps && 2 * s + 8 <= channels; s += 4) {
+  for (; 2 * s + 8 <= channels; s += 4) {  // 4 whole steps: 8 channels
     for (int64_t t = 0; t < whole_t; t += 4) {
       __m128 w[4];
       for (int q = 0; q < 4; ++q) {
@@ -369,14 +409,10 @@ int winograd_bf16_forward(const conv2d_params& p, const float* in, const void* p
                           thread_pool& pool) {
   const int variant = variant_of(p);
   if (variant < 0) return KERNEL_BAD_SHAPE;
-  const int tile = WINOGRAD_SHAPES[variant].tile, alpha = WINOGRAD_SHAPES[variant].alpha;
-  const int positions = alpha * alpha;
+  const winograd_tiling tiling = tiling_of(p, variant);
+  const int positions = tiling.positions;
   const int in_per_group = p.in_channels / p.groups, out_per_group = p.out_channels / p.groups;
-  const int tiles_h = (p.out_height + tile - 1) / tile, tiles_w = (p.out_width + tile - 1) / tile;
-  const int64_t tiles_per_image = static_cast<int64_t>(tiles_h) * tiles_w;
-  int64_t chunk = WINOGRAD_TILES / tiles_per_image;
-  if (chunk < 1) chunk = 1;
-  if (chunk > p.batch) chunk = p.batch;
+  const int64_t tiles_per_image = tiling.tiles_per_image, chunk = tiling.chunk;
   const winograd_transforms xf = transforms_for(gemm_kernel_current());
   const int64_t tiles = chunk * tiles_per_image;
   // V[xi][c][t]: plain rows of v_cols columns (the input transform's "panels" are whole rows)
@@ -384,7 +420,6 @@ int winograd_bf16_forward(const conv2d_params& p, const float* in, const void* p
   // M[xi][oc][t]: position-major, so that each GEMM writes one block (a tile row's channels fill whole lines
   // while they are in cache; channel-major M took conv2 at batch 32 to 1/3 of the bf16 peak)
   const int64_t m_ld = round_up(tiles, 16), m_xi = p.out_channels * m_ld;
-  const int64_t plane = static_cast<int64_t>(p.in_height) * p.in_width, out_plane = static_cast<int64_t>(p.out_height) * p.out_width;
   const int steps = lowp_k_steps(lowp_type::bf16, in_per_group);
   const size_t item = bf16_item_bytes(p);
   const lowp_panels_fn gemm = lowp_kernel_current().bf16;
@@ -401,17 +436,7 @@ int winograd_bf16_forward(const conv2d_params& p, const float* in, const void* p
       int64_t begin, end;
       split_range(p.in_channels, ith, nth, &begin, &end);
       for (int64_t c = begin; c < end; ++c) {
-        winograd_input_job job;
-        job.in = in + (n0 * p.in_channels + c) * plane;
-        job.image_stride = p.in_channels * plane;
-        job.height = p.in_height;
-        job.width = p.in_width;
-        job.pad_top = p.pad_top;
-        job.pad_left = p.pad_left;
-        job.tiles_h = tiles_h;
-        job.tiles_w = tiles_w;
-        job.columns = columns;
-        job.padded_columns = padded;
+        winograd_input_job job = input_job(p, tiling, in, n0, c, columns, padded);
         job.dst = v + c * v_cols;
         job.xi_stride = v_xi;
         job.panel_stride = 0;  // one "panel" of all the columns
@@ -439,21 +464,8 @@ int winograd_bf16_forward(const conv2d_params& p, const float* in, const void* p
     pool.run([&](int ith, int nth) {
       int64_t begin, end;
       split_range(p.out_channels, ith, nth, &begin, &end);
-      for (int64_t oc = begin; oc < end; ++oc) {
-        winograd_output_job job;
-        job.m = m + oc * m_ld;
-        job.xi_stride = m_xi;
-        job.columns = columns;
-        job.out = out + (n0 * p.out_channels + oc) * out_plane;
-        job.image_stride = p.out_channels * out_plane;
-        job.out_height = p.out_height;
-        job.out_width = p.out_width;
-        job.tiles_h = tiles_h;
-        job.tiles_w = tiles_w;
-        job.bias = bias ? bias[oc] : 0.0f;
-        job.relu = p.relu;
-        xf.output[variant](job);
-      }
+      for (int64_t oc = begin; oc < end; ++oc)
+        xf.output[variant](output_job(p, tiling, m + oc * m_ld, m_xi, columns, bias, out, n0, oc));
     });
   }
   return KERNEL_OK;

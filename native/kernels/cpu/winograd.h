@@ -17,6 +17,9 @@ void winograd_pack_weights(const conv2d_params& p, const float* weight, float* t
 // (3x3 or 5x5, stride 1), anything else or unset: where winograd_pays()
 enum class winograd_mode { off, on, when_faster };
 winograd_mode winograd_mode_from_env();
+// whether to run Winograd where it applies: ALEXNET_CLI_WINOGRAD=1, or unset / other and `pays` (winograd_pays,
+// s2d_winograd_pays, or a batch rule on top of them)
+bool winograd_wanted(bool pays);
 // whether this shape is faster as Winograd than as the im2col GEMM (measured; see winograd.cc)
 bool winograd_pays(const conv2d_params& p);
 int winograd_forward(const conv2d_params& p, const float* in, const float* transformed, const float* bias, float* out,
