@@ -56,6 +56,10 @@ const SHAPES: Array<[string, Int32Array]> = [
   // pads only above and below: each image's rows still follow one another in the padded copy (converted whole runs at a time)
   ['3x3, 16 channels, 9x17, pads only top and bottom, batch 2', convDims(2, 16, 9, 17, 12, 3, 3, 1, 1, [1, 0, 2, 0], 1)],
   ['5x5 stride 2, RGB 12x37, pads only top and bottom', convDims(1, 3, 12, 37, 8, 5, 5, 2, 2, [2, 0, 1, 0], 1)],
+  // few pixels and more than 4 panels: the threads' tasks cut the panels too, at whole 4-panel groups
+  // (lowp-conv.cc), the last chunk short
+  ['3x3 pad 1, 150 channels (10 panels) from 8, 9x7', convDims(1, 8, 9, 7, 150, 3, 3, 1, 1, [1, 1, 1, 1], 1)],
+  ['3x3 groups 2 of 72 channels (5 panels each), 6x5, batch 2', convDims(2, 10, 6, 5, 144, 3, 3, 1, 1, [1, 1, 1, 1], 2)],
 ];
 
 // bf16 Winograd (stride 1, 3x3 and 5x5; ALEXNET_CLI_WINOGRAD=1 forces it below 16 channels): tiles that
@@ -269,6 +273,8 @@ describe('reduced precision on 1, 3 and 5 threads', () => {
   const saved = b.getThreads();
   after(() => { b.setThreads(saved); b.setIsa('auto'); });
   const convShape = convDims(3, 16, 17, 15, 40, 5, 5, 1, 1, [2, 2, 2, 2], 1);  // 765 pixels: 13+ blocks
+  // 120 pixels and 13 panels: on 3 and 5 threads the tasks are (block, chunk of 4-panel groups)
+  const chunkedShape = convDims(1, 24, 12, 10, 200, 3, 3, 1, 1, [1, 1, 1, 1], 1);
   const linearDims = Int32Array.of(7, 1000, 4100);  // 257 panels: 65 tasks
 
   test('int8 conv and linear: the naive twin\'s bits; bf16: the bits of one thread', async () => {
@@ -292,6 +298,12 @@ describe('reduced precision on 1, 3 and 5 threads', () => {
     const linearInt8 = await pack('int8');
     const linearBf16 = await pack('bf16');
     const expectedConv = ref.conv2dInt8(convShape, convInput, convWeight, convBias, true);
+    const chunkedWeight = randomArray(weightCount(chunkedShape), 27, 0.2);
+    const chunkedInput = randomArray(inCount(chunkedShape), 28);
+    const chunkedBias = randomArray(chunkedShape[4], 29);
+    const chunkedInt8 = await packConv(chunkedShape, chunkedWeight, 'int8');
+    const chunkedBf16 = await packConv(chunkedShape, chunkedWeight, 'bf16');
+    const expectedChunked = ref.conv2dInt8(chunkedShape, chunkedInput, chunkedWeight, chunkedBias, true);
     const expectedLinear = ref.linearInt8(linearDims, linearInput, linearWeight, linearBias, true);
     const sequential: Float32Array[] = [];
     for (const threads of [1, 3, 5]) {
@@ -309,8 +321,14 @@ describe('reduced precision on 1, 3 and 5 threads', () => {
       await b.linear(linearDims, upload(linearInput), linearBf16, upload(linearBias), bf16Linear, true);
       const winogradConv = empty(outCount(convShape));
       await b.conv2d(convShape, upload(convInput), convBf16Winograd, upload(convBias), winogradConv, true);
-      if (threads === 1) sequential.push(bf16Conv.read(), bf16Linear.read(), winogradConv.read());
+      const chunkedOut = empty(outCount(chunkedShape));
+      await b.conv2d(chunkedShape, upload(chunkedInput), chunkedInt8, upload(chunkedBias), chunkedOut, true);
+      assert.deepEqual(chunkedOut.read(), expectedChunked, `int8 conv of 13 panels, ${threads} threads`);
+      const chunkedBf16Out = empty(outCount(chunkedShape));
+      await b.conv2d(chunkedShape, upload(chunkedInput), chunkedBf16, upload(chunkedBias), chunkedBf16Out, true);
+      if (threads === 1) sequential.push(bf16Conv.read(), bf16Linear.read(), winogradConv.read(), chunkedBf16Out.read());
       else {
+        assert.deepEqual(chunkedBf16Out.read(), sequential[3], `bf16 conv of 13 panels, ${threads} threads`);
         assert.deepEqual(bf16Conv.read(), sequential[0], `bf16 conv, ${threads} threads`);
         assert.deepEqual(bf16Linear.read(), sequential[1], `bf16 linear, ${threads} threads`);
         assert.deepEqual(winogradConv.read(), sequential[2], `bf16 Winograd conv, ${threads} threads`);

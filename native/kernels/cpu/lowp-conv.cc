@@ -31,6 +31,9 @@ namespace {
 
 // bytes of A rows per block: with a group of 4 panels (lowp-body.inc) both fit in a 1-2 MB L2
 constexpr size_t CONV_BLOCK_BYTES = 160 * 1024;
+// tasks per thread where the blocks leave fewer, and the smallest block of pixels halved to for that
+constexpr int CONV_TASKS_PER_THREAD = 16;
+constexpr int64_t CONV_MIN_BLOCK_ROWS = 32;
 
 struct conv_geometry {
   int groups, in_per_group, out_per_group;
@@ -615,24 +618,39 @@ int conv_forward(const conv2d_params& p, const float* in, lowp_type type, const 
     step_offsets[s] = static_cast<int32_t>((4 * s) / seg_bytes * pad.row + (4 * s) % seg_bytes);
   const int32_t* offsets = step_offsets.data();
 
-  // blocks of output pixels: within CONV_BLOCK_BYTES of A, and at least 2 per thread over all groups
+  // tasks: (group, block of output pixels, chunk of output panels). Blocks within CONV_BLOCK_BYTES of A; where
+  // that leaves few tasks (batch 1: conv3 is 3 blocks of 68 pixels, which 2 threads split 2:1), blocks halved
+  // down to CONV_MIN_BLOCK_ROWS, then the panels cut into chunks of whole 4-panel groups (lowp-body.inc), so
+  // that handing the tasks out one at a time evens the threads out
   const int64_t pixels = static_cast<int64_t>(p.batch) * p.out_height * p.out_width;
+  const int panels = (g.out_per_group + LOWP_PANEL - 1) / LOWP_PANEL;
+  const int panel_groups = (panels + LOWP_PANEL_GROUP - 1) / LOWP_PANEL_GROUP;
+  const int threads = pool.size();
+  const int64_t wanted = threads > 1 ? int64_t{CONV_TASKS_PER_THREAD} * threads : 1;
   int64_t block = std::max<int64_t>(4, static_cast<int64_t>(CONV_BLOCK_BYTES / g.lda) / 4 * 4);
-  const auto tasks_of = [&](int64_t b) { return g.groups * ((pixels + b - 1) / b); };
-  while (block > 4 && tasks_of(block) < 2 * pool.size()) block = std::max<int64_t>(4, block / 2 / 4 * 4);
+  const auto blocks_of = [&](int64_t b) { return g.groups * ((pixels + b - 1) / b); };
+  while (block / 2 / 4 * 4 >= CONV_MIN_BLOCK_ROWS && blocks_of(block) < wanted) block = block / 2 / 4 * 4;
+  int chunk_groups = panel_groups;  // 4-panel groups per chunk (im2col: one, or each chunk would copy its block again)
+  if (gather && blocks_of(block) < wanted) {
+    const int64_t chunks = std::min<int64_t>(panel_groups, (wanted + blocks_of(block) - 1) / blocks_of(block));
+    chunk_groups = static_cast<int>((panel_groups + chunks - 1) / chunks);
+  }
+  const int chunks = (panel_groups + chunk_groups - 1) / chunk_groups;
+  // tiny convs: at least 2 tasks per thread, blocks down to one tile of rows
+  while (block > 4 && blocks_of(block) * chunks < 2 * threads) block = std::max<int64_t>(4, block / 2 / 4 * 4);
   const int64_t blocks = (pixels + block - 1) / block;
   const lowp_isa_kernel kernel = lowp_kernel_current();
   const bool int8 = type == lowp_type::int8;
   const lowp_panels_fn fn = gather ? (int8 ? kernel.int8_gather : kernel.bf16_gather) : int8 ? kernel.int8 : kernel.bf16;
   const lowp_layout layout = lowp_packed_layout(type, g.out_per_group, g.k);
-  const int panels = (g.out_per_group + LOWP_PANEL - 1) / LOWP_PANEL;
   const size_t group_src_bytes = gather ? static_cast<size_t>(p.batch) * pad.image : in_bytes / g.groups;
   const auto epilogue = int8_conv_epilogue(io.out_u8 != nullptr);
 
   // tasks (group, block of pixels) handed out one at a time: a thread the OS takes away holds back one block
-  pool.run_tasks(tasks_of(block), [&](int64_t task) {
-    const int group = static_cast<int>(task / blocks);
-    const int row0 = static_cast<int>(task % blocks * block);
+  pool.run_tasks(blocks_of(block) * chunks, [&](int64_t task) {
+    const int chunk = static_cast<int>(task % chunks);
+    const int group = static_cast<int>(task / chunks / blocks);
+    const int row0 = static_cast<int>(task / chunks % blocks * block);
     const int rows = static_cast<int>(std::min<int64_t>(block, pixels - row0));
     const uint8_t* group_src = src + group * group_src_bytes;
     lowp_run r;
@@ -678,7 +696,8 @@ int conv_forward(const conv2d_params& p, const float* in, lowp_type type, const 
     } else {
       r.epilogue = conv_bf16_epilogue;
     }
-    fn(r, 0, panels);
+    const int panel0 = chunk * chunk_groups * LOWP_PANEL_GROUP;
+    fn(r, panel0, std::min(panels, panel0 + chunk_groups * LOWP_PANEL_GROUP));
   });
   return KERNEL_OK;
 }

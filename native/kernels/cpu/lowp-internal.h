@@ -21,6 +21,10 @@ namespace alexnet {
 // kernel reduces each tile to sums[rows][cols] (int32 for int8, float for bf16) and hands them to
 // `epilogue`, which is compiled once (lowp.cc) so that every ISA writes the same outputs from the
 // same sums.
+// panels a block of rows passes over at once (lowp-body.inc lowp_panels: 4 x steps x 64 bytes stay in L2); a
+// caller that splits the panels between threads (lowp-conv.cc) cuts at whole groups
+constexpr int LOWP_PANEL_GROUP = 4;
+
 struct lowp_run {
   int rows = 0, out_features = 0;
   int steps = 0;               // k steps: in_features / 4 (int8) or / 2 (bf16), rounded up
