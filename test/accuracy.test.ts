@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { native } from '../lib/native.js';
-import { evaluateSet, renderAccuracy, type SetResult } from '../bench/accuracy/evaluate.js';
+import { evaluateSet, mcnemarExact, pairedComparison, renderAccuracy, renderPaired, type SetResult } from '../bench/accuracy/evaluate.js';
 
 const python = '/usr/bin/python3';
 const script = fileURLToPath(new URL('../../bench/accuracy/make_sets.py', import.meta.url));
@@ -29,6 +29,23 @@ function missing(): string | false {
 }
 
 const skip = missing();
+
+// the paired comparison the accuracy runs print beside the table (ours int8 against PyTorch's, image by image)
+test('the exact McNemar test: binomial tails worked out by hand, and the counts it is given', () => {
+  const near = (got: number, want: number) => assert.ok(Math.abs(got - want) <= 1e-12 * want, `${got} vs ${want}`);
+  assert.equal(mcnemarExact(0, 0), 1);
+  assert.equal(mcnemarExact(3, 3), 1);
+  near(mcnemarExact(0, 5), 0.0625);  // 2 * (1/2)^5
+  near(mcnemarExact(5, 0), 0.0625);
+  near(mcnemarExact(1, 10), 0.01171875);  // 2 * (1 + 11) / 2^11
+  near(mcnemarExact(9, 13), 0.5234670639038086);  // 2 * sum_{i<=9} C(22, i) / 2^22 (Python, exact integers)
+  // 1500 discordant images, where 2^-1500 is 0 in a double: Python's exact value
+  assert.ok(Math.abs(mcnemarExact(700, 800) - 0.010559255466711544) < 1e-9);
+  const labels = [0, 1, 2, 3, 4, 5];
+  const c = pairedComparison(labels, [0, 1, 9, 9, 4, 9], [0, 9, 2, 3, 9, 9]);
+  assert.deepEqual({ oursOnly: c.oursOnly, theirsOnly: c.theirsOnly }, { oursOnly: 2, theirsOnly: 2 });
+  assert.equal(c.p, 1);
+});
 
 describe('accuracy: fp32, bf16 and int8 on networks PyTorch trained and fitted (small sets)', { skip }, () => {
   // made once per version of make_sets.py and the torch_int8.py it imports (training takes minutes on two
@@ -67,7 +84,12 @@ describe('accuracy: fp32, bf16 and int8 on networks PyTorch trained and fitted (
       assert.ok(Math.abs(bf16.accuracy - fp32.accuracy) <= 0.01 + 1e-9, `bf16 accuracy ${bf16.accuracy} vs fp32 ${fp32.accuracy}`);
       assert.ok(Math.abs(int8.accuracy - fp32.accuracy) <= 0.01 + 1e-9, `int8 accuracy ${int8.accuracy} vs fp32 ${fp32.accuracy}`);
       const torchInt8 = r.rows.find((x) => x.precision === 'int8' && x.runtime.startsWith('PyTorch'));
-      if (torchInt8) assert.ok(int8.accuracy >= torchInt8.accuracy, `ours int8 ${int8.accuracy} vs ${torchInt8.runtime} ${torchInt8.accuracy}`);
+      if (torchInt8) {
+        t.diagnostic(renderPaired(r)!);
+        const c = r.int8VsTorch!;
+        assert.equal(c.oursOnly - c.theirsOnly, int8.correct - torchInt8.correct);
+        assert.ok(int8.accuracy >= torchInt8.accuracy, `ours int8 ${int8.accuracy} vs ${torchInt8.runtime} ${torchInt8.accuracy}`);
+      }
       else t.diagnostic(`PyTorch here has no x86 int8 engine (${JSON.stringify(r.meta.torch)}): that comparison is not made`);
     });
   }

@@ -43,6 +43,14 @@ export interface PrecisionRow {
   agreeing: number;
 }
 
+export interface PairedComparison {
+  /** images only ours got right, and only the other got right */
+  oursOnly: number;
+  theirsOnly: number;
+  /** exact two-sided McNemar p-value: how likely a split this uneven is if both are equally accurate */
+  p: number;
+}
+
 export interface SetResult {
   meta: SetMeta;
   images: number;
@@ -50,6 +58,35 @@ export interface SetResult {
   /** our fp32 top-1 equal to PyTorch's fp32 top-1 */
   torchFp32Agreement: number;
   calibrationMethod: string;
+  /** our int8 against PyTorch's int8, image by image (where PyTorch has an int8 engine) */
+  int8VsTorch?: PairedComparison;
+}
+
+/**
+ * The exact McNemar test on paired predictions: of the b + c images where exactly one of two classifiers is
+ * right, b for the first and c for the second, 2 * P(X <= min(b, c)) for X ~ Binomial(b + c, 1/2), at most 1
+ */
+export function mcnemarExact(b: number, c: number): number {
+  const n = b + c;
+  if (n === 0) return 1;
+  // the terms C(n, i) / 2^n in logs: 2^-n alone is 0 in a double past n = 1074
+  let logTerm = -n * Math.LN2;
+  let tail = 0;
+  for (let i = 0; i <= Math.min(b, c); i++) {
+    tail += Math.exp(logTerm);
+    logTerm += Math.log(n - i) - Math.log(i + 1);
+  }
+  return Math.min(1, 2 * tail);
+}
+
+export function pairedComparison(labels: number[], ours: number[], theirs: number[]): PairedComparison {
+  let oursOnly = 0;
+  let theirsOnly = 0;
+  labels.forEach((label, i) => {
+    if (ours[i] === label && theirs[i] !== label) oursOnly++;
+    if (ours[i] !== label && theirs[i] === label) theirsOnly++;
+  });
+  return { oursOnly, theirsOnly, p: mcnemarExact(oursOnly, theirsOnly) };
 }
 
 /**
@@ -161,7 +198,8 @@ export async function evaluateSet(dir: string, options: { batch?: number; method
   if (meta.torch.int8) rows.push(row('int8', `PyTorch (${meta.torch.engine})`, meta.torch.int8));
   let same = 0;
   meta.torch.fp32.forEach((v, i) => { if (v === predictions.fp32[i]) same++; });
-  return { meta, images: meta.evaluation, rows, torchFp32Agreement: same / meta.evaluation, calibrationMethod: method };
+  const int8VsTorch = meta.torch.int8 ? pairedComparison(meta.labels, predictions.int8, meta.torch.int8) : undefined;
+  return { meta, images: meta.evaluation, rows, torchFp32Agreement: same / meta.evaluation, calibrationMethod: method, int8VsTorch };
 }
 
 export function renderAccuracy(results: SetResult[]): string {
@@ -172,4 +210,11 @@ export function renderAccuracy(results: SetResult[]): string {
     }
   }
   return lines.join('\n');
+}
+
+/** one line per set: our int8 against PyTorch's, image by image */
+export function renderPaired(r: SetResult): string | undefined {
+  const c = r.int8VsTorch;
+  if (!c) return undefined;
+  return `${r.meta.set}: our int8 against PyTorch int8 (${r.meta.torch.engine}), image by image: ${c.oursOnly} right only in ours, ${c.theirsOnly} only in PyTorch's (exact McNemar p = ${c.p.toPrecision(2)})`;
 }

@@ -3,7 +3,7 @@
 // Run: npx tsc -p . && /usr/bin/python3 bench/accuracy/make_sets.py /tmp/accuracy && node dist/bench/accuracy/run.js /tmp/accuracy [--method mse] [--json out.json]
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { evaluateSet, renderAccuracy, type SetResult } from './evaluate.js';
+import { evaluateSet, renderAccuracy, renderPaired, type SetResult } from './evaluate.js';
 
 const args = process.argv.slice(2);
 const option = (name: string): string | undefined => {
@@ -24,6 +24,8 @@ for (const set of ['digits', 'photos']) {
 process.stdout.write(`${renderAccuracy(results)}\n`);
 for (const r of results) {
   process.stdout.write(`${r.meta.set}: our fp32 top-1 equals PyTorch fp32's on ${(100 * r.torchFp32Agreement).toFixed(1)}% of ${r.images}; calibration ${r.meta.calibration} images (${r.calibrationMethod}), PyTorch ${r.meta.torch.version} int8 engine ${r.meta.torch.engine}\n`);
+  const paired = renderPaired(r);
+  if (paired) process.stdout.write(`${paired}\n`);
 }
 const json = option('json');
-if (json) writeFileSync(json, `${JSON.stringify(results.map((r) => ({ set: r.meta.set, images: r.images, rows: r.rows, torchFp32Agreement: r.torchFp32Agreement, method: r.calibrationMethod })), null, 2)}\n`);
+if (json) writeFileSync(json, `${JSON.stringify(results.map((r) => ({ set: r.meta.set, images: r.images, rows: r.rows, torchFp32Agreement: r.torchFp32Agreement, method: r.calibrationMethod, int8VsTorch: r.int8VsTorch })), null, 2)}\n`);
