@@ -5,7 +5,7 @@ import type { Model, ForwardOptions } from './model/model.js';
 import type { NativeTensor } from './native.js';
 import { defaultLabels, type ClassLabel } from './labels.js';
 import { availableParallelism } from 'node:os';
-import { inputSize, loadImageInto, loadInputsSettled, type InputItem } from './image/preprocess.js';
+import { checkPreprocess, inputSize, loadImageInto, loadInputsSettled, type InputItem } from './image/preprocess.js';
 import { imageError, inputName, type ImageInput } from './image/input.js';
 import { imageTransforms, type ImageTransforms } from './image/transforms.js';
 import { inferShapes, shapeSize } from './model/shapes.js';
@@ -211,6 +211,8 @@ export class Classifier {
     const batch = options.batch ?? 32;
     if (!Number.isInteger(batch) || batch < 1) throw usageError(`Expected a positive integer for batch but received ${batch}`);
     const p = options.preprocess ?? this.preprocess;
+    // the batch tensor is allocated from the crop: an absurd one is refused before that, not by the first image
+    checkPreprocess(p);
     const [height, width] = inputSize(p);
     const shape: [number, number, number] = [3, height, width];
     const isNpy = (input: ImageInput): input is string => typeof input === 'string' && input.toLowerCase().endsWith('.npy');

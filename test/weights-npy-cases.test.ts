@@ -70,3 +70,30 @@ test('refusals: dtypes, byte order, damaged headers, word for word', () => {
   assert.equal(isNpy(magic.subarray(0, 5)), false);
   assert.equal(isNpy(magic), true);
 });
+
+test('shape dimensions are decimal integers as numpy writes them: no fractions, exponents, hex, signs or empty slots', () => {
+  const magic = Buffer.from('\x93NUMPY', 'latin1');
+  const npy = (shape: string, dataBytes = 0) => {
+    const text = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape}), }`;
+    const length = Buffer.alloc(2);
+    length.writeUInt16LE(text.length);
+    return Buffer.concat([magic, Buffer.from([1, 0]), length, Buffer.from(text, 'latin1'), Buffer.alloc(dataBytes)]);
+  };
+  const image = 3 * 224 * 224 * 4;
+  for (const shape of ['3, 224.5, 224', '2.5, 3, 224, 224', '1e0, 3, 224, 224', '0x40, 3, 224, 224', '-1, 3, 224, 224', '+1, 3, 224, 224',
+    '3,, 224, 224', ',', '1_0, 3', 'True, 3', '3, 9007199254740993, 9007199254740993']) {
+    const path = join(scratch, 'dims.npy');
+    writeFileSync(path, npy(shape, 2 * image));
+    assert.throws(() => readNpy(path), { code: 'ERR_WEIGHTS', message: `${path}: expected a shape of non-negative integers, as numpy writes it, but found (${shape})` }, shape);
+  }
+  // a hostile header is shown by its start only
+  const nested = join(scratch, 'nested.npy');
+  writeFileSync(nested, npy('('.repeat(200)));
+  assert.throws(() => readNpy(nested), { code: 'ERR_WEIGHTS', message: `${nested}: expected a shape of non-negative integers, as numpy writes it, but found (${'('.repeat(80)}...)` });
+  // what numpy writes: "n," for one dimension, "" for none, a trailing comma; Python 2's "L" (numpy's reader drops it too)
+  assert.deepEqual(parseNpy(npy('2,', 8), 'x').shape, [2]);
+  assert.deepEqual(parseNpy(npy('', 4), 'x').shape, []);
+  assert.deepEqual(parseNpy(npy('0, 3', 0), 'x').shape, [0, 3]);
+  assert.deepEqual(parseNpy(npy('2L, 3L', 24), 'x').shape, [2, 3]);
+  assert.deepEqual(parseNpy(npy('1, 3, 224, 224', image), 'x').shape, [1, 3, 224, 224]);
+});

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildArchitecture, PREPROCESS } from '../lib/model/archs.js';
 import { parameterShapes } from '../lib/model/shapes.js';
+import { resolveWeights } from '../lib/weights/resolve.js';
 import { encodeOnnx } from '../lib/weights/onnx-export.js';
 import { onnxRoot, readOnnx } from '../lib/weights/onnx.js';
 import { tensorValues } from '../lib/weights/safetensors.js';
@@ -29,6 +30,8 @@ interface Graph {
   producer?: string;
   noGraph?: boolean;
   opsets?: { domain?: string; version: number }[];
+  /** metadata_props beside author: test */
+  metadata?: Record<string, string>;
 }
 
 let fileCount = 0;
@@ -39,7 +42,7 @@ function write(g: Graph): string {
   const input = (g.inputs ?? ['x']).map((name) => ({ name, type: { tensor_type: { elem_type: 1, shape: { dim: (g.inputDims ?? [1, 3, 16, 16]).map((d) => ({ dim_value: d })) } } } }));
   const model = {
     ir_version: 7, opset_import: g.opsets ?? [{ version: 13 }], producer_name: g.producer ?? 'hand',
-    metadata_props: [{ key: 'author', value: 'test' }],
+    metadata_props: [{ key: 'author', value: 'test' }, ...Object.entries(g.metadata ?? {}).map(([key, value]) => ({ key, value }))],
     ...(g.noGraph ? {} : {
       graph: {
         name: g.name ?? 'g', node: g.nodes, initializer, input,
@@ -433,4 +436,20 @@ test('external data: a file cut between the size check and the read (another wri
     syncBuiltinESMExports();
   }
   assert.equal(cuts, 1);
+});
+
+test('metadata_props preprocess is checked like safetensors metadata: one line naming the file', async () => {
+  const good = JSON.stringify({ ...PREPROCESS.torchvision, resize: [2, 2], crop: null, resizeMode: 'exact' });
+  const graph = (preprocess: string) => write({ nodes: tail('x'), inits: tailInit, inputDims: [1, 1, 2, 2], metadata: { preprocess } });
+  assert.equal(resolveWeights(await readOnnx(graph(good))).preprocess.resizeMode, 'exact');
+  for (const [preprocess, message] of [
+    ['{bad', 'expected JSON in the metadata preprocess but found text that does not parse: "{bad"'],
+    [good.replace('"mean":[0.485,0.456,0.406]', '"mean":"x"'), 'expected metadata preprocess.mean to be 3 finite numbers but found "x"'],
+    [good.replace('"std":[0.229,0.224,0.225]', '"std":[0,0,0]'), 'expected metadata preprocess.std to be 3 finite numbers above 0 but found [0,0,0]'],
+    [good.replace('"resize":[2,2]', '"resize":[100000,100000]'), 'expected metadata preprocess.resize to be a size of at most 67108864 pixels but found [100000,100000]'],
+  ]) {
+    const path = graph(preprocess);
+    const set = await readOnnx(path);
+    assert.throws(() => resolveWeights(set), { code: 'ERR_WEIGHTS', message: `${path}: ${message}` });
+  }
 });

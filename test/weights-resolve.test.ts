@@ -3,13 +3,15 @@
 // (test/fixtures/make_seed_onnx.py) is recognised by what it computes, whatever its graph is called.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { weightsInfo } from '../lib/commands/info.js';
-import { buildArchitecture } from '../lib/model/archs.js';
+import { loadModel } from '../lib/index.js';
+import { ARCH_NAMES, buildArchitecture } from '../lib/model/archs.js';
+import type { Architecture } from '../lib/model/layers.js';
 import { Model } from '../lib/model/model.js';
 import { parameterShapes } from '../lib/model/shapes.js';
 import { convertWeights } from '../lib/weights/convert.js';
@@ -92,4 +94,136 @@ test('metadata naming an architecture this tool does not have is ignored: the te
   // a name it has is taken, with its class count (then the tensors are checked against it: torchvision's widths, 7 classes)
   assert.throws(() => resolveWeights({ ...set, metadata: { arch: 'torchvision', numClasses: '7' } }),
     /expected the tensors of architecture torchvision: conv1\.weight \[64,3,11,11\] but found \[8,3,11,11\];.*fc8\.weight \[7,4096\] but found \[10,16\]/);
+});
+
+// Metadata is whatever the file says (safetensors __metadata__, ONNX metadata_props): a small network of
+// our own stored with its tensors, then its architecture, preprocess and numClasses made hostile one by one.
+const TINY: Architecture = {
+  name: 'tiny', input: [3, 8, 8], output: 'logits', numClasses: 3,
+  preprocess: { resizeMode: 'exact', resize: [8, 8], crop: null, range: 1, mean: [0, 0, 0], std: [1, 1, 1], bgr: false },
+  layers: [
+    { type: 'conv2d', name: 'conv1', outChannels: 2, kernel: [3, 3], stride: [1, 1], pad: [0, 0, 0, 0], groups: 1, bias: true, relu: true },
+    { type: 'maxPool2d', name: 'pool1', kernel: [2, 2], stride: [2, 2], pad: [0, 0, 0, 0], ceil: false },
+    { type: 'flatten', name: 'flatten' },
+    { type: 'linear', name: 'fc8', outFeatures: 3, bias: true, relu: false },
+  ],
+};
+let files = 0;
+/** a safetensors file (u64 header length, JSON header, data) holding `arch`'s tensors (0.01 each) and `metadata` */
+function tinyFile(metadata: Record<string, string>, arch: Architecture = TINY): string {
+  const header: Record<string, unknown> = { __metadata__: metadata };
+  let offset = 0;
+  for (const [name, shape] of parameterShapes(arch)) {
+    const bytes = shape.reduce((a, b) => a * b, 1) * 4;
+    header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  const text = Buffer.from(JSON.stringify(header));
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(text.length));
+  const data = Buffer.from(new Float32Array(offset / 4).fill(0.01).buffer);
+  const path = join(scratch, `tiny${files++}.safetensors`);
+  writeFileSync(path, Buffer.concat([length, text, data]));
+  return path;
+}
+const archText = (change: (a: Record<string, any>) => void): string => {
+  const a = JSON.parse(JSON.stringify(TINY));
+  change(a);
+  return JSON.stringify(a);
+};
+const preText = (change: (p: Record<string, any>) => void): string => {
+  const p = JSON.parse(JSON.stringify(TINY.preprocess));
+  change(p);
+  return JSON.stringify(p);
+};
+const refusedMetadata = async (metadata: Record<string, string>, message: string) => {
+  const path = tinyFile(metadata);
+  const set = await readWeights(path);
+  assert.throws(() => resolveWeights(set), { code: 'ERR_WEIGHTS', message: `${path}: ${message}` }, JSON.stringify(metadata));
+};
+
+test('metadata architecture, preprocess and numClasses: each field\'s type and range, one line naming the file', async () => {
+  const good = { architecture: JSON.stringify(TINY), preprocess: JSON.stringify(TINY.preprocess) };
+  const resolved = resolveWeights(await readWeights(tinyFile(good)));
+  assert.deepEqual([resolved.arch, resolved.preprocess], [TINY, TINY.preprocess]);
+  const sizes = 'an integer from 1 to 16777216';
+  const pair = '2 integers from 1 to 16777216';
+  const types = 'conv2d, maxPool2d, avgPool2d, lrn, adaptiveAvgPool2d, flatten, linear, relu, dropout, softmax';
+  const cases: [Record<string, string>, string][] = [
+    [{ ...good, preprocess: '{bad' }, 'expected JSON in the metadata preprocess but found text that does not parse: "{bad"'],
+    [{ ...good, architecture: '{bad' }, 'expected JSON in the metadata architecture but found text that does not parse: "{bad"'],
+    [{ ...good, architecture: '{"name":"x"}' }, 'expected metadata architecture.input to be 3 integers from 1 to 16777216 (channels, height, width) but found none'],
+    [{ ...good, architecture: 'null' }, 'expected metadata architecture to be an object but found null'],
+    [{ ...good, architecture: archText((a) => { a.layers = 'abc'; }) }, 'expected metadata architecture.layers to be a non-empty array of layers but found "abc"'],
+    [{ ...good, architecture: archText((a) => { a.layers.splice(1, 0, { type: 'bogus', name: 'x' }); }) },
+      `expected metadata architecture.layers[1].type to be one of ${types} but found "bogus"`],
+    [{ ...good, architecture: archText((a) => { a.layers[0].stride = [4.5, 4.5]; }) },
+      `expected metadata architecture.layers[0].stride (conv2d conv1) to be ${pair} but found [4.5,4.5]`],
+    [{ ...good, architecture: archText((a) => { a.layers[1].stride = [0, 0]; }) },
+      `expected metadata architecture.layers[1].stride (maxPool2d pool1) to be ${pair} but found [0,0]`],
+    [{ ...good, architecture: archText((a) => { a.layers[1].pad = [-1, -1, 1, 1]; }) },
+      'expected metadata architecture.layers[1].pad (maxPool2d pool1) to be 4 integers from 0 to 16777216 but found [-1,-1,1,1]'],
+    [{ ...good, architecture: archText((a) => { a.layers[0].outChannels = '2'; }) },
+      `expected metadata architecture.layers[0].outChannels (conv2d conv1) to be ${sizes} but found "2"`],
+    [{ ...good, architecture: archText((a) => { a.layers.splice(1, 0, { type: 'lrn', name: 'norm1', size: -5, alpha: 1e-4, beta: 0.75, k: 1 }); }) },
+      `expected metadata architecture.layers[1].size (lrn norm1) to be ${sizes} but found -5`],
+    [{ ...good, architecture: archText((a) => { a.numClasses = 'abc'; }) }, `expected metadata architecture.numClasses to be ${sizes} but found "abc"`],
+    // the types are right but the layers do not fit the input
+    [{ ...good, architecture: archText((a) => { a.layers[1].kernel = [20, 20]; }) },
+      'expected metadata architecture to have shapes that infer but found: Expected an input of at least 20x20 for layer pool1 but received 6x6'],
+    [{ ...good, architecture: archText((a) => { a.preprocess.std = [1, 0, 1]; }) },
+      'expected metadata architecture.preprocess.std to be 3 finite numbers above 0 but found [1,0,1]'],
+    [{ arch: 'torchvision', numClasses: 'abc' }, 'expected metadata numClasses to be an integer from 1 to 16777216 but found "abc"'],
+    [{ arch: 'torchvision', numClasses: '1e3' }, 'expected metadata numClasses to be an integer from 1 to 16777216 but found "1e3"'],
+    [{ ...good, preprocess: preText((p) => { p.mean = 'abc'; }) }, 'expected metadata preprocess.mean to be 3 finite numbers but found "abc"'],
+    [{ ...good, preprocess: preText((p) => { p.std = [0, 0, 0]; }) }, 'expected metadata preprocess.std to be 3 finite numbers above 0 but found [0,0,0]'],
+    [{ ...good, preprocess: preText((p) => { p.resizeMode = 'bogus'; }) }, 'expected metadata preprocess.resizeMode to be \'shorter\' or \'exact\' but found "bogus"'],
+    [{ ...good, preprocess: preText((p) => { p.resize = [0, 0]; }) }, 'expected metadata preprocess.resize to be 2 integers from 1 to 67108864 but found [0,0]'],
+    [{ ...good, preprocess: preText((p) => { p.range = 2; }) }, 'expected metadata preprocess.range to be 1 or 255 but found 2'],
+    [{ ...good, preprocess: 'null' }, 'expected metadata preprocess to be an object but found null'],
+  ];
+  for (const [metadata, message] of cases) await refusedMetadata(metadata, message);
+  // `info` reads the preprocess even when the architecture does not resolve: the same line, not a TypeError
+  const path = tinyFile({ ...good, preprocess: preText((p) => { p.mean = 'abc'; }) });
+  await assert.rejects(weightsInfo(path), { code: 'ERR_WEIGHTS', message: `${path}: expected metadata preprocess.mean to be 3 finite numbers but found "abc"` });
+});
+
+test('a huge resize or crop in the metadata is refused when it is read, before anything is allocated from it', async () => {
+  const huge = (mode: string) => preText((p) => { p.resizeMode = mode; p.resize = [100000, 100000]; p.crop = [100000, 100000]; });
+  await refusedMetadata({ preprocess: huge('exact'), architecture: JSON.stringify(TINY) }, 'expected metadata preprocess.resize to be a size of at most 67108864 pixels but found [100000,100000]');
+  await refusedMetadata({ preprocess: huge('shorter'), architecture: JSON.stringify(TINY) }, 'expected metadata preprocess.resize to be a size of at most 67108864 pixels but found [100000,100000]');
+  await refusedMetadata({ preprocess: preText((p) => { p.crop = [100000, 100000]; }), architecture: JSON.stringify(TINY) },
+    'expected metadata preprocess.crop to be a size of at most 67108864 pixels but found [100000,100000]');
+  // a caller's preprocessing: refused before the batch tensor is made from its crop
+  const classifier = await loadModel({ weights: tinyFile({ architecture: JSON.stringify(TINY) }) });
+  const preprocess = { ...TINY.preprocess, crop: [100000, 100000] as [number, number] };
+  await assert.rejects(classifier.classify([photo], { preprocess }), {
+    code: 'ERR_PREPROCESS',
+    message: 'Expected preprocess.crop to be a size of at most 67108864 pixels but found [100000,100000] (from the weights\' stored preprocessing or --resize/--crop/--mean/--std)',
+  });
+  assert.equal((await classifier.classify([photo], { top: 1 }))[0].predictions.length, 1);
+});
+
+test('the metadata convert writes for the three architectures passes the checks', async () => {
+  for (const name of ARCH_NAMES) {
+    const arch = buildArchitecture(name, 10);
+    // what convert stores for a network that is not a named one: the architecture in full
+    const renamed = { ...arch, name: `my-${name}` };
+    const set = { format: 'safetensors', path: `${name}.safetensors`, metadata: { arch: renamed.name, architecture: JSON.stringify(renamed), preprocess: JSON.stringify(arch.preprocess), numClasses: '10' },
+      tensors: new Map([...parameterShapes(arch)].map(([k, shape]) => [k, { shape }])) };
+    assert.deepEqual(resolveWeights(set), { arch: renamed, preprocess: arch.preprocess }, name);
+    const named = { ...set, metadata: { arch: name, numClasses: '10', preprocess: JSON.stringify(arch.preprocess) } };
+    assert.deepEqual(resolveWeights(named), { arch, preprocess: arch.preprocess }, name);
+  }
+});
+
+test('classify with hostile metadata: one line naming the weights file, exit 1', () => {
+  const path = tinyFile({ architecture: JSON.stringify(TINY), preprocess: preText((p) => { p.resize = [100000, 100000]; p.crop = [100000, 100000]; }) });
+  const r = spawnSync(process.execPath, [cli, 'classify', '--weights', path, photo], { encoding: 'utf8' });
+  assert.equal(r.status, 1);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, `alexnet-cli: ${path}: expected metadata preprocess.resize to be a size of at most 67108864 pixels but found [100000,100000]\n`);
+  const info = spawnSync(process.execPath, [cli, 'info', tinyFile({ architecture: archText((a) => { a.layers[1].pad = [-3, -3, 3, 3]; }) })], { encoding: 'utf8' });
+  assert.equal(info.status, 0, info.stderr);
+  assert.match(info.stdout, /architecture +unknown \(expected metadata architecture\.layers\[1\]\.pad \(maxPool2d pool1\) to be 4 integers from 0 to 16777216 but found \[-3,-3,3,3\]\)/);
 });

@@ -143,3 +143,89 @@ export function checkWeights(arch: Architecture, set: { path: string; tensors: M
     throw new AlexnetError(`${set.path}: expected the tensors of architecture ${arch.name}: ${problems.join('; ')}`, 'ERR_WEIGHTS');
   }
 }
+
+/** native/napi/op-checks.h MAX_DIM: the largest single dimension the kernels take (2^24) */
+export const MAX_DIM = 16777216;
+/** native/napi/op-checks.h MAX_KERNEL_ELEMENTS: the most elements of one tensor the kernels index */
+const MAX_KERNEL_ELEMENTS = 2147483647;
+
+/** a value as a problem message shows it: JSON, cut short */
+export const describeValue = (value: unknown): string => {
+  const text = JSON.stringify(value);
+  if (text === undefined) return 'none';
+  return text.length > 80 ? `${text.slice(0, 80)}...` : text;
+};
+
+type FieldCheck = [check: (value: unknown) => boolean, expected: string];
+
+const isSize = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= MAX_DIM;
+const isPad = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= MAX_DIM;
+const isFinite = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
+const arrayOf = (length: number, each: (v: unknown) => boolean) => (v: unknown): boolean => Array.isArray(v) && v.length === length && v.every(each);
+
+const SIZE: FieldCheck = [isSize, `an integer from 1 to ${MAX_DIM}`];
+const PAIR: FieldCheck = [arrayOf(2, isSize), `2 integers from 1 to ${MAX_DIM}`];
+const PADS: FieldCheck = [arrayOf(4, isPad), `4 integers from 0 to ${MAX_DIM}`];
+const FLAG: FieldCheck = [(v) => typeof v === 'boolean', 'true or false'];
+const FINITE: FieldCheck = [isFinite, 'a finite number'];
+const POOL: Record<string, FieldCheck> = { kernel: PAIR, stride: PAIR, pad: PADS, ceil: FLAG };
+
+/** The fields of each layer type (layers.ts), beside `type` and `name` */
+const LAYER_FIELDS: Record<LayerSpec['type'], Record<string, FieldCheck>> = {
+  conv2d: {
+    outChannels: SIZE, kernel: PAIR, stride: PAIR, groups: SIZE, bias: FLAG, relu: FLAG,
+    pad: [(v) => v === 'same' || PADS[0](v), `'same' or ${PADS[1]}`],
+  },
+  maxPool2d: POOL,
+  avgPool2d: { ...POOL, countIncludePad: [(v) => v === undefined || typeof v === 'boolean', 'true, false or absent'] },
+  lrn: { size: SIZE, alpha: FINITE, beta: FINITE, k: FINITE },
+  adaptiveAvgPool2d: { output: PAIR },
+  flatten: {},
+  linear: { outFeatures: SIZE, bias: FLAG, relu: FLAG },
+  relu: {},
+  dropout: { rate: [(v) => isFinite(v) && (v as number) >= 0 && (v as number) <= 1, 'a number from 0 to 1'] },
+  softmax: {},
+};
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * What is wrong with an architecture that comes from a file (convert's metadata), as
+ * "<root>.<field> to be <what> but found <value>", or undefined when it is one: every field's type and
+ * range (known layer types, sizes within the kernels' MAX_DIM, non-negative pads) and shapes that infer,
+ * no activation beyond what the kernels index. Its `preprocess` is only required to be an object: what it
+ * holds is the image side's to check (lib/image/preprocess.ts preprocessProblem).
+ */
+export function architectureProblem(value: unknown, root = 'architecture'): string | undefined {
+  const found = (field: string, expected: string, v: unknown) => `${field} to be ${expected} but found ${describeValue(v)}`;
+  if (!isObject(value)) return found(root, 'an object', value);
+  const { name, input, layers, preprocess, output, numClasses } = value;
+  if (typeof name !== 'string' || name === '') return found(`${root}.name`, 'a non-empty string', name);
+  if (!arrayOf(3, isSize)(input)) return found(`${root}.input`, `3 integers from 1 to ${MAX_DIM} (channels, height, width)`, input);
+  if (!Array.isArray(layers) || layers.length === 0) return found(`${root}.layers`, 'a non-empty array of layers', layers);
+  for (const [i, layer] of layers.entries()) {
+    const at = `${root}.layers[${i}]`;
+    if (!isObject(layer)) return found(at, 'an object', layer);
+    if (typeof layer.type !== 'string' || !Object.hasOwn(LAYER_FIELDS, layer.type)) {
+      return found(`${at}.type`, `one of ${Object.keys(LAYER_FIELDS).join(', ')}`, layer.type);
+    }
+    if (typeof layer.name !== 'string' || layer.name === '') return found(`${at}.name`, 'a non-empty string', layer.name);
+    for (const [field, [check, expected]] of Object.entries(LAYER_FIELDS[layer.type as LayerSpec['type']])) {
+      if (!check(layer[field])) return found(`${at}.${field} (${layer.type} ${layer.name})`, expected, layer[field]);
+    }
+  }
+  if (!isObject(preprocess)) return found(`${root}.preprocess`, 'an object', preprocess);
+  if (output !== 'probabilities' && output !== 'logits') return found(`${root}.output`, "'probabilities' or 'logits'", output);
+  if (!isSize(numClasses)) return found(`${root}.numClasses`, SIZE[1], numClasses);
+  let shapes: LayerShape[];
+  try {
+    shapes = inferShapes(value as unknown as Architecture);
+  } catch (e) {
+    if (!(e instanceof ShapeError)) throw e;
+    return `${root} to have shapes that infer but found: ${e.message}`;
+  }
+  const [c, h, w] = input as number[];
+  const tooLarge = [{ spec: { name: 'input' }, outShape: [c, h, w] }, ...shapes].find((s) => product(s.outShape) > MAX_KERNEL_ELEMENTS);
+  if (tooLarge) return found(`${root} layer ${tooLarge.spec.name}'s output`, `at most ${MAX_KERNEL_ELEMENTS} values`, tooLarge.outShape);
+  return undefined;
+}

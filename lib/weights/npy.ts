@@ -24,6 +24,19 @@ export function isNpy(head: Buffer): boolean {
   return head.length >= 6 && head.subarray(0, 6).equals(MAGIC);
 }
 
+/**
+ * The dimensions of a header's shape tuple, "3, 224, 224" or "5," or "": Python int literals as numpy's
+ * repr writes them (an "L" suffix from Python 2, which numpy's reader drops too); a fraction, an exponent,
+ * hex, a sign or an empty slot is no dimension. Undefined when one is not.
+ */
+function parseShape(text: string): number[] | undefined {
+  const parts = text.split(',').map((s) => s.trim());
+  // "5," is a one-tuple and "3, 4," a trailing comma; "" is the empty tuple
+  if (parts[parts.length - 1] === '') parts.pop();
+  const shape = parts.map((s) => (/^(0|[1-9][0-9]*)L?$/.test(s) ? Number(s.replace(/L$/, '')) : NaN));
+  return shape.every((d) => Number.isSafeInteger(d)) ? shape : undefined;
+}
+
 /** Parse one .npy image (file contents or an .npz member); `name` is used in errors */
 export function parseNpy(buf: Buffer, name: string): NpyArray {
   if (!isNpy(buf)) throw weightsError(name, 'expected a .npy file (magic \\x93NUMPY) but the file starts differently');
@@ -42,7 +55,12 @@ export function parseNpy(buf: Buffer, name: string): NpyArray {
   const dtype = DESCR[descr];
   if (!dtype) throw weightsError(name, `expected a float32, float16 or float64 (little-endian) array but found dtype '${descr}'`);
   if (fortran === 'True') throw weightsError(name, 'expected a C-order array but found fortran_order True (save it with np.ascontiguousarray)');
-  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  const shape = parseShape(shapeText);
+  if (!shape) {
+    // a hostile header can be megabytes long: the start of it is enough to see what is wrong
+    const found = shapeText.trim().length > 80 ? `${shapeText.trim().slice(0, 80)}...` : shapeText.trim();
+    throw weightsError(name, `expected a shape of non-negative integers, as numpy writes it, but found (${found})`);
+  }
   const count = shape.reduce((a, b) => a * b, 1);
   const dataStart = headerStart + headerLength;
   const byteLength = count * (dtype === 'float32' ? 4 : dtype === 'float16' ? 2 : 8);

@@ -2,10 +2,12 @@
 // loading (model/load.ts), `info`, convert (weights/convert.ts) and so the pretrained weights in the cache.
 import { buildArchitecture, isArchName, ARCH_NAMES } from '../model/archs.js';
 import type { Architecture, LayerSpec, Pair, Preprocess } from '../model/layers.js';
-import { checkWeights, inferShapes } from '../model/shapes.js';
+import { architectureProblem, checkWeights, describeValue, inferShapes, MAX_DIM } from '../model/shapes.js';
 import { usageError } from '../errors.js';
+import { preprocessProblem } from '../image/preprocess.js';
 import { detectArchitecture, numClassesOf } from './detect.js';
 import type { WeightSet } from './types.js';
+import { weightsError } from './types.js';
 
 export interface ResolvedWeights {
   /** the architecture, its tensors checked against the set */
@@ -14,12 +16,55 @@ export interface ResolvedWeights {
   preprocess: Preprocess;
 }
 
+// The metadata (safetensors __metadata__, ONNX metadata_props) is whatever the file says: each field is
+// checked here, where it is read, before anything is built or allocated from it; a bad one is one line
+// naming the file and the field.
+
+type MetadataSource = Pick<WeightSet, 'path' | 'metadata'>;
+
+/** metadata `key` parsed as JSON */
+function metadataJson(set: MetadataSource, key: string): unknown {
+  const text = set.metadata[key];
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw weightsError(set.path, `expected JSON in the metadata ${key} but found text that does not parse: ${describeValue(text)}`);
+  }
+}
+
+/**
+ * Metadata `key` (convert's `architecture`; quantize's alexnet.architecture) as an architecture: its
+ * fields, its shapes and its preprocess checked, else one line naming the file and the field
+ */
+export function metadataArchitecture(set: MetadataSource, key = 'architecture'): Architecture {
+  const arch = metadataJson(set, key);
+  const problem = architectureProblem(arch, key) ?? preprocessProblem((arch as Architecture).preprocess, `${key}.preprocess`);
+  if (problem) throw weightsError(set.path, `expected metadata ${problem}`);
+  return arch as Architecture;
+}
+
+/** Metadata `key` (convert's `preprocess`; quantize's alexnet.preprocessing) as a preprocessing, checked likewise */
+export function metadataPreprocess(set: MetadataSource, key = 'preprocess'): Preprocess {
+  const preprocess = metadataJson(set, key);
+  const problem = preprocessProblem(preprocess, key);
+  if (problem) throw weightsError(set.path, `expected metadata ${problem}`);
+  return preprocess as Preprocess;
+}
+
 /** The architecture stored with the weights (safetensors metadata written by convert) */
 function archFromMetadata(set: WeightSet): Architecture | undefined {
   const m = set.metadata;
-  if (m.architecture) return JSON.parse(m.architecture) as Architecture;
-  if (m.arch && isArchName(m.arch)) return buildArchitecture(m.arch, m.numClasses ? Number(m.numClasses) : 1000);
+  if (m.architecture !== undefined) return metadataArchitecture(set);
+  if (m.arch && isArchName(m.arch)) return buildArchitecture(m.arch, m.numClasses === undefined ? 1000 : metadataNumClasses(set));
   return undefined;
+}
+
+/** metadata numClasses: the decimal integer convert writes */
+function metadataNumClasses(set: WeightSet): number {
+  const text = set.metadata.numClasses;
+  const count = /^[1-9][0-9]*$/.test(text) ? Number(text) : NaN;
+  if (!(count <= MAX_DIM)) throw weightsError(set.path, `expected metadata numClasses to be an integer from 1 to ${MAX_DIM} but found ${describeValue(text)}`);
+  return count;
 }
 
 /**
@@ -134,7 +179,7 @@ export function resolveWeights(set: WeightSet, options: { arch?: string | Archit
  * fitted to its declared input size: that size, not a preset's, is what the graph takes)
  */
 export function sourcePreprocess(set: WeightSet, fromGraph = !!set.arch): Preprocess | undefined {
-  if (set.metadata.preprocess) return JSON.parse(set.metadata.preprocess) as Preprocess;
+  if (set.metadata.preprocess !== undefined) return metadataPreprocess(set);
   if (set.preprocess && fromGraph && set.arch) return fitToInput(set.preprocess, set.arch.input);
   return set.preprocess;
 }
