@@ -148,7 +148,7 @@ describe('quantize end to end (torchvision, random:1 weights, 4 fixture photogra
     const r = run('quantize', 'random:1', '--arch', 'torchvision', '--calibrate', calib, '--out', out, '--json');
     assert.equal(r.status, 0, r.stderr);
     table = JSON.parse(r.stdout);
-    model = readInt8Model(out);
+    model = await readInt8Model(out);
     const loaded = await loadCalibrationImages(calib, model.preprocess, model.arch);
     batch = loaded.images.length;
     input = new Float32Array(batch * loaded.images[0].length);
@@ -210,10 +210,10 @@ describe('quantize end to end (torchvision, random:1 weights, 4 fixture photogra
     assert.ok(readFileSync(again).equals(readFileSync(out)));
   });
 
-  test('an fp32 file is not an int8 model', () => {
+  test('an fp32 file is not an int8 model', async () => {
     const fp32 = join(scratch, 'fp32.safetensors');
     writeSafetensors(fp32, new Map([['fc8.weight', { shape: [2, 2], data: new Float32Array(4) }]]), { arch: 'seed' });
-    assert.throws(() => readInt8Model(fp32), { message: `${fp32}: expected an int8 model (alexnet.precision "int8", written by quantize) but found "none"` });
+    await assert.rejects(readInt8Model(fp32), { message: `${fp32}: expected an int8 model (alexnet.precision "int8", written by quantize) but found "none"` });
   });
 
   test('onnxruntime runs the QDQ export: each int8 layer within one u8 step of ours on the same input; top-1 identical', async (t) => {
