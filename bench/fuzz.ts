@@ -257,7 +257,7 @@ async function runChild(seed: number, count: number, from: number, only: string 
             if ((e as { code?: string }).code !== 'ERR_WEIGHTS') throw e;
           }
           for (const t of set.tensors.values()) tensorValues(t);
-          if (c.fixture === GENERATED_INT8) readInt8Model(path);
+          if (c.fixture === GENERATED_INT8) await readInt8Model(path);
         } else {
           await decodeImage(path);
           await loadImageTensor(path, PREPROCESS.torchvision);

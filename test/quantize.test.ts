@@ -4,7 +4,7 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,8 @@ import { SimulatedNetwork } from '../lib/quantize/simulate.js';
 import { SegmentRunner, splitSegments } from '../lib/quantize/segments.js';
 import { loadCalibrationImages } from '../lib/quantize/sources.js';
 import { buildArchitecture } from '../lib/model/archs.js';
+import { inferShapes } from '../lib/model/shapes.js';
+import { writeNpy } from '../lib/weights/npy.js';
 import { encodeOnnx } from '../lib/weights/onnx-export.js';
 import { onnxRoot } from '../lib/weights/onnx.js';
 import { withWeightsHandle } from '../lib/weights/read.js';
@@ -137,6 +139,7 @@ describe('quantize end to end (torchvision, random:1 weights, 4 fixture photogra
   let table: {
     arch: string; method: string; runtime: string; images: number; top1Agreement: number; bytes: number; fp32Bytes: number;
     layers: { name: string; inputScale: number; inputZeroPoint: number; clipped: number; weightSqnrDb: number; layerSqnrDb: number; networkSqnrDb: number }[];
+    warnings: string[];
   };
   let model: Int8Model;
   let input: Float32Array;
@@ -148,7 +151,7 @@ describe('quantize end to end (torchvision, random:1 weights, 4 fixture photogra
     const r = run('quantize', 'random:1', '--arch', 'torchvision', '--calibrate', calib, '--out', out, '--json');
     assert.equal(r.status, 0, r.stderr);
     table = JSON.parse(r.stdout);
-    model = readInt8Model(out);
+    model = await readInt8Model(out);
     const loaded = await loadCalibrationImages(calib, model.preprocess, model.arch);
     batch = loaded.images.length;
     input = new Float32Array(batch * loaded.images[0].length);
@@ -172,6 +175,8 @@ describe('quantize end to end (torchvision, random:1 weights, 4 fixture photogra
     assert.ok(table.layers[0].inputZeroPoint > 0);
     for (const l of table.layers.slice(1)) assert.equal(l.inputZeroPoint, 0, l.name);
     assert.equal(table.top1Agreement, 1);
+    // photographs vary at every layer's input: nothing to warn about
+    assert.deepEqual(table.warnings, []);
     // int8 weights: about a quarter of fp32
     assert.ok(table.bytes < 0.26 * table.fp32Bytes && table.bytes > 0.24 * table.fp32Bytes, `${table.bytes} of ${table.fp32Bytes}`);
   });
@@ -210,10 +215,10 @@ describe('quantize end to end (torchvision, random:1 weights, 4 fixture photogra
     assert.ok(readFileSync(again).equals(readFileSync(out)));
   });
 
-  test('an fp32 file is not an int8 model', () => {
+  test('an fp32 file is not an int8 model', async () => {
     const fp32 = join(scratch, 'fp32.safetensors');
     writeSafetensors(fp32, new Map([['fc8.weight', { shape: [2, 2], data: new Float32Array(4) }]]), { arch: 'seed' });
-    assert.throws(() => readInt8Model(fp32), { message: `${fp32}: expected an int8 model (alexnet.precision "int8", written by quantize) but found "none"` });
+    await assert.rejects(readInt8Model(fp32), { message: `${fp32}: expected an int8 model (alexnet.precision "int8", written by quantize) but found "none"` });
   });
 
   test('onnxruntime runs the QDQ export: each int8 layer within one u8 step of ours on the same input; top-1 identical', async (t) => {
@@ -297,5 +302,74 @@ describe('quantize: bad usage', () => {
     const b = run('quantize', 'random:1', '--calibrate', join(images, 'astronaut.png'), '--images', '0', '--out', join(scratch, 'y.safetensors'));
     assert.equal(b.status, 2);
     assert.match(b.stderr, /Expected a positive integer for --images but received 0/);
+  });
+});
+
+describe('quantize: calibration inputs it cannot use (the tiny network of test/reference.ts)', () => {
+  const arch = ref.TINY_INT8_ARCH;
+  const dir = join(scratch, 'tiny');
+  const fp32 = join(dir, 'tiny-fp32.safetensors');
+  /** calibration tensors [n, 3, 20, 18] */
+  const npy = (name: string, n: number, value: (i: number) => number): string => {
+    const path = join(dir, `${name}.npy`);
+    writeNpy(path, [n, ...arch.input], Float32Array.from({ length: n * arch.input.reduce((a, b) => a * b, 1) }, (_, i) => value(i)));
+    return path;
+  };
+  const leftovers = () => readdirSync(dir).filter((f) => /\.(unchecked|tmp)-/.test(f));
+
+  before(() => {
+    mkdirSync(dir, { recursive: true });
+    const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+    let seed = 40;
+    for (const layer of inferShapes(arch)) {
+      for (const [name, shape] of layer.params) tensors.set(name, { shape, data: ref.randomArray(shape.reduce((a, b) => a * b, 1), seed++, 0.3) });
+    }
+    // as convert writes a network that is not one of the named ones
+    writeSafetensors(fp32, tensors, { arch: arch.name, numClasses: String(arch.numClasses), preprocess: JSON.stringify(arch.preprocess), architecture: JSON.stringify(arch) });
+  });
+
+  test('values that overflow fp32 on the way: one line naming the layer and the images; --out kept byte for byte, or not created', () => {
+    const cases: Array<[string, string, (i: number) => number, (path: string) => string]> = [
+      // conv1's input range -3e38 .. 3e38 is wider than fp32: minmax's scale would be Infinity
+      ['signed', 'minmax', (i) => (i % 2 ? 3e38 : -3e38), (path) => `${path}: expected calibration inputs that give conv1 an activation scale finite in fp32 (and > 0, its reciprocal finite) but its input ranges over -3.0000000054977558e+38 .. 3.0000000054977558e+38, scale Infinity`],
+      // mse's range for conv1 is finite, but conv1's outputs overflow: conv2 sees Inf and NaN
+      ['huge', 'mse', () => 3e38, (path) => `${path}: expected finite values at conv2's input but 40 of 128 are NaN or Inf (the fp32 network overflows on these calibration inputs)`],
+    ];
+    for (const [name, method, value, message] of cases) {
+      const calibration = npy(name, 1, value);
+      const existing = join(dir, `${name}-existing.safetensors`);
+      writeFileSync(existing, 'the int8 file of an earlier run');
+      const replaced = run('quantize', fp32, '-q', '--method', method, '--calibrate', calibration, '--out', existing, '--force');
+      assert.equal(replaced.stderr, `alexnet-cli: ${message(calibration)}\n`);
+      assert.equal(replaced.status, 1);
+      assert.equal(readFileSync(existing, 'utf8'), 'the int8 file of an earlier run');
+      const absent = join(dir, `${name}-absent.safetensors`);
+      const created = run('quantize', fp32, '-q', '--method', method, '--calibrate', calibration, '--out', absent);
+      assert.equal(created.status, 1);
+      assert.equal(existsSync(absent), false);
+      assert.deepEqual(leftovers(), []);
+    }
+  });
+
+  test('constant input at a layer: a warning naming it and saying the images do not vary there; the summary says the layer is not calibrated', () => {
+    const zeros = npy('zeros', 2, () => 0);
+    const out = join(dir, 'zeros-int8.safetensors');
+    const warning = `${zeros}: conv1's input is 0 everywhere on every calibration image (the images do not vary there), so its activation range is not calibrated (scale 1 and zero point 0 are a placeholder) and images unlike these will be quantized badly there; calibrate on images like those the model will classify`;
+    const text = run('quantize', fp32, '-q', '--calibrate', zeros, '--out', out);
+    assert.equal(text.status, 0, text.stderr);
+    // a warning is not status: it prints under --quiet
+    assert.equal(text.stderr, `alexnet-cli: warning: ${warning}\n`);
+    const lines = text.stdout.split('\n');
+    assert.equal(lines[0], `${out}: int8 tiny-int8, activations calibrated by mse on 2 images (not conv1: see below)`);
+    const agreement = lines.findIndex((l) => l.startsWith('top-1 agreement with fp32 on the calibration images: '));
+    assert.equal(lines[agreement + 1], 'NOT CALIBRATED: conv1 saw one input value on every calibration image (warning on stderr): the agreement above, measured on these same images, says nothing about other images');
+    const json = run('quantize', fp32, '-q', '--calibrate', zeros, '--out', out, '--force', '--json');
+    assert.equal(json.status, 0, json.stderr);
+    const table = JSON.parse(json.stdout) as { warnings: string[]; layers: { name: string; constantInput: boolean; inputScale: number; inputZeroPoint: number }[] };
+    assert.deepEqual(table.warnings, [warning]);
+    assert.deepEqual(table.layers.map((l) => [l.name, l.constantInput]), [['conv1', true], ['conv2', false], ['fc6', false], ['fc8', false]]);
+    // onnxruntime's fallback for a range below float32 tiny (quant_utils.compute_scale_zp), in a file every reader takes
+    assert.deepEqual([table.layers[0].inputScale, table.layers[0].inputZeroPoint], [1, 0]);
+    assert.deepEqual(leftovers(), []);
   });
 });

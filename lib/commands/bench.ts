@@ -252,7 +252,7 @@ export async function staticInt8(path: string | undefined, fp32: BenchModel, int
   const { int8ExportInputs } = await import('../quantize/export.js');
   const { encodeOnnx } = await import('../weights/onnx-export.js');
   if (int8Activations(int8) === 'static' && path !== undefined) {
-    const { tensors, int8: layers } = int8ExportInputs(readInt8Model(path));
+    const { tensors, int8: layers } = int8ExportInputs(await readInt8Model(path));
     return { model: int8, onnx: encodeOnnx(fp32.arch, tensors, { int8: layers }), calibration: null };
   }
   const { mkdtempSync, rmSync } = await import('node:fs');
@@ -269,7 +269,7 @@ export async function staticInt8(path: string | undefined, fp32: BenchModel, int
     await quantizeNetwork(fp32.arch, fp32.arch.preprocess, params, images,
       { method: 'minmax', out: file, calibration: { source: 'alexnet-cli bench: 8 random normal inputs' } });
     const { model } = await loadWeightsAndModel({ weights: file, precision: 'int8' });
-    const { tensors, int8: layers } = int8ExportInputs(readInt8Model(file));
+    const { tensors, int8: layers } = int8ExportInputs(await readInt8Model(file));
     int8.dispose();
     return { model, onnx: encodeOnnx(fp32.arch, tensors, { int8: layers }), calibration: '8 random normal inputs drawn like the timed ones (min/max)' };
   } finally {

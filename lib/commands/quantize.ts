@@ -66,24 +66,31 @@ export const quantizeCommand: CommandModule<object, QuantizeArgs> = {
       onPass: (pass, done, total) => { if (done === total) status(`quantize: ${pass} pass done (${total} images)`); },
     });
     const written = statSync(argv.out).size;
+    // warnings are not status: they print under --quiet and --json too
+    for (const w of result.warnings) process.stderr.write(`alexnet-cli: warning: ${w}\n`);
     if (argv.json) {
       process.stdout.write(`${JSON.stringify({
         out: argv.out, arch: result.arch.name, method, images: result.images, top1Agreement: result.top1Agreement, runtime: result.runtime,
-        bytes: written, fp32Bytes: source.bytes,
+        bytes: written, fp32Bytes: source.bytes, warnings: result.warnings,
         layers: result.layers.map((l) => ({
-          name: l.name, inputScale: l.input.scale, inputZeroPoint: l.input.zeroPoint, observed: l.observed, clipped: l.clipped,
+          name: l.name, inputScale: l.input.scale, inputZeroPoint: l.input.zeroPoint, observed: l.observed, clipped: l.clipped, constantInput: l.constantInput,
           weightSqnrDb: l.weightSqnrDb, layerSqnrDb: l.layerSqnrDb, networkSqnrDb: l.networkSqnrDb, networkRelativeL2: l.networkRelativeL2,
         })),
       }, null, 2)}\n`);
       return;
     }
     const agree = Math.round(result.top1Agreement * result.images);
+    // a layer left uncalibrated makes the agreement on these same images meaningless: the summary says so
+    const constant = result.layers.filter((l) => l.constantInput).map((l) => l.name);
+    const uncalibrated = constant.length === 0 ? []
+      : [`NOT CALIBRATED: ${constant.join(', ')} saw one input value on every calibration image (warning${constant.length > 1 ? 's' : ''} on stderr): the agreement above, measured on these same images, says nothing about other images`];
     process.stdout.write([
-      `${argv.out}: int8 ${result.arch.name}, activations calibrated by ${method} on ${result.images} images`,
+      `${argv.out}: int8 ${result.arch.name}, activations calibrated by ${method} on ${result.images} images${constant.length ? ` (not ${constant.join(', ')}: see below)` : ''}`,
       renderQuantizeTable(result),
       `SQNR of each layer's output vs fp32 (${result.runtime === 'native' ? 'the native int8 runtime on the file written' : 'fake quantization: int8 values run by the fp32 kernels'}): "layer alone"`,
       'quantizes only that layer (its input and weights); "network" runs every layer up to it in int8.',
       `top-1 agreement with fp32 on the calibration images: ${(100 * result.top1Agreement).toFixed(1)}% (${agree}/${result.images})`,
+      ...uncalibrated,
       `${formatBytes(written)} written (fp32 weights: ${formatBytes(source.bytes)})`,
       '',
     ].join('\n'));

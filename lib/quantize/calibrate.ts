@@ -33,19 +33,25 @@ export class RangeObserver {
   min = Infinity;
   max = -Infinity;
   count = 0;
+  /** NaN and Inf values seen (an fp32 network that overflows on the calibration inputs): no range can hold them */
+  nonFinite = 0;
   private hist?: Float64Array;
 
   observeRange(values: Float32Array): void {
     let lo = this.min;
     let hi = this.max;
+    let nonFinite = 0;
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
       if (v < lo) lo = v;
       if (v > hi) hi = v;
+      // NaN - NaN and Inf - Inf are NaN
+      if (v - v !== 0) nonFinite++;
     }
     this.min = lo;
     this.max = hi;
     this.count += values.length;
+    this.nonFinite += nonFinite;
   }
 
   private get lo(): number { return Math.min(this.min, 0); }

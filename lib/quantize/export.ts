@@ -22,7 +22,7 @@ export async function exportInt8Onnx(src: string, dst: string): Promise<Int8Mode
   if (extname(dst).toLowerCase() !== '.onnx') {
     throw usageError(`Expected an output file ending in .onnx for --precision int8 but received ${dst} (quantize writes int8 .safetensors)`);
   }
-  const model = readInt8Model(src);
+  const model = await readInt8Model(src);
   const { tensors, int8 } = int8ExportInputs(model);
   const { writeOnnx } = await import('../weights/onnx-export.js');
   writeOnnx(dst, model.arch, tensors, {

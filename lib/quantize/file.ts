@@ -1,19 +1,23 @@
 // The int8 model file: one .safetensors with the quantized weights, their scales, each quantized layer's
 // input quantization, the fp32 biases and everything a command needs to run it (docs/precision.md):
 //   __metadata__: alexnet.precision "int8", alexnet.architecture (Architecture JSON), alexnet.preprocessing
-//     (Preprocess JSON), alexnet.calibration (JSON: method, images), and arch / numClasses / preprocess as
-//     convert writes them for fp32 files
+//     (Preprocess JSON), alexnet.calibration (JSON: method, images), and arch / numClasses / preprocess (and
+//     architecture, for a network that is not one of the named ones) as convert writes them for fp32 files
 //   <layer>.weight            I8  the layer's usual shape (conv OIHW, linear [out, in]); w ~ q * weight_scale
 //   <layer>.weight_scale      F32 [out]  max |w| / 127 per output channel (symmetric, no zero point)
 //   <layer>.bias              F32 [out]
 //   <layer>.input_scale       F32 []     x ~ (u8 - input_zero_point) * input_scale
 //   <layer>.input_zero_point  U8  []
 // F32 tensors come first, then I8, then U8, so every F32 tensor starts 4-byte aligned in the file.
+import { isDeepStrictEqual } from 'node:util';
+import { AlexnetError } from '../errors.js';
+import { buildArchitecture, isArchName } from '../model/archs.js';
 import type { Architecture, Preprocess } from '../model/layers.js';
-import { weightsError } from '../weights/types.js';
-import { readRange, withWeightsHandle } from '../weights/read.js';
-import { META_PRECISION, readSafetensorsHeader, type SafetensorsEntry, type WritableData, writeSafetensors } from '../weights/safetensors.js';
-import type { ActivationQuant, Int8Weights } from './quant.js';
+import { readWeights } from '../weights/index.js';
+import { resolveWeights } from '../weights/resolve.js';
+import { type WeightSet, type WeightTensor, weightsError } from '../weights/types.js';
+import { int8Values, META_PRECISION, tensorValues, type WritableData, writeSafetensors } from '../weights/safetensors.js';
+import { type ActivationQuant, type Int8Weights, isUsableActivationScale, isUsableWeightScale } from './quant.js';
 
 export { META_PRECISION } from '../weights/safetensors.js';
 export const META_ARCHITECTURE = 'alexnet.architecture';
@@ -55,60 +59,140 @@ export function writeInt8Model(path: string, model: Int8Model): void {
     arch: model.arch.name,
     numClasses: String(model.arch.numClasses),
     preprocess: JSON.stringify(model.preprocess),
+    // as lib/weights/convert.ts writes fp32 files: a network that is not one of the named architectures travels
+    // whole, else the loader (which reads arch / numClasses / architecture) could not build it
+    ...(isArchName(model.arch.name) && JSON.stringify(model.arch) === JSON.stringify(buildArchitecture(model.arch.name, model.arch.numClasses))
+      ? {} : { architecture: JSON.stringify(model.arch) }),
   });
 }
 
-const DTYPE_BYTES: Record<string, number> = { F32: 4, I8: 1, U8: 1 };
+/**
+ * The int8 file, checked, as every reader of it takes it (convert's QDQ export, quantize before it renames its
+ * output into place, bench): read by the model loader's own reader (readWeights: the header, each tensor's
+ * dtype and span, every int8 weight's weight_scale [out], input_scale [] and input_zero_point [] with finite
+ * scales > 0), the architecture the loader runs (resolveWeights: arch / numClasses / architecture metadata,
+ * every tensor's shape checked against it), then what only an int8 file has: alexnet.architecture and
+ * alexnet.preprocessing describing that same network, every conv and linear weight int8, scales the runtime
+ * can divide by, finite biases (the loader's own check at load, in its words). Any problem: one line naming
+ * the file and what was expected (ERR_WEIGHTS).
+ */
+export async function readInt8Model(path: string): Promise<Int8Model> {
+  const set = await readWeights(path);
+  const checked = checkInt8Set(set);
+  const layers = checked.layers.map(({ spec, weight, bias }): Int8Layer => ({
+    name: spec.name,
+    weightShape: weight.shape,
+    weight: { q: int8Values(weight).slice(), scales: weight.int8!.scales },
+    bias: bias && tensorValues(bias),
+    input: { scale: weight.int8!.inputScale, zeroPoint: weight.int8!.inputZeroPoint },
+  }));
+  return { arch: checked.arch, preprocess: checked.preprocess, calibration: checked.calibration, layers };
+}
 
-/** Reads a file writeInt8Model wrote (for convert --precision int8 and the tests) */
-export function readInt8Model(path: string): Int8Model {
-  return withWeightsHandle(path, (fd) => {
-    const { header: entries, dataStart, fileSize } = readSafetensorsHeader(fd, path);
-    const header = entries as Record<string, SafetensorsEntry> & { __metadata__?: Record<string, string> };
-    const meta = header.__metadata__ ?? {};
-    if (meta[META_PRECISION] !== 'int8') throw weightsError(path, `expected an int8 model (${META_PRECISION} "int8", written by quantize) but found ${JSON.stringify(meta[META_PRECISION] ?? 'none')}`);
-    const metaJson = (key: string): unknown => {
-      try {
-        return JSON.parse(meta[key] ?? '');
-      } catch {
-        throw weightsError(path, `expected JSON in the metadata ${key} but found ${meta[key] === undefined ? 'none' : 'text that does not parse'}`);
-      }
-    };
-    const tensor = (name: string, dtype: string): Buffer => {
-      const info = header[name];
-      if (!info || info.dtype !== dtype) throw weightsError(path, `expected tensor ${name} of dtype ${dtype} but found ${info ? info.dtype : 'none'}`);
-      const count = info.shape.reduce((a, b) => a * b, 1);
-      const [begin, end] = info.data_offsets;
-      if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || begin < 0 || end < begin || dataStart + end > fileSize) {
-        throw weightsError(path, `expected tensor ${name}'s data_offsets inside the file's ${fileSize} bytes but found ${JSON.stringify(info.data_offsets)}`);
-      }
-      if (end - begin !== count * DTYPE_BYTES[dtype]) throw weightsError(path, `expected tensor ${name} to span ${count * DTYPE_BYTES[dtype]} bytes but found ${end - begin}`);
-      return readRange(fd, path, end - begin, dataStart + begin);
-    };
-    const f32 = (name: string): Float32Array => {
-      const b = tensor(name, 'F32');
-      const out = new Float32Array(b.length / 4);
-      new Uint8Array(out.buffer).set(b);
-      return out;
-    };
-    const arch = metaJson(META_ARCHITECTURE) as Architecture;
-    const layers: Int8Layer[] = [];
-    for (const spec of arch.layers) {
-      if (spec.type !== 'conv2d' && spec.type !== 'linear') continue;
-      const weight = tensor(`${spec.name}.weight`, 'I8');
-      layers.push({
-        name: spec.name,
-        weightShape: header[`${spec.name}.weight`].shape,
-        weight: { q: new Int8Array(weight.buffer, weight.byteOffset, weight.length).slice(), scales: f32(`${spec.name}.weight_scale`) },
-        bias: header[`${spec.name}.bias`] ? f32(`${spec.name}.bias`) : undefined,
-        input: { scale: f32(`${spec.name}.input_scale`)[0], zeroPoint: tensor(`${spec.name}.input_zero_point`, 'U8')[0] },
-      });
+export interface CheckedInt8Set {
+  /** alexnet.architecture as stored (equal to the architecture the loader resolves) */
+  arch: Architecture;
+  /** alexnet.preprocessing as stored (equal to the preprocessing the loader resolves) */
+  preprocess: Preprocess;
+  calibration: Record<string, unknown>;
+  /** every conv2d and linear layer with its int8 weight tensor and its bias */
+  layers: Array<{ spec: Architecture['layers'][number]; weight: WeightTensor; bias?: WeightTensor }>;
+}
+
+/** readInt8Model's checks on a set readWeights read (quantize checks the file it wrote with the set it then measures) */
+export function checkInt8Set(set: WeightSet): CheckedInt8Set {
+  const path = set.path;
+  const meta = set.metadata;
+  if (set.format !== 'safetensors') throw weightsError(path, `expected an int8 model (a .safetensors file written by quantize) but found a ${set.format} file`);
+  if (meta[META_PRECISION] !== 'int8') throw weightsError(path, `expected an int8 model (${META_PRECISION} "int8", written by quantize) but found ${JSON.stringify(meta[META_PRECISION] ?? 'none')}`);
+  const jsonObject = (key: string, required: boolean): Record<string, unknown> | undefined => {
+    if (meta[key] === undefined && !required) return undefined;
+    let value: unknown;
+    try {
+      value = JSON.parse(meta[key] ?? '');
+    } catch {
+      throw weightsError(path, `expected a JSON object in the metadata ${key} but found ${meta[key] === undefined ? 'none' : 'text that does not parse'}`);
     }
-    return {
-      arch,
-      preprocess: metaJson(META_PREPROCESSING) as Preprocess,
-      calibration: (meta[META_CALIBRATION] === undefined ? {} : metaJson(META_CALIBRATION)) as Record<string, unknown>,
-      layers,
-    };
-  });
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw weightsError(path, `expected a JSON object in the metadata ${key} but found ${value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`}`);
+    }
+    return value as Record<string, unknown>;
+  };
+  const storedArch = jsonObject(META_ARCHITECTURE, true)!;
+  const storedPreprocess = jsonObject(META_PREPROCESSING, true)!;
+  const calibration = jsonObject(META_CALIBRATION, false) ?? {};
+  // what the loader reads itself (lib/weights/resolve.ts: architecture, else arch and numClasses; preprocess),
+  // checked here first so that a bad value is one line naming it
+  const loaderArch = jsonObject('architecture', false);
+  if (loaderArch) agree(path, storedArch, META_ARCHITECTURE, loaderArch, 'architecture', 'the metadata architecture');
+  if (meta.numClasses !== undefined && !/^[1-9][0-9]{0,8}$/.test(meta.numClasses)) {
+    throw weightsError(path, `expected a positive integer in the metadata numClasses but found ${JSON.stringify(meta.numClasses.slice(0, 40))}`);
+  }
+  jsonObject('preprocess', false);
+  let resolved: { arch: Architecture; preprocess: Preprocess };
+  try {
+    resolved = resolveWeights(set);
+  } catch (e) {
+    if (e instanceof AlexnetError) throw e;
+    throw weightsError(path, `expected an architecture the loader can build from the metadata architecture, arch and numClasses but found one it cannot (${(e as Error).message})`);
+  }
+  const { arch, preprocess } = resolved;
+  agree(path, storedArch, META_ARCHITECTURE, arch, 'the loader\'s', `the network the loader builds from the metadata architecture, arch and numClasses (${arch.name}, ${arch.numClasses} classes)`);
+  agree(path, storedPreprocess, META_PREPROCESSING, preprocess, 'the loader\'s', 'the preprocessing the loader uses (the metadata preprocess, else the architecture\'s)');
+  const layers: CheckedInt8Set['layers'] = [];
+  for (const spec of arch.layers) {
+    if (spec.type !== 'conv2d' && spec.type !== 'linear') continue;
+    // checkWeights (in resolveWeights) has checked that both exist with the architecture's shapes
+    const weight = set.tensors.get(`${spec.name}.weight`)!;
+    const bias = set.tensors.get(`${spec.name}.bias`);
+    if (!weight.int8) throw weightsError(path, `expected tensor ${spec.name}.weight of dtype I8 (every conv and linear layer int8) but found float values`);
+    const { scales, inputScale } = weight.int8;
+    const badScale = scales.findIndex((v) => !isUsableWeightScale(v));
+    if (badScale >= 0) throw weightsError(path, `expected ${spec.name}.weight_scale values whose 127 steps stay finite in fp32 but found ${scales[badScale]} at element ${badScale}`);
+    if (!isUsableActivationScale(inputScale)) {
+      throw weightsError(path, `expected a ${spec.name}.input_scale whose reciprocal and 255 steps stay finite in fp32 but found ${inputScale}`);
+    }
+    if (bias) checkFiniteValues(path, `${spec.name}.bias`, bias.shape, tensorValues(bias));
+    layers.push({ spec, weight, bias });
+  }
+  return { arch: storedArch as unknown as Architecture, preprocess: storedPreprocess as unknown as Preprocess, calibration, layers };
+}
+
+/**
+ * `stored` (alexnet.architecture / alexnet.preprocessing, as parsed) equals `other` (what the loader reads or
+ * builds), else one line with the first field (or layer) where they differ
+ */
+function agree(path: string, stored: Record<string, unknown>, key: string, other: object, otherName: string, otherDescription: string): void {
+  const expected = JSON.parse(JSON.stringify(other)) as Record<string, unknown>;
+  if (isDeepStrictEqual(stored, expected)) return;
+  const show = (v: unknown): string => {
+    const text = JSON.stringify(v) ?? 'missing';
+    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  };
+  const firstDifferent = (a: Record<string, unknown>, b: Record<string, unknown>): string =>
+    [...new Set([...Object.keys(b), ...Object.keys(a)])].find((k) => !isDeepStrictEqual(a[k], b[k]))!;
+  let field = firstDifferent(stored, expected);
+  let [mine, theirs] = [stored[field], expected[field]];
+  if (field === 'layers' && Array.isArray(mine) && Array.isArray(theirs)) {
+    let i = 0;
+    while (isDeepStrictEqual(mine[i], theirs[i])) i++;
+    const [a, b] = [mine[i] as Record<string, unknown> | undefined, theirs[i] as Record<string, unknown> | undefined];
+    if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) {
+      const k = firstDifferent(a, b);
+      [field, mine, theirs] = [`layer ${i} (${String(b.name)}) ${k}`, a[k], b[k]];
+    } else [field, mine, theirs] = [`layer ${i}`, a, b];
+  }
+  throw weightsError(path, `expected the metadata ${key} to agree with ${otherDescription} but found ${field} ${show(mine)} in ${key}, ${show(theirs)} in ${otherName}`);
+}
+
+/** The loader's check of fp32 values at load (lib/model/model.ts), in its words */
+export function checkFiniteValues(path: string, name: string, shape: number[], values: Float32Array): void {
+  let count = 0;
+  let first = -1;
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i]) && count++ === 0) first = i;
+  }
+  if (count > 0) {
+    throw weightsError(path, `expected finite weights but tensor ${name} [${shape.join(',')}] holds ${count} NaN or Inf value${count > 1 ? 's' : ''}, the first at element ${first} (NaN or Inf would make every prediction NaN)`);
+  }
 }

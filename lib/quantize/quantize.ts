@@ -5,22 +5,27 @@
 // (q * scale) and each quantized layer's input rounded through u8 with its calibrated scale and zero point,
 // run by the fp32 kernels. That is the arithmetic of the int8 runtime up to the order of fp32 roundings
 // (int32 sums are exact there; here the same products are summed in fp32).
+import { renameSync, rmSync } from 'node:fs';
+import { AlexnetError } from '../errors.js';
 import type { Architecture, Preprocess } from '../model/layers.js';
 import { inferShapes } from '../model/shapes.js';
 import { type CalibrationMethod, RangeObserver } from './calibrate.js';
-import { type ActivationQuant, countClipped, dequantizeWeights, ErrorMeter, fakeQuantizeActivations, type Int8Weights, quantizeWeights } from './quant.js';
+import {
+  type ActivationQuant, countClipped, dequantizeWeights, ErrorMeter, fakeQuantizeActivations, type Int8Weights, isUsableActivationScale,
+  isUsableWeightScale, quantizeWeights,
+} from './quant.js';
 import { type Segment, SegmentRunner, splitSegments } from './segments.js';
-import { writeInt8Model } from './file.js';
+import { checkInt8Set, writeInt8Model } from './file.js';
 import { native as nativeBinding } from '../native.js';
 import { readWeights } from '../weights/index.js';
+import type { WeightSet } from '../weights/types.js';
 
 /**
  * The int8 file's layers on the native int8 runtime (packQuantized, static activation scales), or undefined
  * where this build has none (the simulation then measures)
  */
-async function nativeInt8Runner(segments: Segment[], path: string): Promise<SegmentRunner | undefined> {
+async function nativeInt8Runner(segments: Segment[], set: WeightSet): Promise<SegmentRunner | undefined> {
   if (!(nativeBinding() as { packQuantized?: unknown }).packQuantized) return undefined;
-  const set = await readWeights(path);
   return SegmentRunner.fromSet(segments, set, { precision: 'int8' });
 }
 
@@ -35,6 +40,8 @@ export interface QuantizedLayer {
   observed: { min: number; max: number };
   /** fraction of the calibration inputs outside the chosen range */
   clipped: number;
+  /** the calibration images gave this layer's input one value only: its range is not calibrated (a warning says so) */
+  constantInput: boolean;
   /** int8 weights (q * scale) vs fp32, dB */
   weightSqnrDb: number;
   /** the layer's output with only this layer in int8 (its fp32 input quantized), vs fp32, dB */
@@ -57,6 +64,19 @@ export function snapBias(bias: Float32Array, inputScale: number, weightScales: F
   });
 }
 
+/**
+ * The warning for a layer whose input was one value on every calibration image: the images do not vary there,
+ * so no range was measured. PyTorch's observers (the scale clamped to float32 eps) and onnxruntime's calibrators
+ * (quant_utils.compute_scale_zp: a scale below float32 tiny becomes 1, zero point 0) fall back silently. We keep
+ * onnxruntime's fallback rather than refuse: the file stays valid (0 is exact), and a layer that is dead on real
+ * images too (all zeros after a ReLU) must not block quantizing the rest. But we say so, because nothing was
+ * calibrated there and the error table and top-1 agreement, measured on these same images, cannot show it.
+ */
+function constantInputWarning(source: string, name: string, value: number, q: ActivationQuant): string {
+  const range = value === 0 ? `scale ${q.scale} and zero point ${q.zeroPoint} are a placeholder` : `the range 0 .. ${value} holds that one value only`;
+  return `${source}: ${name}'s input is ${value} everywhere on every calibration image (the images do not vary there), so its activation range is not calibrated (${range}) and images unlike these will be quantized badly there; calibrate on images like those the model will classify`;
+}
+
 export interface QuantizeResult {
   arch: Architecture;
   preprocess: Preprocess;
@@ -67,15 +87,21 @@ export interface QuantizeResult {
   top1Agreement: number;
   /** what ran the int8 side of the measurements: the native int8 runtime, or fake quantization on fp32 kernels */
   runtime: 'native' | 'simulated';
+  /** layers whose range the calibration images could not measure (one line each; top1Agreement says little then) */
+  warnings: string[];
 }
 
 export interface QuantizeOptions {
   method: CalibrationMethod;
   /** images per forward pass (default 16) */
   batch?: number;
-  /** write the int8 model here (lib/quantize/file.ts) before measuring; the native runtime then measures it */
+  /**
+   * write the int8 model here (lib/quantize/file.ts): first beside it under a temporary name, checked as every
+   * reader checks it (checkInt8Set) and measured by the native runtime, then renamed into place. On any failure
+   * `out` is left as it was (absent, or the file it would have replaced).
+   */
   out?: string;
-  /** more of alexnet.calibration (the source of the images) */
+  /** more of alexnet.calibration: `source` (the images' path) also names them in errors and warnings */
   calibration?: Record<string, unknown>;
   /** called after every pass over the images: 'range' | 'histogram' | 'error' */
   onPass?: (pass: string, done: number, total: number) => void;
@@ -117,6 +143,7 @@ export async function quantizeNetwork(arch: Architecture, preprocess: Preprocess
   const fp32 = await SegmentRunner.build(segments, (name) => ({ weight: params.get(`${name}.weight`)!, bias: params.get(`${name}.bias`) }));
   const shapes = new Map(inferShapes(arch).map((l) => [l.spec.name, l]));
   const work = batches(images, batch);
+  let unchecked: string | undefined;
   try {
     // passes 1 and 2: each quantized layer's fp32 input, its range, then (for mse and percentile) its histogram
     const observers = new Map(quantized.map((s) => [s.quantized.name, new RangeObserver()]));
@@ -137,27 +164,55 @@ export async function quantizeNetwork(arch: Architecture, preprocess: Preprocess
         options.onPass?.(pass, done += n, images.length);
       }
     }
-    // the weights, and each layer's input quantization
+    // the weights, and each layer's input quantization: a scale the runtime cannot run is an error naming the
+    // layer and the images, before any file is written
+    const source = String(options.calibration?.source ?? 'the calibration images');
+    const warnings: string[] = [];
     const layers: QuantizedLayer[] = quantized.map((s) => {
       const name = s.quantized.name;
       const weight = params.get(`${name}.weight`)!;
       const weightShape = shapes.get(name)!.params.get(`${name}.weight`)!;
       const w = quantizeWeights(weight, weightShape[0]);
+      const badWeightScale = w.scales.findIndex((v) => !isUsableWeightScale(v));
+      if (badWeightScale >= 0) {
+        throw new AlexnetError(`Expected ${name}.weight values whose 127 steps stay finite in fp32 but output channel ${badWeightScale} gets weight scale ${w.scales[badWeightScale]}`, 'ERR_WEIGHTS');
+      }
       const meter = new ErrorMeter();
       meter.add(weight, dequantizeWeights(w));
       const observer = observers.get(name)!;
+      if (observer.nonFinite > 0) {
+        throw new AlexnetError(`${source}: expected finite values at ${name}'s input but ${observer.nonFinite} of ${observer.count} are NaN or Inf (the fp32 network overflows on these calibration inputs)`);
+      }
       const input = observer.choose(options.method);
+      if (!isUsableActivationScale(input.scale)) {
+        throw new AlexnetError(`${source}: expected calibration inputs that give ${name} an activation scale finite in fp32 (and > 0, its reciprocal finite) but its input ranges over ${observer.min} .. ${observer.max}, scale ${input.scale}`);
+      }
+      const constantInput = observer.min === observer.max;
+      if (constantInput) warnings.push(constantInputWarning(source, name, observer.min, input));
       const bias = params.get(`${name}.bias`);
       return {
-        name, type: s.quantized.type, weightShape, weight: w, bias: bias && snapBias(bias, input.scale, w.scales), input, observed: { min: observer.min, max: observer.max }, clipped: 0,
+        name, type: s.quantized.type, weightShape, weight: w, bias: bias && snapBias(bias, input.scale, w.scales), input, observed: { min: observer.min, max: observer.max }, clipped: 0, constantInput,
         weightSqnrDb: meter.sqnrDb, layerSqnrDb: 0, networkSqnrDb: 0, networkRelativeL2: 0,
       };
     });
     const byName = new Map(layers.map((l) => [l.name, l]));
-    if (options.out) writeInt8Model(options.out, { arch, preprocess, layers, calibration: { method: options.method, images: images.length, ...options.calibration } });
+    // the file under a temporary name beside --out (the same file system: the rename is atomic), checked as
+    // convert and bench check it (the loader's reader and checks, plus the int8 ones), measured, renamed last
+    let set: WeightSet | undefined;
+    if (options.out !== undefined) {
+      unchecked = `${options.out}.unchecked-${process.pid}`;
+      writeInt8Model(unchecked, { arch, preprocess, layers, calibration: { method: options.method, images: images.length, ...options.calibration } });
+      try {
+        set = await readWeights(unchecked);
+        checkInt8Set(set);
+      } catch (e) {
+        if (!(e instanceof AlexnetError)) throw e;
+        throw new AlexnetError(`${options.out}: not written: the int8 file made from these weights and images fails the int8 file check: ${e.message.replace(`${unchecked}: `, '')}`, e.code);
+      }
+    }
     // pass 3: fp32 vs int8, layer by layer (alone) and along the network: the native int8 runtime on the
     // file just written where this build has it (it quantizes its inputs itself), else fake quantization
-    const native = options.out ? await nativeInt8Runner(segments, options.out) : undefined;
+    const native = set ? await nativeInt8Runner(segments, set) : undefined;
     const runtime = native ? 'native' : 'simulated';
     const fake = native ?? await SegmentRunner.build(segments, (name) => {
       const l = byName.get(name)!;
@@ -203,11 +258,14 @@ export async function quantizeNetwork(arch: Architecture, preprocess: Preprocess
         l.networkSqnrDb = networkMeters.get(l.name)!.sqnrDb;
         l.networkRelativeL2 = networkMeters.get(l.name)!.relativeL2;
       }
-      return { arch, preprocess, method: options.method, images: images.length, layers, top1Agreement: agree / images.length, runtime };
+      if (unchecked) renameSync(unchecked, options.out!);
+      return { arch, preprocess, method: options.method, images: images.length, layers, top1Agreement: agree / images.length, runtime, warnings };
     } finally {
       fake.dispose();
     }
   } finally {
     fp32.dispose();
+    // whatever failed, --out is as it was (after the rename there is nothing left to remove)
+    if (unchecked) rmSync(unchecked, { force: true });
   }
 }

@@ -8,6 +8,7 @@ import { parseRandomSpec } from '../model/random.js';
 import { readWeights } from '../weights/index.js';
 import { resolveWeights } from '../weights/resolve.js';
 import { tensorValues } from '../weights/safetensors.js';
+import { checkFiniteValues } from './file.js';
 
 export interface Fp32Source {
   arch: Architecture;
@@ -33,7 +34,11 @@ export async function readFp32Params(weights: string, options: { arch?: ArchName
     for (const spec of arch.layers) {
       for (const kind of ['weight', 'bias']) {
         const t = set.tensors.get(`${spec.name}.${kind}`);
-        if (t) params.set(`${spec.name}.${kind}`, tensorValues(t));
+        if (!t) continue;
+        const values = tensorValues(t);
+        // what loading these weights would refuse (a NaN weight would quantize to 0 without a word)
+        checkFiniteValues(set.path, `${spec.name}.${kind}`, t.shape, values);
+        params.set(`${spec.name}.${kind}`, values);
       }
     }
   }
