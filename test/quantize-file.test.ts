@@ -86,13 +86,20 @@ test('the good file: convert exports it, the loader loads it, readInt8Model read
  * checks; both must now refuse it in the same words
  */
 const REFUSED_BY_BOTH: Array<[string, (h: Header, data: Buffer) => void, string]> = [
-  ['weight scales NaN', setF32('conv2.weight_scale', NaN), 'expected finite scales > 0 in conv2.weight_scale but found NaN at element 0'],
-  ['weight scales negative', setF32('conv2.weight_scale', -1), 'expected finite scales > 0 in conv2.weight_scale but found -1 at element 0'],
-  ['weight scales zero', setF32('conv2.weight_scale', 0), 'expected finite scales > 0 in conv2.weight_scale but found 0 at element 0'],
-  ['weight scales infinite', setF32('conv2.weight_scale', Infinity), 'expected finite scales > 0 in conv2.weight_scale but found Infinity at element 0'],
-  ['input scale zero', setF32('conv2.input_scale', 0), 'expected a finite conv2.input_scale > 0 but found 0'],
-  ['input scale NaN', setF32('conv2.input_scale', NaN), 'expected a finite conv2.input_scale > 0 but found NaN'],
-  ['input scale negative', setF32('conv2.input_scale', -0.5), 'expected a finite conv2.input_scale > 0 but found -0.5'],
+  ['weight scales NaN', setF32('conv2.weight_scale', NaN), 'expected conv2.weight_scale values > 0 whose 127 steps stay finite in fp32 but found NaN at element 0'],
+  ['weight scales negative', setF32('conv2.weight_scale', -1), 'expected conv2.weight_scale values > 0 whose 127 steps stay finite in fp32 but found -1 at element 0'],
+  ['weight scales zero', setF32('conv2.weight_scale', 0), 'expected conv2.weight_scale values > 0 whose 127 steps stay finite in fp32 but found 0 at element 0'],
+  ['weight scales infinite', setF32('conv2.weight_scale', Infinity), 'expected conv2.weight_scale values > 0 whose 127 steps stay finite in fp32 but found Infinity at element 0'],
+  ['input scale zero', setF32('conv2.input_scale', 0), 'expected a conv2.input_scale > 0 whose reciprocal and 255 steps stay finite in fp32 but found 0'],
+  ['input scale NaN', setF32('conv2.input_scale', NaN), 'expected a conv2.input_scale > 0 whose reciprocal and 255 steps stay finite in fp32 but found NaN'],
+  ['input scale negative', setF32('conv2.input_scale', -0.5), 'expected a conv2.input_scale > 0 whose reciprocal and 255 steps stay finite in fp32 but found -0.5'],
+  // finite and > 0, yet the runtime could not run them: 1 / 1e-45 and 127 x 3e38 overflow fp32
+  ['an input scale whose reciprocal overflows fp32', setF32('conv2.input_scale', 1e-45),
+    'expected a conv2.input_scale > 0 whose reciprocal and 255 steps stay finite in fp32 but found 1.401298464324817e-45'],
+  ['an input scale whose range overflows fp32', setF32('conv2.input_scale', 3e38),
+    'expected a conv2.input_scale > 0 whose reciprocal and 255 steps stay finite in fp32 but found 3.0000000054977558e+38'],
+  ['a weight scale whose largest weight overflows fp32', setF32('conv2.weight_scale', 3e38),
+    'expected conv2.weight_scale values > 0 whose 127 steps stay finite in fp32 but found 3.0000000054977558e+38 at element 0'],
   ['biases NaN', setF32('fc8.bias', NaN),
     'expected finite weights but tensor fc8.bias [5] holds 5 NaN or Inf values, the first at element 0 (NaN or Inf would make every prediction NaN)'],
   ['a zero point of shape [1]', (h) => { h['conv1.input_zero_point'].shape = [1]; },
@@ -125,7 +132,7 @@ describe('a corrupt int8 file: convert --precision int8 and the loader refuse it
 
 /**
  * What only an int8 reader checks (the loader runs the network from arch / numClasses / architecture and never
- * reads alexnet.architecture; it divides by no input scale at load): convert refuses them
+ * reads alexnet.architecture): convert refuses them
  */
 const REFUSED_BY_CONVERT: Array<[string, (h: Header, data: Buffer) => void, string]> = [
   ['alexnet.architecture null', (h) => { h.__metadata__['alexnet.architecture'] = 'null'; },
@@ -138,10 +145,12 @@ const REFUSED_BY_CONVERT: Array<[string, (h: Header, data: Buffer) => void, stri
     h.__metadata__['alexnet.architecture'] = JSON.stringify(arch);
   }, 'expected the metadata alexnet.architecture to agree with the metadata architecture but found layer 2 (conv2) stride [2,2] in alexnet.architecture, [1,1] in architecture'],
   ['alexnet.preprocessing not the preprocessing loaded', (h) => {
+    h.__metadata__.preprocess = JSON.stringify({ ...ARCH.preprocess, std: [0.5, 0.5, 0.5] });
+  }, 'expected the metadata alexnet.preprocessing to agree with the preprocessing the loader uses (the metadata preprocess, else the architecture\'s) but found std [1,1,1] in alexnet.preprocessing, [0.5,0.5,0.5] in the loader\'s'],
+  // a preprocessing no reader could use is refused where the loader reads it, before any comparison
+  ['preprocess with std 0', (h) => {
     h.__metadata__.preprocess = JSON.stringify({ ...ARCH.preprocess, std: [0, 0, 0] });
-  }, 'expected the metadata alexnet.preprocessing to agree with the preprocessing the loader uses (the metadata preprocess, else the architecture\'s) but found std [1,1,1] in alexnet.preprocessing, [0,0,0] in the loader\'s'],
-  ['an input scale whose reciprocal overflows fp32', setF32('conv2.input_scale', 1e-45),
-    'expected a conv2.input_scale whose reciprocal and 255 steps stay finite in fp32 but found 1.401298464324817e-45'],
+  }, 'expected metadata preprocess.std to be 3 finite numbers above 0 but found [0,0,0]'],
 ];
 
 describe('a corrupt int8 file: what convert checks beyond the loader', () => {

@@ -17,7 +17,7 @@ import { readWeights } from '../weights/index.js';
 import { resolveWeights } from '../weights/resolve.js';
 import { type WeightSet, type WeightTensor, weightsError } from '../weights/types.js';
 import { int8Values, META_PRECISION, tensorValues, type WritableData, writeSafetensors } from '../weights/safetensors.js';
-import { type ActivationQuant, type Int8Weights, isUsableActivationScale, isUsableWeightScale } from './quant.js';
+import type { ActivationQuant, Int8Weights } from './quant.js';
 
 export { META_PRECISION } from '../weights/safetensors.js';
 export const META_ARCHITECTURE = 'alexnet.architecture';
@@ -146,12 +146,7 @@ export function checkInt8Set(set: WeightSet): CheckedInt8Set {
     const weight = set.tensors.get(`${spec.name}.weight`)!;
     const bias = set.tensors.get(`${spec.name}.bias`);
     if (!weight.int8) throw weightsError(path, `expected tensor ${spec.name}.weight of dtype I8 (every conv and linear layer int8) but found float values`);
-    const { scales, inputScale } = weight.int8;
-    const badScale = scales.findIndex((v) => !isUsableWeightScale(v));
-    if (badScale >= 0) throw weightsError(path, `expected ${spec.name}.weight_scale values whose 127 steps stay finite in fp32 but found ${scales[badScale]} at element ${badScale}`);
-    if (!isUsableActivationScale(inputScale)) {
-      throw weightsError(path, `expected a ${spec.name}.input_scale whose reciprocal and 255 steps stay finite in fp32 but found ${inputScale}`);
-    }
+    // its scales: checked by readWeights (lib/weights/safetensors.ts attachInt8, isUsable*Scale)
     if (bias) checkFiniteValues(path, `${spec.name}.bias`, bias.shape, tensorValues(bias));
     layers.push({ spec, weight, bias });
   }

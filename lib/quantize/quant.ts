@@ -27,19 +27,9 @@ export function activationQuant(lo: number, hi: number): ActivationQuant {
   return { scale, zeroPoint: Math.max(0, Math.min(255, roundHalfEven(Math.fround(-lo / scale)))) };
 }
 
-/**
- * An activation scale the runtime can run: finite and > 0, with fp32(1 / scale) (the multiplier it quantizes
- * by) and 255 x scale (the range the u8 values represent) finite in fp32. A denormal scale passes `> 0` but its
- * reciprocal is Infinity; a scale above fp32 max / 255 passes `isFinite` but its range is not.
- */
-export function isUsableActivationScale(scale: number): boolean {
-  return scale > 0 && Number.isFinite(Math.fround(1 / scale)) && Number.isFinite(Math.fround(255 * scale));
-}
-
-/** A weight scale the runtime can run: finite and > 0, with 127 x scale (the largest weight) finite in fp32 */
-export function isUsableWeightScale(scale: number): boolean {
-  return scale > 0 && Number.isFinite(Math.fround(127 * scale));
-}
+// the scales an int8 layer can run with: checked where an int8 file is read (lib/weights/safetensors.ts), and
+// by quantize before it writes one
+export { isUsableActivationScale, isUsableWeightScale } from '../weights/safetensors.js';
 
 /** x -> u8 -> x, in place: what the int8 layer sees of its input */
 export function fakeQuantizeActivations(values: Float32Array, q: ActivationQuant): void {

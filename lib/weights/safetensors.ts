@@ -114,6 +114,20 @@ export async function readSafetensors(path: string): Promise<WeightSet> {
 }
 
 /**
+ * An activation scale the runtime can run: finite and > 0, with fp32(1 / scale) (the multiplier it quantizes
+ * by) and 255 x scale (the range the u8 values represent) finite in fp32. A denormal scale passes `> 0` but its
+ * reciprocal is Infinity; a scale above fp32 max / 255 passes `isFinite` but its range is not.
+ */
+export function isUsableActivationScale(scale: number): boolean {
+  return scale > 0 && Number.isFinite(Math.fround(1 / scale)) && Number.isFinite(Math.fround(255 * scale));
+}
+
+/** A weight scale the runtime can run: finite and > 0, with 127 x scale (the largest weight) finite in fp32 */
+export function isUsableWeightScale(scale: number): boolean {
+  return scale > 0 && Number.isFinite(Math.fround(127 * scale));
+}
+
+/**
  * An int8 file's `<layer>.weight` (I8) with its `<layer>.weight_scale` (F32 [out]), `<layer>.input_scale`
  * (F32 []) and `<layer>.input_zero_point` (U8 []) as one WeightTensor whose `int8` says where q is; the three
  * companions leave the tensor list (the architecture's checks see the usual names only).
@@ -132,9 +146,11 @@ function attachInt8(path: string, tensors: Map<string, WeightTensor>, name: stri
   const scales = companion('weight_scale', [t.shape[0]]);
   const inputScale = companion('input_scale', [])[0];
   const inputZeroPoint = companion('input_zero_point', [])[0];
-  const bad = scales.findIndex((v) => !(v > 0) || !Number.isFinite(v));
-  if (bad >= 0) throw weightsError(path, `expected finite scales > 0 in ${layer}.weight_scale but found ${scales[bad]} at element ${bad}`);
-  if (!(inputScale > 0) || !Number.isFinite(inputScale)) throw weightsError(path, `expected a finite ${layer}.input_scale > 0 but found ${inputScale}`);
+  const bad = scales.findIndex((v) => !isUsableWeightScale(v));
+  if (bad >= 0) throw weightsError(path, `expected ${layer}.weight_scale values > 0 whose 127 steps stay finite in fp32 but found ${scales[bad]} at element ${bad}`);
+  if (!isUsableActivationScale(inputScale)) {
+    throw weightsError(path, `expected a ${layer}.input_scale > 0 whose reciprocal and 255 steps stay finite in fp32 but found ${inputScale}`);
+  }
   tensors.set(name, { shape: t.shape, int8: { file: t.file!, scales, inputScale, inputZeroPoint } });
 }
 
