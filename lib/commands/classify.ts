@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import type { Classification, ClassificationFailure } from '../classifier.js';
 import type { Preprocess } from '../model/layers.js';
 import { checkNewOutput, WEIGHTS_HELP, withArchOption, withDeviceOption, withPrecisionOption, withThreadsOption } from './common.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { usageError } from '../errors.js';
 
 const RESULTS_FORMATS = ['text', 'json', 'csv'] as const;
@@ -169,7 +170,7 @@ export const classifyCommand: CommandModule<object, ClassifyArgs> = {
     const { native } = await import('../native.js');
     if (argv.threads !== undefined) native().setThreads(argv.threads);
     const weights = await (await import('../weights/registry.js')).resolveWeightsArg(argv.weights);
-    const { statSync, writeFileSync } = await import('node:fs');
+    const { statSync } = await import('node:fs');
     const winograd = countImages(paths, (path) => statSync(path).size) >= WINOGRAD_MIN_IMAGES;
     const classifier = await loadModel({
       weights, arch: argv.arch as never, numClasses: argv['num-classes'], labels: argv.labels, device: argv.device, winograd,
@@ -192,7 +193,7 @@ export const classifyCommand: CommandModule<object, ClassifyArgs> = {
       return mine;
     });
     const text = formatResults(results, format);
-    if (argv.output !== undefined) writeFileSync(argv.output, text);
+    if (argv.output !== undefined) writeFileAtomic(argv.output, text);
     else process.stdout.write(text);
     // the exit status says some failed; each failure is one line on stderr, as the one-input error would
     // be, unless it is in JSON or CSV on standard output already

@@ -1,7 +1,7 @@
 // `alexnet-cli merge`: the metrics (and, with --out, the per-image predictions) of a whole dataset
 // from the outputs of `score --shard I/N` runs.
-import { writeFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
+import { writeFileAtomic } from '../atomic-write.js';
 import { AlexnetError } from '../errors.js';
 
 export interface MergeArgs {
@@ -24,7 +24,7 @@ export async function mergeHandler(argv: MergeArgs): Promise<void> {
     throw new AlexnetError(`Expected every shard complete (--complete) but found ${result.warnings.join('; ')}; submit the array again (tasks whose output is complete exit at once), then merge`);
   }
   if (argv.out) await writeMerged(argv.out, result);
-  if (argv.confusion) writeFileSync(argv.confusion, result.accumulator.confusionCsv(headerLabels(result.header, argv.labels)));
+  if (argv.confusion) writeFileAtomic(argv.confusion, result.accumulator.confusionCsv(headerLabels(result.header, argv.labels)));
   const report = buildReport(result.header, result.metrics, {
     shards: result.shards, images: result.images, warnings: result.warnings, confusion: argv.confusion, output: argv.out,
     missingShards: result.missingShards, incompleteShards: result.incompleteShards, missingImages: result.missingImages,

@@ -1,5 +1,4 @@
 // `alexnet-cli plot`: the layer graph as SVG or PNG, like Keras' plot_model(show_shapes=True).
-import { writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { ARCH_NAMES, buildArchitecture, isArchName } from '../model/archs.js';
@@ -7,6 +6,7 @@ import type { Architecture } from '../model/layers.js';
 import { parseRandomSpec } from '../model/random.js';
 import { FOLDABLE_TYPES, type FoldableType, RANKDIRS, type Rankdir, renderSvg } from '../plot/svg.js';
 import { WEIGHTS_HELP, withArchOption } from './common.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { usageError } from '../errors.js';
 
 export { renderSvg, type PlotOptions, type Rankdir, type FoldableType, RANKDIRS, FOLDABLE_TYPES } from '../plot/svg.js';
@@ -69,7 +69,7 @@ export const plotCommand: CommandModule<object, PlotArgs> = {
     const fold = parseFold(argv.fold);
     const arch = await architectureFor(argv);
     const svg = renderSvg(arch, { showShapes: argv['show-shapes'], showParams: argv['show-params'] ?? true, rankdir: rankdir as Rankdir, fold });
-    if (ext === '.svg') writeFileSync(argv.output, svg);
-    else writeFileSync(argv.output, await (await import('../plot/png.js')).svgToPng(svg, { scale: argv.scale }));
+    if (ext === '.svg') writeFileAtomic(argv.output, svg);
+    else writeFileAtomic(argv.output, await (await import('../plot/png.js')).svgToPng(svg, { scale: argv.scale }));
   },
 };

@@ -1,6 +1,5 @@
 // `alexnet-cli profile`: per-layer native time, GFLOP/s against the machine's measured peak, memory,
 // with a Chrome trace (--trace), an HTML page (--html) or JSON (--json).
-import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { measurePeak, profileModel, type ProfileReport } from '../profile/profile.js';
@@ -8,6 +7,7 @@ import { renderTrace } from '../profile/trace.js';
 import { renderHtml } from '../profile/html.js';
 import { describeMachine, describePeak, describeRates, describeRun, describeTotals, hasReducedPrecision, layerRow, precisionCells, PRECISION_HEADER, PROFILE_HEADER, PROFILE_RIGHT_ALIGNED, totalRow } from '../profile/format.js';
 import { checkInteger, WEIGHTS_HELP, withArchOption, withDeviceOption, withPrecisionOption, withThreadsOption } from './common.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { usageError } from '../errors.js';
 import { renderTable, terminalWidth } from '../format.js';
 import { status } from '../status.js';
@@ -82,11 +82,11 @@ export const profileCommand: CommandModule<object, ProfileArgs> = {
       });
       // where the files went, on stderr (stdout stays the report, and --json stays JSON)
       if (argv.trace) {
-        writeFileSync(argv.trace, renderTrace(report));
+        writeFileAtomic(argv.trace, renderTrace(report));
         status(`Wrote the Chrome trace to ${resolve(argv.trace)} (open it in https://ui.perfetto.dev or chrome://tracing)`);
       }
       if (argv.html) {
-        writeFileSync(argv.html, renderHtml(report));
+        writeFileAtomic(argv.html, renderHtml(report));
         status(`Wrote the HTML report to ${resolve(argv.html)}`);
       }
       process.stdout.write(argv.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderProfile(report, terminalWidth())}\n`);

@@ -5,6 +5,7 @@ import { existsSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { CommandModule } from 'yargs';
 import { checkNewOutput, WEIGHTS_HELP, withArchOption, withDeviceOption, withPrecisionOption, withThreadsOption } from './common.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { usageError } from '../errors.js';
 import { formatBytes } from '../format.js';
 import { status } from '../status.js';
@@ -83,11 +84,10 @@ export async function scoreHandler(argv: ScoreArgs): Promise<void> {
     if (complete) {
       const { MetricsAccumulator } = await import('../score/metrics.js');
       const { headerLabels } = await import('../score/records.js');
-      const { writeFileSync } = await import('node:fs');
       const labels = headerLabels(complete.header);
       const accumulator = new MetricsAccumulator(complete.header.numClasses, complete.header.top);
       for (const r of complete.records) accumulator.add(r);
-      if (argv.confusion) writeFileSync(argv.confusion, accumulator.confusionCsv(labels));
+      if (argv.confusion) writeFileAtomic(argv.confusion, accumulator.confusionCsv(labels));
       process.stderr.write(`alexnet-cli: ${out} already holds all ${complete.header.count} images of shard ${shard.index}/${shard.count}; nothing to score\n`);
       const report = buildReport(complete.header, accumulator.result(labels), {
         shards: [shard], shardFrom, images: complete.header.count, resumed: complete.records.length,

@@ -1,13 +1,11 @@
 // Combining the outputs of `score --shard I/N` runs into the metrics and the predictions of the
 // whole dataset: the same numbers and the same per-image lines as one unsharded run.
-import { existsSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { writeFileAtomic } from '../atomic-write.js';
 import { AlexnetError } from '../errors.js';
 import type { ClassLabel } from '../labels.js';
 import { compareBytes, listSome } from './dataset.js';
 import { MetricsAccumulator, type ScoreMetrics } from './metrics.js';
-import { OutputWriter, metadataPath, readOutput, type ScoreHeader, type ScoreRecord } from './records.js';
+import { formatHeader, formatMetadata, formatRecord, metadataPath, outputFormatFor, readOutput, type ScoreHeader, type ScoreRecord } from './records.js';
 import { COMPARED_FIELDS, headerMismatch } from './run.js';
 
 export interface IncompleteShard {
@@ -115,23 +113,19 @@ export function mergeOutputs(paths: string[], labels: ClassLabel[] | ((header: S
 
 /**
  * Writes the merged predictions as one unsharded run would (same header but for its place, same
- * lines in the same order), to a temporary file renamed into place: a merge job that is run again
- * replaces the file whole.
+ * lines in the same order), to a temporary file renamed into place (lib/atomic-write.ts): a merge job
+ * that is run again replaces the file whole, and one that fails leaves the previous file as it was.
  */
 export async function writeMerged(path: string, result: MergeResult): Promise<void> {
-  const tmp = `${path}.${process.pid}.partial${extname(path)}`;
-  try {
-    const writer = await OutputWriter.open(tmp, result.header);
-    try {
-      for (let i = 0; i < result.records.length; i += 4096) await writer.append(result.records.slice(i, i + 4096));
-    } finally {
-      await writer.close();
+  const format = outputFormatFor(path);
+  const { header, records } = result;
+  writeFileAtomic(path, (write) => {
+    write(Buffer.from(formatHeader(header, format), 'utf8'));
+    for (let i = 0; i < records.length; i += 4096) {
+      write(Buffer.from(records.slice(i, i + 4096).map((r) => formatRecord(r, format, header.top)).join(''), 'utf8'));
     }
-    // a CSV's header is beside it (records.ts metadataPath): moved first, then the table
-    if (existsSync(metadataPath(tmp))) await rename(metadataPath(tmp), metadataPath(path));
-    await rename(tmp, path);
-  } finally {
-    await rm(tmp, { force: true });
-    await rm(metadataPath(tmp), { force: true });
-  }
+    // a CSV's header is beside it (records.ts metadataPath): replaced once the whole table is written,
+    // just before the table itself, so a failed write above leaves both files as they were
+    if (format === 'csv') writeFileAtomic(metadataPath(path), formatMetadata(header));
+  });
 }

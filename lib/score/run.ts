@@ -5,11 +5,12 @@
 //   workers:   [decode b+1][decode b+3] ...        (up to workers + 1 batches ahead)
 //              [decode b+2][decode b+4] ...
 //   main:      [forward b ][write b][forward b+1] ...
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type { Classifier } from '../classifier.js';
 import { topK } from '../classifier.js';
 import { inputSize } from '../image/preprocess.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { AlexnetError } from '../errors.js';
 import { hashFile } from '../weights/download.js';
 import { datasetDigest, shardItems, type Dataset, type DatasetItem, type Shard } from './dataset.js';
@@ -285,7 +286,7 @@ async function runScoreLocked(dataset: Dataset, classifier: Classifier, options:
   }
   timing.wallMs = elapsedMs(started);
   timing.imagesPerSecond = processed ? processed / (timing.wallMs / 1000) : 0;
-  if (options.confusion) writeFileSync(options.confusion, metrics.confusionCsv(classifier.labels));
+  if (options.confusion) writeFileAtomic(options.confusion, metrics.confusionCsv(classifier.labels));
   return {
     header, metrics: metrics.result(classifier.labels), timing, resumed: done.size, droppedTornLine,
     interrupted, remaining: todo.length - processed, accumulator: metrics,

@@ -1,7 +1,7 @@
 // NumPy .npy (one array) and .npz (a zip of .npy files), as weights and as input tensors.
 // Format: "\x93NUMPY", major, minor, header length (u16 for 1.0, u32 for 2.0/3.0), a Python dict literal
 // {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }, then the raw data.
-import { renameSync, writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '../atomic-write.js';
 import { toFloat32, type FloatDtype } from './dtypes.js';
 import type { WeightSet, WeightTensor } from './types.js';
 import { readWeightsFile } from './read.js';
@@ -90,10 +90,9 @@ export function encodeNpy(shape: number[], data: Float32Array): Buffer {
   return Buffer.concat([prefix, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
 }
 
+/** Written to a temporary file then renamed: a failed write leaves the previous file (lib/atomic-write.ts) */
 export function writeNpy(path: string, shape: number[], data: Float32Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, encodeNpy(shape, data));
-  renameSync(tmp, path);
+  writeFileAtomic(path, encodeNpy(shape, data));
 }
 
 /** .npz: every member array as a tensor named after the member (without .npy) */

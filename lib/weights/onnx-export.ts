@@ -1,6 +1,6 @@
 // Writing an Architecture and its canonical tensors as an ONNX model (opset 13), so our weights run in
 // any ONNX runtime and onnxruntime can check our engine as a peer.
-import { renameSync, writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '../atomic-write.js';
 import type { Architecture, LayerSpec } from '../model/layers.js';
 import { inferShapes } from '../model/shapes.js';
 import { ONNX_FLOAT, onnxRoot } from './onnx.js';
@@ -235,8 +235,5 @@ export function encodeOnnx(arch: Architecture, tensors: Map<string, ExportTensor
 }
 
 export function writeOnnx(path: string, arch: Architecture, tensors: Map<string, ExportTensor>, options: ExportOptions = {}): void {
-  const bytes = encodeOnnx(arch, tensors, options);
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, bytes);
-  renameSync(tmp, path);
+  writeFileAtomic(path, encodeOnnx(arch, tensors, options));
 }

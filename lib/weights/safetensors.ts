@@ -2,7 +2,8 @@
 // 8-byte little-endian header length, a JSON header {name: {dtype, shape, data_offsets}, __metadata__},
 // then the raw little-endian data. F32 tensors are not read here: the WeightSet records where they are
 // and the model loads them straight into native memory (no copy through the JS heap).
-import { closeSync, fstatSync, openSync, renameSync, writeSync, unlinkSync } from 'node:fs';
+import { fstatSync } from 'node:fs';
+import { writeFileAtomic } from '../atomic-write.js';
 import type { WeightSet, WeightTensor } from './types.js';
 import { weightsError } from './types.js';
 import { toFloat32, type FloatDtype } from './dtypes.js';
@@ -182,16 +183,11 @@ export function tensorValues(t: WeightTensor): Float32Array {
   return out;
 }
 
-/** write(2) may write less than asked: loop until every byte is out */
-function writeAll(fd: number, bytes: Uint8Array): void {
-  for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done);
-}
-
 /** The values a tensor may be written from: F32, or the I8 / U8 of quantized files (docs/precision.md) */
 export type WritableData = Float32Array | Int8Array | Uint8Array;
 const writtenDtype = (data: WritableData): string => (data instanceof Int8Array ? 'I8' : data instanceof Uint8Array ? 'U8' : 'F32');
 
-/** Write tensors (in insertion order) and string metadata; written to a temporary file then renamed */
+/** Write tensors (in insertion order) and string metadata; written to a temporary file then renamed (lib/atomic-write.ts) */
 export function writeSafetensors(path: string, tensors: Map<string, { shape: number[]; data: WritableData }>, metadata: Record<string, string> = {}): void {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
@@ -207,17 +203,10 @@ export function writeSafetensors(path: string, tensors: Map<string, { shape: num
   const headerBytes = Buffer.from(json, 'utf8');
   const lengthBytes = Buffer.alloc(8);
   lengthBytes.writeBigUInt64LE(BigInt(headerBytes.length));
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
-  try {
-    writeAll(fd, lengthBytes);
-    writeAll(fd, headerBytes);
-    for (const t of tensors.values()) writeAll(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-    closeSync(fd);
-    renameSync(tmp, path);
-  } catch (e) {
-    try { closeSync(fd); } catch { /* already closed */ }
-    try { unlinkSync(tmp); } catch { /* nothing to remove */ }
-    throw e;
-  }
+  // tensor by tensor: 250 MB of weights is never copied into one Buffer
+  writeFileAtomic(path, (write) => {
+    write(lengthBytes);
+    write(headerBytes);
+    for (const t of tensors.values()) write(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  });
 }
