@@ -32,7 +32,7 @@ namespace {
 // bytes of A rows per block: with a group of 4 panels (lowp-body.inc) both fit in a 1-2 MB L2
 constexpr size_t CONV_BLOCK_BYTES = 160 * 1024;
 // tasks per thread where the blocks leave fewer, and the smallest block of pixels halved to for that
-constexpr int CONV_TASKS_PER_THREAD = 16;
+constexpr int CONV_TASKS_PER_THREAD = 32;
 constexpr int64_t CONV_MIN_BLOCK_ROWS = 32;
 
 struct conv_geometry {
