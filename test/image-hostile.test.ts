@@ -114,7 +114,8 @@ test('.npy tensors: non-finite values and an empty or negative batch are refused
     ['nan.npy', npy([3, 4, 4], nan), 'expected finite values in the tensor but found 48 of 48 NaN or infinite'],
     ['inf.npy', npy([1, 3, 4, 4], oneInf), 'expected finite values in the tensor but found 1 of 48 NaN or infinite'],
     ['zero.npy', npy([0, 3, 4, 4], new Float32Array(0)), 'expected a float32 tensor of shape [3,H,W] or [N,3,H,W] with N >= 1 but found [0,3,4,4]'],
-    ['negative.npy', npy([-1, 3, 4, 4], new Float32Array(0)), 'expected a float32 tensor of shape [3,H,W] or [N,3,H,W] with N >= 1 but found [-1,3,4,4]'],
+    // a negative dimension is no numpy shape at all: refused where the header is read
+    ['negative.npy', npy([-1, 3, 4, 4], new Float32Array(0)), 'expected a shape of non-negative integers, as numpy writes it, but found (-1, 3, 4, 4)'],
   ];
   for (const [name, data, message] of cases) {
     const path = write(name, data);
