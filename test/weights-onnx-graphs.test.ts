@@ -453,3 +453,26 @@ test('metadata_props preprocess is checked like safetensors metadata: one line n
     assert.throws(() => resolveWeights(set), { code: 'ERR_WEIGHTS', message: `${path}: ${message}` });
   }
 });
+
+test('a graph\'s sizes, strides and pads are checked where the network is built from it, naming the file', async () => {
+  const conv = (attrs: object[]) => node('Conv', ['x', 'w'], 'c', attrs);
+  const convInit = { w: { dims: [2, 3, 1, 1], values: seq(6) }, ...tailInit };
+  // the control: the same graph with plain attributes resolves
+  // 2 channels of 1x2 into the 4 features of the tail's Gemm
+  const good = write({ nodes: [conv([ints('strides', [1, 1])]), ...tail('c')], inits: convInit, inputDims: [1, 3, 1, 2] });
+  assert.equal(resolveWeights(await readOnnx(good)).arch.layers[0].type, 'conv2d');
+  const cases: [string, object[], RegExp][] = [
+    ['a zero stride', [ints('strides', [0, 1])], /: expected a graph\.layers\[0\]\.stride \(conv2d .*\) to be 2 integers from 1 to 16777216 but found \[0,1\]$/],
+    ['a negative pad', [ints('pads', [0, -1, 0, 0])], /: expected a graph\.layers\[0\]\.pad \(conv2d .*\) to be 'same' or 4 integers from 0 to 16777216 but found \[0,-1,0,0\]$/],
+  ];
+  for (const [what, attrs, message] of cases) {
+    const path = write({ nodes: [conv(attrs), ...tail('c')], inits: convInit, inputDims: [1, 3, 1, 2] });
+    const set = await readOnnx(path);
+    assert.throws(() => resolveWeights(set), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'ERR_WEIGHTS', what);
+      assert.ok(e.message.startsWith(`${path}: `), `${what}: ${e.message}`);
+      assert.match(e.message, message, what);
+      return true;
+    });
+  }
+});

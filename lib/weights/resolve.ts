@@ -167,6 +167,9 @@ export function resolveWeights(set: WeightSet, options: { arch?: string | Archit
     if (!isArchName(options.arch)) throw usageError(`Expected one of ${ARCH_NAMES.join(', ')} for --arch but received ${options.arch}`);
     arch = buildArchitecture(options.arch, numClassesOf(set) ?? 1000);
   } else if (set.arch) {
+    // the network an ONNX graph describes: sizes, strides and pads are the file's, checked as metadata is
+    const problem = architectureProblem(set.arch, 'graph');
+    if (problem) throw weightsError(set.path, `expected a ${problem}`);
     arch = recogniseGraph(set.arch) ?? set.arch;
     fromGraph = true;
   } else arch = archFromMetadata(set) ?? detectArchitecture(set);
