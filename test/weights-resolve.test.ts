@@ -84,6 +84,18 @@ test('one check of weights against an architecture, with one message, wherever i
   assert.equal(resolveWeights({ ...set, tensors: new Map([...parameterShapes(buildArchitecture('seed', 7))].map(([k, shape]) => [k, { shape }])) }).arch.numClasses, 7);
 });
 
+test('a caller\'s own architecture object is checked as a file\'s would be: a usage error naming the field', async () => {
+  const set = await readWeights(fixture('tv_small.pth'));
+  const arch = buildArchitecture('caffe', 10);
+  const bad = { ...arch, layers: arch.layers.map((l, i) => (i === 0 ? { ...l, stride: [0, 4] } : l)) } as typeof arch;
+  assert.throws(() => resolveWeights(set, { arch: bad }), {
+    code: 'ERR_USAGE',
+    message: /^Expected arch\.layers\[0\]\.stride \(conv2d conv1\) to be 2 integers from 1 to 16777216 but found \[0,4\]$/,
+  });
+  // the same object with its stride back passes the check (and reaches the tensors' check)
+  assert.throws(() => resolveWeights(set, { arch }), { code: 'ERR_WEIGHTS' });
+});
+
 test('metadata naming an architecture this tool does not have is ignored: the tensors decide', async () => {
   // tv_small.pth: narrow channel counts, so detection from its tensors refuses it, naming what it found
   const set = await readWeights(fixture('tv_small.pth'));

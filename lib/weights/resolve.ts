@@ -162,7 +162,12 @@ function fitToInput(p: Preprocess, input: Architecture['input']): Preprocess {
 export function resolveWeights(set: WeightSet, options: { arch?: string | Architecture } = {}): ResolvedWeights {
   let arch: Architecture;
   let fromGraph = false;
-  if (typeof options.arch === 'object') arch = options.arch;
+  if (typeof options.arch === 'object') {
+    // a caller's own network (the library's `arch` option): checked as a file's would be
+    const problem = architectureProblem(options.arch, 'arch');
+    if (problem) throw usageError(`Expected ${problem}`);
+    arch = options.arch;
+  }
   else if (options.arch !== undefined) {
     if (!isArchName(options.arch)) throw usageError(`Expected one of ${ARCH_NAMES.join(', ')} for --arch but received ${options.arch}`);
     arch = buildArchitecture(options.arch, numClassesOf(set) ?? 1000);
