@@ -89,7 +89,7 @@ function writeError(path: string, e: unknown): unknown {
   if (typeof err?.code !== 'string' || typeof err.syscall !== 'string') return e;
   // Node's message ends in ", write '/tmp/out.json.tmp-123-ab12cd34'": the temporary name means nothing to the user
   const description = (err.errno !== undefined ? getSystemErrorMap().get(err.errno)?.[1] : undefined) ?? err.message.replace(/^[A-Z0-9_]+: /, '').replace(/, \w+( '.*)?$/, '');
-  const wrapped = new AlexnetError(`${path}: could not write (${err.code}: ${description})`);
+  const wrapped = new AlexnetError(`${path}: could not write (${err.code}: ${description})`, 'ERR_WRITE');
   wrapped.cause = e;
   return wrapped;
 }

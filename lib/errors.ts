@@ -3,7 +3,8 @@
 // and exits with exitCodeFor(err); library users switch on `code`.
 //
 // Codes: ERR_INPUT (bad input, the default), ERR_USAGE (bad options), ERR_WEIGHTS, ERR_SHAPE, ERR_IMAGE,
-// ERR_LABELS, ERR_DOWNLOAD, ERR_CHECKSUM, ERR_ADDON, ERR_CUDA (the addon's own, set in native/).
+// ERR_LABELS, ERR_DOWNLOAD, ERR_CHECKSUM, ERR_WRITE (an output file could not be written; the previous one is
+// left as it was), ERR_ADDON, ERR_CUDA (the addon's own, set in native/).
 
 export class AlexnetError extends Error {
   code: string;

@@ -79,7 +79,7 @@ test('a write that fails part way leaves the previous file whole and no temporar
   }), (err: unknown) => {
     assert.ok(err instanceof AlexnetError);
     assert.equal(err.message, `${out}: could not write (ENOSPC: no space left on device)`);
-    assert.equal(err.code, 'ERR_INPUT');
+    assert.equal(err.code, 'ERR_WRITE');
     assert.equal(err.cause, enospc, 'the system error stays reachable as the cause');
     return true;
   });
@@ -186,7 +186,7 @@ test('writeNpy onto a folder: one line naming it, the folder untouched, no tempo
   const taken = join(dir, 'input.npy');
   mkdirSync(taken);
   writeFileSync(join(taken, 'inside'), PREVIOUS);
-  assert.throws(() => writeNpy(taken, [2, 3], new Float32Array(6)), { code: 'ERR_INPUT', message: `${taken}: could not write (EISDIR: illegal operation on a directory)` });
+  assert.throws(() => writeNpy(taken, [2, 3], new Float32Array(6)), { code: 'ERR_WRITE', message: `${taken}: could not write (EISDIR: illegal operation on a directory)` });
   assert.deepEqual(readdirSync(taken), ['inside']);
   assert.deepEqual(leftovers(dir), []);
 });

@@ -109,6 +109,12 @@ test('classify: --verbose adds the stack; usage errors exit 2', () => {
   assert.equal(run('--weights', 'random:1', '--top', '0', jpeg).status, 2);
   assert.equal(run('--weights', 'random:1', '--mean', '1,2', jpeg).status, 2);
   assert.equal(run('--weights', 'random:1').status, 2);
+  // a std of 0 divides by 0 and a negative one flips the channel: both are usage errors, one line each
+  for (const std of ['0.2,0,0.2', '0.2,-0.2,0.2']) {
+    const bad = run('--weights', 'random:1', '--std', std, jpeg);
+    assert.equal(bad.status, 2, std);
+    assert.equal(bad.stderr, `alexnet-cli: Expected values above 0 for --std but received ${std}\n`);
+  }
 });
 
 test('classify transforms conv weights to the Winograd domain only for enough images (countImages)', async () => {

@@ -86,7 +86,7 @@ export function overridePreprocess(base: Preprocess, argv: Partial<ClassifyArgs>
   if (argv.mean !== undefined) p.mean = parseNumbers(argv.mean, 3, 'mean') as [number, number, number];
   if (argv.std !== undefined) {
     p.std = parseNumbers(argv.std, 3, 'std') as [number, number, number];
-    if (p.std.some((v) => v === 0)) throw usageError(`Expected non-zero values for --std but received ${argv.std}`);
+    if (p.std.some((v) => !(v > 0))) throw usageError(`Expected values above 0 for --std but received ${argv.std}`);
   }
   if (argv.bgr !== undefined) p.bgr = argv.bgr;
   return p;
