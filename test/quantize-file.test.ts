@@ -150,7 +150,7 @@ const REFUSED_BY_CONVERT: Array<[string, (h: Header, data: Buffer) => void, stri
   // a preprocessing no reader could use is refused where the loader reads it, before any comparison
   ['preprocess with std 0', (h) => {
     h.__metadata__.preprocess = JSON.stringify({ ...ARCH.preprocess, std: [0, 0, 0] });
-  }, 'expected metadata preprocess.std to be 3 finite numbers above 0 but found [0,0,0]'],
+  }, 'expected metadata preprocess.std to be 3 numbers above 0 whose reciprocals are finite in float32 but found [0,0,0]'],
 ];
 
 describe('a corrupt int8 file: what convert checks beyond the loader', () => {

@@ -444,8 +444,8 @@ test('metadata_props preprocess is checked like safetensors metadata: one line n
   assert.equal(resolveWeights(await readOnnx(graph(good))).preprocess.resizeMode, 'exact');
   for (const [preprocess, message] of [
     ['{bad', 'expected JSON in the metadata preprocess but found text that does not parse: "{bad"'],
-    [good.replace('"mean":[0.485,0.456,0.406]', '"mean":"x"'), 'expected metadata preprocess.mean to be 3 finite numbers but found "x"'],
-    [good.replace('"std":[0.229,0.224,0.225]', '"std":[0,0,0]'), 'expected metadata preprocess.std to be 3 finite numbers above 0 but found [0,0,0]'],
+    [good.replace('"mean":[0.485,0.456,0.406]', '"mean":"x"'), 'expected metadata preprocess.mean to be 3 numbers finite in float32 but found "x"'],
+    [good.replace('"std":[0.229,0.224,0.225]', '"std":[0,0,0]'), 'expected metadata preprocess.std to be 3 numbers above 0 whose reciprocals are finite in float32 but found [0,0,0]'],
     [good.replace('"resize":[2,2]', '"resize":[100000,100000]'), 'expected metadata preprocess.resize to be a size of at most 67108864 pixels but found [100000,100000]'],
   ]) {
     const path = graph(preprocess);

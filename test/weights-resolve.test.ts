@@ -184,11 +184,15 @@ test('metadata architecture, preprocess and numClasses: each field\'s type and r
     [{ ...good, architecture: archText((a) => { a.layers[1].kernel = [20, 20]; }) },
       'expected metadata architecture to have shapes that infer but found: Expected an input of at least 20x20 for layer pool1 but received 6x6'],
     [{ ...good, architecture: archText((a) => { a.preprocess.std = [1, 0, 1]; }) },
-      'expected metadata architecture.preprocess.std to be 3 finite numbers above 0 but found [1,0,1]'],
+      'expected metadata architecture.preprocess.std to be 3 numbers above 0 whose reciprocals are finite in float32 but found [1,0,1]'],
     [{ arch: 'torchvision', numClasses: 'abc' }, 'expected metadata numClasses to be an integer from 1 to 16777216 but found "abc"'],
     [{ arch: 'torchvision', numClasses: '1e3' }, 'expected metadata numClasses to be an integer from 1 to 16777216 but found "1e3"'],
-    [{ ...good, preprocess: preText((p) => { p.mean = 'abc'; }) }, 'expected metadata preprocess.mean to be 3 finite numbers but found "abc"'],
-    [{ ...good, preprocess: preText((p) => { p.std = [0, 0, 0]; }) }, 'expected metadata preprocess.std to be 3 finite numbers above 0 but found [0,0,0]'],
+    [{ ...good, preprocess: preText((p) => { p.mean = 'abc'; }) }, 'expected metadata preprocess.mean to be 3 numbers finite in float32 but found "abc"'],
+    [{ ...good, preprocess: preText((p) => { p.std = [0, 0, 0]; }) }, 'expected metadata preprocess.std to be 3 numbers above 0 whose reciprocals are finite in float32 but found [0,0,0]'],
+    // finite doubles the float32 pipeline cannot use: a std that is 0 in float32, a mean that is Infinity there
+    [{ ...good, preprocess: preText((p) => { p.std = [1e-300, 1, 1]; }) }, 'expected metadata preprocess.std to be 3 numbers above 0 whose reciprocals are finite in float32 but found [1e-300,1,1]'],
+    [{ ...good, preprocess: preText((p) => { p.std = [1e-39, 1, 1]; }) }, 'expected metadata preprocess.std to be 3 numbers above 0 whose reciprocals are finite in float32 but found [1e-39,1,1]'],
+    [{ ...good, preprocess: preText((p) => { p.mean = [1e308, 0, 0]; }) }, 'expected metadata preprocess.mean to be 3 numbers finite in float32 but found [1e+308,0,0]'],
     [{ ...good, preprocess: preText((p) => { p.resizeMode = 'bogus'; }) }, 'expected metadata preprocess.resizeMode to be \'shorter\' or \'exact\' but found "bogus"'],
     [{ ...good, preprocess: preText((p) => { p.resize = [0, 0]; }) }, 'expected metadata preprocess.resize to be 2 integers from 1 to 67108864 but found [0,0]'],
     [{ ...good, preprocess: preText((p) => { p.range = 2; }) }, 'expected metadata preprocess.range to be 1 or 255 but found 2'],
@@ -197,7 +201,7 @@ test('metadata architecture, preprocess and numClasses: each field\'s type and r
   for (const [metadata, message] of cases) await refusedMetadata(metadata, message);
   // `info` reads the preprocess even when the architecture does not resolve: the same line, not a TypeError
   const path = tinyFile({ ...good, preprocess: preText((p) => { p.mean = 'abc'; }) });
-  await assert.rejects(weightsInfo(path), { code: 'ERR_WEIGHTS', message: `${path}: expected metadata preprocess.mean to be 3 finite numbers but found "abc"` });
+  await assert.rejects(weightsInfo(path), { code: 'ERR_WEIGHTS', message: `${path}: expected metadata preprocess.mean to be 3 numbers finite in float32 but found "abc"` });
 });
 
 test('a huge resize or crop in the metadata is refused when it is read, before anything is allocated from it', async () => {

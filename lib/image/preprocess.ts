@@ -12,7 +12,7 @@
 // forces JavaScript, =native requires the addon.
 import { availableParallelism } from 'node:os';
 import type { Preprocess } from '../model/layers.js';
-import { describeValue } from '../model/shapes.js';
+import { MAX_PREPROCESS_PIXELS, preprocessProblem } from '../model/preprocess.js';
 import type { NativeTensor } from '../native.js';
 import { imageBinding } from './image-binding.js';
 import {
@@ -41,43 +41,13 @@ export function preprocessBackend(): 'native' | 'js' {
   return 'js';
 }
 
-/** the most pixels a resize or crop may produce (2^26: a 768 MiB float32 tensor; 227x227 is 51,529) */
-export const MAX_PREPROCESS_PIXELS = 2 ** 26;
+// the most pixels a resize or crop may produce, and the check of a preprocessing's fields: lib/model/preprocess.ts
+export { MAX_PREPROCESS_PIXELS } from '../model/preprocess.js';
 
 function preprocessError(message: string): Error {
   const err = new Error(message);
   (err as NodeJS.ErrnoException).code = 'ERR_PREPROCESS';
   return err;
-}
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isPixelSize = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= MAX_PREPROCESS_PIXELS;
-const isSizePair = (v: unknown): v is [number, number] => Array.isArray(v) && v.length === 2 && v.every(isPixelSize);
-const isThreeFinite = (v: unknown): v is number[] => Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number' && Number.isFinite(x));
-
-/**
- * What is wrong with a preprocessing that comes from a file (the weights' metadata) or a caller, as
- * "<root>.<field> to be <what> but found <value>", or undefined when it is one: every field's type and
- * range, and a resize (at least its shorter side squared) and crop of at most MAX_PREPROCESS_PIXELS, so
- * that nothing is allocated from an absurd size before resizeCropGeometry sees an image.
- */
-export function preprocessProblem(value: unknown, root = 'preprocess'): string | undefined {
-  const found = (field: string, expected: string, v: unknown) => `${root}${field} to be ${expected} but found ${describeValue(v)}`;
-  if (!isObject(value)) return found('', 'an object', value);
-  const { resizeMode, resize, crop, range, mean, std, bgr } = value;
-  if (resizeMode !== 'shorter' && resizeMode !== 'exact') return found('.resizeMode', "'shorter' or 'exact'", resizeMode);
-  const pair = `2 integers from 1 to ${MAX_PREPROCESS_PIXELS}`;
-  if (!isSizePair(resize)) return found('.resize', pair, resize);
-  if (crop !== null && !isSizePair(crop)) return found('.crop', `null or ${pair}`, crop);
-  // 'shorter' scales the shorter side to resize[0]: the longer one is at least as long
-  const resizedPixels = resizeMode === 'shorter' ? resize[0] * resize[0] : resize[0] * resize[1];
-  if (resizedPixels > MAX_PREPROCESS_PIXELS) return found('.resize', `a size of at most ${MAX_PREPROCESS_PIXELS} pixels`, resize);
-  if (crop && crop[0] * crop[1] > MAX_PREPROCESS_PIXELS) return found('.crop', `a size of at most ${MAX_PREPROCESS_PIXELS} pixels`, crop);
-  if (range !== 1 && range !== 255) return found('.range', '1 or 255', range);
-  if (!isThreeFinite(mean)) return found('.mean', '3 finite numbers', mean);
-  if (!isThreeFinite(std) || !std.every((s) => s > 0)) return found('.std', '3 finite numbers above 0', std);
-  if (typeof bgr !== 'boolean') return found('.bgr', 'true or false', bgr);
-  return undefined;
 }
 
 /** preprocessProblem as an ERR_PREPROCESS error: a caller's preprocessing (options, --resize/--crop), checked before use */

@@ -194,7 +194,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * "<root>.<field> to be <what> but found <value>", or undefined when it is one: every field's type and
  * range (known layer types, sizes within the kernels' MAX_DIM, non-negative pads) and shapes that infer,
  * no activation beyond what the kernels index. Its `preprocess` is only required to be an object: what it
- * holds is the image side's to check (lib/image/preprocess.ts preprocessProblem).
+ * holds is the image side's to check (lib/model/preprocess.ts preprocessProblem).
  */
 export function architectureProblem(value: unknown, root = 'architecture'): string | undefined {
   const found = (field: string, expected: string, v: unknown) => `${field} to be ${expected} but found ${describeValue(v)}`;

@@ -4,7 +4,7 @@ import { buildArchitecture, isArchName, ARCH_NAMES } from '../model/archs.js';
 import type { Architecture, LayerSpec, Pair, Preprocess } from '../model/layers.js';
 import { architectureProblem, checkWeights, describeValue, inferShapes, MAX_DIM } from '../model/shapes.js';
 import { usageError } from '../errors.js';
-import { preprocessProblem } from '../image/preprocess.js';
+import { preprocessProblem } from '../model/preprocess.js';
 import { detectArchitecture, numClassesOf } from './detect.js';
 import type { WeightSet } from './types.js';
 import { weightsError } from './types.js';
