@@ -100,6 +100,14 @@ const REFUSED_BY_BOTH: Array<[string, (h: Header, data: Buffer) => void, string]
     'expected a conv2.input_scale > 0 whose reciprocal and 255 steps stay finite in fp32 but found 3.0000000054977558e+38'],
   ['a weight scale whose largest weight overflows fp32', setF32('conv2.weight_scale', 3e38),
     'expected conv2.weight_scale values > 0 whose 127 steps stay finite in fp32 but found 3.0000000054977558e+38 at element 0'],
+  // metadata no reader could use: refused where the loader reads it, in its words, before any comparison
+  ['preprocess with std 0', (h) => {
+    h.__metadata__.preprocess = JSON.stringify({ ...ARCH.preprocess, std: [0, 0, 0] });
+  }, 'expected metadata preprocess.std to be 3 numbers above 0 whose reciprocals are finite in float32 but found [0,0,0]'],
+  ['preprocess that is not JSON', (h) => { h.__metadata__.preprocess = '{bad'; },
+    'expected JSON in the metadata preprocess but found text that does not parse: "{bad"'],
+  ['architecture that is not JSON', (h) => { h.__metadata__.architecture = '{bad'; },
+    'expected JSON in the metadata architecture but found text that does not parse: "{bad"'],
   ['biases NaN', setF32('fc8.bias', NaN),
     'expected finite weights but tensor fc8.bias [5] holds 5 NaN or Inf values, the first at element 0 (NaN or Inf would make every prediction NaN)'],
   ['a zero point of shape [1]', (h) => { h['conv1.input_zero_point'].shape = [1]; },
@@ -136,21 +144,17 @@ describe('a corrupt int8 file: convert --precision int8 and the loader refuse it
  */
 const REFUSED_BY_CONVERT: Array<[string, (h: Header, data: Buffer) => void, string]> = [
   ['alexnet.architecture null', (h) => { h.__metadata__['alexnet.architecture'] = 'null'; },
-    'expected a JSON object in the metadata alexnet.architecture but found null'],
+    'expected metadata alexnet.architecture to be an object but found null'],
   ['alexnet.architecture {}', (h) => { h.__metadata__['alexnet.architecture'] = '{}'; },
-    'expected the metadata alexnet.architecture to agree with the metadata architecture but found name missing in alexnet.architecture, "tiny-int8" in architecture'],
+    'expected metadata alexnet.architecture.name to be a non-empty string but found none'],
   ['alexnet.architecture of another network', (h) => {
     const arch = JSON.parse(h.__metadata__['alexnet.architecture']);
     arch.layers[2].stride = [2, 2];
     h.__metadata__['alexnet.architecture'] = JSON.stringify(arch);
-  }, 'expected the metadata alexnet.architecture to agree with the metadata architecture but found layer 2 (conv2) stride [2,2] in alexnet.architecture, [1,1] in architecture'],
+  }, 'expected the metadata alexnet.architecture to agree with the network the loader builds from the metadata architecture, arch and numClasses (tiny-int8, 5 classes) but found layer 2 (conv2) stride [2,2] in alexnet.architecture, [1,1] in the loader\'s'],
   ['alexnet.preprocessing not the preprocessing loaded', (h) => {
     h.__metadata__.preprocess = JSON.stringify({ ...ARCH.preprocess, std: [0.5, 0.5, 0.5] });
   }, 'expected the metadata alexnet.preprocessing to agree with the preprocessing the loader uses (the metadata preprocess, else the architecture\'s) but found std [1,1,1] in alexnet.preprocessing, [0.5,0.5,0.5] in the loader\'s'],
-  // a preprocessing no reader could use is refused where the loader reads it, before any comparison
-  ['preprocess with std 0', (h) => {
-    h.__metadata__.preprocess = JSON.stringify({ ...ARCH.preprocess, std: [0, 0, 0] });
-  }, 'expected metadata preprocess.std to be 3 numbers above 0 whose reciprocals are finite in float32 but found [0,0,0]'],
 ];
 
 describe('a corrupt int8 file: what convert checks beyond the loader', () => {
@@ -164,4 +168,15 @@ describe('a corrupt int8 file: what convert checks beyond the loader', () => {
       await assert.rejects(readInt8Model(path), { message: `${path}: ${message}`, code: 'ERR_WEIGHTS' });
     });
   }
+});
+
+// quantize before 7 Dec 2026 wrote a network that is not one of the named ones only as alexnet.architecture (no
+// `architecture` key): convert --precision int8 still exports such a file, from that
+test('an int8 file of a custom network without the architecture key (older quantize) still converts', async () => {
+  const path = mutated(GOOD, 'no-architecture-key', (h) => { delete h.__metadata__.architecture; });
+  const r = convertInt8(path);
+  assert.equal(r.stderr, '');
+  assert.equal(r.status, 0);
+  assert.equal(r.wrote, true);
+  assert.deepEqual((await readInt8Model(path)).arch, ARCH);
 });

@@ -10,11 +10,10 @@
 //   <layer>.input_zero_point  U8  []
 // F32 tensors come first, then I8, then U8, so every F32 tensor starts 4-byte aligned in the file.
 import { isDeepStrictEqual } from 'node:util';
-import { AlexnetError } from '../errors.js';
 import { buildArchitecture, isArchName } from '../model/archs.js';
 import type { Architecture, Preprocess } from '../model/layers.js';
 import { readWeights } from '../weights/index.js';
-import { resolveWeights } from '../weights/resolve.js';
+import { metadataArchitecture, metadataPreprocess, resolveWeights } from '../weights/resolve.js';
 import { type WeightSet, type WeightTensor, weightsError } from '../weights/types.js';
 import { int8Values, META_PRECISION, tensorValues, type WritableData, writeSafetensors } from '../weights/safetensors.js';
 import type { ActivationQuant, Int8Weights } from './quant.js';
@@ -105,40 +104,30 @@ export function checkInt8Set(set: WeightSet): CheckedInt8Set {
   const meta = set.metadata;
   if (set.format !== 'safetensors') throw weightsError(path, `expected an int8 model (a .safetensors file written by quantize) but found a ${set.format} file`);
   if (meta[META_PRECISION] !== 'int8') throw weightsError(path, `expected an int8 model (${META_PRECISION} "int8", written by quantize) but found ${JSON.stringify(meta[META_PRECISION] ?? 'none')}`);
-  const jsonObject = (key: string, required: boolean): Record<string, unknown> | undefined => {
-    if (meta[key] === undefined && !required) return undefined;
+  // every metadata value read as the loader reads it (lib/weights/resolve.ts), so a bad one is the same line
+  // through convert as through classify: alexnet.architecture and alexnet.preprocessing with the loader's checks
+  const storedArch = metadataArchitecture(set, META_ARCHITECTURE);
+  const storedPreprocess = metadataPreprocess(set, META_PREPROCESSING);
+  let calibration: Record<string, unknown> = {};
+  if (meta[META_CALIBRATION] !== undefined) {
     let value: unknown;
     try {
-      value = JSON.parse(meta[key] ?? '');
+      value = JSON.parse(meta[META_CALIBRATION]);
     } catch {
-      throw weightsError(path, `expected a JSON object in the metadata ${key} but found ${meta[key] === undefined ? 'none' : 'text that does not parse'}`);
+      value = undefined;
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw weightsError(path, `expected a JSON object in the metadata ${key} but found ${value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`}`);
+      throw weightsError(path, `expected a JSON object in the metadata ${META_CALIBRATION} but found ${JSON.stringify(meta[META_CALIBRATION].slice(0, 40))}`);
     }
-    return value as Record<string, unknown>;
-  };
-  const storedArch = jsonObject(META_ARCHITECTURE, true)!;
-  const storedPreprocess = jsonObject(META_PREPROCESSING, true)!;
-  const calibration = jsonObject(META_CALIBRATION, false) ?? {};
-  // what the loader reads itself (lib/weights/resolve.ts: architecture, else arch and numClasses; preprocess),
-  // checked here first so that a bad value is one line naming it
-  const loaderArch = jsonObject('architecture', false);
-  if (loaderArch) agree(path, storedArch, META_ARCHITECTURE, loaderArch, 'architecture', 'the metadata architecture');
-  if (meta.numClasses !== undefined && !/^[1-9][0-9]{0,8}$/.test(meta.numClasses)) {
-    throw weightsError(path, `expected a positive integer in the metadata numClasses but found ${JSON.stringify(meta.numClasses.slice(0, 40))}`);
+    calibration = value as Record<string, unknown>;
   }
-  jsonObject('preprocess', false);
-  let resolved: { arch: Architecture; preprocess: Preprocess };
-  try {
-    resolved = resolveWeights(set);
-  } catch (e) {
-    if (e instanceof AlexnetError) throw e;
-    throw weightsError(path, `expected an architecture the loader can build from the metadata architecture, arch and numClasses but found one it cannot (${(e as Error).message})`);
-  }
+  // quantize before 7 Dec 2026 wrote a network that is not one of the named ones only as alexnet.architecture
+  // (no `architecture`): such a file travels by that one, checked above
+  const named = isArchName(storedArch.name) && isDeepStrictEqual(storedArch, buildArchitecture(storedArch.name, storedArch.numClasses));
+  const resolved = resolveWeights(set, meta.architecture === undefined && !named ? { arch: storedArch } : {});
   const { arch, preprocess } = resolved;
-  agree(path, storedArch, META_ARCHITECTURE, arch, 'the loader\'s', `the network the loader builds from the metadata architecture, arch and numClasses (${arch.name}, ${arch.numClasses} classes)`);
-  agree(path, storedPreprocess, META_PREPROCESSING, preprocess, 'the loader\'s', 'the preprocessing the loader uses (the metadata preprocess, else the architecture\'s)');
+  agree(path, storedArch as unknown as Record<string, unknown>, META_ARCHITECTURE, arch, 'the loader\'s', `the network the loader builds from the metadata architecture, arch and numClasses (${arch.name}, ${arch.numClasses} classes)`);
+  agree(path, storedPreprocess as unknown as Record<string, unknown>, META_PREPROCESSING, preprocess, 'the loader\'s', 'the preprocessing the loader uses (the metadata preprocess, else the architecture\'s)');
   const layers: CheckedInt8Set['layers'] = [];
   for (const spec of arch.layers) {
     if (spec.type !== 'conv2d' && spec.type !== 'linear') continue;
@@ -150,7 +139,7 @@ export function checkInt8Set(set: WeightSet): CheckedInt8Set {
     if (bias) checkFiniteValues(path, `${spec.name}.bias`, bias.shape, tensorValues(bias));
     layers.push({ spec, weight, bias });
   }
-  return { arch: storedArch as unknown as Architecture, preprocess: storedPreprocess as unknown as Preprocess, calibration, layers };
+  return { arch: storedArch, preprocess: storedPreprocess, calibration, layers };
 }
 
 /**
