@@ -648,7 +648,7 @@ int conv_forward(const conv2d_params& p, const float* in, lowp_type type, const 
   const size_t group_src_bytes = gather ? static_cast<size_t>(p.batch) * pad.image : in_bytes / g.groups;
   const auto epilogue = int8_conv_epilogue(io.out_u8 != nullptr);
 
-  // tasks (group, block of pixels) handed out one at a time: a thread the OS takes away holds back one block
+  // tasks (group, block of pixels, chunk of panels) handed out one at a time: a thread the OS takes away holds back one
   pool.run_tasks(blocks_of(block) * chunks, [&](int64_t task) {
     const int chunk = static_cast<int>(task % chunks);
     const int group = static_cast<int>(task / chunks / blocks);
