@@ -464,3 +464,28 @@ test('classify -o onto a dangling symbolic link writes its target; the link stay
   assert.ok(JSON.parse(readFileSync(join(dir, 'results', 'real.json'), 'utf8')));
   assert.deepEqual(leftovers(dir), []);
 });
+
+test('merge --out X.csv whose table cannot be put in place: X.csv.meta.json is left as it was', () => {
+  const dir = folder();
+  const tiny = join(dir, 'tiny.safetensors');
+  writeTinyWeights(tiny, 2, 5);
+  const data = join(dir, 'data');
+  for (const cls of ['first', 'second']) {
+    mkdirSync(join(data, cls), { recursive: true });
+    copyFileSync(jpeg, join(data, cls, 'coffee.jpg'));
+  }
+  writeFileSync(join(dir, 'labels.txt'), 'first\nsecond\n');
+  const scored = join(dir, 'scored.jsonl');
+  const ok = run(['score', data, '--labels', join(dir, 'labels.txt'), '--weights', tiny, '--workers', '1', '--out', scored]);
+  assert.equal(ok.status, 0, ok.stderr);
+  // the table's destination is a folder: its rename would fail after its header file was written
+  const merged = join(dir, 'merged.csv');
+  mkdirSync(merged);
+  const meta = `${merged}.meta.json`;
+  writeFileSync(meta, PREVIOUS);
+  const r = run(['merge', scored, '--out', merged]);
+  assertWriteFailure(r, merged, 'EISDIR: illegal operation on a directory');
+  assert.equal(readFileSync(meta, 'utf8'), PREVIOUS);
+  assert.deepEqual(readdirSync(merged), []);
+  assert.deepEqual(leftovers(dir), []);
+});
