@@ -12,7 +12,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomic } from '../lib/atomic-write.js';
+import { discardStagedFiles, stageFile, writeFileAtomic } from '../lib/atomic-write.js';
 import { AlexnetError } from '../lib/errors.js';
 import { writeNpy } from '../lib/weights/npy.js';
 import { writeTinyWeights } from './score-dataset.js';
@@ -191,6 +191,118 @@ test('writeNpy onto a folder: one line naming it, the folder untouched, no tempo
   assert.deepEqual(leftovers(dir), []);
 });
 
+test('a dangling symbolic link is written through: its target is created, the link stays a link', () => {
+  const dir = folder();
+  mkdirSync(join(dir, 'results'));
+  symlinkSync('results/real.json', join(dir, 'link.json'));
+  writeFileAtomic(join(dir, 'link.json'), '{"a": 1}\n');
+  assert.ok(lstatSync(join(dir, 'link.json')).isSymbolicLink());
+  assert.equal(readlinkSync(join(dir, 'link.json')), 'results/real.json');
+  assert.equal(readFileSync(join(dir, 'results', 'real.json'), 'utf8'), '{"a": 1}\n');
+  assert.deepEqual(leftovers(dir), []);
+  assert.deepEqual(leftovers(join(dir, 'results')), []);
+});
+
+test('a chain of symbolic links is followed to its end, dangling or not; a loop is one line naming the destination', () => {
+  const dir = folder();
+  mkdirSync(join(dir, 'sub'));
+  // first -> sub/second -> ../third (relative to sub/) -> fourth, which does not exist yet
+  symlinkSync('sub/second', join(dir, 'first'));
+  symlinkSync('../third', join(dir, 'sub', 'second'));
+  symlinkSync('fourth', join(dir, 'third'));
+  writeFileAtomic(join(dir, 'first'), 'created at the end of the chain\n');
+  for (const link of ['first', 'sub/second', 'third']) assert.ok(lstatSync(join(dir, link)).isSymbolicLink(), link);
+  assert.equal(readFileSync(join(dir, 'fourth'), 'utf8'), 'created at the end of the chain\n');
+  // and again, now that the chain leads to a file: its permissions are kept
+  chmodSync(join(dir, 'fourth'), 0o600);
+  writeFileAtomic(join(dir, 'first'), 'replaced\n');
+  assert.equal(readFileSync(join(dir, 'fourth'), 'utf8'), 'replaced\n');
+  assert.equal(statSync(join(dir, 'fourth')).mode & 0o777, 0o600);
+  assert.ok(lstatSync(join(dir, 'third')).isSymbolicLink());
+
+  symlinkSync('loop-b', join(dir, 'loop-a'));
+  symlinkSync('loop-a', join(dir, 'loop-b'));
+  assert.throws(() => writeFileAtomic(join(dir, 'loop-a'), 'x'), {
+    code: 'ERR_WRITE', message: `${join(dir, 'loop-a')}: could not write (ELOOP: too many symbolic links encountered)`,
+  });
+  assert.deepEqual(leftovers(dir), []);
+  assert.deepEqual(leftovers(join(dir, 'sub')), []);
+});
+
+test('a file name near the 255-byte limit is written: the temporary file gets a short name in the same folder', () => {
+  const dir = folder();
+  const out = join(dir, `${'a'.repeat(245)}.json`);
+  let during: string[] = [];
+  writeFileAtomic(out, (write) => {
+    write(Buffer.from('[]\n'));
+    during = leftovers(dir);
+  });
+  assert.equal(during.length, 1);
+  assert.ok(Buffer.byteLength(during[0]) <= 255, during[0]);
+  assert.equal(readFileSync(out, 'utf8'), '[]\n');
+  // a name at the limit, replaced (the permissions of the file it replaces)
+  const longest = join(dir, `${'b'.repeat(250)}.json`);
+  writeFileSync(longest, PREVIOUS);
+  chmodSync(longest, 0o640);
+  writeFileAtomic(longest, 'new\n');
+  assert.equal(readFileSync(longest, 'utf8'), 'new\n');
+  assert.equal(statSync(longest).mode & 0o777, 0o640);
+  assert.deepEqual(leftovers(dir), []);
+});
+
+test('stageFile: the contents under a temporary name until commit(); discard() and discardStagedFiles() leave the destination as it was', () => {
+  const dir = folder();
+  const out = join(dir, 'model.safetensors');
+  writeFileSync(out, PREVIOUS);
+  chmodSync(out, 0o600);
+  const committed = stageFile(out, 'the new contents\n');
+  assert.equal(committed.path, out);
+  assert.deepEqual(leftovers(dir), [committed.tmp.slice(dir.length + 1)]);
+  assert.equal(readFileSync(committed.tmp, 'utf8'), 'the new contents\n');
+  assert.equal(readFileSync(out, 'utf8'), PREVIOUS, 'not in place before commit()');
+  committed.commit();
+  assert.equal(readFileSync(out, 'utf8'), 'the new contents\n');
+  assert.equal(statSync(out).mode & 0o777, 0o600);
+  committed.discard(); // nothing to do after a commit
+  assert.equal(readFileSync(out, 'utf8'), 'the new contents\n');
+
+  const discarded = stageFile(out, 'never in place\n');
+  discarded.discard();
+  assert.equal(existsSync(discarded.tmp), false);
+  // what a signal handler does: every file staged and not yet committed is removed
+  const first = stageFile(out, 'one\n');
+  const second = stageFile(join(dir, 'other.json'), 'two\n');
+  discardStagedFiles();
+  assert.equal(existsSync(first.tmp), false);
+  assert.equal(existsSync(second.tmp), false);
+  assert.equal(readFileSync(out, 'utf8'), 'the new contents\n');
+  assert.equal(existsSync(join(dir, 'other.json')), false);
+  assert.deepEqual(leftovers(dir), []);
+  // a destination that is not a regular file: staged in the system's temporary folder, copied into it by commit()
+  const device = stageFile('/dev/null', 'into the device\n');
+  assert.equal(readFileSync(device.tmp, 'utf8'), 'into the device\n');
+  device.commit();
+  assert.ok(statSync('/dev/null').isCharacterDevice());
+  assert.equal(existsSync(device.tmp), false);
+});
+
+test('stageFile onto a folder: refused before anything is written; a commit that fails names the destination and leaves no temporary file', () => {
+  const dir = folder();
+  const taken = join(dir, 'taken.safetensors');
+  mkdirSync(taken);
+  let called = false;
+  assert.throws(() => stageFile(taken, () => { called = true; }), { code: 'ERR_WRITE', message: `${taken}: could not write (EISDIR: illegal operation on a directory)` });
+  assert.equal(called, false);
+  // the folder appears between stage and commit: the rename fails
+  const late = join(dir, 'late.safetensors');
+  const staged = stageFile(late, 'x');
+  mkdirSync(late);
+  writeFileSync(join(late, 'inside'), PREVIOUS);
+  assert.throws(() => staged.commit(), { code: 'ERR_WRITE', message: `${late}: could not write (EISDIR: illegal operation on a directory)` });
+  assert.deepEqual(readdirSync(late), ['inside']);
+  assert.deepEqual(leftovers(dir), []);
+});
+
 // ---------------------------------------------------------------- through the CLI
 
 test('classify -o --force: a write that fails part way (a file size limit) keeps the previous file', () => {
@@ -329,4 +441,51 @@ test('a full disk (a small tmpfs, as root): the previous file stays, no temporar
   } finally {
     spawnSync('umount', [disk]);
   }
+});
+
+test('classify -o with a 250-byte file name (legal: NAME_MAX is 255) writes it', () => {
+  const dir = folder();
+  const out = join(dir, `${'a'.repeat(245)}.json`);
+  const r = run(['classify', '--weights', 'random:1', '--arch', 'seed', '--json', '-o', out, jpeg]);
+  assert.equal(r.stderr, '');
+  assert.equal(r.status, 0);
+  assert.ok(JSON.parse(readFileSync(out, 'utf8')));
+  assert.deepEqual(leftovers(dir), []);
+});
+
+test('classify -o onto a dangling symbolic link writes its target; the link stays a link', () => {
+  const dir = folder();
+  mkdirSync(join(dir, 'results'));
+  symlinkSync('results/real.json', join(dir, 'link.json'));
+  const r = run(['classify', '--weights', 'random:1', '--arch', 'seed', '--json', '-o', join(dir, 'link.json'), jpeg]);
+  assert.equal(r.stderr, '');
+  assert.equal(r.status, 0);
+  assert.ok(lstatSync(join(dir, 'link.json')).isSymbolicLink());
+  assert.ok(JSON.parse(readFileSync(join(dir, 'results', 'real.json'), 'utf8')));
+  assert.deepEqual(leftovers(dir), []);
+});
+
+test('merge --out X.csv whose table cannot be put in place: X.csv.meta.json is left as it was', () => {
+  const dir = folder();
+  const tiny = join(dir, 'tiny.safetensors');
+  writeTinyWeights(tiny, 2, 5);
+  const data = join(dir, 'data');
+  for (const cls of ['first', 'second']) {
+    mkdirSync(join(data, cls), { recursive: true });
+    copyFileSync(jpeg, join(data, cls, 'coffee.jpg'));
+  }
+  writeFileSync(join(dir, 'labels.txt'), 'first\nsecond\n');
+  const scored = join(dir, 'scored.jsonl');
+  const ok = run(['score', data, '--labels', join(dir, 'labels.txt'), '--weights', tiny, '--workers', '1', '--out', scored]);
+  assert.equal(ok.status, 0, ok.stderr);
+  // the table's destination is a folder: its rename would fail after its header file was written
+  const merged = join(dir, 'merged.csv');
+  mkdirSync(merged);
+  const meta = `${merged}.meta.json`;
+  writeFileSync(meta, PREVIOUS);
+  const r = run(['merge', scored, '--out', merged]);
+  assertWriteFailure(r, merged, 'EISDIR: illegal operation on a directory');
+  assert.equal(readFileSync(meta, 'utf8'), PREVIOUS);
+  assert.deepEqual(readdirSync(merged), []);
+  assert.deepEqual(leftovers(dir), []);
 });

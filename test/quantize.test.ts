@@ -3,10 +3,13 @@
 // with its error table, and the QDQ ONNX export run by onnxruntime against our int8 network.
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { native } from '../lib/native.js';
@@ -372,4 +375,87 @@ describe('quantize: calibration inputs it cannot use (the tiny network of test/r
     assert.deepEqual([table.layers[0].inputScale, table.layers[0].inputZeroPoint], [1, 0]);
     assert.deepEqual(leftovers(), []);
   });
+});
+
+describe('quantize --out: errors name it, links are written through, a signal leaves nothing behind', () => {
+  const dir = join(scratch, 'out');
+  const arch = ref.TINY_INT8_ARCH;
+  const fp32 = join(dir, 'tiny-fp32.safetensors');
+  const calibration = join(dir, 'calibration.npy');
+  const PREVIOUS = 'the int8 file of an earlier run';
+  /** the temporary files quantize leaves in a folder (this version's and the earlier ".unchecked-PID") */
+  const leftovers = (folder: string) => readdirSync(folder).filter((f) => /\.(unchecked|tmp)-/.test(f));
+
+  before(() => {
+    mkdirSync(dir, { recursive: true });
+    const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+    let seed = 60;
+    for (const layer of inferShapes(arch)) {
+      for (const [name, shape] of layer.params) tensors.set(name, { shape, data: ref.randomArray(shape.reduce((a, b) => a * b, 1), seed++, 0.3) });
+    }
+    writeSafetensors(fp32, tensors, { arch: arch.name, numClasses: String(arch.numClasses), preprocess: JSON.stringify(arch.preprocess), architecture: JSON.stringify(arch) });
+    const size = 2 * arch.input.reduce((a, b) => a * b, 1);
+    writeNpy(calibration, [2, ...arch.input], Float32Array.from({ length: size }, (_, i) => Math.sin(i)));
+  });
+  const quantize = (...args: string[]) => run('quantize', fp32, '-q', '--calibrate', calibration, ...args);
+
+  test('a folder that does not exist, or --out a folder: one line naming --out (as classify -o), nothing left', () => {
+    const missing = join(dir, 'no-such-folder', 'q.safetensors');
+    const a = quantize('--out', missing);
+    assert.equal(a.stderr, `alexnet-cli: ${missing}: could not write (ENOENT: no such file or directory)\n`);
+    assert.equal(a.status, 1);
+    const folder = join(dir, 'folder.safetensors');
+    mkdirSync(folder);
+    const b = quantize('--out', folder, '--force');
+    assert.equal(b.stderr, `alexnet-cli: ${folder}: could not write (EISDIR: illegal operation on a directory)\n`);
+    assert.equal(b.status, 1);
+    assert.deepEqual(readdirSync(folder), []);
+    assert.deepEqual(leftovers(dir), []);
+  });
+
+  test('--force onto a symbolic link: written through it, the link kept, the target\'s permissions kept', async () => {
+    const target = join(dir, 'target.safetensors');
+    const link = join(dir, 'link.safetensors');
+    writeFileSync(target, PREVIOUS);
+    chmodSync(target, 0o600);
+    symlinkSync('target.safetensors', link);
+    const r = quantize('--out', link, '--force');
+    assert.equal(r.stderr, '');
+    assert.equal(r.status, 0);
+    assert.ok(lstatSync(link).isSymbolicLink(), 'the link is still a link');
+    assert.equal(readlinkSync(link), 'target.safetensors');
+    assert.equal(statSync(target).mode & 0o777, 0o600);
+    assert.equal((await readInt8Model(target)).arch.name, arch.name);
+    assert.deepEqual(leftovers(dir), []);
+  });
+
+  // random:1 AlexNet on 48 photographs: a run long enough to be interrupted while its int8 file is measured
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    test(`${signal} during the run: exit ${signal === 'SIGINT' ? 130 : 143}, no temporary file, --out as it was`, async () => {
+      const folder = join(dir, signal);
+      const photos = join(folder, 'photos');
+      mkdirSync(photos, { recursive: true });
+      for (let i = 0; i < 16; i++) {
+        for (const name of ['astronaut.png', 'coffee-baseline.jpg', 'chelsea-progressive.jpg']) copyFileSync(join(images, name), join(photos, `${i}-${name}`));
+      }
+      const out = join(folder, 'q.safetensors');
+      writeFileSync(out, PREVIOUS);
+      const child = spawn(process.execPath, [cli, 'quantize', 'random:1', '--calibrate', photos, '--images', '48', '--method', 'minmax', '-q', '--force', '-o', out],
+        { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8'); });
+      let ended = false;
+      const exit = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (code, sig) => { ended = true; resolve([code, sig]); }));
+      // the int8 file exists under its temporary name once the calibration passes are done: the measuring pass runs
+      while (!ended && leftovers(folder).length === 0) await sleep(20);
+      assert.equal(ended, false, `the run ended before its int8 file was written: ${stderr}`);
+      child.kill(signal);
+      const [code, sig] = await exit;
+      assert.equal(sig, null, `ended by ${sig}, not by its own exit`);
+      assert.equal(code, signal === 'SIGINT' ? 130 : 143);
+      assert.equal(stderr, `alexnet-cli: interrupted (${signal}); ${out} was left as it was\n`);
+      assert.deepEqual(leftovers(folder), []);
+      assert.equal(readFileSync(out, 'utf8'), PREVIOUS);
+    });
+  }
 });

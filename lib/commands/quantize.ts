@@ -1,7 +1,9 @@
 // `alexnet-cli quantize MODEL --calibrate DIR --out model-int8.safetensors`: static int8 quantization
 // (lib/quantize/), with the per-layer error table.
 import { statSync } from 'node:fs';
+import { constants } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
+import { discardStagedFiles } from '../atomic-write.js';
 import { usageError } from '../errors.js';
 import { formatBytes, renderTable } from '../format.js';
 import { parseArchName } from '../model/load.js';
@@ -61,9 +63,22 @@ export const quantizeCommand: CommandModule<object, QuantizeArgs> = {
     const source = await readFp32Params(argv.model, { arch: argv.arch ? parseArchName(argv.arch) : undefined });
     const { images, available } = await loadCalibrationImages(argv.calibrate, source.preprocess, source.arch, argv.images);
     status(`quantize: ${source.arch.name}, ${images.length} of ${available} calibration inputs, method ${method}`);
+    // Ctrl-C or kill during the run: the default action would end the process without running quantizeNetwork's
+    // clean-up, leaving the int8 file (60 MB for AlexNet) under its temporary name beside --out. Remove it, leave
+    // --out as it was, and exit as the signal would have (128 + its number: 130, 143).
+    const onSignal = (signal: NodeJS.Signals) => {
+      discardStagedFiles();
+      process.stderr.write(`alexnet-cli: interrupted (${signal}); ${argv.out} was left as it was\n`);
+      process.exit(128 + constants.signals[signal]);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     const result = await quantizeNetwork(source.arch, source.preprocess, source.params, images, {
       method, batch: argv.batch, out: argv.out, calibration: { source: argv.calibrate },
       onPass: (pass, done, total) => { if (done === total) status(`quantize: ${pass} pass done (${total} images)`); },
+    }).finally(() => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
     });
     const written = statSync(argv.out).size;
     // warnings are not status: they print under --quiet and --json too

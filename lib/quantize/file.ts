@@ -10,12 +10,13 @@
 //   <layer>.input_zero_point  U8  []
 // F32 tensors come first, then I8, then U8, so every F32 tensor starts 4-byte aligned in the file.
 import { isDeepStrictEqual } from 'node:util';
+import type { StagedFile } from '../atomic-write.js';
 import { buildArchitecture, isArchName } from '../model/archs.js';
 import type { Architecture, Preprocess } from '../model/layers.js';
 import { readWeights } from '../weights/index.js';
 import { metadataArchitecture, metadataPreprocess, resolveWeights } from '../weights/resolve.js';
 import { type WeightSet, type WeightTensor, weightsError } from '../weights/types.js';
-import { int8Values, META_PRECISION, tensorValues, type WritableData, writeSafetensors } from '../weights/safetensors.js';
+import { int8Values, META_PRECISION, stageSafetensors, tensorValues, type WritableData, writeSafetensors } from '../weights/safetensors.js';
 import type { ActivationQuant, Int8Weights } from './quant.js';
 
 export { META_PRECISION } from '../weights/safetensors.js';
@@ -40,6 +41,16 @@ export interface Int8Model {
 }
 
 export function writeInt8Model(path: string, model: Int8Model): void {
+  writeSafetensors(path, ...int8File(model));
+}
+
+/** writeInt8Model up to the rename: quantize reads back, checks and measures the file before it commits it */
+export function stageInt8Model(path: string, model: Int8Model): StagedFile {
+  return stageSafetensors(path, ...int8File(model));
+}
+
+/** The int8 file's tensors (F32, then I8, then U8) and metadata */
+function int8File(model: Int8Model): [Map<string, { shape: number[]; data: WritableData }>, Record<string, string>] {
   const f32 = new Map<string, { shape: number[]; data: WritableData }>();
   const i8 = new Map<string, { shape: number[]; data: WritableData }>();
   const u8 = new Map<string, { shape: number[]; data: WritableData }>();
@@ -50,7 +61,7 @@ export function writeInt8Model(path: string, model: Int8Model): void {
     i8.set(`${l.name}.weight`, { shape: l.weightShape, data: l.weight.q });
     u8.set(`${l.name}.input_zero_point`, { shape: [], data: Uint8Array.of(l.input.zeroPoint) });
   }
-  writeSafetensors(path, new Map([...f32, ...i8, ...u8]), {
+  return [new Map([...f32, ...i8, ...u8]), {
     [META_PRECISION]: 'int8',
     [META_ARCHITECTURE]: JSON.stringify(model.arch),
     [META_PREPROCESSING]: JSON.stringify(model.preprocess),
@@ -62,7 +73,7 @@ export function writeInt8Model(path: string, model: Int8Model): void {
     // whole, else the loader (which reads arch / numClasses / architecture) could not build it
     ...(isArchName(model.arch.name) && JSON.stringify(model.arch) === JSON.stringify(buildArchitecture(model.arch.name, model.arch.numClasses))
       ? {} : { architecture: JSON.stringify(model.arch) }),
-  });
+  }];
 }
 
 /**

@@ -5,7 +5,7 @@
 // (q * scale) and each quantized layer's input rounded through u8 with its calibrated scale and zero point,
 // run by the fp32 kernels. That is the arithmetic of the int8 runtime up to the order of fp32 roundings
 // (int32 sums are exact there; here the same products are summed in fp32).
-import { renameSync, rmSync } from 'node:fs';
+import type { StagedFile } from '../atomic-write.js';
 import { AlexnetError } from '../errors.js';
 import type { Architecture, Preprocess } from '../model/layers.js';
 import { inferShapes } from '../model/shapes.js';
@@ -15,7 +15,7 @@ import {
   isUsableWeightScale, quantizeWeights,
 } from './quant.js';
 import { type Segment, SegmentRunner, splitSegments } from './segments.js';
-import { checkInt8Set, writeInt8Model } from './file.js';
+import { checkInt8Set, stageInt8Model } from './file.js';
 import { native as nativeBinding } from '../native.js';
 import { readWeights } from '../weights/index.js';
 import type { WeightSet } from '../weights/types.js';
@@ -96,9 +96,11 @@ export interface QuantizeOptions {
   /** images per forward pass (default 16) */
   batch?: number;
   /**
-   * write the int8 model here (lib/quantize/file.ts): first beside it under a temporary name, checked as every
-   * reader checks it (checkInt8Set) and measured by the native runtime, then renamed into place. On any failure
-   * `out` is left as it was (absent, or the file it would have replaced).
+   * write the int8 model here (lib/quantize/file.ts): first beside it under a temporary name (lib/atomic-write.ts
+   * stageFile), checked as every reader checks it (checkInt8Set) and measured by the native runtime, then renamed
+   * into place (through a symbolic link, keeping the file's permissions). On any failure `out` is left as it was
+   * (absent, or the file it would have replaced) and errors name `out`, never the temporary file. A caller that
+   * can be killed by a signal mid-run calls discardStagedFiles() from its handler (lib/commands/quantize.ts).
    */
   out?: string;
   /** more of alexnet.calibration: `source` (the images' path) also names them in errors and warnings */
@@ -143,7 +145,7 @@ export async function quantizeNetwork(arch: Architecture, preprocess: Preprocess
   const fp32 = await SegmentRunner.build(segments, (name) => ({ weight: params.get(`${name}.weight`)!, bias: params.get(`${name}.bias`) }));
   const shapes = new Map(inferShapes(arch).map((l) => [l.spec.name, l]));
   const work = batches(images, batch);
-  let unchecked: string | undefined;
+  let unchecked: StagedFile | undefined;
   try {
     // passes 1 and 2: each quantized layer's fp32 input, its range, then (for mse and percentile) its histogram
     const observers = new Map(quantized.map((s) => [s.quantized.name, new RangeObserver()]));
@@ -200,14 +202,13 @@ export async function quantizeNetwork(arch: Architecture, preprocess: Preprocess
     // convert and bench check it (the loader's reader and checks, plus the int8 ones), measured, renamed last
     let set: WeightSet | undefined;
     if (options.out !== undefined) {
-      unchecked = `${options.out}.unchecked-${process.pid}`;
-      writeInt8Model(unchecked, { arch, preprocess, layers, calibration: { method: options.method, images: images.length, ...options.calibration } });
+      unchecked = stageInt8Model(options.out, { arch, preprocess, layers, calibration: { method: options.method, images: images.length, ...options.calibration } });
       try {
-        set = await readWeights(unchecked);
+        set = await readWeights(unchecked.tmp);
         checkInt8Set(set);
       } catch (e) {
         if (!(e instanceof AlexnetError)) throw e;
-        throw new AlexnetError(`${options.out}: not written: the int8 file made from these weights and images fails the int8 file check: ${e.message.replace(`${unchecked}: `, '')}`, e.code);
+        throw new AlexnetError(`${options.out}: not written: the int8 file made from these weights and images fails the int8 file check: ${e.message.replace(`${unchecked.tmp}: `, '')}`, e.code);
       }
     }
     // pass 3: fp32 vs int8, layer by layer (alone) and along the network: the native int8 runtime on the
@@ -258,14 +259,18 @@ export async function quantizeNetwork(arch: Architecture, preprocess: Preprocess
         l.networkSqnrDb = networkMeters.get(l.name)!.sqnrDb;
         l.networkRelativeL2 = networkMeters.get(l.name)!.relativeL2;
       }
-      if (unchecked) renameSync(unchecked, options.out!);
+      unchecked?.commit();
       return { arch, preprocess, method: options.method, images: images.length, layers, top1Agreement: agree / images.length, runtime, warnings };
     } finally {
       fake.dispose();
     }
+  } catch (e) {
+    // the temporary name means nothing to the user: the file is --out, not yet in place
+    if (unchecked && e instanceof Error && e.message.includes(unchecked.tmp)) e.message = e.message.replaceAll(unchecked.tmp, unchecked.path);
+    throw e;
   } finally {
     fp32.dispose();
-    // whatever failed, --out is as it was (after the rename there is nothing left to remove)
-    if (unchecked) rmSync(unchecked, { force: true });
+    // whatever failed, --out is as it was (after the commit there is nothing left to remove)
+    unchecked?.discard();
   }
 }

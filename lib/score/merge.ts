@@ -1,6 +1,6 @@
 // Combining the outputs of `score --shard I/N` runs into the metrics and the predictions of the
 // whole dataset: the same numbers and the same per-image lines as one unsharded run.
-import { writeFileAtomic } from '../atomic-write.js';
+import { type StagedFile, stageFile } from '../atomic-write.js';
 import { AlexnetError } from '../errors.js';
 import type { ClassLabel } from '../labels.js';
 import { compareBytes, listSome } from './dataset.js';
@@ -115,17 +115,25 @@ export function mergeOutputs(paths: string[], labels: ClassLabel[] | ((header: S
  * Writes the merged predictions as one unsharded run would (same header but for its place, same
  * lines in the same order), to a temporary file renamed into place (lib/atomic-write.ts): a merge job
  * that is run again replaces the file whole, and one that fails leaves the previous file as it was.
+ *
+ * A CSV's header is beside it (records.ts metadataPath). Both files are written under temporary names
+ * first; the table is renamed into place, then the header: a failure before the table's rename leaves
+ * both files as they were. (After it, only the header's rename can fail: that error names the header file.)
  */
 export async function writeMerged(path: string, result: MergeResult): Promise<void> {
   const format = outputFormatFor(path);
   const { header, records } = result;
-  writeFileAtomic(path, (write) => {
-    write(Buffer.from(formatHeader(header, format), 'utf8'));
-    for (let i = 0; i < records.length; i += 4096) {
-      write(Buffer.from(records.slice(i, i + 4096).map((r) => formatRecord(r, format, header.top)).join(''), 'utf8'));
-    }
-    // a CSV's header is beside it (records.ts metadataPath): replaced once the whole table is written,
-    // just before the table itself, so a failed write above leaves both files as they were
-    if (format === 'csv') writeFileAtomic(metadataPath(path), formatMetadata(header));
-  });
+  const staged: StagedFile[] = [];
+  try {
+    staged.push(stageFile(path, (write) => {
+      write(Buffer.from(formatHeader(header, format), 'utf8'));
+      for (let i = 0; i < records.length; i += 4096) {
+        write(Buffer.from(records.slice(i, i + 4096).map((r) => formatRecord(r, format, header.top)).join(''), 'utf8'));
+      }
+    }));
+    if (format === 'csv') staged.push(stageFile(metadataPath(path), formatMetadata(header)));
+    for (const file of staged) file.commit();
+  } finally {
+    for (const file of staged) file.discard();
+  }
 }

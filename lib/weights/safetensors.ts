@@ -3,7 +3,7 @@
 // then the raw little-endian data. F32 tensors are not read here: the WeightSet records where they are
 // and the model loads them straight into native memory (no copy through the JS heap).
 import { fstatSync } from 'node:fs';
-import { writeFileAtomic } from '../atomic-write.js';
+import { type FileContents, type StagedFile, stageFile, writeFileAtomic } from '../atomic-write.js';
 import type { WeightSet, WeightTensor } from './types.js';
 import { weightsError } from './types.js';
 import { toFloat32, type FloatDtype } from './dtypes.js';
@@ -189,6 +189,18 @@ const writtenDtype = (data: WritableData): string => (data instanceof Int8Array 
 
 /** Write tensors (in insertion order) and string metadata; written to a temporary file then renamed (lib/atomic-write.ts) */
 export function writeSafetensors(path: string, tensors: Map<string, { shape: number[]; data: WritableData }>, metadata: Record<string, string> = {}): void {
+  writeFileAtomic(path, safetensorsContents(path, tensors, metadata));
+}
+
+/**
+ * writeSafetensors up to the rename: the file whole under a temporary name beside `path`, to be read back and
+ * checked before commit() puts it in place (or discard() removes it)
+ */
+export function stageSafetensors(path: string, tensors: Map<string, { shape: number[]; data: WritableData }>, metadata: Record<string, string> = {}): StagedFile {
+  return stageFile(path, safetensorsContents(path, tensors, metadata));
+}
+
+function safetensorsContents(path: string, tensors: Map<string, { shape: number[]; data: WritableData }>, metadata: Record<string, string>): FileContents {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const [name, t] of tensors) {
@@ -204,9 +216,9 @@ export function writeSafetensors(path: string, tensors: Map<string, { shape: num
   const lengthBytes = Buffer.alloc(8);
   lengthBytes.writeBigUInt64LE(BigInt(headerBytes.length));
   // tensor by tensor: 250 MB of weights is never copied into one Buffer
-  writeFileAtomic(path, (write) => {
+  return (write) => {
     write(lengthBytes);
     write(headerBytes);
     for (const t of tensors.values()) write(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-  });
+  };
 }
