@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { formatVerify } from '../lib/commands/weights.js';
+import { AlexnetError } from '../lib/errors.js';
 import {
   cacheDir, convertedPath, ensurePretrained, ensureSource, sourceUrl, verifyCache, PRETRAINED, type PretrainedWeights,
 } from '../lib/weights/cache.js';
@@ -359,6 +360,18 @@ describe('cache', () => {
     assert.equal(converted.length, 2);
     assert.equal(requests.length, 1);
     assert.deepEqual(await readFile(path), DATA);
+  });
+
+  it('ensurePretrained: a write error during the conversion names the cache file, not its temporary name', async () => {
+    routes.set('/tiny.pth', (req, res) => sendFile(req, res, DATA));
+    const env = { ALEXNET_CLI_CACHE: join(dir, 'cache-full'), ALEXNET_CLI_WEIGHTS_URL: base };
+    // what the atomic writer throws on a full disk, naming the path it was given
+    const convert = async (_src: string, dst: string) => {
+      throw new AlexnetError(`${dst}: could not write (ENOSPC: no space left on device)`, 'ERR_WRITE');
+    };
+    await assert.rejects(ensurePretrained('tiny', { env, registry, convert }),
+      { code: 'ERR_WRITE', message: `${convertedPath('tiny', env)}: could not write (ENOSPC: no space left on device)` });
+    assert.equal(existsSync(convertedPath('tiny', env)), false);
   });
 
   it('ensurePretrained leaves no converted file when the converter fails', async () => {

@@ -232,6 +232,10 @@ export async function ensurePretrained(name: string, options: EnsureOptions & { 
       try {
         await convert(src, tmp);
         await rename(tmp, dst);
+      } catch (e) {
+        // a write error names the file it could not write (lib/atomic-write.ts): to the user that is the cache file
+        if (e instanceof AlexnetError && e.message.startsWith(`${tmp}: `)) e.message = `${dst}: ${e.message.slice(tmp.length + 2)}`;
+        throw e;
       } finally {
         await rm(tmp, { force: true });
       }
