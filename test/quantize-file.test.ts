@@ -125,16 +125,18 @@ const REFUSED_BY_BOTH: Array<[string, (h: Header, data: Buffer) => void, string]
     'expected the tensors of architecture tiny-int8: conv2.weight [12,4,3,3] but found [12,3,4,3]'],
 ];
 
+/** `path` (a mutated copy of GOOD) refused by convert --precision int8 with exactly `message`, writing nothing, and by `read` likewise */
+async function refusedByConvertAnd(path: string, message: string, read: (path: string) => Promise<unknown>): Promise<void> {
+  const r = convertInt8(path);
+  assert.equal(r.stderr, `alexnet-cli: ${path}: ${message}\n`);
+  assert.equal(r.status, 1);
+  assert.equal(r.wrote, false, 'no ONNX file is written');
+  await assert.rejects(read(path), { message: `${path}: ${message}`, code: 'ERR_WEIGHTS' });
+}
+
 describe('a corrupt int8 file: convert --precision int8 and the loader refuse it alike', () => {
   for (const [name, edit, message] of REFUSED_BY_BOTH) {
-    test(name, async () => {
-      const path = mutated(GOOD, name.replace(/\W+/g, '-'), edit);
-      const r = convertInt8(path);
-      assert.equal(r.stderr, `alexnet-cli: ${path}: ${message}\n`);
-      assert.equal(r.status, 1);
-      assert.equal(r.wrote, false, 'no ONNX file is written');
-      await assert.rejects(loadModel({ weights: path }), { message: `${path}: ${message}`, code: 'ERR_WEIGHTS' });
-    });
+    test(name, () => refusedByConvertAnd(mutated(GOOD, name.replace(/\W+/g, '-'), edit), message, (path) => loadModel({ weights: path })));
   }
 });
 
@@ -159,14 +161,7 @@ const REFUSED_BY_CONVERT: Array<[string, (h: Header, data: Buffer) => void, stri
 
 describe('a corrupt int8 file: what convert checks beyond the loader', () => {
   for (const [name, edit, message] of REFUSED_BY_CONVERT) {
-    test(name, async () => {
-      const path = mutated(GOOD, name.replace(/\W+/g, '-'), edit);
-      const r = convertInt8(path);
-      assert.equal(r.stderr, `alexnet-cli: ${path}: ${message}\n`);
-      assert.equal(r.status, 1);
-      assert.equal(r.wrote, false, 'no ONNX file is written');
-      await assert.rejects(readInt8Model(path), { message: `${path}: ${message}`, code: 'ERR_WEIGHTS' });
-    });
+    test(name, () => refusedByConvertAnd(mutated(GOOD, name.replace(/\W+/g, '-'), edit), message, readInt8Model));
   }
 });
 

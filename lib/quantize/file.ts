@@ -92,7 +92,7 @@ export async function readInt8Model(path: string): Promise<Int8Model> {
   const layers = checked.layers.map(({ spec, weight, bias }): Int8Layer => ({
     name: spec.name,
     weightShape: weight.shape,
-    weight: { q: int8Values(weight).slice(), scales: weight.int8!.scales },
+    weight: { q: int8Values(weight), scales: weight.int8!.scales },  // a fresh buffer of its own (readRange)
     bias: bias && tensorValues(bias),
     input: { scale: weight.int8!.inputScale, zeroPoint: weight.int8!.inputZeroPoint },
   }));
