@@ -19,7 +19,7 @@ function u32(v: number) { const b = Buffer.alloc(4); b.writeUInt32LE(v); return 
 function u64(v: number) { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(v)); return b; }
 
 /** An archive; `opts` damages the central directory entries or the end record, or adds a zip64 locator */
-export function archive(members: Member[], opts: { dirOffsetDelta?: number; count?: number; badCentral?: boolean; zip64Locator?: 'good' | 'missing'; comment?: string; nameLengthDelta?: number } = {}): Buffer {
+export function archive(members: Member[], opts: { dirOffsetDelta?: number; count?: number; badCentral?: boolean; zip64Locator?: 'good' | 'missing' | 'at-start' | 'past-2^63'; comment?: string; nameLengthDelta?: number } = {}): Buffer {
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
   let offset = 0;
@@ -43,7 +43,8 @@ export function archive(members: Member[], opts: { dirOffsetDelta?: number; coun
   const count = opts.count ?? members.length;
   const comment = Buffer.from(opts.comment ?? '');
   const locator = opts.zip64Locator
-    ? Buffer.concat([u32(0x07064b50), u32(0), u64(opts.zip64Locator === 'good' ? offset + dir.length : 1 << 20), u32(1)])
+    ? Buffer.concat([u32(0x07064b50), u32(0), opts.zip64Locator === 'past-2^63' ? Buffer.alloc(8, 0xff)
+      : u64({ good: offset + dir.length, missing: 1 << 20, 'at-start': 0 }[opts.zip64Locator]), u32(1)])
     : Buffer.alloc(0);
   const record = opts.zip64Locator === 'good'
     ? Buffer.concat([u32(0x06064b50), u64(44), u16(45), u16(45), u32(0), u32(0), u64(count), u64(count), u64(dir.length), u64(offset)])

@@ -77,8 +77,12 @@ export class ZipFile {
     let dirSize = tail.readUInt32LE(eocd + 12);
     let dirOffset = tail.readUInt32LE(eocd + 16);
     if (eocd >= 20 && tail.readUInt32LE(eocd - 20) === ZIP64_EOCD_LOCATOR) {
-      const zip64Offset = Number(tail.readBigUInt64LE(eocd - 20 + 8));
-      const rec = readExact(this.fd, 56, zip64Offset);
+      const zip64Offset = tail.readBigUInt64LE(eocd - 20 + 8);
+      // where the locator says the record is: read only inside the file
+      if (zip64Offset > BigInt(Math.max(0, this.fileSize - 56))) {
+        this.fail(`expected the zip64 end of central directory record inside the file (${this.fileSize} bytes) but the locator puts it at ${zip64Offset}`);
+      }
+      const rec = readExact(this.fd, 56, Number(zip64Offset));
       if (rec.length < 56 || rec.readUInt32LE(0) !== ZIP64_EOCD) this.fail('expected a zip64 end of central directory record but it is missing');
       count = Number(rec.readBigUInt64LE(32));
       dirSize = Number(rec.readBigUInt64LE(40));
